@@ -1,0 +1,50 @@
+/**
+ * WebSocket close codes used by protocol v1, as data. Ranges (PROTOCOL.md "Close codes"):
+ * 4000–4499 are retryable (the SDK reconnects and resumes), 4500–4999 are terminal.
+ */
+export const CloseCode = {
+  /** After `bye`: the session is over. */
+  Normal: 1000,
+  /** Server going away (shutdown, redeploy): reconnect, possibly to another node. */
+  GoingAway: 1001,
+  /** Abnormal closure (no close frame; set by the WebSocket implementation, never sent). */
+  Abnormal: 1006,
+  /** Policy violation. */
+  Policy: 1008,
+  /** A message larger than the configured maximum. */
+  TooBig: 1009,
+  HeartbeatTimeout: 4000,
+  Replaced: 4001,
+  SlowConsumer: 4002,
+  Overloaded: 4003,
+  Unauthorized: 4500,
+  ProtocolError: 4501,
+  BadKey: 4502,
+} as const;
+
+export type CloseCodeName = keyof typeof CloseCode;
+export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
+
+/**
+ * Whether a client should reconnect after this close code.
+ * 1000 (bye) and 1008/1009 (the same input would fail again) and 4500–4999 are terminal;
+ * everything else, including 1001, 1006 and 4000–4499, is retryable.
+ */
+export function isRetryableClose(code: number): boolean {
+  if (code >= 4000 && code <= 4499) return true;
+  if (code >= 4500 && code <= 4999) return false;
+  return code !== CloseCode.Normal && code !== CloseCode.Policy && code !== CloseCode.TooBig;
+}
+
+/** Stable error codes carried by `error` frames and `nack`s. */
+export const ErrorCode = {
+  BadFrame: 'bad_frame',
+  UnknownType: 'unknown_type',
+  BadAck: 'bad_ack',
+  BadKey: 'bad_key',
+  HelloRequired: 'hello_required',
+  HelloTimeout: 'hello_timeout',
+  UnsupportedVersion: 'unsupported_version',
+  TooManyErrors: 'too_many_errors',
+  Unauthorized: 'unauthorized',
+} as const;

@@ -1,0 +1,185 @@
+/**
+ * Frame codec and validation for both directions. A WebSocket message carries one or more
+ * frames separated by '\n' (JSON.stringify never emits a raw newline, so the split is safe).
+ */
+import { ErrorCode } from './close-codes.js';
+import {
+  MAX_ID_LENGTH,
+  type ClientFrame,
+  type ResumeReason,
+  type ServerFrame,
+} from './frames.js';
+
+export type Decoded<F> =
+  | { ok: true; frame: F }
+  | { ok: false; code: typeof ErrorCode.BadFrame | typeof ErrorCode.UnknownType; message: string };
+
+type Obj = Record<string, unknown>;
+type Check<F> = (o: Obj) => F | string;
+
+const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isId = (v: unknown): v is string =>
+  typeof v === 'string' && v.length >= 1 && v.length <= MAX_ID_LENGTH;
+
+const clientChecks: Record<string, Check<ClientFrame>> = {
+  hello(o) {
+    if (typeof o.v !== 'number') return 'hello.v must be a number';
+    const out: ClientFrame = { t: 'hello', v: o.v };
+    if (o.token !== undefined) {
+      if (typeof o.token !== 'string') return 'hello.token must be a string';
+      out.token = o.token;
+    }
+    if (o.resume !== undefined) {
+      const r = o.resume as Obj | null;
+      if (typeof r !== 'object' || r === null || Array.isArray(r))
+        return 'hello.resume must be an object {sid, key, ack}';
+      if (typeof r.sid !== 'string' || r.sid.length === 0 || r.sid.length > MAX_ID_LENGTH)
+        return 'hello.resume.sid must be a non-empty string';
+      if (typeof r.key !== 'string' || r.key.length === 0 || r.key.length > MAX_ID_LENGTH)
+        return 'hello.resume.key must be a non-empty string';
+      if (!isSeq(r.ack)) return 'hello.resume.ack must be an integer >= 0';
+      out.resume = { sid: r.sid, key: r.key, ack: r.ack };
+    }
+    return out;
+  },
+  ack: (o) => (isSeq(o.seq) ? { t: 'ack', seq: o.seq } : 'ack.seq must be an integer >= 0'),
+  msg(o) {
+    if (!isId(o.id)) return `msg.id must be a string of 1-${MAX_ID_LENGTH} characters`;
+    if (!('data' in o)) return 'msg.data is required';
+    return { t: 'msg', id: o.id, data: o.data };
+  },
+  ping: () => ({ t: 'ping' }),
+  pong: () => ({ t: 'pong' }),
+  bye: () => ({ t: 'bye' }),
+};
+
+const REASONS = new Set<ResumeReason>(['new_session', 'unknown_session', 'gap', 'epoch_changed']);
+
+const serverChecks: Record<string, Check<ServerFrame>> = {
+  welcome(o) {
+    if (typeof o.sid !== 'string' || typeof o.key !== 'string' || typeof o.epoch !== 'string')
+      return 'welcome needs string sid, key and epoch';
+    if (typeof o.resumed !== 'boolean' || typeof o.recovered !== 'boolean')
+      return 'welcome needs boolean resumed and recovered';
+    if (!isSeq(o.last) || !isSeq(o.hb)) return 'welcome needs integer last and hb';
+    const out: ServerFrame = {
+      t: 'welcome',
+      v: typeof o.v === 'number' ? o.v : 1,
+      sid: o.sid,
+      key: o.key,
+      epoch: o.epoch,
+      resumed: o.resumed,
+      recovered: o.recovered,
+      last: o.last,
+      hb: o.hb,
+    };
+    if (o.reason !== undefined) {
+      if (!REASONS.has(o.reason as ResumeReason)) return `unknown welcome.reason ${String(o.reason)}`;
+      out.reason = o.reason as ResumeReason;
+    }
+    if (o.missing !== undefined) {
+      if (!isSeq(o.missing)) return 'welcome.missing must be an integer >= 0';
+      out.missing = o.missing;
+    }
+    return out;
+  },
+  msg(o) {
+    if (!('data' in o)) return 'msg.data is required';
+    const out: ServerFrame = { t: 'msg', data: o.data };
+    if (o.seq !== undefined) {
+      if (!isSeq(o.seq) || o.seq === 0) return 'msg.seq must be an integer >= 1';
+      out.seq = o.seq;
+    }
+    if (o.id !== undefined) {
+      if (typeof o.id !== 'string') return 'msg.id must be a string';
+      out.id = o.id;
+    }
+    return out;
+  },
+  ok(o) {
+    if (!isId(o.id)) return 'ok.id must be a string';
+    const out: ServerFrame = { t: 'ok', id: o.id };
+    if (o.dup === true) out.dup = true;
+    if (o.data !== undefined) out.data = o.data;
+    return out;
+  },
+  nack(o) {
+    if (!isId(o.id) || typeof o.code !== 'string' || typeof o.retryable !== 'boolean')
+      return 'nack needs id, code and retryable';
+    return {
+      t: 'nack',
+      id: o.id,
+      code: o.code,
+      message: typeof o.message === 'string' ? o.message : '',
+      retryable: o.retryable,
+    };
+  },
+  ping: () => ({ t: 'ping' }),
+  pong: () => ({ t: 'pong' }),
+  error(o) {
+    if (typeof o.code !== 'string') return 'error.code must be a string';
+    return { t: 'error', code: o.code, message: typeof o.message === 'string' ? o.message : '' };
+  },
+};
+
+function decodeOne<F>(text: string, checks: Record<string, Check<F>>): Decoded<F> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: ErrorCode.BadFrame, message: 'frame is not valid JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, code: ErrorCode.BadFrame, message: 'frame must be a JSON object' };
+  const o = value as Obj;
+  if (typeof o.t !== 'string')
+    return { ok: false, code: ErrorCode.BadFrame, message: 'frame needs a string field "t"' };
+  const check = Object.hasOwn(checks, o.t) ? checks[o.t] : undefined;
+  if (check === undefined)
+    return {
+      ok: false,
+      code: ErrorCode.UnknownType,
+      message: `unknown frame type "${o.t.slice(0, 32)}"`,
+    };
+  const result = check(o);
+  return typeof result === 'string'
+    ? { ok: false, code: ErrorCode.BadFrame, message: result }
+    : { ok: true, frame: result };
+}
+
+function decodeMany<F>(text: string, checks: Record<string, Check<F>>): Decoded<F>[] {
+  if (text.indexOf('\n') === -1) return [decodeOne(text, checks)];
+  const out: Decoded<F>[] = [];
+  for (const part of text.split('\n')) if (part.length > 0) out.push(decodeOne(part, checks));
+  return out;
+}
+
+/** Decode one WebSocket message from a client into frames (server side). */
+export function decodeClientMessage(text: string): Decoded<ClientFrame>[] {
+  return decodeMany(text, clientChecks);
+}
+
+/** Decode one WebSocket message from the server into frames (SDK side). */
+export function decodeServerMessage(text: string): Decoded<ServerFrame>[] {
+  return decodeMany(text, serverChecks);
+}
+
+/** Serialize one frame. */
+export function encodeFrame(frame: ClientFrame | ServerFrame): string {
+  return JSON.stringify(frame);
+}
+
+/**
+ * Hot path: build a server `msg` frame around an already-serialized `data` JSON text, so a
+ * stored message is serialized once (at send) and never again (not at replay, not to hash).
+ */
+export function encodeMsg(seq: number | undefined, dataJson: string, id?: string): string {
+  const head = seq === undefined ? '{"t":"msg"' : `{"t":"msg","seq":${seq}`;
+  const idPart = id === undefined ? '' : `,"id":${JSON.stringify(id)}`;
+  return `${head}${idPart},"data":${dataJson}}`;
+}
+
+/** Join frames into one WebSocket message. */
+export function joinFrames(frames: readonly string[]): string {
+  return frames.length === 1 ? frames[0]! : frames.join('\n');
+}

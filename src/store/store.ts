@@ -1,0 +1,166 @@
+/**
+ * The Store contract. A store owns, for every session: its record (key hash, epoch, seq
+ * counter, cumulative ack, attached/detached and expiry), its outbox (the stored
+ * server→client messages not yet acked) and its two dedup windows (outbound idempotency ids
+ * and inbound client-message ids). The server keeps nothing durable of its own: in Redis
+ * mode any node can serve any session because all of this lives in the store.
+ *
+ * Every method is async and atomic per session: no caller can observe a half-applied
+ * operation, and operations on one session take effect in call order (the memory store
+ * resolves in call order; a networked store must pipeline one session's commands on one
+ * connection). `store.contract.ts` is the executable form of this contract; every store
+ * runs it.
+ *
+ * Ordering: `append` assigns seq = last + 1 (1, 2, 3 …) per session; seqs never repeat or go
+ * backwards within an epoch. Outbox reads return messages in seq order. Holes in the seq
+ * sequence come only from keyed supersede (not a loss), acks, and losses (TTL, overflow);
+ * `resume` reports the losses after the client's ack as `missing`, never the others.
+ *
+ * Expiry: a message expires `messageTtlMs` after its first enqueue (never reset). Because the
+ * TTL is one setting and time does not go backwards, expiry times are non-decreasing in seq
+ * within a session, so expired messages are always a prefix of the outbox. An expired
+ * message is never returned by `read` or `resume`: those operations remove it and hand it
+ * back in `expired` so the caller can count it and dead-letter it.
+ *
+ * Epoch: an opaque string fixed when a session is created. If a store loses a session's
+ * stream but not its record (a Redis restart without persistence, a failover), the epoch
+ * changes, and `resume` reports `epochChanged` so the client is told, never silently served
+ * a partial stream.
+ */
+import type { OverflowPolicy } from './limits.js';
+
+export type { OverflowPolicy, OutboxLimits } from './limits.js';
+
+export interface StoredMessage {
+  seq: number;
+  /** The application data, serialized once (JSON text). Never re-serialized by the store. */
+  data: string;
+  /** Bytes counted against the outbox byte bound (UTF-8 length of `data`). */
+  bytes: number;
+  /** Outbound idempotency id, when the sender gave one. */
+  id?: string;
+  /** Latest-value-wins key, when the sender gave one. */
+  key?: string;
+  enqueuedAt: number;
+  expiresAt: number;
+}
+
+export interface NewMessage {
+  data: string;
+  bytes: number;
+  id?: string;
+  key?: string;
+}
+
+export interface SessionRecord {
+  sid: string;
+  /** Hex SHA-256 of the resume key. The key itself is never stored. */
+  keyHash: string;
+  epoch: string;
+  createdAt: number;
+  /** Highest seq assigned so far (0 if none). */
+  last: number;
+  /** Highest cumulative ack received (0 if none). */
+  acked: number;
+  attached: boolean;
+  /** When a detached session will be reaped (ms since epoch); absent while attached. */
+  expiresAt?: number;
+  /** Messages and bytes currently retained in the outbox. */
+  depth: number;
+  bytes: number;
+  /** First-enqueue time of the oldest retained message; absent when the outbox is empty. */
+  oldestAt?: number;
+}
+
+export type AppendResult =
+  /** Stored with a new seq. `dropped`: messages evicted by drop-oldest to make room (losses).
+   *  `superseded`: the unacked message with the same key that this one replaced (not a loss). */
+  | { status: 'stored'; seq: number; dropped: StoredMessage[]; superseded?: StoredMessage }
+  /** A message with the same outbound id was stored within the dedup window. */
+  | { status: 'duplicate'; seq: number }
+  /** The outbox is full and the policy is not drop-oldest (or the one message is larger than
+   *  the byte bound): nothing was stored and no seq was assigned. */
+  | { status: 'full' }
+  | { status: 'unknown_session' };
+
+export type AckResult =
+  | { status: 'ok'; acked: number; removed: number }
+  /** The ack is above `last`: a protocol error. Nothing changed. */
+  | { status: 'bad_ack'; last: number }
+  | { status: 'unknown_session' };
+
+export type ReadResult =
+  | { status: 'ok'; messages: StoredMessage[]; expired: StoredMessage[]; last: number }
+  | { status: 'unknown_session' };
+
+export type ResumeResult =
+  | {
+      status: 'ok';
+      session: SessionRecord;
+      /** The effective ack: max(client ack, highest ack received before). */
+      acked: number;
+      /** Lost messages (TTL, overflow) with seq in (acked, last]. Superseded ones don't count. */
+      missing: number;
+      /** Retained messages with seq > acked, in order. */
+      messages: StoredMessage[];
+      /** Messages found expired during this call (removed; for the dead-letter queue). */
+      expired: StoredMessage[];
+      epochChanged: boolean;
+    }
+  | { status: 'bad_key' }
+  | { status: 'bad_ack'; last: number }
+  | { status: 'unknown_session' };
+
+export interface SweepResult {
+  /** Messages whose TTL passed, removed from their outboxes. */
+  expired: { sid: string; messages: StoredMessage[] }[];
+  /** Detached sessions whose session TTL passed, deleted with what their outbox still held. */
+  reaped: { sid: string; messages: StoredMessage[] }[];
+}
+
+export type ClaimResult = 'new' | 'duplicate' | 'unknown_session';
+
+export interface StoreStats {
+  sessions: number;
+  attached: number;
+  detached: number;
+  messages: number;
+  bytes: number;
+}
+
+export interface Store {
+  readonly kind: string;
+
+  /** Create an attached session with `last = 0`, `acked = 0` and a fresh epoch. */
+  createSession(init: { sid: string; keyHash: string; now: number }): Promise<SessionRecord>;
+  getSession(sid: string): Promise<SessionRecord | undefined>;
+  /**
+   * Atomically: check the key hash, apply the client's ack (cumulative; an ack below the
+   * previous one counts as the previous one; above `last` is `bad_ack`), expire what is due,
+   * mark the session attached and return what the client still needs.
+   */
+  resume(sid: string, keyHash: string, ack: number, now: number): Promise<ResumeResult>;
+  /** Mark the session detached; it is reaped at `now + sessionTtlMs` (0: at the next sweep). */
+  detach(sid: string, now: number, sessionTtlMs: number): Promise<boolean>;
+  /** Forget the session at once; returns what its outbox still held. */
+  deleteSession(sid: string): Promise<StoredMessage[] | undefined>;
+  /** Ids of every live session (for broadcast). */
+  sessionIds(): Promise<string[]>;
+
+  append(sid: string, message: NewMessage, now: number): Promise<AppendResult>;
+  ack(sid: string, seq: number, now: number): Promise<AckResult>;
+  /** Up to `limit` retained, unexpired messages with seq > `afterSeq`, in order. */
+  read(sid: string, afterSeq: number, limit: number, now: number): Promise<ReadResult>;
+
+  /** Inbound dedup: record a client message id; `duplicate` when seen within the window. */
+  claimClientMessage(sid: string, id: string, now: number): Promise<ClaimResult>;
+  /** Forget a claimed id (the handler refused it, so a retry must be handled again). */
+  releaseClientMessage(sid: string, id: string): Promise<void>;
+
+  /** Remove what has expired. Cost is proportional to what expires, not to what is stored. */
+  sweep(now: number): Promise<SweepResult>;
+  stats(): Promise<StoreStats>;
+  /** Resolves when the store can serve requests (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
