@@ -27,7 +27,6 @@
  * changes, and `resume` reports `epochChanged` so the client is told, never silently served
  * a partial stream.
  */
-import type { OverflowPolicy } from './limits.js';
 
 export type { OverflowPolicy, OutboxLimits } from './limits.js';
 

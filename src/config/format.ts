@@ -1,0 +1,32 @@
+/**
+ * Human-readable values for `resilient-ws config` and the generated docs.
+ */
+import type { ConfigResolution } from './resolve.js';
+import { SETTING_KEYS, settingOf, type ResolvedConfig, type SettingKey } from './schema.js';
+import { formatDuration, formatSize } from './units.js';
+
+/**
+ * One value in the units an operator writes (`300s`, `1mb`). Secrets show only whether they
+ * are set, so this output can be pasted into a ticket.
+ */
+export function formatSettingValue<K extends SettingKey>(key: K, value: ResolvedConfig[K]): string {
+  const setting = settingOf(key);
+  if (setting.secret === true) return value === '' ? '<unset>' : '<set>';
+  switch (setting.kind) {
+    case 'duration':
+      return formatDuration(value as number);
+    case 'size':
+      return formatSize(value as number);
+    case 'string':
+      return value === '' ? '""' : String(value);
+    default:
+      return String(value);
+  }
+}
+
+/** `key = value (source)`, one line per setting in table order, for `resilient-ws config`. */
+export function formatConfig({ config, sources }: ConfigResolution): string {
+  return SETTING_KEYS.map(
+    (key) => `${key} = ${formatSettingValue(key, config[key])} (${sources[key]})`,
+  ).join('\n');
+}

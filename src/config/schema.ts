@@ -1,0 +1,329 @@
+/**
+ * The one table of settings: every key, its environment variable, its CLI flag, kind, default,
+ * bounds, unit and doc line. resolve() reads it, `resilient-ws config` prints it and
+ * docs/configuration.md is generated from it, so a setting that is not here does not exist.
+ *
+ * Durations are stored in milliseconds and sizes in bytes; defaults follow SPEC §2.
+ */
+import { GB, HOUR, KB, MB, SECOND } from './units.js';
+
+interface Common {
+  /** Environment variable, `RWS_` + SCREAMING_SNAKE of the key. */
+  readonly env: string;
+  /** CLI flag, `--` + kebab-case of the key; booleans also accept `--no-<name>`. */
+  readonly flag: string;
+  /** One line for the generated docs. */
+  readonly doc: string;
+  /** What the number counts, for the docs (`ms`, `bytes`, `messages` …). */
+  readonly unit?: string;
+  /** Never printed in clear: not by `config`, not in error messages. */
+  readonly secret?: boolean;
+}
+
+interface Bounded extends Common {
+  readonly default: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface DurationSetting extends Bounded {
+  readonly kind: 'duration';
+}
+export interface SizeSetting extends Bounded {
+  readonly kind: 'size';
+}
+export interface IntegerSetting extends Bounded {
+  readonly kind: 'integer';
+}
+export interface NumberSetting extends Bounded {
+  readonly kind: 'number';
+}
+export interface BooleanSetting extends Common {
+  readonly kind: 'boolean';
+  readonly default: boolean;
+}
+export interface StringSetting extends Common {
+  readonly kind: 'string';
+  readonly default: string;
+  /** Reject empty values and values with whitespace (host names, addresses). */
+  readonly nonEmpty?: boolean;
+}
+export interface EnumSetting extends Common {
+  readonly kind: 'enum';
+  readonly default: string;
+  readonly values: readonly string[];
+}
+
+export type Setting =
+  | DurationSetting
+  | SizeSetting
+  | IntegerSetting
+  | NumberSetting
+  | BooleanSetting
+  | StringSetting
+  | EnumSetting;
+
+export type SettingKind = Setting['kind'];
+
+// Node timers overflow past 2^31-1 ms (~24.8 days) and then fire at once; capping every
+// duration below that keeps a typo like `30d`-as-ms from turning a timeout into a busy loop.
+export const MAX_DURATION = 576 * HOUR;
+
+export const SETTINGS = {
+  host: {
+    kind: 'string',
+    env: 'RWS_HOST',
+    flag: '--host',
+    default: '127.0.0.1',
+    nonEmpty: true,
+    doc: 'Address to bind. Anything but a loopback address (127.0.0.0/8, ::1, localhost) requires adminToken.',
+  },
+  port: {
+    kind: 'integer',
+    env: 'RWS_PORT',
+    flag: '--port',
+    default: 8080,
+    min: 0,
+    max: 65535,
+    doc: 'TCP port for the WebSocket endpoint, HTTP API, metrics and dashboard; 0 picks a free port.',
+  },
+  sessionTtl: {
+    kind: 'duration',
+    env: 'RWS_SESSION_TTL',
+    flag: '--session-ttl',
+    default: 300 * SECOND,
+    min: 0,
+    max: MAX_DURATION,
+    unit: 'ms',
+    doc: 'How long a detached session stays resumable; 0 reaps it at the next sweep.',
+  },
+  messageTtl: {
+    kind: 'duration',
+    env: 'RWS_MESSAGE_TTL',
+    flag: '--message-ttl',
+    default: 300 * SECOND,
+    min: 1,
+    max: MAX_DURATION,
+    unit: 'ms',
+    doc: 'Lifetime of an outbox message, counted from first enqueue and never reset by retries.',
+  },
+  outboxMax: {
+    kind: 'integer',
+    env: 'RWS_OUTBOX_MAX',
+    flag: '--outbox-max',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    unit: 'messages',
+    doc: 'Most unacked messages kept per session; beyond it the overflow policy applies.',
+  },
+  outboxMaxBytes: {
+    kind: 'size',
+    env: 'RWS_OUTBOX_MAX_BYTES',
+    flag: '--outbox-max-bytes',
+    default: 1 * MB,
+    min: 1 * KB,
+    max: 1 * GB,
+    unit: 'bytes',
+    doc: 'Most unacked message bytes kept per session; beyond it the overflow policy applies.',
+  },
+  overflow: {
+    kind: 'enum',
+    env: 'RWS_OVERFLOW',
+    flag: '--overflow',
+    default: 'drop-oldest',
+    values: ['drop-oldest', 'drop-newest', 'reject', 'disconnect'],
+    doc: 'What a full outbox does: drop the oldest or the new message, reject the send, or disconnect the slow consumer (retryable close).',
+  },
+  heartbeatInterval: {
+    kind: 'duration',
+    env: 'RWS_HEARTBEAT_INTERVAL',
+    flag: '--heartbeat-interval',
+    default: 25 * SECOND,
+    min: 1,
+    max: MAX_DURATION,
+    unit: 'ms',
+    doc: 'Time between application-level pings (one timer for all connections).',
+  },
+  heartbeatTimeout: {
+    kind: 'duration',
+    env: 'RWS_HEARTBEAT_TIMEOUT',
+    flag: '--heartbeat-timeout',
+    default: 10 * SECOND,
+    min: 1,
+    max: MAX_DURATION,
+    unit: 'ms',
+    doc: 'Grace after a heartbeat interval: a peer silent for interval + timeout is closed.',
+  },
+  helloTimeout: {
+    kind: 'duration',
+    env: 'RWS_HELLO_TIMEOUT',
+    flag: '--hello-timeout',
+    default: 10 * SECOND,
+    min: 1,
+    max: MAX_DURATION,
+    unit: 'ms',
+    doc: 'Time a new connection has to send hello before it is closed.',
+  },
+  maxFrame: {
+    kind: 'size',
+    env: 'RWS_MAX_FRAME',
+    flag: '--max-frame',
+    default: 1 * MB,
+    min: 1 * KB,
+    max: 1 * GB,
+    unit: 'bytes',
+    doc: 'Largest WebSocket message accepted; a bigger one closes the connection with 1009.',
+  },
+  dedupWindow: {
+    kind: 'duration',
+    env: 'RWS_DEDUP_WINDOW',
+    flag: '--dedup-window',
+    default: 300 * SECOND,
+    min: 1,
+    max: MAX_DURATION,
+    unit: 'ms',
+    doc: 'How long message ids are remembered so that a repeat is recognised (ok with dup: true).',
+  },
+  dedupMaxIds: {
+    kind: 'integer',
+    env: 'RWS_DEDUP_MAX_IDS',
+    flag: '--dedup-max-ids',
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+    unit: 'ids',
+    doc: 'Most message ids remembered per session; the oldest are forgotten first.',
+  },
+  adminToken: {
+    kind: 'string',
+    env: 'RWS_ADMIN_TOKEN',
+    flag: '--admin-token',
+    default: '',
+    secret: true,
+    doc: 'Bearer token for the admin API and HTTP publish routes; empty means none (loopback only). Never printed.',
+  },
+  store: {
+    kind: 'enum',
+    env: 'RWS_STORE',
+    flag: '--store',
+    default: 'memory',
+    values: ['memory'],
+    doc: 'Session store backend; memory keeps everything in this process.',
+  },
+  logLevel: {
+    kind: 'enum',
+    env: 'RWS_LOG_LEVEL',
+    flag: '--log-level',
+    default: 'info',
+    values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'Structured (JSON) log level; nothing is logged per message at info.',
+  },
+  sweepInterval: {
+    kind: 'duration',
+    env: 'RWS_SWEEP_INTERVAL',
+    flag: '--sweep-interval',
+    default: 1 * SECOND,
+    min: 1,
+    max: MAX_DURATION,
+    unit: 'ms',
+    doc: 'How often the one sweeper reaps expired messages and sessions; expiry is late by at most this.',
+  },
+  maxBadFrames: {
+    kind: 'integer',
+    env: 'RWS_MAX_BAD_FRAMES',
+    flag: '--max-bad-frames',
+    default: 16,
+    min: 1,
+    max: 1_000_000,
+    unit: 'frames',
+    doc: 'Malformed or unknown frames tolerated per connection before it is closed.',
+  },
+  highWaterMark: {
+    kind: 'size',
+    env: 'RWS_HIGH_WATER_MARK',
+    flag: '--high-water-mark',
+    default: 1 * MB,
+    min: 0,
+    max: 1 * GB,
+    unit: 'bytes',
+    doc: 'Socket bufferedAmount above which the server stops writing; messages wait in the outbox.',
+  },
+  maxConnections: {
+    kind: 'integer',
+    env: 'RWS_MAX_CONNECTIONS',
+    flag: '--max-connections',
+    default: 10_000,
+    min: 1,
+    max: 10_000_000,
+    unit: 'connections',
+    doc: 'Most concurrent WebSocket connections; more are refused.',
+  },
+  dlqMax: {
+    kind: 'integer',
+    env: 'RWS_DLQ_MAX',
+    flag: '--dlq-max',
+    default: 10_000,
+    min: 1,
+    max: 10_000_000,
+    unit: 'entries',
+    doc: 'Most dead letters kept; the oldest are evicted first (every drop is still counted).',
+  },
+  demo: {
+    kind: 'boolean',
+    env: 'RWS_DEMO',
+    flag: '--demo',
+    default: false,
+    doc: 'Run the built-in demo app, which answers client messages and publishes sample traffic.',
+  },
+  configFile: {
+    kind: 'string',
+    env: 'RWS_CONFIG',
+    flag: '--config',
+    default: '',
+    doc: 'Path to a JSON config file whose keys are the names in this table; empty means none.',
+  },
+} as const satisfies Record<string, Setting>;
+
+export type SettingKey = keyof typeof SETTINGS;
+
+/** Every key in table order (the order `config` prints and the docs list). */
+export const SETTING_KEYS = Object.keys(SETTINGS) as readonly SettingKey[];
+
+export function isSettingKey(name: string): name is SettingKey {
+  return Object.hasOwn(SETTINGS, name);
+}
+
+/** Looks a setting up by key, widened to `Setting` so callers can switch on `kind`. */
+export function settingOf(key: SettingKey): Setting {
+  return SETTINGS[key];
+}
+
+type ValueOf<S> = S extends { readonly kind: 'enum'; readonly values: readonly (infer V)[] }
+  ? V
+  : S extends { readonly kind: 'boolean' }
+    ? boolean
+    : S extends { readonly kind: 'string' }
+      ? string
+      : number;
+
+// What a programmatic caller may pass: the resolved type, plus unit strings for durations and
+// sizes so that `{ sessionTtl: '5m' }` reads as it would in the environment.
+type InputOf<S> = S extends { readonly kind: 'duration' | 'size' } ? number | string : ValueOf<S>;
+
+/** The validated configuration. Durations are in ms, sizes in bytes. */
+export type ResolvedConfig = {
+  readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]>;
+};
+
+/**
+ * Programmatic settings (the library's `createServer(options)`), the highest-precedence
+ * source. `configFile` is not among them: pass `file` to resolveConfig instead.
+ * `undefined` counts as absent, so callers can spread optional options through.
+ */
+export type ConfigOverrides = {
+  readonly [K in Exclude<SettingKey, 'configFile'>]?: InputOf<(typeof SETTINGS)[K]> | undefined;
+};
+
+/** Where a resolved value came from, lowest precedence first. */
+export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'override';

@@ -1,0 +1,46 @@
+/**
+ * The typed events of the core. Metrics, logs and applications observe these; nothing in
+ * the core depends on who listens (no listener = no cost beyond a property read).
+ */
+import type { ResumeReason } from './protocol/frames.js';
+
+export type DropReason = 'ttl' | 'overflow' | 'session_reaped' | 'session_closed';
+
+export interface CoreEvents {
+  [name: string]: unknown;
+  /** A WebSocket connection was accepted (before hello). */
+  connection: { remote: string | undefined };
+  /** A session was created or resumed on a connection. */
+  session: { sid: string; resumed: boolean };
+  /** Outcome of every hello: new session, full recovery, or why not. */
+  resume: {
+    sid: string;
+    resumed: boolean;
+    recovered: boolean;
+    reason: ResumeReason | undefined;
+    missing: number;
+    replayed: number;
+  };
+  /** A connection ended; `sid` is absent if it never completed hello. */
+  disconnect: { sid: string | undefined; code: number; reason: string };
+  /** A stored message was accepted for a session. */
+  send: { sid: string; seq: number; bytes: number };
+  /** A client acknowledged messages (cumulative). */
+  ack: { sid: string; seq: number; removed: number };
+  /** Messages were given up on; they went to the dead-letter queue. */
+  drop: { sid: string; reason: DropReason; count: number };
+  /** A client message was handled (`dup`: answered from the dedup window). */
+  clientMessage: { sid: string; id: string; dup: boolean; ok: boolean };
+  /** An outbound send repeated an idempotency id within the window. */
+  duplicateSend: { sid: string; id: string; seq: number };
+  /** A detached session reached its TTL and was freed. */
+  reap: { sid: string; leftover: number };
+  /** A session ended on purpose (`bye` or admin). */
+  end: { sid: string; by: 'bye' | 'admin' };
+  /** A peer was silent past the heartbeat timeout. */
+  heartbeatTimeout: { sid: string | undefined };
+  /** A frame was refused (`bad_frame`, `unknown_type`, `bad_ack` …). */
+  frameError: { sid: string | undefined; code: string };
+  /** Something failed that no caller could be told about (a store error in a background task). */
+  error: { where: string; error: unknown };
+}

@@ -1,0 +1,96 @@
+/**
+ * Bounded dead-letter queue: every message the server gives up on lands here with its
+ * reason, so nothing is dropped silently. When full, the oldest entry is evicted and counted
+ * in `evicted` (the queue itself is bounded too).
+ */
+export type DeadLetterReason =
+  | 'ttl'
+  | 'overflow'
+  | 'session_reaped'
+  | 'session_closed'
+  | 'upstream_failed';
+
+export interface DeadLetter {
+  /** Queue-local id, increasing. */
+  id: number;
+  sid: string;
+  /** Absent when the message never got a seq (drop-newest, reject, disconnect). */
+  seq?: number;
+  reason: DeadLetterReason;
+  /** The message data as serialized JSON text. */
+  data: string;
+  /** When it was dead-lettered (ms since epoch). */
+  at: number;
+}
+
+export interface DeadLetterQuery {
+  reason?: DeadLetterReason;
+  sid?: string;
+  /** Only entries with id > after (paging cursor). */
+  after?: number;
+  limit?: number;
+}
+
+export class DeadLetterQueue {
+  private readonly entries = new Map<number, DeadLetter>();
+  private nextId = 1;
+  /** Entries pushed out because the queue was full. */
+  evicted = 0;
+  /** Entries ever added, by reason. */
+  readonly added: Record<DeadLetterReason, number> = {
+    ttl: 0,
+    overflow: 0,
+    session_reaped: 0,
+    session_closed: 0,
+    upstream_failed: 0,
+  };
+
+  constructor(private readonly max: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  add(sid: string, reason: DeadLetterReason, data: string, at: number, seq?: number): void {
+    this.added[reason]++;
+    if (this.max <= 0) {
+      this.evicted++;
+      return;
+    }
+    const id = this.nextId++;
+    const entry: DeadLetter = seq === undefined ? { id, sid, reason, data, at } : { id, sid, seq, reason, data, at };
+    this.entries.set(id, entry);
+    if (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value as number;
+      this.entries.delete(oldest);
+      this.evicted++;
+    }
+  }
+
+  get(id: number): DeadLetter | undefined {
+    return this.entries.get(id);
+  }
+
+  delete(id: number): boolean {
+    return this.entries.delete(id);
+  }
+
+  list(query: DeadLetterQuery = {}): DeadLetter[] {
+    const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
+    const out: DeadLetter[] = [];
+    for (const e of this.entries.values()) {
+      if (query.after !== undefined && e.id <= query.after) continue;
+      if (query.reason !== undefined && e.reason !== query.reason) continue;
+      if (query.sid !== undefined && e.sid !== query.sid) continue;
+      out.push(e);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  clear(): number {
+    const n = this.entries.size;
+    this.entries.clear();
+    return n;
+  }
+}

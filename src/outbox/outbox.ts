@@ -1,0 +1,109 @@
+/**
+ * The node's view of every session's outbox: the store's primitives plus the overflow
+ * policy's meaning, dead-lettering and events. One instance per server.
+ */
+import type { Clock } from '../clock.js';
+import type { CoreEvents, DropReason } from '../core-events.js';
+import type { Emitter } from '../events.js';
+import type {
+  AckResult,
+  NewMessage,
+  OutboxLimits,
+  ReadResult,
+  ResumeResult,
+  StoredMessage,
+  Store,
+} from '../store/store.js';
+import type { DeadLetterQueue } from './dead-letters.js';
+
+export type AppendOutcome =
+  | { status: 'stored'; seq: number }
+  | { status: 'duplicate'; seq: number }
+  /** Not stored: policy drop-newest, or disconnect (the caller closes the slow consumer). */
+  | { status: 'dropped'; policy: 'drop-newest' | 'disconnect' }
+  /** Not stored: policy reject. The sender gets a typed error. */
+  | { status: 'rejected' }
+  | { status: 'unknown_session' };
+
+export class Outbox {
+  constructor(
+    readonly store: Store,
+    readonly limits: OutboxLimits,
+    private readonly dlq: DeadLetterQueue,
+    private readonly events: Emitter<CoreEvents>,
+    private readonly clock: Clock,
+  ) {}
+
+  async append(sid: string, message: NewMessage): Promise<AppendOutcome> {
+    const now = this.clock.now();
+    const r = await this.store.append(sid, message, now);
+    switch (r.status) {
+      case 'stored':
+        if (r.dropped.length > 0) this.deadLetter(sid, 'overflow', r.dropped);
+        if (this.events.has('send')) this.events.emit('send', { sid, seq: r.seq, bytes: message.bytes });
+        return { status: 'stored', seq: r.seq };
+      case 'duplicate':
+        if (message.id !== undefined && this.events.has('duplicateSend'))
+          this.events.emit('duplicateSend', { sid, id: message.id, seq: r.seq });
+        return r;
+      case 'unknown_session':
+        return r;
+      case 'full': {
+        const policy = this.limits.overflow;
+        if (policy === 'reject') return { status: 'rejected' };
+        // drop-oldest only refuses a message larger than the whole byte bound.
+        this.dlq.add(sid, 'overflow', message.data, now);
+        this.events.emit('drop', { sid, reason: 'overflow', count: 1 });
+        return { status: 'dropped', policy: policy === 'disconnect' ? 'disconnect' : 'drop-newest' };
+      }
+    }
+  }
+
+  async ack(sid: string, seq: number): Promise<AckResult> {
+    const r = await this.store.ack(sid, seq, this.clock.now());
+    if (r.status === 'ok' && r.removed > 0 && this.events.has('ack'))
+      this.events.emit('ack', { sid, seq: r.acked, removed: r.removed });
+    return r;
+  }
+
+  async read(sid: string, afterSeq: number, limit: number): Promise<ReadResult> {
+    const r = await this.store.read(sid, afterSeq, limit, this.clock.now());
+    if (r.status === 'ok' && r.expired.length > 0) this.deadLetter(sid, 'ttl', r.expired);
+    return r;
+  }
+
+  async resume(sid: string, keyHash: string, ack: number): Promise<ResumeResult> {
+    const r = await this.store.resume(sid, keyHash, ack, this.clock.now());
+    if (r.status === 'ok' && r.expired.length > 0) this.deadLetter(sid, 'ttl', r.expired);
+    return r;
+  }
+
+  /** Forget a session at once (bye, admin kick); what it still held is dead-lettered. */
+  async forget(sid: string): Promise<boolean> {
+    const left = await this.store.deleteSession(sid);
+    if (left === undefined) return false;
+    if (left.length > 0) this.deadLetter(sid, 'session_closed', left);
+    return true;
+  }
+
+  /** One sweep: expire messages and reap detached sessions whose TTL passed. */
+  async sweep(): Promise<{ expired: number; reaped: number }> {
+    const r = await this.store.sweep(this.clock.now());
+    let expired = 0;
+    for (const e of r.expired) {
+      expired += e.messages.length;
+      this.deadLetter(e.sid, 'ttl', e.messages);
+    }
+    for (const s of r.reaped) {
+      if (s.messages.length > 0) this.deadLetter(s.sid, 'session_reaped', s.messages);
+      this.events.emit('reap', { sid: s.sid, leftover: s.messages.length });
+    }
+    return { expired, reaped: r.reaped.length };
+  }
+
+  private deadLetter(sid: string, reason: DropReason, messages: readonly StoredMessage[]): void {
+    const now = this.clock.now();
+    for (const m of messages) this.dlq.add(sid, reason, m.data, now, m.seq);
+    this.events.emit('drop', { sid, reason, count: messages.length });
+  }
+}

@@ -1,0 +1,62 @@
+/** Small HTTP helpers: JSON bodies with a size limit, JSON replies, typed errors. */
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RwsError } from '../errors.js';
+
+export class HttpError extends RwsError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, details === undefined ? undefined : { details });
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, status: number, code: string, message: string, extra?: Record<string, unknown>): void {
+  sendJson(res, status, { error: { ...(extra ?? {}), code, message } });
+}
+
+/** Read and parse a JSON object body of at most `limit` bytes. */
+export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const type = req.headers['content-type'] ?? '';
+  if (type !== '' && !/^application\/json\b/i.test(type))
+    throw new HttpError(415, 'unsupported_media_type', `content-type must be application/json, got ${type}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(413, 'body_too_large', `the body is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'bad_json', 'the body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new HttpError(400, 'bad_request', 'the body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** Constant-time bearer token check (hash both sides so lengths never leak). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  if (header === undefined) return false;
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  if (m === null) return false;
+  const a = createHash('sha256').update(m[1]!).digest();
+  const b = createHash('sha256').update(token).digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,118 @@
+/**
+ * HTTP API on the WebSocket port (docs/protocol.md "HTTP API"): publish, broadcast, health.
+ * `/api/*` and `/metrics` need `Authorization: Bearer <admin token>` when one is configured.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRwsError } from '../errors.js';
+import { MAX_ID_LENGTH } from '../protocol/index.js';
+import type { Hub, SendOptions } from '../session/hub.js';
+import { bearerMatches, HttpError, readJson, sendError, sendJson } from './http-util.js';
+
+export interface RouteContext {
+  hub: Hub;
+  adminToken: string;
+  maxBodyBytes: number;
+  isDraining(): boolean;
+  storeReady(): Promise<void>;
+  /** Extra routes (the demo page); return true when handled. */
+  extra?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+}
+
+const SESSION_MESSAGES = /^\/api\/sessions\/([^/]+)\/messages$/;
+
+export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const method = req.method ?? 'GET';
+  try {
+    if (path === '/healthz') {
+      allow(method, 'GET', 'HEAD');
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/readyz') {
+      allow(method, 'GET', 'HEAD');
+      if (ctx.isDraining()) return sendError(res, 503, 'draining', 'the server is shutting down');
+      try {
+        await ctx.storeReady();
+      } catch {
+        return sendError(res, 503, 'store_unavailable', 'the session store is not reachable');
+      }
+      sendJson(res, 200, { status: 'ready' });
+      return;
+    }
+    if (path.startsWith('/api/')) {
+      if (ctx.adminToken !== '' && !bearerMatches(req.headers.authorization, ctx.adminToken)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        return sendError(res, 401, 'unauthorized', 'this endpoint needs Authorization: Bearer <admin token>');
+      }
+      await api(ctx, req, res, path, method);
+      return;
+    }
+    if (ctx.extra?.(req, res, path) === true) return;
+    sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
+  } catch (error) {
+    if (error instanceof HttpError) return sendError(res, error.status, error.code, error.message, error.details as Record<string, unknown>);
+    if (isRwsError(error)) {
+      const status = STATUS[error.code] ?? 500;
+      return sendError(res, status, error.code, error.message, error.details as Record<string, unknown>);
+    }
+    sendError(res, 500, 'internal', 'internal error');
+  }
+}
+
+const STATUS: Record<string, number> = {
+  unknown_session: 404,
+  outbox_full: 429,
+  bad_data: 400,
+  store_closed: 503,
+};
+
+async function api(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> {
+  const m = SESSION_MESSAGES.exec(path);
+  if (m !== null) {
+    allow(method, 'POST');
+    const sid = decodeURIComponent(m[1]!);
+    const body = await readJson(req, ctx.maxBodyBytes);
+    const options = sendOptions(body, true);
+    const r = await ctx.hub.send(sid, body.data, options);
+    if ('seq' in r) return sendJson(res, r.dup === true ? 200 : 202, r.dup === true ? { seq: r.seq, dup: true } : { seq: r.seq });
+    if ('dropped' in r) return sendJson(res, 202, { dropped: r.dropped, policy: r.policy });
+    return sendJson(res, 202, { delivered: r.delivered });
+  }
+  if (path === '/api/broadcast') {
+    allow(method, 'POST');
+    const body = await readJson(req, ctx.maxBodyBytes);
+    const options = sendOptions(body, false);
+    const sessions = await ctx.hub.broadcast(body.data, options);
+    return sendJson(res, 202, { sessions });
+  }
+  throw new HttpError(404, 'not_found', `no route for ${method} ${path}`);
+}
+
+function sendOptions(body: Record<string, unknown>, allowId: boolean): SendOptions {
+  if (!('data' in body)) throw new HttpError(400, 'bad_request', 'the body needs a "data" field');
+  const o: SendOptions = {};
+  if (body.id !== undefined) {
+    if (!allowId) throw new HttpError(400, 'bad_request', '"id" is not accepted on broadcast');
+    if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > MAX_ID_LENGTH)
+      throw new HttpError(400, 'bad_request', `"id" must be a string of 1-${MAX_ID_LENGTH} characters`);
+    o.id = body.id;
+  }
+  if (body.key !== undefined) {
+    if (typeof body.key !== 'string' || body.key.length === 0 || body.key.length > MAX_ID_LENGTH)
+      throw new HttpError(400, 'bad_request', `"key" must be a string of 1-${MAX_ID_LENGTH} characters`);
+    o.key = body.key;
+  }
+  if (body.volatile !== undefined) {
+    if (typeof body.volatile !== 'boolean') throw new HttpError(400, 'bad_request', '"volatile" must be a boolean');
+    o.volatile = body.volatile;
+  }
+  if (o.volatile === true && (o.key !== undefined || o.id !== undefined))
+    throw new HttpError(400, 'bad_request', 'a volatile message takes neither "key" nor "id"');
+  return o;
+}
+
+function allow(method: string, ...methods: string[]): void {
+  if (!methods.includes(method))
+    throw new HttpError(405, 'method_not_allowed', `use ${methods.join(' or ')}`);
+}

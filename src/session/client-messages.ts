@@ -1,0 +1,132 @@
+/**
+ * Client → server messages: dedup by (sid, id) through the store, then the application's
+ * handler, then `ok` or `nack`. Messages of one session are handled one at a time in arrival
+ * order (across reconnects too, so a retry never overtakes the original), with a bounded
+ * queue per session.
+ */
+import type { Clock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import { isRwsError, RwsError } from '../errors.js';
+import type { Emitter } from '../events.js';
+import type { ClientMsgFrame, NackFrame, OkFrame } from '../protocol/index.js';
+import type { Store } from '../store/store.js';
+
+/** What a handler receives for each client message (never for a duplicate). */
+export interface ClientMessage {
+  sid: string;
+  id: string;
+  data: unknown;
+}
+
+/**
+ * Handles one client message. The resolved value becomes `ok.data` (undefined: none).
+ * Throw a `NackError` to refuse with a code; any other error becomes a non-retryable
+ * `nack` with code `handler_error`.
+ */
+export type MessageHandler = (message: ClientMessage) => unknown;
+
+/** Thrown by a handler to answer `nack` with a code and whether the client may retry. */
+export class NackError extends RwsError {
+  readonly retryable: boolean;
+  constructor(code: string, message: string, options?: { retryable?: boolean; cause?: unknown }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'NackError';
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+type Reply = (frame: OkFrame | NackFrame) => void;
+
+interface Lane {
+  tail: Promise<void>;
+  depth: number;
+}
+
+export class ClientMessages {
+  private readonly lanes = new Map<string, Lane>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly events: Emitter<CoreEvents>,
+    private readonly maxQueued: number,
+    public handler: MessageHandler | undefined,
+  ) {}
+
+  /** Queue a message of session `sid`; `reply` is looked up when the answer is ready. */
+  accept(sid: string, frame: ClientMsgFrame, reply: (sid: string) => Reply | undefined): void {
+    let lane = this.lanes.get(sid);
+    if (lane === undefined) {
+      lane = { tail: Promise.resolve(), depth: 0 };
+      this.lanes.set(sid, lane);
+    }
+    if (lane.depth >= this.maxQueued) {
+      reply(sid)?.({
+        t: 'nack',
+        id: frame.id,
+        code: 'overloaded',
+        message: `more than ${this.maxQueued} client messages queued for this session`,
+        retryable: true,
+      });
+      return;
+    }
+    lane.depth++;
+    const current = lane;
+    current.tail = current.tail
+      .then(() => this.process(sid, frame, reply))
+      .catch((error: unknown) => this.events.emit('error', { where: 'client-message', error }))
+      .finally(() => {
+        current.depth--;
+        if (current.depth === 0 && this.lanes.get(sid) === current) this.lanes.delete(sid);
+      });
+  }
+
+  private async process(
+    sid: string,
+    frame: ClientMsgFrame,
+    reply: (sid: string) => Reply | undefined,
+  ): Promise<void> {
+    const claim = await this.store.claimClientMessage(sid, frame.id, this.clock.now());
+    if (claim === 'unknown_session') {
+      reply(sid)?.({
+        t: 'nack',
+        id: frame.id,
+        code: 'unknown_session',
+        message: 'the session no longer exists',
+        retryable: false,
+      });
+      return;
+    }
+    if (claim === 'duplicate') {
+      this.events.emit('clientMessage', { sid, id: frame.id, dup: true, ok: true });
+      reply(sid)?.({ t: 'ok', id: frame.id, dup: true });
+      return;
+    }
+    let result: unknown;
+    try {
+      result = this.handler === undefined ? undefined : await this.handler({ sid, id: frame.id, data: frame.data });
+    } catch (error) {
+      await this.store.releaseClientMessage(sid, frame.id);
+      this.events.emit('clientMessage', { sid, id: frame.id, dup: false, ok: false });
+      reply(sid)?.(toNack(frame.id, error));
+      if (!(error instanceof NackError)) this.events.emit('error', { where: 'message-handler', error });
+      return;
+    }
+    this.events.emit('clientMessage', { sid, id: frame.id, dup: false, ok: true });
+    const ok: OkFrame = { t: 'ok', id: frame.id };
+    if (result !== undefined) ok.data = result;
+    reply(sid)?.(ok);
+  }
+}
+
+function toNack(id: string, error: unknown): NackFrame {
+  if (error instanceof NackError || (isRwsError(error) && typeof (error as { retryable?: unknown }).retryable === 'boolean'))
+    return {
+      t: 'nack',
+      id,
+      code: error.code,
+      message: error.message,
+      retryable: (error as NackError).retryable,
+    };
+  return { t: 'nack', id, code: 'handler_error', message: 'the message handler failed', retryable: false };
+}

@@ -1,0 +1,289 @@
+/**
+ * The hub: sessions attached on this node, delivery from the outbox to their connections
+ * (in seq order, once per connection, stopping at the high-water mark), and the life cycle
+ * of connections (hello, takeover, detach, bye). Everything durable is in the store.
+ */
+import type { Clock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import { RwsError } from '../errors.js';
+import type { Emitter } from '../events.js';
+import type { Outbox } from '../outbox/outbox.js';
+import { CloseCode, encodeFrame, encodeMsg, type NackFrame, type OkFrame } from '../protocol/index.js';
+import type { StoredMessage } from '../store/store.js';
+import { ClientMessages, type MessageHandler } from './client-messages.js';
+import { Connection, type WriterLimits } from './connection.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { FrameHandler } from './frame-handler.js';
+import type { LocalSession } from './local-session.js';
+import type { Transport, TransportHandlers } from './transport-port.js';
+
+export interface HubOptions {
+  sessionTtlMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  helloTimeoutMs: number;
+  maxBadFrames: number;
+  writer: WriterLimits;
+  /** Most client messages queued per session before `nack overloaded` (default 1000). */
+  maxQueuedClientMessages?: number;
+  /** Checks `hello.token`; false refuses the connection with 4500. */
+  authenticate?: (token: string | undefined) => boolean | Promise<boolean>;
+  handler?: MessageHandler;
+}
+
+export interface SendOptions {
+  /** Idempotency id: a repeat within the dedup window returns the original seq. */
+  id?: string;
+  /** Latest value wins: an unacked message with the same key is superseded. */
+  key?: string;
+  /** Deliver only if attached here and not congested; never stored, no seq. */
+  volatile?: boolean;
+}
+
+export type SendResult =
+  | { seq: number; dup?: true }
+  | { dropped: 'overflow'; policy: 'drop-newest' | 'disconnect' }
+  | { delivered: boolean };
+
+const READ_BATCH = 256;
+
+export class Hub {
+  readonly sessions = new Map<string, LocalSession>();
+  readonly connections = new Set<Connection>();
+  /** Sessions whose resume is in flight: a closing old connection must not detach them. */
+  readonly resuming = new Map<string, Connection>();
+  readonly clientMessages: ClientMessages;
+  private readonly frames: FrameHandler;
+
+  constructor(
+    readonly outbox: Outbox,
+    readonly clock: Clock,
+    readonly events: Emitter<CoreEvents>,
+    readonly options: HubOptions,
+    readonly scheduler: FlushScheduler = new FlushScheduler(),
+  ) {
+    this.clientMessages = new ClientMessages(
+      outbox.store,
+      clock,
+      events,
+      options.maxQueuedClientMessages ?? 1000,
+      options.handler,
+    );
+    this.frames = new FrameHandler(this);
+  }
+
+  /** Wire a new transport; returns the callbacks the transport must call. */
+  accept(transport: Transport): { connection: Connection; handlers: TransportHandlers } {
+    const conn = new Connection(transport, this.scheduler, this.options.writer, () => this.clock.now(), (c) =>
+      this.onWritable(c),
+    );
+    this.connections.add(conn);
+    this.events.emit('connection', { remote: transport.remoteAddress });
+    return {
+      connection: conn,
+      handlers: {
+        onMessage: (text) => this.frames.onMessage(conn, text),
+        onClose: (code, reason) => this.onClose(conn, code, reason),
+        onDrain: () => conn.drained(),
+      },
+    };
+  }
+
+  /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
+  async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
+    const json = serialize(data);
+    if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
+    const message: { data: string; bytes: number; id?: string; key?: string } = {
+      data: json,
+      bytes: Buffer.byteLength(json),
+    };
+    if (options.id !== undefined) message.id = options.id;
+    if (options.key !== undefined) message.key = options.key;
+    const r = await this.outbox.append(sid, message);
+    switch (r.status) {
+      case 'stored': {
+        const local = this.sessions.get(sid);
+        if (local !== undefined) this.deliver(local, r.seq, json, options.id);
+        return { seq: r.seq };
+      }
+      case 'duplicate':
+        return { seq: r.seq, dup: true };
+      case 'dropped':
+        if (r.policy === 'disconnect') {
+          const local = this.sessions.get(sid);
+          local?.conn.close(CloseCode.SlowConsumer, 'slow consumer', {
+            code: 'slow_consumer',
+            message: 'outbox full: reconnect and resume to catch up',
+          });
+        }
+        return { dropped: 'overflow', policy: r.policy };
+      case 'rejected':
+        throw new RwsError('outbox_full', `the outbox of session ${sid} is full`, {
+          details: { policy: 'reject' },
+        });
+      case 'unknown_session':
+        throw new RwsError('unknown_session', `no session ${sid}`);
+    }
+  }
+
+  private async sendVolatile(sid: string, json: string): Promise<boolean> {
+    const local = this.sessions.get(sid);
+    if (local === undefined) {
+      if ((await this.outbox.store.getSession(sid)) === undefined)
+        throw new RwsError('unknown_session', `no session ${sid}`);
+      return false;
+    }
+    if (!local.conn.writable) return false;
+    local.conn.write(encodeMsg(undefined, json));
+    return true;
+  }
+
+  /** Send to every live session (attached or detached). Returns how many were reached. */
+  async broadcast(data: unknown, options: Omit<SendOptions, 'id'> = {}): Promise<number> {
+    serialize(data);
+    const sids = options.volatile === true ? [...this.sessions.keys()] : await this.outbox.store.sessionIds();
+    const results = await Promise.allSettled(sids.map((sid) => this.send(sid, data, options)));
+    let n = 0;
+    for (const r of results) {
+      if (r.status !== 'fulfilled') continue;
+      const v = r.value;
+      if ('seq' in v || ('delivered' in v && v.delivered)) n++;
+    }
+    return n;
+  }
+
+  /** End a session at once (admin kick). */
+  async endSession(sid: string): Promise<boolean> {
+    const local = this.sessions.get(sid);
+    if (local !== undefined) {
+      local.ended = true;
+      this.sessions.delete(sid);
+      local.conn.close(CloseCode.Normal, 'session ended');
+    }
+    const existed = await this.outbox.forget(sid);
+    if (existed) this.events.emit('end', { sid, by: 'admin' });
+    return existed;
+  }
+
+  /** Close every connection (shutdown): retryable, so clients resume elsewhere. */
+  closeAll(code: number, reason: string): void {
+    for (const c of this.connections) c.close(code, reason);
+  }
+
+  /** Write a stored message to an attached session, or leave it for the pump. */
+  deliver(local: LocalSession, seq: number, json: string, id: string | undefined): void {
+    if (seq <= local.sentSeq) return;
+    if (local.pumping) {
+      local.needsPump = true;
+      return;
+    }
+    if (!local.conn.writable) {
+      local.conn.deferred = true;
+      return;
+    }
+    local.conn.write(encodeMsg(seq, json, id));
+    local.sentSeq = seq;
+  }
+
+  /** Write retained messages in order until caught up or congested. */
+  writeStored(local: LocalSession, messages: readonly StoredMessage[]): boolean {
+    for (const m of messages) {
+      if (m.seq <= local.sentSeq) continue;
+      if (!local.conn.writable) {
+        local.conn.deferred = true;
+        return false;
+      }
+      local.conn.write(encodeMsg(m.seq, m.data, m.id));
+      local.sentSeq = m.seq;
+    }
+    return true;
+  }
+
+  /** Read from the store after what was sent and write, until caught up or congested. */
+  async pump(local: LocalSession): Promise<void> {
+    if (local.pumping) {
+      local.needsPump = true;
+      return;
+    }
+    local.pumping = true;
+    try {
+      do {
+        local.needsPump = false;
+        for (;;) {
+          if (this.sessions.get(local.sid) !== local) return;
+          if (!local.conn.writable) {
+            local.conn.deferred = true;
+            return;
+          }
+          const r = await this.outbox.read(local.sid, local.sentSeq, READ_BATCH);
+          if (r.status !== 'ok' || this.sessions.get(local.sid) !== local) return;
+          const complete = this.writeStored(local, r.messages);
+          if (!complete || r.messages.length < READ_BATCH) break;
+        }
+      } while (local.needsPump && local.conn.writable);
+    } catch (error) {
+      this.events.emit('error', { where: 'pump', error });
+    } finally {
+      local.pumping = false;
+      if (local.needsPump && this.sessions.get(local.sid) === local) local.conn.deferred = true;
+    }
+  }
+
+  /** Answer a client message on whichever connection the session has now. */
+  replyTo(sid: string): ((frame: OkFrame | NackFrame) => void) | undefined {
+    const local = this.sessions.get(sid);
+    if (local === undefined) return undefined;
+    return (frame) => {
+      let text: string;
+      try {
+        text = encodeFrame(frame);
+      } catch {
+        text = encodeFrame({
+          t: 'nack',
+          id: frame.id,
+          code: 'handler_error',
+          message: 'the handler returned data that is not JSON-serializable',
+          retryable: false,
+        });
+      }
+      local.conn.write(text);
+    };
+  }
+
+  private onWritable(conn: Connection): void {
+    if (conn.sid === undefined) return;
+    const local = this.sessions.get(conn.sid);
+    if (local !== undefined && local.conn === conn) void this.pump(local);
+  }
+
+  private onClose(conn: Connection, code: number, reason: string): void {
+    conn.state = 'closed';
+    this.connections.delete(conn);
+    const sid = conn.sid;
+    if (sid !== undefined) {
+      const local = this.sessions.get(sid);
+      if (local !== undefined && local.conn === conn && !this.resuming.has(sid)) {
+        this.sessions.delete(sid);
+        if (!local.ended) this.detach(sid);
+      }
+    }
+    this.events.emit('disconnect', { sid, code, reason });
+  }
+
+  detach(sid: string): void {
+    this.outbox.store
+      .detach(sid, this.clock.now(), this.options.sessionTtlMs)
+      .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }));
+  }
+}
+
+function serialize(data: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(data);
+  } catch (cause) {
+    throw new RwsError('bad_data', 'data must be JSON-serializable', { cause });
+  }
+  if (json === undefined) throw new RwsError('bad_data', 'data must be a JSON value (got undefined or a function)');
+  return json;
+}

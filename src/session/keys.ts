@@ -1,0 +1,18 @@
+/**
+ * Session identifiers and resume keys: 128 random bits each, base64url. The key is stored
+ * only as a SHA-256 hash; checks compare hashes in constant time (crypto.timingSafeEqual,
+ * inside the store) so timing reveals nothing about the key.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function newResumeKey(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { DedupWindow } from './dedup-window.js';
+
+describe('DedupWindow', () => {
+  it('remembers an id for exactly the window', () => {
+    const w = new DedupWindow<number>(1000, 10);
+    w.set('a', 7, 0);
+    expect(w.get('a', 999)).toBe(7);
+    expect(w.get('a', 1000)).toBeUndefined();
+    expect(w.size).toBe(0);
+  });
+
+  it('drops expired ids from the front on every check, so it never grows with time', () => {
+    const w = new DedupWindow<true>(100, 1_000_000);
+    for (let t = 0; t < 10_000; t++) {
+      w.set(`id${t}`, true, t);
+      expect(w.get('missing', t)).toBeUndefined();
+    }
+    expect(w.size).toBe(100);
+  });
+
+  it('forgets the oldest id past maxIds', () => {
+    const w = new DedupWindow<number>(1000, 2);
+    w.set('a', 1, 0);
+    w.set('b', 2, 1);
+    w.set('c', 3, 2);
+    expect(w.size).toBe(2);
+    expect(w.get('a', 3)).toBeUndefined();
+    expect(w.get('b', 3)).toBe(2);
+    expect(w.get('c', 3)).toBe(3);
+  });
+
+  it('moves a re-recorded id to the back with its new time', () => {
+    const w = new DedupWindow<number>(1000, 2);
+    w.set('a', 1, 0);
+    w.set('b', 2, 10);
+    w.set('a', 3, 20);
+    w.set('c', 4, 30);
+    expect(w.get('b', 30)).toBeUndefined();
+    expect(w.get('a', 1019)).toBe(3);
+  });
+
+  it('forgets a deleted id and records nothing when disabled', () => {
+    const w = new DedupWindow<number>(1000, 10);
+    w.set('a', 1, 0);
+    w.delete('a');
+    expect(w.get('a', 1)).toBeUndefined();
+    const off = new DedupWindow<number>(1000, 0);
+    off.set('a', 1, 0);
+    expect(off.get('a', 0)).toBeUndefined();
+  });
+
+  it('treats an id as expired by its own time even behind a fresher one', () => {
+    const w = new DedupWindow<number>(1000, 10);
+    w.set('new', 1, 5000);
+    w.set('old', 2, 100); // a clock that stepped back
+    expect(w.get('old', 1100)).toBeUndefined();
+    expect(w.get('new', 1100)).toBe(1);
+  });
+});

@@ -1,0 +1,278 @@
+/**
+ * The embedded store: every session lives in this process. The default for one node.
+ *
+ * Every method does all of its work synchronously before its promise resolves, so results
+ * take effect in call order, which is the ordering the contract asks for. Returned messages
+ * are the stored objects themselves (no copy on the send path): callers must not mutate them.
+ */
+/* eslint-disable @typescript-eslint/require-await -- deliberate: the contract is async for
+   networked stores, and an async method turns a thrown store_closed into a rejection. */
+import { RwsError } from '../errors.js';
+import { DedupWindow } from './dedup-window.js';
+import { DEFAULT_BUCKET_MS, ExpiryWheel } from './expiry-wheel.js';
+import type { OutboxLimits } from './limits.js';
+import type { OutboxTotals } from './session-outbox.js';
+import {
+  applyAck,
+  expirePrefix,
+  keyMatches,
+  newSessionState,
+  nextDeadline,
+  recordLoss,
+  toRecord,
+  type SessionState,
+} from './session-state.js';
+import type {
+  AckResult,
+  AppendResult,
+  ClaimResult,
+  NewMessage,
+  ReadResult,
+  ResumeResult,
+  SessionRecord,
+  Store,
+  StoreStats,
+  StoredMessage,
+  SweepResult,
+} from './store.js';
+
+export interface MemoryStoreOptions {
+  limits: OutboxLimits;
+  /** Width of an expiry-wheel bucket, ms (default 100). */
+  bucketMs?: number;
+  /** Called for every session a sweep examines; tests use it to show a sweep's cost. */
+  onSweepVisit?: (sid: string) => void;
+}
+
+const FULL: AppendResult = { status: 'full' };
+const UNKNOWN = { status: 'unknown_session' } as const;
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory';
+
+  private readonly limits: OutboxLimits;
+  private readonly onSweepVisit: (sid: string) => void;
+  private sessions = new Map<string, SessionState>();
+  private wheel: ExpiryWheel<SessionState>;
+  private readonly totals: OutboxTotals = { messages: 0, bytes: 0 };
+  private attachedCount = 0;
+  private closed = false;
+
+  constructor(options: MemoryStoreOptions) {
+    this.limits = { ...options.limits };
+    this.onSweepVisit = options.onSweepVisit ?? (() => {});
+    this.wheel = new ExpiryWheel(options.bucketMs ?? DEFAULT_BUCKET_MS);
+  }
+
+  async createSession(init: { sid: string; keyHash: string; now: number }): Promise<SessionRecord> {
+    this.assertOpen();
+    if (this.sessions.has(init.sid)) {
+      throw new RwsError('session_exists', 'a session with this sid already exists');
+    }
+    const s = newSessionState(init, this.totals);
+    this.sessions.set(s.sid, s);
+    this.attachedCount++;
+    return toRecord(s);
+  }
+
+  async getSession(sid: string): Promise<SessionRecord | undefined> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    return s === undefined ? undefined : toRecord(s);
+  }
+
+  async resume(sid: string, keyHash: string, ack: number, now: number): Promise<ResumeResult> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s === undefined) return UNKNOWN;
+    if (!keyMatches(s, keyHash)) return { status: 'bad_key' };
+    if (ack > s.last) return { status: 'bad_ack', last: s.last };
+    applyAck(s, ack);
+    const expired = expirePrefix(s, now);
+    if (!s.attached) {
+      s.attached = true;
+      s.expiresAt = undefined;
+      this.attachedCount++;
+    }
+    this.settle(s);
+    return {
+      status: 'ok',
+      session: toRecord(s),
+      acked: s.acked,
+      missing: s.losses?.count ?? 0,
+      messages: s.outbox.after(s.acked, Number.POSITIVE_INFINITY),
+      expired,
+      epochChanged: false,
+    };
+  }
+
+  async detach(sid: string, now: number, sessionTtlMs: number): Promise<boolean> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s === undefined) return false;
+    if (s.attached) {
+      s.attached = false;
+      this.attachedCount--;
+    }
+    // 0 means "at the next sweep", never "use the default".
+    s.expiresAt = now + Math.max(0, sessionTtlMs);
+    this.settle(s);
+    return true;
+  }
+
+  async deleteSession(sid: string): Promise<StoredMessage[] | undefined> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    return s === undefined ? undefined : this.forget(s);
+  }
+
+  async sessionIds(): Promise<string[]> {
+    this.assertOpen();
+    return [...this.sessions.keys()];
+  }
+
+  async append(sid: string, message: NewMessage, now: number): Promise<AppendResult> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s === undefined) return UNKNOWN;
+    if (message.id !== undefined) {
+      const seq = s.sentIds?.get(message.id, now);
+      if (seq !== undefined) return { status: 'duplicate', seq };
+    }
+    const { maxMessages, maxBytes, overflow } = this.limits;
+    if (message.bytes > maxBytes || maxMessages < 1) return FULL;
+    const outbox = s.outbox;
+    const superseded = message.key === undefined ? undefined : outbox.keyed(message.key);
+    const fits =
+      outbox.count - (superseded === undefined ? 0 : 1) < maxMessages &&
+      outbox.bytes - (superseded?.bytes ?? 0) + message.bytes <= maxBytes;
+    // Decide before changing anything: a refused message must leave no trace.
+    if (!fits && overflow !== 'drop-oldest') return FULL;
+
+    if (superseded !== undefined) outbox.remove(superseded);
+    const dropped: StoredMessage[] = [];
+    while (outbox.count >= maxMessages || outbox.bytes + message.bytes > maxBytes) {
+      const evicted = outbox.shift();
+      if (evicted === undefined) break;
+      dropped.push(evicted);
+      recordLoss(s, evicted);
+    }
+    const stored: StoredMessage = {
+      seq: ++s.last,
+      data: message.data,
+      bytes: message.bytes,
+      enqueuedAt: now,
+      expiresAt: now + this.limits.messageTtlMs,
+    };
+    if (message.id !== undefined) {
+      stored.id = message.id;
+      (s.sentIds ??= this.newWindow()).set(message.id, stored.seq, now);
+    }
+    if (message.key !== undefined) stored.key = message.key;
+    outbox.push(stored);
+    this.settle(s);
+    return superseded === undefined
+      ? { status: 'stored', seq: stored.seq, dropped }
+      : { status: 'stored', seq: stored.seq, dropped, superseded };
+  }
+
+  async ack(sid: string, seq: number, _now: number): Promise<AckResult> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s === undefined) return UNKNOWN;
+    if (seq > s.last) return { status: 'bad_ack', last: s.last };
+    const removed = applyAck(s, seq);
+    this.settle(s);
+    return { status: 'ok', acked: s.acked, removed };
+  }
+
+  async read(sid: string, afterSeq: number, limit: number, now: number): Promise<ReadResult> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s === undefined) return UNKNOWN;
+    const expired = expirePrefix(s, now);
+    this.settle(s);
+    return { status: 'ok', messages: s.outbox.after(afterSeq, limit), expired, last: s.last };
+  }
+
+  async claimClientMessage(sid: string, id: string, now: number): Promise<ClaimResult> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s === undefined) return 'unknown_session';
+    const window = (s.clientIds ??= this.newWindow());
+    if (window.get(id, now) !== undefined) return 'duplicate';
+    window.set(id, true, now);
+    return 'new';
+  }
+
+  async releaseClientMessage(sid: string, id: string): Promise<void> {
+    this.assertOpen();
+    this.sessions.get(sid)?.clientIds?.delete(id);
+  }
+
+  async sweep(now: number): Promise<SweepResult> {
+    this.assertOpen();
+    const result: SweepResult = { expired: [], reaped: [] };
+    for (const s of this.wheel.due(now)) {
+      this.onSweepVisit(s.sid);
+      if (!s.attached && s.expiresAt !== undefined && s.expiresAt <= now) {
+        result.reaped.push({ sid: s.sid, messages: this.forget(s) });
+        continue;
+      }
+      const messages = expirePrefix(s, now);
+      if (messages.length > 0) result.expired.push({ sid: s.sid, messages });
+      this.settle(s);
+    }
+    return result;
+  }
+
+  async stats(): Promise<StoreStats> {
+    this.assertOpen();
+    return {
+      sessions: this.sessions.size,
+      attached: this.attachedCount,
+      detached: this.sessions.size - this.attachedCount,
+      messages: this.totals.messages,
+      bytes: this.totals.bytes,
+    };
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.sessions = new Map();
+    this.wheel = new ExpiryWheel();
+    this.totals.messages = 0;
+    this.totals.bytes = 0;
+    this.attachedCount = 0;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RwsError('store_closed', 'the store is closed');
+  }
+
+  private newWindow<V>(): DedupWindow<V> {
+    return new DedupWindow(this.limits.dedupWindowMs, this.limits.dedupMaxIds);
+  }
+
+  /**
+   * Keep the session's wheel registration at or before its next deadline (head message
+   * expiry, or reaping if detached). A later deadline leaves the early registration in place:
+   * it fires, finds nothing due, and registers again.
+   */
+  private settle(s: SessionState): void {
+    const next = nextDeadline(s);
+    if (next === undefined) this.wheel.unschedule(s);
+    else this.wheel.schedule(s, next);
+  }
+
+  private forget(s: SessionState): StoredMessage[] {
+    this.sessions.delete(s.sid);
+    this.wheel.unschedule(s);
+    if (s.attached) this.attachedCount--;
+    return s.outbox.clear();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * One session as the memory store holds it, and the operations on it that need nothing from
+ * the rest of the store.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { DedupWindow } from './dedup-window.js';
+import type { WheelEntry } from './expiry-wheel.js';
+import { LossRuns } from './loss-runs.js';
+import { SessionOutbox, type OutboxTotals } from './session-outbox.js';
+import type { SessionRecord, StoredMessage } from './store.js';
+
+export interface SessionState extends WheelEntry {
+  readonly sid: string;
+  readonly keyHash: string;
+  readonly epoch: string;
+  readonly createdAt: number;
+  last: number;
+  acked: number;
+  attached: boolean;
+  expiresAt: number | undefined;
+  readonly outbox: SessionOutbox;
+  // Created on first use: most sessions never lose a message or send an id.
+  losses: LossRuns | undefined;
+  sentIds: DedupWindow<number> | undefined;
+  clientIds: DedupWindow<true> | undefined;
+}
+
+export function newSessionState(
+  init: { sid: string; keyHash: string; now: number },
+  totals: OutboxTotals,
+): SessionState {
+  return {
+    sid: init.sid,
+    keyHash: init.keyHash,
+    // The memory store never loses a stream without its record, so this never changes.
+    epoch: randomBytes(8).toString('hex'),
+    createdAt: init.now,
+    last: 0,
+    acked: 0,
+    attached: true,
+    expiresAt: undefined,
+    outbox: new SessionOutbox(totals),
+    losses: undefined,
+    sentIds: undefined,
+    clientIds: undefined,
+    wheelBucket: undefined,
+  };
+}
+
+export function toRecord(s: SessionState): SessionRecord {
+  const r: SessionRecord = {
+    sid: s.sid,
+    keyHash: s.keyHash,
+    epoch: s.epoch,
+    createdAt: s.createdAt,
+    last: s.last,
+    acked: s.acked,
+    attached: s.attached,
+    depth: s.outbox.count,
+    bytes: s.outbox.bytes,
+  };
+  if (s.expiresAt !== undefined) r.expiresAt = s.expiresAt;
+  const oldest = s.outbox.first();
+  if (oldest !== undefined) r.oldestAt = oldest.enqueuedAt;
+  return r;
+}
+
+/** Constant-time; hashes of one algorithm have one length, so the length check leaks nothing. */
+export function keyMatches(s: SessionState, keyHash: string): boolean {
+  const a = Buffer.from(s.keyHash, 'utf8');
+  const b = Buffer.from(keyHash, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Apply a cumulative ack; at or below the current one it changes nothing. Returns removals. */
+export function applyAck(s: SessionState, ack: number): number {
+  if (ack <= s.acked) return 0;
+  s.acked = ack;
+  s.losses?.trim(ack);
+  return s.outbox.removeThrough(ack);
+}
+
+/** Record a message that left the outbox unacked (TTL or eviction): resume reports it. */
+export function recordLoss(s: SessionState, message: StoredMessage): void {
+  (s.losses ??= new LossRuns()).add(message.seq);
+}
+
+/** Remove and return the expired prefix of the outbox; each is a loss. */
+export function expirePrefix(s: SessionState, now: number): StoredMessage[] {
+  const gone = s.outbox.removeExpired(now);
+  for (const m of gone) recordLoss(s, m);
+  return gone;
+}
+
+/** When the sweeper must next look at the session: head expiry, or reaping if detached. */
+export function nextDeadline(s: SessionState): number | undefined {
+  const head = s.outbox.first()?.expiresAt;
+  const reap = s.attached ? undefined : s.expiresAt;
+  if (head === undefined) return reap;
+  return reap === undefined ? head : Math.min(head, reap);
+}

@@ -1,0 +1,63 @@
+/**
+ * The WebSocket endpoint: upgrades on /ws (subprotocol rws.v1, or none), enforces the max
+ * message size (ws closes with 1009) and the connection limit, and hands each socket to the
+ * hub through a WsTransport.
+ */
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CloseCode, SUBPROTOCOL, WS_PATH } from '../protocol/index.js';
+import type { Hub } from '../session/hub.js';
+import { WsTransport } from './ws-transport.js';
+
+export interface EndpointOptions {
+  maxFrameBytes: number;
+  maxConnections: number;
+  /** While true, new connections are refused with 4003 (draining). */
+  isDraining: () => boolean;
+}
+
+export class WsEndpoint {
+  readonly wss: WebSocketServer;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly options: EndpointOptions,
+  ) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: false,
+      handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    });
+  }
+
+  /** Route upgrades on /ws of this HTTP server to the endpoint. */
+  attach(server: HttpServer): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== WS_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        const transport = new WsTransport(ws, req.socket.remoteAddress);
+        if (this.options.isDraining()) {
+          ws.close(CloseCode.Overloaded, 'draining');
+          return;
+        }
+        if (this.hub.connections.size >= this.options.maxConnections) {
+          ws.close(CloseCode.Overloaded, 'too many connections');
+          return;
+        }
+        const { handlers } = this.hub.accept(transport);
+        transport.bind(handlers);
+      });
+    });
+  }
+
+  close(): void {
+    this.wss.close();
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * One timer for every connection (never one per connection): each tick closes peers silent
+ * for interval + timeout (4000), closes connections that sent no hello in time (4501), and
+ * pings connections that have sent nothing for an interval.
+ */
+import type { Clock, TimerHandle } from '../clock.js';
+import { CloseCode, ErrorCode } from '../protocol/index.js';
+import type { Hub } from '../session/hub.js';
+
+export interface HeartbeatOptions {
+  intervalMs: number;
+  timeoutMs: number;
+  helloTimeoutMs: number;
+}
+
+/** How often the one timer ticks: fine enough for the shortest deadline, at most 1 s. */
+export function heartbeatTick(o: HeartbeatOptions): number {
+  return Math.max(5, Math.min(1000, o.intervalMs / 4, o.timeoutMs / 4, o.helloTimeoutMs / 4));
+}
+
+export function startHeartbeat(hub: Hub, clock: Clock, o: HeartbeatOptions): TimerHandle {
+  const silentLimit = o.intervalMs + o.timeoutMs;
+  return clock.every(heartbeatTick(o), () => {
+    const now = clock.now();
+    for (const conn of hub.connections) {
+      if (conn.state === 'hello') {
+        if (now - conn.openedAt >= o.helloTimeoutMs) {
+          hub.events.emit('frameError', { sid: undefined, code: ErrorCode.HelloTimeout });
+          conn.close(CloseCode.ProtocolError, 'hello timeout', {
+            code: ErrorCode.HelloTimeout,
+            message: `no hello within ${o.helloTimeoutMs} ms`,
+          });
+        }
+        continue;
+      }
+      if (conn.state !== 'open') continue;
+      if (now - conn.lastReceivedAt >= silentLimit) {
+        hub.events.emit('heartbeatTimeout', { sid: conn.sid });
+        conn.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
+        continue;
+      }
+      if (now - conn.lastSentAt >= o.intervalMs) conn.sendFrame({ t: 'ping' });
+    }
+  });
+}
