@@ -5,7 +5,19 @@ export type { CoreEvents, DropReason } from './core-events.js';
 export { RwsError, isRwsError } from './errors.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 export { DeadLetterQueue, type DeadLetter, type DeadLetterReason } from './outbox/dead-letters.js';
-export type { Store, StoredMessage, SessionRecord, OutboxLimits, OverflowPolicy } from './store/store.js';
+export type {
+  Store,
+  StoredMessage,
+  SessionRecord,
+  OutboxLimits,
+  OverflowPolicy,
+} from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
-export { resolveConfig, formatConfig, ConfigError, isConfigError, type ResolvedConfig } from './config/index.js';
+export {
+  resolveConfig,
+  formatConfig,
+  ConfigError,
+  isConfigError,
+  type ResolvedConfig,
+} from './config/index.js';
 export * as protocol from './protocol/index.js';

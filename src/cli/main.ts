@@ -57,7 +57,10 @@ export async function main(io: CliIo): Promise<number> {
   return serve(resolution.config, io);
 }
 
-async function serve(config: ReturnType<typeof resolveConfig>['config'], io: CliIo): Promise<number> {
+async function serve(
+  config: ReturnType<typeof resolveConfig>['config'],
+  io: CliIo,
+): Promise<number> {
   const log = createLogger(config.logLevel);
   const server = createServer({
     config,
@@ -66,8 +69,12 @@ async function serve(config: ReturnType<typeof resolveConfig>['config'], io: Cli
   attachLogger(server, log);
   const info = await server.listen();
   const stopDemo = config.demo ? startDemoTicker(server) : undefined;
-  log.info({ url: info.url, http: info.httpUrl, demo: config.demo, store: config.store }, 'resilient-ws listening');
-  if (config.demo) io.out(`resilient-ws demo: open ${info.httpUrl}/ in a browser; WebSocket endpoint ${info.url}`);
+  log.info(
+    { url: info.url, http: info.httpUrl, demo: config.demo, store: config.store },
+    'resilient-ws listening',
+  );
+  if (config.demo)
+    io.out(`resilient-ws demo: open ${info.httpUrl}/ in a browser; WebSocket endpoint ${info.url}`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string): void => {
@@ -93,6 +100,8 @@ async function serve(config: ReturnType<typeof resolveConfig>['config'], io: Cli
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(
+    readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
   return pkg.version;
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { isRwsError } from '../errors.js';
 import { ConfigError, isConfigError, type ConfigProblem } from './config-error.js';
 import { isLoopbackHost, resolveConfig, type ResolveOptions } from './resolve.js';
@@ -41,9 +41,23 @@ describe('resolveConfig: defaults', () => {
     }
   });
 
-  it('returns a frozen config', () => {
+  it('types each value from the schema', () => {
     const { config } = resolve();
-    expect(Object.isFrozen(config)).toBe(true);
+    expectTypeOf(config.port).toEqualTypeOf<number>();
+    expectTypeOf(config.demo).toEqualTypeOf<boolean>();
+    expectTypeOf(config.host).toEqualTypeOf<string>();
+    expectTypeOf(config.overflow).toEqualTypeOf<
+      'drop-oldest' | 'drop-newest' | 'reject' | 'disconnect'
+    >();
+    expectTypeOf(config.store).toEqualTypeOf<'memory'>();
+  });
+
+  it('returns a config that is read-only in types and frozen at run time', () => {
+    const { config } = resolve();
+    expect(() => {
+      // @ts-expect-error resolved values are read-only
+      config.port = 1;
+    }).toThrow(TypeError);
   });
 });
 
@@ -103,6 +117,13 @@ describe('resolveConfig: precedence', () => {
     });
   });
 
+  it('type-checks overrides and still validates them at run time', () => {
+    // @ts-expect-error port takes a number
+    expect(() => resolve({ overrides: { port: 'x' } })).toThrow(ConfigError);
+    // @ts-expect-error overflow takes one of the policies
+    expect(() => resolve({ overrides: { overflow: 'drop' } })).toThrow(ConfigError);
+  });
+
   it('treats undefined overrides and empty environment variables as unset', () => {
     const { config, sources } = resolve({
       env: { RWS_PORT: '', RWS_HOST: undefined },
@@ -144,8 +165,9 @@ describe('resolveConfig: flags', () => {
   });
 
   it('rejects a missing value, a value on --no-x and stray arguments', () => {
-    expect(problems({ argv: ['--port'] })[0]!.message).toBe('flag --port needs a value');
-    expect(problems({ argv: ['--port', '--demo'] })[0]!.message).toBe('flag --port needs a value');
+    const needsValue = 'flag --port needs a value: expected an integer from 0 to 65535';
+    expect(problems({ argv: ['--port'] })[0]!.message).toBe(needsValue);
+    expect(problems({ argv: ['--port', '--demo'] })[0]!.message).toBe(needsValue);
     expect(problems({ argv: ['--no-demo=1'] })[0]!.message).toBe('flag --no-demo takes no value');
     expect(problems({ argv: ['serve'] })[0]!.message).toMatch(/^unexpected argument "serve"/);
   });

@@ -5,68 +5,13 @@
  *
  * Durations are stored in milliseconds and sizes in bytes; defaults follow SPEC §2.
  */
+import type { Setting } from './setting.js';
 import { GB, HOUR, KB, MB, SECOND } from './units.js';
 
-interface Common {
-  /** Environment variable, `RWS_` + SCREAMING_SNAKE of the key. */
-  readonly env: string;
-  /** CLI flag, `--` + kebab-case of the key; booleans also accept `--no-<name>`. */
-  readonly flag: string;
-  /** One line for the generated docs. */
-  readonly doc: string;
-  /** What the number counts, for the docs (`ms`, `bytes`, `messages` …). */
-  readonly unit?: string;
-  /** Never printed in clear: not by `config`, not in error messages. */
-  readonly secret?: boolean;
-}
-
-interface Bounded extends Common {
-  readonly default: number;
-  readonly min: number;
-  readonly max: number;
-}
-
-export interface DurationSetting extends Bounded {
-  readonly kind: 'duration';
-}
-export interface SizeSetting extends Bounded {
-  readonly kind: 'size';
-}
-export interface IntegerSetting extends Bounded {
-  readonly kind: 'integer';
-}
-export interface NumberSetting extends Bounded {
-  readonly kind: 'number';
-}
-export interface BooleanSetting extends Common {
-  readonly kind: 'boolean';
-  readonly default: boolean;
-}
-export interface StringSetting extends Common {
-  readonly kind: 'string';
-  readonly default: string;
-  /** Reject empty values and values with whitespace (host names, addresses). */
-  readonly nonEmpty?: boolean;
-}
-export interface EnumSetting extends Common {
-  readonly kind: 'enum';
-  readonly default: string;
-  readonly values: readonly string[];
-}
-
-export type Setting =
-  | DurationSetting
-  | SizeSetting
-  | IntegerSetting
-  | NumberSetting
-  | BooleanSetting
-  | StringSetting
-  | EnumSetting;
-
-export type SettingKind = Setting['kind'];
+export type { Setting, SettingKind } from './setting.js';
 
 // Node timers overflow past 2^31-1 ms (~24.8 days) and then fire at once; capping every
-// duration below that keeps a typo like `30d`-as-ms from turning a timeout into a busy loop.
+// duration below that keeps an oversized timeout from silently becoming a zero one.
 export const MAX_DURATION = 576 * HOUR;
 
 export const SETTINGS = {

@@ -13,6 +13,7 @@ import {
   type ConfigSource,
   type SettingKey,
 } from './schema.js';
+import { describeAllowed } from './values.js';
 
 export interface RawValue {
   readonly raw: unknown;
@@ -45,8 +46,8 @@ export function envLayer(env: Readonly<Record<string, string | undefined>>): Lay
 const FLAGS = new Map<string, SettingKey>(SETTING_KEYS.map((key) => [SETTINGS[key].flag, key]));
 
 /**
- * `--port 9000`, `--port=9000`, `--demo`, `--no-demo`, `--demo=false`. A later flag repeats
- * an earlier one. Parsing stops at `--`: what follows belongs to the caller (e.g. the command
+ * `--port 9000`, `--port=9000`, `--demo`, `--no-demo`, `--demo=false`. A repeated flag: the last
+ * one wins. Parsing stops at `--`: what follows belongs to the caller (e.g. the command
  * that `mcp-serve` runs).
  */
 export function flagLayer(argv: readonly string[], problems: Problems): Layer {
@@ -95,7 +96,13 @@ export function flagLayer(argv: readonly string[], problems: Problems): Layer {
     } else if (nextIsValue) {
       values.set(key, { raw: argv[++i], label });
     } else {
-      problems.push({ message: `${label} needs a value`, key, source: label });
+      const allowed = describeAllowed(key);
+      problems.push({
+        message: `${label} needs a value: expected ${allowed}`,
+        key,
+        source: label,
+        allowed,
+      });
     }
   }
   return { source: 'flag', values };

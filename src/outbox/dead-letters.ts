@@ -4,11 +4,7 @@
  * in `evicted` (the queue itself is bounded too).
  */
 export type DeadLetterReason =
-  | 'ttl'
-  | 'overflow'
-  | 'session_reaped'
-  | 'session_closed'
-  | 'upstream_failed';
+  'ttl' | 'overflow' | 'session_reaped' | 'session_closed' | 'upstream_failed';
 
 export interface DeadLetter {
   /** Queue-local id, increasing. */
@@ -58,7 +54,8 @@ export class DeadLetterQueue {
       return;
     }
     const id = this.nextId++;
-    const entry: DeadLetter = seq === undefined ? { id, sid, reason, data, at } : { id, sid, seq, reason, data, at };
+    const entry: DeadLetter =
+      seq === undefined ? { id, sid, reason, data, at } : { id, sid, seq, reason, data, at };
     this.entries.set(id, entry);
     if (this.entries.size > this.max) {
       const oldest = this.entries.keys().next().value as number;

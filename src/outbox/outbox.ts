@@ -40,7 +40,8 @@ export class Outbox {
     switch (r.status) {
       case 'stored':
         if (r.dropped.length > 0) this.deadLetter(sid, 'overflow', r.dropped);
-        if (this.events.has('send')) this.events.emit('send', { sid, seq: r.seq, bytes: message.bytes });
+        if (this.events.has('send'))
+          this.events.emit('send', { sid, seq: r.seq, bytes: message.bytes });
         return { status: 'stored', seq: r.seq };
       case 'duplicate':
         if (message.id !== undefined && this.events.has('duplicateSend'))
@@ -54,7 +55,10 @@ export class Outbox {
         // drop-oldest only refuses a message larger than the whole byte bound.
         this.dlq.add(sid, 'overflow', message.data, now);
         this.events.emit('drop', { sid, reason: 'overflow', count: 1 });
-        return { status: 'dropped', policy: policy === 'disconnect' ? 'disconnect' : 'drop-newest' };
+        return {
+          status: 'dropped',
+          policy: policy === 'disconnect' ? 'disconnect' : 'drop-newest',
+        };
       }
     }
   }

@@ -3,12 +3,7 @@
  * frames separated by '\n' (JSON.stringify never emits a raw newline, so the split is safe).
  */
 import { ErrorCode } from './close-codes.js';
-import {
-  MAX_ID_LENGTH,
-  type ClientFrame,
-  type ResumeReason,
-  type ServerFrame,
-} from './frames.js';
+import { MAX_ID_LENGTH, type ClientFrame, type ResumeReason, type ServerFrame } from './frames.js';
 
 export type Decoded<F> =
   | { ok: true; frame: F }
@@ -17,7 +12,8 @@ export type Decoded<F> =
 type Obj = Record<string, unknown>;
 type Check<F> = (o: Obj) => F | string;
 
-const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isSeq = (v: unknown): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const isId = (v: unknown): v is string =>
   typeof v === 'string' && v.length >= 1 && v.length <= MAX_ID_LENGTH;
 
@@ -74,7 +70,8 @@ const serverChecks: Record<string, Check<ServerFrame>> = {
       hb: o.hb,
     };
     if (o.reason !== undefined) {
-      if (!REASONS.has(o.reason as ResumeReason)) return `unknown welcome.reason ${String(o.reason)}`;
+      if (!REASONS.has(o.reason as ResumeReason))
+        return `unknown welcome.reason ${String(o.reason)}`;
       out.reason = o.reason as ResumeReason;
     }
     if (o.missing !== undefined) {

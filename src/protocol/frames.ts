@@ -82,10 +82,4 @@ export interface ErrorFrame {
   message: string;
 }
 export type ServerFrame =
-  | WelcomeFrame
-  | ServerMsgFrame
-  | OkFrame
-  | NackFrame
-  | PingFrame
-  | PongFrame
-  | ErrorFrame;
+  WelcomeFrame | ServerMsgFrame | OkFrame | NackFrame | PingFrame | PongFrame | ErrorFrame;

@@ -22,7 +22,9 @@ export function startDemoTicker(server: RwsServer, everyMs = 1000): () => void {
   let n = 0;
   const timer = setInterval(() => {
     n++;
-    server.broadcast({ tick: n, at: new Date().toISOString() }, { key: 'demo-tick' }).catch(() => undefined);
+    server
+      .broadcast({ tick: n, at: new Date().toISOString() }, { key: 'demo-tick' })
+      .catch(() => undefined);
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

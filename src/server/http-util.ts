@@ -24,20 +24,34 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export function sendError(res: ServerResponse, status: number, code: string, message: string, extra?: Record<string, unknown>): void {
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra?: Record<string, unknown>,
+): void {
   sendJson(res, status, { error: { ...(extra ?? {}), code, message } });
 }
 
 /** Read and parse a JSON object body of at most `limit` bytes. */
-export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+export async function readJson(
+  req: IncomingMessage,
+  limit: number,
+): Promise<Record<string, unknown>> {
   const type = req.headers['content-type'] ?? '';
   if (type !== '' && !/^application\/json\b/i.test(type))
-    throw new HttpError(415, 'unsupported_media_type', `content-type must be application/json, got ${type}`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `content-type must be application/json, got ${type}`,
+    );
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'body_too_large', `the body is larger than ${limit} bytes`);
+    if (size > limit)
+      throw new HttpError(413, 'body_too_large', `the body is larger than ${limit} bytes`);
     chunks.push(chunk);
   }
   let value: unknown;

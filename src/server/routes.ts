@@ -20,7 +20,11 @@ export interface RouteContext {
 
 const SESSION_MESSAGES = /^\/api\/sessions\/([^/]+)\/messages$/;
 
-export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const method = req.method ?? 'GET';
   try {
@@ -43,7 +47,12 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
     if (path.startsWith('/api/')) {
       if (ctx.adminToken !== '' && !bearerMatches(req.headers.authorization, ctx.adminToken)) {
         res.setHeader('www-authenticate', 'Bearer');
-        return sendError(res, 401, 'unauthorized', 'this endpoint needs Authorization: Bearer <admin token>');
+        return sendError(
+          res,
+          401,
+          'unauthorized',
+          'this endpoint needs Authorization: Bearer <admin token>',
+        );
       }
       await api(ctx, req, res, path, method);
       return;
@@ -51,10 +60,23 @@ export async function handleRequest(ctx: RouteContext, req: IncomingMessage, res
     if (ctx.extra?.(req, res, path) === true) return;
     sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
   } catch (error) {
-    if (error instanceof HttpError) return sendError(res, error.status, error.code, error.message, error.details as Record<string, unknown>);
+    if (error instanceof HttpError)
+      return sendError(
+        res,
+        error.status,
+        error.code,
+        error.message,
+        error.details as Record<string, unknown>,
+      );
     if (isRwsError(error)) {
       const status = STATUS[error.code] ?? 500;
-      return sendError(res, status, error.code, error.message, error.details as Record<string, unknown>);
+      return sendError(
+        res,
+        status,
+        error.code,
+        error.message,
+        error.details as Record<string, unknown>,
+      );
     }
     sendError(res, 500, 'internal', 'internal error');
   }
@@ -67,7 +89,13 @@ const STATUS: Record<string, number> = {
   store_closed: 503,
 };
 
-async function api(ctx: RouteContext, req: IncomingMessage, res: ServerResponse, path: string, method: string): Promise<void> {
+async function api(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  method: string,
+): Promise<void> {
   const m = SESSION_MESSAGES.exec(path);
   if (m !== null) {
     allow(method, 'POST');
@@ -75,7 +103,12 @@ async function api(ctx: RouteContext, req: IncomingMessage, res: ServerResponse,
     const body = await readJson(req, ctx.maxBodyBytes);
     const options = sendOptions(body, true);
     const r = await ctx.hub.send(sid, body.data, options);
-    if ('seq' in r) return sendJson(res, r.dup === true ? 200 : 202, r.dup === true ? { seq: r.seq, dup: true } : { seq: r.seq });
+    if ('seq' in r)
+      return sendJson(
+        res,
+        r.dup === true ? 200 : 202,
+        r.dup === true ? { seq: r.seq, dup: true } : { seq: r.seq },
+      );
     if ('dropped' in r) return sendJson(res, 202, { dropped: r.dropped, policy: r.policy });
     return sendJson(res, 202, { delivered: r.delivered });
   }
@@ -95,16 +128,25 @@ function sendOptions(body: Record<string, unknown>, allowId: boolean): SendOptio
   if (body.id !== undefined) {
     if (!allowId) throw new HttpError(400, 'bad_request', '"id" is not accepted on broadcast');
     if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > MAX_ID_LENGTH)
-      throw new HttpError(400, 'bad_request', `"id" must be a string of 1-${MAX_ID_LENGTH} characters`);
+      throw new HttpError(
+        400,
+        'bad_request',
+        `"id" must be a string of 1-${MAX_ID_LENGTH} characters`,
+      );
     o.id = body.id;
   }
   if (body.key !== undefined) {
     if (typeof body.key !== 'string' || body.key.length === 0 || body.key.length > MAX_ID_LENGTH)
-      throw new HttpError(400, 'bad_request', `"key" must be a string of 1-${MAX_ID_LENGTH} characters`);
+      throw new HttpError(
+        400,
+        'bad_request',
+        `"key" must be a string of 1-${MAX_ID_LENGTH} characters`,
+      );
     o.key = body.key;
   }
   if (body.volatile !== undefined) {
-    if (typeof body.volatile !== 'boolean') throw new HttpError(400, 'bad_request', '"volatile" must be a boolean');
+    if (typeof body.volatile !== 'boolean')
+      throw new HttpError(400, 'bad_request', '"volatile" must be a boolean');
     o.volatile = body.volatile;
   }
   if (o.volatile === true && (o.key !== undefined || o.id !== undefined))

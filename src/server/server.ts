@@ -59,7 +59,8 @@ export class RwsServer extends Emitter<CoreEvents> {
 
   constructor(options: ServerOptions = {}) {
     super();
-    const { onMessage, authenticate, storeInstance, clock, extraRoutes, config, ...overrides } = options;
+    const { onMessage, authenticate, storeInstance, clock, extraRoutes, config, ...overrides } =
+      options;
     this.config = config ?? resolveConfig({ env: {}, argv: [], overrides }).config;
     const c = this.config;
     this.clock = clock ?? systemClock;
@@ -134,7 +135,12 @@ export class RwsServer extends Emitter<CoreEvents> {
     const a = this.http.address() as AddressInfo | null;
     if (a === null) throw new RwsError('not_listening', 'the server is not listening');
     const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-    return { host: a.address, port: a.port, url: `ws://${host}:${a.port}/ws`, httpUrl: `http://${host}:${a.port}` };
+    return {
+      host: a.address,
+      port: a.port,
+      url: `ws://${host}:${a.port}/ws`,
+      httpUrl: `http://${host}:${a.port}`,
+    };
   }
 
   /** Send a stored message (or a volatile one) to a session. */

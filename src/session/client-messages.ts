@@ -104,12 +104,16 @@ export class ClientMessages {
     }
     let result: unknown;
     try {
-      result = this.handler === undefined ? undefined : await this.handler({ sid, id: frame.id, data: frame.data });
+      result =
+        this.handler === undefined
+          ? undefined
+          : await this.handler({ sid, id: frame.id, data: frame.data });
     } catch (error) {
       await this.store.releaseClientMessage(sid, frame.id);
       this.events.emit('clientMessage', { sid, id: frame.id, dup: false, ok: false });
       reply(sid)?.(toNack(frame.id, error));
-      if (!(error instanceof NackError)) this.events.emit('error', { where: 'message-handler', error });
+      if (!(error instanceof NackError))
+        this.events.emit('error', { where: 'message-handler', error });
       return;
     }
     this.events.emit('clientMessage', { sid, id: frame.id, dup: false, ok: true });
@@ -120,7 +124,10 @@ export class ClientMessages {
 }
 
 function toNack(id: string, error: unknown): NackFrame {
-  if (error instanceof NackError || (isRwsError(error) && typeof (error as { retryable?: unknown }).retryable === 'boolean'))
+  if (
+    error instanceof NackError ||
+    (isRwsError(error) && typeof (error as { retryable?: unknown }).retryable === 'boolean')
+  )
     return {
       t: 'nack',
       id,
@@ -128,5 +135,11 @@ function toNack(id: string, error: unknown): NackFrame {
       message: error.message,
       retryable: (error as NackError).retryable,
     };
-  return { t: 'nack', id, code: 'handler_error', message: 'the message handler failed', retryable: false };
+  return {
+    t: 'nack',
+    id,
+    code: 'handler_error',
+    message: 'the message handler failed',
+    retryable: false,
+  };
 }

@@ -89,7 +89,10 @@ export class Connection {
     let batch: string[] = [];
     let chars = 0;
     for (const f of frames) {
-      if (batch.length > 0 && (batch.length >= this.limits.maxBatchFrames || chars + f.length > this.limits.maxBatchChars)) {
+      if (
+        batch.length > 0 &&
+        (batch.length >= this.limits.maxBatchFrames || chars + f.length > this.limits.maxBatchChars)
+      ) {
         this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'));
         batch = [];
         chars = 0;
@@ -124,7 +127,8 @@ export class Connection {
   /** Send an optional error frame, flush, and close. */
   close(code: number, reason: string, error?: { code: string; message: string }): void {
     if (this.state === 'closed') return;
-    if (error !== undefined) this.sendFrame({ t: 'error', code: error.code, message: error.message });
+    if (error !== undefined)
+      this.sendFrame({ t: 'error', code: error.code, message: error.message });
     this.flush();
     this.state = 'closed';
     this.closeCode = code;

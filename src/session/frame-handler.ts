@@ -9,6 +9,7 @@ import {
   ErrorCode,
   PROTOCOL_VERSION,
   type ClientFrame,
+  type Decoded,
   type HelloFrame,
   type WelcomeFrame,
 } from '../protocol/index.js';
@@ -20,7 +21,7 @@ import type { LocalSession } from './local-session.js';
 const MAX_EARLY_FRAMES = 1000;
 
 export class FrameHandler {
-  private readonly early = new WeakMap<Connection, ClientFrame[]>();
+  private readonly early = new WeakMap<Connection, Decoded<ClientFrame>[]>();
 
   constructor(private readonly hub: Hub) {}
 
@@ -29,6 +30,10 @@ export class FrameHandler {
     conn.lastReceivedAt = this.hub.clock.now();
     for (const d of decodeClientMessage(text)) {
       if (!conn.isOpen) return;
+      if (conn.state === 'handshaking') {
+        this.holdEarly(conn, d);
+        continue;
+      }
       if (!d.ok) {
         if (conn.state === 'hello') {
           this.refuseHello(conn, d.message);
@@ -57,25 +62,29 @@ export class FrameHandler {
           });
         });
         return;
-      case 'handshaking': {
-        let queue = this.early.get(conn);
-        if (queue === undefined) this.early.set(conn, (queue = []));
-        if (queue.length >= MAX_EARLY_FRAMES) {
-          conn.close(CloseCode.ProtocolError, 'too many frames before welcome', {
-            code: ErrorCode.TooManyErrors,
-            message: `more than ${MAX_EARLY_FRAMES} frames before welcome`,
-          });
-          return;
-        }
-        queue.push(frame);
+      case 'handshaking':
+        this.holdEarly(conn, { ok: true, frame });
         return;
-      }
       case 'open':
         this.onOpenFrame(conn, frame);
         return;
       case 'closed':
         return;
     }
+  }
+
+  /** Frames that arrive while hello is in flight wait for welcome, errors included, in order. */
+  private holdEarly(conn: Connection, d: Decoded<ClientFrame>): void {
+    let queue = this.early.get(conn);
+    if (queue === undefined) this.early.set(conn, (queue = []));
+    if (queue.length >= MAX_EARLY_FRAMES) {
+      conn.close(CloseCode.ProtocolError, 'too many frames before welcome', {
+        code: ErrorCode.TooManyErrors,
+        message: `more than ${MAX_EARLY_FRAMES} frames before welcome`,
+      });
+      return;
+    }
+    queue.push(d);
   }
 
   private onOpenFrame(conn: Connection, frame: ClientFrame): void {
@@ -229,11 +238,18 @@ export class FrameHandler {
     this.finishHandshake(conn, local);
   }
 
-  private async newSession(conn: Connection, reason: 'new_session' | 'unknown_session'): Promise<void> {
+  private async newSession(
+    conn: Connection,
+    reason: 'new_session' | 'unknown_session',
+  ): Promise<void> {
     const hub = this.hub;
     const sid = newSessionId();
     const key = newResumeKey();
-    const rec = await hub.outbox.store.createSession({ sid, keyHash: hashKey(key), now: hub.clock.now() });
+    const rec = await hub.outbox.store.createSession({
+      sid,
+      keyHash: hashKey(key),
+      now: hub.clock.now(),
+    });
     if (conn.state === 'closed') {
       hub.detach(sid);
       return;
@@ -252,12 +268,26 @@ export class FrameHandler {
       hb: hub.options.heartbeatIntervalMs,
     });
     hub.events.emit('session', { sid, resumed: false });
-    hub.events.emit('resume', { sid, resumed: false, recovered: false, reason, missing: 0, replayed: 0 });
+    hub.events.emit('resume', {
+      sid,
+      resumed: false,
+      recovered: false,
+      reason,
+      missing: 0,
+      replayed: 0,
+    });
     this.finishHandshake(conn, local);
   }
 
   private attach(conn: Connection, sid: string): LocalSession {
-    const local: LocalSession = { sid, conn, sentSeq: 0, pumping: false, needsPump: false, ended: false };
+    const local: LocalSession = {
+      sid,
+      conn,
+      sentSeq: 0,
+      pumping: false,
+      needsPump: false,
+      ended: false,
+    };
     this.hub.sessions.set(sid, local);
     conn.sid = sid;
     conn.state = 'open';
@@ -270,12 +300,20 @@ export class FrameHandler {
     // Messages stored while the handshake was in flight (or beyond the high-water mark) are
     // in the store: one read catches up.
     void this.hub.pump(local);
-    if (queued !== undefined) for (const f of queued) if (conn.state === 'open') this.onOpenFrame(conn, f);
+    if (queued === undefined) return;
+    for (const d of queued) {
+      if (conn.state !== 'open') return;
+      if (d.ok) this.onOpenFrame(conn, d.frame);
+      else this.frameError(conn, d.code, d.message);
+    }
   }
 
   private refuseHello(conn: Connection, message: string): void {
     this.hub.events.emit('frameError', { sid: undefined, code: ErrorCode.HelloRequired });
-    conn.close(CloseCode.ProtocolError, 'hello required', { code: ErrorCode.HelloRequired, message });
+    conn.close(CloseCode.ProtocolError, 'hello required', {
+      code: ErrorCode.HelloRequired,
+      message,
+    });
   }
 
   private frameError(conn: Connection, code: string, message: string): void {

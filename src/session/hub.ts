@@ -8,7 +8,13 @@ import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { CloseCode, encodeFrame, encodeMsg, type NackFrame, type OkFrame } from '../protocol/index.js';
+import {
+  CloseCode,
+  encodeFrame,
+  encodeMsg,
+  type NackFrame,
+  type OkFrame,
+} from '../protocol/index.js';
 import type { StoredMessage } from '../store/store.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { Connection, type WriterLimits } from './connection.js';
@@ -74,8 +80,12 @@ export class Hub {
 
   /** Wire a new transport; returns the callbacks the transport must call. */
   accept(transport: Transport): { connection: Connection; handlers: TransportHandlers } {
-    const conn = new Connection(transport, this.scheduler, this.options.writer, () => this.clock.now(), (c) =>
-      this.onWritable(c),
+    const conn = new Connection(
+      transport,
+      this.scheduler,
+      this.options.writer,
+      () => this.clock.now(),
+      (c) => this.onWritable(c),
     );
     this.connections.add(conn);
     this.events.emit('connection', { remote: transport.remoteAddress });
@@ -141,7 +151,8 @@ export class Hub {
   /** Send to every live session (attached or detached). Returns how many were reached. */
   async broadcast(data: unknown, options: Omit<SendOptions, 'id'> = {}): Promise<number> {
     serialize(data);
-    const sids = options.volatile === true ? [...this.sessions.keys()] : await this.outbox.store.sessionIds();
+    const sids =
+      options.volatile === true ? [...this.sessions.keys()] : await this.outbox.store.sessionIds();
     const results = await Promise.allSettled(sids.map((sid) => this.send(sid, data, options)));
     let n = 0;
     for (const r of results) {
@@ -284,6 +295,7 @@ function serialize(data: unknown): string {
   } catch (cause) {
     throw new RwsError('bad_data', 'data must be JSON-serializable', { cause });
   }
-  if (json === undefined) throw new RwsError('bad_data', 'data must be a JSON value (got undefined or a function)');
+  if (json === undefined)
+    throw new RwsError('bad_data', 'data must be a JSON value (got undefined or a function)');
   return json;
 }

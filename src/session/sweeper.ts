@@ -8,7 +8,12 @@ import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
 import type { Outbox } from '../outbox/outbox.js';
 
-export function startSweeper(outbox: Outbox, clock: Clock, intervalMs: number, events: Emitter<CoreEvents>): TimerHandle {
+export function startSweeper(
+  outbox: Outbox,
+  clock: Clock,
+  intervalMs: number,
+  events: Emitter<CoreEvents>,
+): TimerHandle {
   let running = false;
   return clock.every(intervalMs, () => {
     if (running) return;

@@ -14,6 +14,8 @@ interface Entry<V> {
 
 export class DedupWindow<V> {
   private readonly entries = new Map<string, Entry<V>>();
+  /** At or before the first entry's time, so most checks skip creating an iterator. */
+  private oldestAt = Number.POSITIVE_INFINITY;
 
   /**
    * @param windowMs how long an id is remembered, ms; an id seen at `t` is forgotten at
@@ -49,6 +51,7 @@ export class DedupWindow<V> {
     // Delete first so that a re-recorded id moves to the back and keeps the prefix ordered.
     this.entries.delete(id);
     this.entries.set(id, { at: now, value });
+    if (now < this.oldestAt) this.oldestAt = now;
     if (this.entries.size > this.maxIds) {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
@@ -60,9 +63,14 @@ export class DedupWindow<V> {
   }
 
   private evictExpired(now: number): void {
+    if (this.oldestAt + this.windowMs > now) return;
     for (const [id, entry] of this.entries) {
-      if (entry.at + this.windowMs > now) return;
+      if (entry.at + this.windowMs > now) {
+        this.oldestAt = entry.at;
+        return;
+      }
       this.entries.delete(id);
     }
+    this.oldestAt = Number.POSITIVE_INFINITY;
   }
 }

@@ -20,10 +20,9 @@ export class ExpiryWheel<T extends WheelEntry> {
   private readonly buckets = new Map<number, Set<T>>();
   /** Highest bucket already drained; later registrations below it land in it instead. */
   private cursor: number | undefined;
+  private registered = 0;
 
   constructor(private readonly bucketMs = DEFAULT_BUCKET_MS) {}
-
-  private registered = 0;
 
   /** Number of registered entries. */
   get size(): number {

@@ -43,6 +43,11 @@ export class WsEndpoint {
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         const transport = new WsTransport(ws, req.socket.remoteAddress);
+        if (req.headers['sec-websocket-protocol'] !== undefined && ws.protocol !== SUBPROTOCOL) {
+          // The client asked for subprotocols and none is ours: it would misread every frame.
+          ws.close(CloseCode.Policy, `unsupported subprotocol; use ${SUBPROTOCOL}`);
+          return;
+        }
         if (this.options.isDraining()) {
           ws.close(CloseCode.Overloaded, 'draining');
           return;

@@ -1,0 +1,53 @@
+/**
+ * Errors raised by the client SDK. Each carries a stable, machine-readable `code`;
+ * `isClientError` checks a brand rather than `instanceof`, so it works across package copies.
+ */
+const BRAND = Symbol.for('resilient-ws.client-error');
+
+/** Codes the SDK itself produces. A rejected `send` may also carry a server `nack` code. */
+export const ClientErrorCode = {
+  /** `send` while `maxQueue` messages are still unanswered. */
+  QueueFull: 'queue_full',
+  /** The client was closed with `close()` (or `send` was called after that). */
+  Closed: 'closed',
+  /** `send` data that JSON cannot represent (undefined, a function, a cycle, a BigInt). */
+  BadData: 'bad_data',
+  /** A constructor option is out of range; the message names the key and the value. */
+  InvalidOption: 'invalid_option',
+  /** An event listener threw; reported as an `error` event, delivery goes on. */
+  ListenerError: 'listener_error',
+  /** The server sent a frame that protocol v1 does not allow at that point. */
+  UnexpectedFrame: 'unexpected_frame',
+  /** No WebSocket implementation could be found or loaded. */
+  NoWebSocket: 'no_websocket',
+  /** The WebSocket constructor threw (a malformed URL, a refused subprotocol list). */
+  ConnectFailed: 'connect_failed',
+  /** The WebSocket refused to send a frame. */
+  SendFailed: 'send_failed',
+} as const;
+
+export class ClientError extends Error {
+  readonly code: string;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  readonly [BRAND] = true;
+
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ClientError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+export function isClientError(value: unknown): value is ClientError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}

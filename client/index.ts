@@ -1,0 +1,21 @@
+/** resilient-ws client SDK (`resilient-ws/client`), for browsers and Node. */
+export { ResilientClient } from './client.js';
+export type { ClientOptions } from './options.js';
+export type {
+  ClientCloseEvent,
+  ClientErrorEvent,
+  ClientEvents,
+  ClientGapEvent,
+  ClientMessageEvent,
+  ClientOpenEvent,
+  ClientResumedEvent,
+  ClientSession,
+  ClientState,
+  ClientStats,
+} from './events.js';
+export { ClientError, ClientErrorCode, isClientError } from './errors.js';
+export { fullJitter, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export type { ClientClock } from './clock.js';
+export type { Listener } from './emitter.js';
+export type { WebSocketCtor, WebSocketLike } from './socket.js';
+export { CloseCode, isRetryableClose } from '../src/protocol/index.js';

@@ -1,0 +1,129 @@
+/** Client options: the one place that holds their defaults and validates them. */
+import { MAX_ID_LENGTH, SUBPROTOCOL, type ResumeRequest } from '../src/protocol/index.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { systemClock, type ClientClock } from './clock.js';
+import { ClientError, ClientErrorCode } from './errors.js';
+import type { WebSocketCtor } from './socket.js';
+
+export interface ClientOptions {
+  /**
+   * WebSocket constructor with the browser API. Default: `globalThis.WebSocket`, else the `ws`
+   * package (loaded with a dynamic import on Node 20, which has no global WebSocket).
+   */
+  WebSocket?: WebSocketCtor | undefined;
+  /** Sent as `hello.token` on every connection. Default: none. */
+  token?: string | undefined;
+  /** Subprotocols offered in the handshake. Default `['rws.v1']`. */
+  protocols?: string[] | undefined;
+  /** Reconnect and retry backoff (full jitter). Default `{ baseMs: 500, capMs: 20000 }`. */
+  backoff?: Partial<BackoffOptions> | undefined;
+  /** Source of jitter in [0, 1). Default `Math.random`. */
+  random?: (() => number) | undefined;
+  /**
+   * Ack batching, in ms: one cumulative `ack` at most this often, and at once when 64 messages
+   * are unacked. Default 25.
+   */
+  ackDelayMs?: number | undefined;
+  /**
+   * Watchdog slack, in ms: with nothing received for `welcome.hb` + this, the connection is
+   * dropped and resumed. It also bounds the time from opening a socket to `welcome`.
+   * Default 10 000.
+   */
+  heartbeatTimeoutMs?: number | undefined;
+  /** A session persisted from `client.session`, resumed on the first connection. */
+  resume?: ResumeRequest | undefined;
+  /** Unanswered client messages kept; over it `send` rejects with `queue_full`. Default 1000. */
+  maxQueue?: number | undefined;
+  /** Time source and timers. Default: `Date.now` and the global `setTimeout`. */
+  clock?: ClientClock | undefined;
+  /**
+   * Prefix of client message ids (id = prefix + counter). Must differ between client
+   * instances that share a session, or the server's dedup would swallow messages.
+   * Default: 12 random hex digits and `-`.
+   */
+  idPrefix?: string | undefined;
+}
+
+export interface ResolvedOptions {
+  WebSocket: WebSocketCtor | undefined;
+  token: string | undefined;
+  protocols: string[];
+  backoff: BackoffOptions;
+  random: () => number;
+  ackDelayMs: number;
+  heartbeatTimeoutMs: number;
+  resume: ResumeRequest | undefined;
+  maxQueue: number;
+  clock: ClientClock;
+  idPrefix: string;
+}
+
+/** Room left in an id for the counter (up to 2^53 is 16 digits). */
+const MAX_PREFIX_LENGTH = MAX_ID_LENGTH - 16;
+
+function invalid(key: string, value: unknown, expected: string): ClientError {
+  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  return new ClientError(
+    ClientErrorCode.InvalidOption,
+    `options.${key} must be ${expected}, got ${shown}`,
+    { details: { key, value } },
+  );
+}
+
+function num(key: string, value: unknown, fallback: number, min: number, integer = false): number {
+  if (value === undefined) return fallback;
+  const ok =
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= min &&
+    (!integer || Number.isInteger(value));
+  if (!ok) throw invalid(key, value, `${integer ? 'an integer' : 'a number'} >= ${min}`);
+  return value;
+}
+
+function randomPrefix(): string {
+  const bytes = new Uint8Array(6);
+  const crypto = (globalThis as { crypto?: { getRandomValues?(a: Uint8Array): Uint8Array } })
+    .crypto;
+  if (typeof crypto?.getRandomValues === 'function') crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return `${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}-`;
+}
+
+function resolveResume(value: ResumeRequest | undefined): ResumeRequest | undefined {
+  if (value === undefined) return undefined;
+  const { sid, key, ack } = value as Partial<ResumeRequest>;
+  if (typeof sid !== 'string' || sid === '') throw invalid('resume.sid', sid, 'a non-empty string');
+  if (typeof key !== 'string' || key === '') throw invalid('resume.key', key, 'a non-empty string');
+  return { sid, key, ack: num('resume.ack', ack, 0, 0, true) };
+}
+
+export function resolveOptions(o: ClientOptions): ResolvedOptions {
+  if (o.WebSocket !== undefined && typeof o.WebSocket !== 'function')
+    throw invalid('WebSocket', o.WebSocket, 'a WebSocket constructor');
+  if (o.token !== undefined && typeof o.token !== 'string')
+    throw invalid('token', o.token, 'a string');
+  if (o.protocols !== undefined && !o.protocols.every((p) => typeof p === 'string'))
+    throw invalid('protocols', o.protocols, 'an array of strings');
+  if (o.random !== undefined && typeof o.random !== 'function')
+    throw invalid('random', o.random, 'a function returning a number in [0, 1)');
+  const baseMs = num('backoff.baseMs', o.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, 1);
+  const capMs = num('backoff.capMs', o.backoff?.capMs, Math.max(baseMs, DEFAULT_BACKOFF.capMs), 1);
+  if (capMs < baseMs) throw invalid('backoff.capMs', capMs, `>= backoff.baseMs (${baseMs})`);
+  const idPrefix = o.idPrefix ?? randomPrefix();
+  if (typeof idPrefix !== 'string' || idPrefix.length > MAX_PREFIX_LENGTH)
+    throw invalid('idPrefix', idPrefix, `a string of at most ${MAX_PREFIX_LENGTH} characters`);
+  return {
+    WebSocket: o.WebSocket,
+    token: o.token,
+    protocols: o.protocols ?? [SUBPROTOCOL],
+    backoff: { baseMs, capMs },
+    random: o.random ?? Math.random,
+    ackDelayMs: num('ackDelayMs', o.ackDelayMs, 25, 0),
+    heartbeatTimeoutMs: num('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 10_000, 1),
+    resume: resolveResume(o.resume),
+    maxQueue: num('maxQueue', o.maxQueue, 1000, 1, true),
+    clock: o.clock ?? systemClock,
+    idPrefix,
+  };
+}

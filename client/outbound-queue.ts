@@ -1,0 +1,109 @@
+/**
+ * Client messages sent but not yet answered, in send order. Each entry keeps its encoded
+ * frame, so a resend after a reconnect is byte-identical: the same id lets the server's
+ * dedup window make the retry effectively-once.
+ */
+import { fullJitter, type BackoffOptions } from './backoff.js';
+import type { ClientClock } from './clock.js';
+import { ClientError, ClientErrorCode } from './errors.js';
+
+export interface OutboundQueueOptions {
+  /** Bound on unanswered messages (options.maxQueue). */
+  max: number;
+  clock: ClientClock;
+  /** Delays between retries after a retryable `nack`. */
+  backoff: BackoffOptions;
+  random: () => number;
+  /** Sends a frame on the open connection; does nothing without one (see `resendAll`). */
+  transmit(frame: string): void;
+}
+
+interface Pending {
+  readonly id: string;
+  readonly frame: string;
+  /** Retryable nacks so far: the exponent of the next retry delay. */
+  retries: number;
+  /** A retry delay is running: a reconnect does not resend the message before it ends. */
+  waiting: boolean;
+  retryTimer: unknown;
+  resolve(data: unknown): void;
+  reject(error: Error): void;
+}
+
+export class OutboundQueue {
+  // A Map keeps insertion order (the resend order) and finds an answered id in O(1).
+  private readonly items = new Map<string, Pending>();
+
+  constructor(private readonly o: OutboundQueueOptions) {}
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  /**
+   * Adds and transmits a message. The promise resolves with `ok.data`, or rejects with
+   * `queue_full` at once, with the code of a non-retryable `nack`, or through `rejectAll`.
+   */
+  add(id: string, frame: string): Promise<unknown> {
+    if (this.items.size >= this.o.max) {
+      const message = `${this.o.max} messages are still unanswered (options.maxQueue)`;
+      return Promise.reject(new ClientError(ClientErrorCode.QueueFull, message));
+    }
+    const promise = new Promise<unknown>((resolve, reject) => {
+      const p = { id, frame, retries: 0, waiting: false, retryTimer: undefined, resolve, reject };
+      this.items.set(id, p);
+    });
+    this.o.transmit(frame);
+    return promise;
+  }
+
+  /** Transmits every unanswered message, in order, except those waiting out a retry delay. */
+  resendAll(): void {
+    for (const p of this.items.values()) if (!p.waiting) this.o.transmit(p.frame);
+  }
+
+  /** `ok` (also with `dup`): the server handled it. Unknown ids (answered before) are ignored. */
+  ok(id: string, data: unknown): void {
+    const p = this.take(id);
+    p?.resolve(data);
+  }
+
+  /** `nack`: retry after a full-jitter delay if `retryable`, else reject with its code. */
+  nack(id: string, code: string, message: string, retryable: boolean): void {
+    const p = this.items.get(id);
+    if (p === undefined) return;
+    if (!retryable) {
+      this.take(id);
+      p.reject(new ClientError(code, message, { details: { id, retryable } }));
+      return;
+    }
+    const { clock } = this.o;
+    if (p.waiting) clock.clearTimeout(p.retryTimer);
+    p.waiting = true;
+    p.retryTimer = clock.setTimeout(
+      () => {
+        p.waiting = false;
+        if (this.items.get(id) === p) this.o.transmit(p.frame);
+      },
+      fullJitter(p.retries++, this.o.backoff, this.o.random),
+    );
+  }
+
+  /** Rejects and forgets every message (the client stopped). */
+  rejectAll(error: (id: string) => Error): void {
+    const all = [...this.items.values()];
+    this.items.clear();
+    for (const p of all) {
+      if (p.waiting) this.o.clock.clearTimeout(p.retryTimer);
+      p.reject(error(p.id));
+    }
+  }
+
+  private take(id: string): Pending | undefined {
+    const p = this.items.get(id);
+    if (p === undefined) return undefined;
+    this.items.delete(id);
+    if (p.waiting) this.o.clock.clearTimeout(p.retryTimer);
+    return p;
+  }
+}

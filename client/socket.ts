@@ -1,0 +1,74 @@
+/**
+ * The slice of the browser WebSocket API the SDK uses, and how it finds an implementation:
+ * the global WebSocket (browsers, Node >= 22), else the `ws` package (Node 20 has no global).
+ */
+export const SocketState = { Connecting: 0, Open: 1, Closing: 2, Closed: 3 } as const;
+
+export type SocketEventType = 'open' | 'message' | 'close' | 'error';
+
+/**
+ * What the SDK needs from a socket. The browser WebSocket and `ws` both fit. Listener
+ * parameters are typed `never` so that implementations with richer event types are accepted;
+ * the SDK reads event fields defensively.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  /** `ws` only: drop the connection now instead of waiting up to 30 s for a close handshake. */
+  terminate?(): void;
+  addEventListener?(type: SocketEventType, listener: (event: never) => void): void;
+  onopen?: ((event: never) => unknown) | null;
+  onmessage?: ((event: never) => unknown) | null;
+  onclose?: ((event: never) => unknown) | null;
+  onerror?: ((event: never) => unknown) | null;
+}
+
+/** A constructor with the browser WebSocket signature. */
+export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface SocketHandlers {
+  open(): void;
+  message(data: unknown): void;
+  close(code: number, reason: string): void;
+  error(message: string): void;
+}
+
+/**
+ * Subscribe to a socket's four events. Listeners are never removed: `ws` throws an unhandled
+ * 'error' when a dead socket has no error listener, so stale sockets are ignored by identity
+ * in the client instead.
+ */
+export function attachSocket(sock: WebSocketLike, h: SocketHandlers): void {
+  const onOpen = (): void => h.open();
+  const onMessage = (ev: { data?: unknown }): void => h.message(ev.data);
+  const onClose = (ev: { code?: unknown; reason?: unknown }): void =>
+    h.close(
+      typeof ev.code === 'number' ? ev.code : 1006,
+      typeof ev.reason === 'string' ? ev.reason : '',
+    );
+  const onError = (ev: { message?: unknown; error?: unknown }): void => {
+    const fromError = ev.error instanceof Error ? ev.error.message : undefined;
+    h.error(typeof ev.message === 'string' && ev.message !== '' ? ev.message : (fromError ?? ''));
+  };
+  if (typeof sock.addEventListener === 'function') {
+    sock.addEventListener('open', onOpen);
+    sock.addEventListener('message', onMessage);
+    sock.addEventListener('close', onClose);
+    sock.addEventListener('error', onError);
+  } else {
+    sock.onopen = onOpen;
+    sock.onmessage = onMessage;
+    sock.onclose = onClose;
+    sock.onerror = onError;
+  }
+}
+
+/** The global WebSocket if there is one, else `ws`, loaded lazily so browsers never fetch it. */
+export async function resolveWebSocket(): Promise<WebSocketCtor> {
+  const global = (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
+  if (typeof global === 'function') return global;
+  const mod = await import('ws');
+  return mod.default as unknown as WebSocketCtor;
+}
