@@ -5,45 +5,130 @@ import tseslint from 'typescript-eslint';
 /**
  * Dependency direction (docs/architecture.md):
  *   cli → server → transport → session → outbox → store
- *   leaves: errors, clock, events, protocol, resilience (no project imports but each other's
- *   leaf-level types where listed); nothing but server/ imports metrics/; client/ imports only
- *   src/protocol.
- * Each entry lists the project folders a folder may NOT import from.
+ *   leaves: errors, clock, events, core-events (types), protocol, resilience; nothing but
+ *   server/ imports metrics/; client/ imports only src/protocol.
+ * Each entry lists the project modules a folder may NOT import.
  */
-const layers = {
-  protocol: ['config', 'store', 'outbox', 'session', 'transport', 'server', 'cli', 'metrics', 'resilience', 'errors', 'clock', 'events'],
-  resilience: ['config', 'store', 'outbox', 'session', 'transport', 'server', 'cli', 'metrics', 'protocol'],
-  config: ['store', 'outbox', 'session', 'transport', 'server', 'cli', 'metrics'],
-  store: ['outbox', 'session', 'transport', 'server', 'cli', 'metrics', 'config'],
-  outbox: ['session', 'transport', 'server', 'cli', 'metrics', 'config'],
-  session: ['transport', 'server', 'cli', 'metrics', 'config'],
-  transport: ['server', 'cli', 'metrics', 'config'],
-  server: ['cli'],
-  cli: [],
+const ROOT_LEAVES = ['errors', 'clock', 'events', 'core-events'];
+const FOLDERS = [
+  'protocol',
+  'resilience',
+  'config',
+  'store',
+  'outbox',
+  'session',
+  'transport',
+  'server',
+  'cli',
+  'metrics',
+];
+const except = (...allowed) => FOLDERS.filter((f) => !allowed.includes(f));
+
+export const layers = {
+  protocol: [...except(), ...ROOT_LEAVES],
+  resilience: [...except(), ...ROOT_LEAVES],
+  config: except('config'),
+  store: except('store', 'protocol'),
+  outbox: except('outbox', 'store', 'protocol'),
+  session: except('session', 'outbox', 'store', 'protocol'),
+  transport: except('transport', 'session', 'outbox', 'store', 'protocol'),
+  server: except(
+    'server',
+    'transport',
+    'session',
+    'outbox',
+    'store',
+    'protocol',
+    'config',
+    'resilience',
+    'metrics',
+  ),
+  metrics: except('metrics', 'protocol'),
+  cli: ['metrics'],
 };
 
-const folderPatterns = (folders) =>
-  folders.flatMap((f) => [`../${f}/*`, `../${f}`, `../../src/${f}/*`]).concat(
-    folders.flatMap((f) => (['errors', 'clock', 'events'].includes(f) ? [`../${f}.js`] : [])),
+function bannedPatterns(banned) {
+  const groups = banned.flatMap((m) =>
+    ROOT_LEAVES.includes(m)
+      ? [`../${m}.js`, `../../${m}.js`]
+      : [`../${m}/*`, `../${m}`, `../../${m}/*`],
   );
+  return groups.length === 0
+    ? []
+    : [
+        {
+          group: groups,
+          message: 'This import breaks the dependency direction (docs/architecture.md).',
+        },
+      ];
+}
 
-const boundaryConfigs = Object.entries(layers).map(([folder, banned]) => ({
-  files: [`src/${folder}/**/*.ts`],
-  rules: {
-    'no-restricted-imports': [
-      'error',
-      {
-        patterns: [
-          {
-            group: folderPatterns(banned),
-            message: `src/${folder} must not import this layer (see docs/architecture.md, dependency direction).`,
-          },
-          { group: ['ws'], message: 'Only src/transport and src/server may import ws.' },
-        ].filter((p) => !(p.group[0] === 'ws' && (folder === 'transport' || folder === 'server' || folder === 'cli'))),
-      },
-    ],
+export const boundaryConfigs = [
+  ...Object.entries(layers).map(([folder, banned]) => ({
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...bannedPatterns(banned),
+            ...(['transport', 'server', 'cli'].includes(folder)
+              ? []
+              : [
+                  {
+                    group: ['ws'],
+                    message: 'Only src/transport (and the composition root) may import ws.',
+                  },
+                ]),
+          ],
+        },
+      ],
+    },
+  })),
+  {
+    // Root leaves import nothing of the project but protocol types.
+    files: ['src/errors.ts', 'src/clock.ts', 'src/events.ts', 'src/core-events.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [...except('protocol').map((f) => `./${f}/*`), 'ws'],
+              message: 'Leaf modules must not import the layers above them.',
+            },
+          ],
+        },
+      ],
+    },
   },
-}));
+  {
+    files: ['client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../src/*',
+                '!../src/protocol',
+                '../src/*/**',
+                '!../src/protocol/**',
+                '../../src/*',
+                '!../../src/protocol',
+                '../../src/*/**',
+                '!../../src/protocol/**',
+                'node:*',
+              ],
+              message: 'The client SDK may import only src/protocol (it runs in browsers).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**'] },
@@ -57,31 +142,21 @@ export default tseslint.config(
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.property.name='only']", message: 'No .only in committed tests.' },
-      ],
-    },
-  },
-  ...boundaryConfigs,
-  {
-    files: ['client/**/*.ts'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
         {
-          patterns: [
-            {
-              group: ['../src/*', '!../src/protocol', '../src/!(protocol)/**', 'node:*'],
-              message: 'The client SDK may import only src/protocol (it runs in browsers).',
-            },
-          ],
+          selector: "CallExpression[callee.property.name='only']",
+          message: 'No .only in committed tests.',
         },
       ],
     },
   },
+  ...boundaryConfigs,
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts', '**/*.contract.ts'],
     rules: {
@@ -92,5 +167,9 @@ export default tseslint.config(
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['bin/*.js'],
+    languageOptions: { globals: { process: 'readonly' } },
   },
 );

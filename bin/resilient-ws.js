@@ -10,7 +10,9 @@ main({
 }).then(
   (code) => process.exit(code),
   (error) => {
-    process.stderr.write(`resilient-ws: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `resilient-ws: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -6,37 +6,24 @@
 import {
   CloseCode,
   PROTOCOL_VERSION,
-  decodeServerMessage,
   encodeFrame,
   isRetryableClose,
   type HelloFrame,
-  type NackFrame,
   type ServerFrame,
   type ServerMsgFrame,
   type WelcomeFrame,
 } from '../src/protocol/index.js';
 import { AckBatcher } from './ack-batcher.js';
-import { Backoff, fullJitter } from './backoff.js';
+import { Backoff } from './backoff.js';
 import { Emitter, type Listener } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import type { ClientEvents, ClientSession, ClientState, ClientStats } from './events.js';
-import { Heartbeat } from './heartbeat.js';
+import { Connection } from './connection.js';
+import { InboundStream } from './inbound-stream.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
-import { OutboundQueue, type Pending } from './outbound-queue.js';
-import {
-  SocketState,
-  attachSocket,
-  resolveWebSocket,
-  type WebSocketCtor,
-  type WebSocketLike,
-} from './socket.js';
+import { OutboundQueue } from './outbound-queue.js';
+import { resolveWebSocket, type WebSocketLike } from './socket.js';
 
-/**
- * Frames batched into one WebSocket message stay under this many UTF-16 units (at most
- * 192 KiB of UTF-8), well below the server's 1 MiB default: an oversize message is a
- * terminal 1009 close.
- */
-const MAX_BATCH_CHARS = 64 * 1024;
 /** How long `close()` waits for the server's close after `bye` before closing by itself. */
 const BYE_TIMEOUT_MS = 5_000;
 
@@ -44,8 +31,8 @@ type Conn =
   | { kind: 'idle' }
   | { kind: 'loading' }
   | { kind: 'waiting'; timer: unknown }
-  | { kind: 'connecting'; sock: WebSocketLike }
-  | { kind: 'open'; sock: WebSocketLike }
+  | { kind: 'connecting'; c: Connection }
+  | { kind: 'open'; c: Connection }
   | { kind: 'closed' };
 
 interface Closing {
@@ -57,80 +44,66 @@ interface Closing {
 
 export class ResilientClient {
   private readonly opts: ResolvedOptions;
-  private readonly events: Emitter<ClientEvents>;
+  private readonly events = new Emitter<ClientEvents>((e, name) => this.listenerError(e, name));
   private readonly queue: OutboundQueue;
   private readonly backoff: Backoff;
-  private readonly acks: AckBatcher;
-  private readonly heartbeat: Heartbeat;
+  private readonly inbound: InboundStream;
   private readonly counters: ClientStats = {
     reconnects: 0,
     duplicatesDropped: 0,
     messages: 0,
     acksSent: 0,
   };
-  private ctor: WebSocketCtor | undefined;
   private conn: Conn = { kind: 'idle' };
   private closing: Closing | undefined;
   private sid: string | undefined;
   private key: string | undefined;
-  private lastProcessed = 0;
-  /** Seqs up to this one are a resume replay whose completeness `welcome` already reported. */
-  private replayUntil = 0;
   private dropped = false;
   private idCounter = 0;
-  // Frames written while handling one server message (or one tick of sends) go out together.
-  private out: string[] = [];
-  private outChars = 0;
-  private dispatching = false;
-  private flushScheduled = false;
 
-  /** @param url the server's WebSocket endpoint, e.g. `ws://localhost:8080/ws`. */
+  /** @param url the server's WebSocket endpoint, e.g. `ws://127.0.0.1:8080/ws`. */
   constructor(
     readonly url: string,
     options: ClientOptions = {},
   ) {
-    this.opts = resolveOptions(options);
-    this.ctor = this.opts.WebSocket;
-    const { clock } = this.opts;
-    this.events = new Emitter<ClientEvents>((error, event) => this.onListenerError(error, event));
-    this.queue = new OutboundQueue(this.opts.maxQueue);
-    this.backoff = new Backoff(this.opts.backoff, this.opts.random);
-    this.acks = new AckBatcher(clock, this.opts.ackDelayMs, (seq) => {
+    const o = (this.opts = resolveOptions(options));
+    this.queue = new OutboundQueue({
+      max: o.maxQueue,
+      clock: o.clock,
+      backoff: o.backoff,
+      random: o.random,
+      transmit: (frame) => {
+        if (this.conn.kind === 'open') this.conn.c.write(frame);
+      },
+    });
+    this.backoff = new Backoff(o.backoff, o.random);
+    const acks = new AckBatcher(o.clock, o.ackDelayMs, (seq) => {
+      if (this.conn.kind !== 'open') return;
       this.counters.acksSent++;
-      this.writeNow(encodeFrame({ t: 'ack', seq }));
+      this.conn.c.writeNow(encodeFrame({ t: 'ack', seq }));
     });
-    this.heartbeat = new Heartbeat(clock, this.opts.heartbeatTimeoutMs, {
-      dead: () => this.lost(CloseCode.HeartbeatTimeout, 'heartbeat timeout (client watchdog)'),
-      ping: () => this.writeNow(encodeFrame({ t: 'ping' })),
-    });
-    const resume = this.opts.resume;
-    if (resume !== undefined) {
-      this.sid = resume.sid;
-      this.key = resume.key;
-      this.lastProcessed = resume.ack;
+    this.inbound = new InboundStream(o.resume?.ack ?? 0, acks);
+    if (o.resume !== undefined) {
+      this.sid = o.resume.sid;
+      this.key = o.resume.key;
     }
   }
 
   get state(): ClientState {
-    switch (this.conn.kind) {
-      case 'idle':
-      case 'open':
-      case 'closed':
-        return this.conn.kind;
-      default:
-        return this.dropped ? 'reconnecting' : 'connecting';
-    }
+    const kind = this.conn.kind;
+    if (kind === 'idle' || kind === 'open' || kind === 'closed') return kind;
+    return this.dropped ? 'reconnecting' : 'connecting';
   }
 
   /** The session to persist for a resume after a restart; undefined before the first welcome. */
   get session(): ClientSession | undefined {
     if (this.sid === undefined || this.key === undefined) return undefined;
-    return { sid: this.sid, key: this.key, ack: this.lastProcessed };
+    return { sid: this.sid, key: this.key, ack: this.inbound.last };
   }
 
   /** Highest seq processed (0 if none). */
   get lastSeq(): number {
-    return this.lastProcessed;
+    return this.inbound.last;
   }
 
   get stats(): ClientStats {
@@ -156,7 +129,7 @@ export class ResilientClient {
   }
 
   /**
-   * Sends a client message and resolves with the server's `ok.data` (also for a `dup` ok).
+   * Sends a client message; resolves with the server's `ok.data` (also for a `dup` ok).
    * Queued while disconnected and resent with the same id after every reconnect until
    * answered; a retryable `nack` is retried after a backoff delay. Rejects with a
    * `ClientError`: the `nack` code, `queue_full`, `bad_data`, `closed` or `closed_<code>`.
@@ -164,47 +137,42 @@ export class ResilientClient {
   send(data: unknown): Promise<unknown> {
     if (this.closing !== undefined || this.conn.kind === 'closed')
       return Promise.reject(new ClientError(ClientErrorCode.Closed, 'the client is closed'));
-    if (data === undefined || typeof data === 'function' || typeof data === 'symbol')
-      return Promise.reject(badData(new TypeError(`${typeof data} is not JSON`)));
     const id = `${this.opts.idPrefix}${++this.idCounter}`;
-    let frame: string;
     try {
-      frame = encodeFrame({ t: 'msg', id, data });
-    } catch (error) {
-      return Promise.reject(badData(error));
+      if (data === undefined || typeof data === 'function' || typeof data === 'symbol')
+        throw new TypeError(`${typeof data} has no JSON form`);
+      return this.queue.add(id, encodeFrame({ t: 'msg', id, data }));
+    } catch (cause) {
+      const message = `send data must be JSON-serializable: ${describe(cause)}`;
+      return Promise.reject(new ClientError(ClientErrorCode.BadData, message, { cause }));
     }
-    // add() rejects with queue_full when options.maxQueue messages are unanswered.
-    const full = this.queue.full;
-    const result = this.queue.add(id, frame);
-    if (!full && this.conn.kind === 'open') this.write(frame);
-    return result;
   }
 
   /**
    * Ends the session: sends `bye`, waits for the server's close (at most 5 s) and stops for
-   * good; unanswered sends reject with `closed`. If no connection is up, it stops at once and
-   * the server-side session is left to expire (and `session` stays valid for a resume).
+   * good; unanswered sends reject with `closed`. With no connection up it stops at once: the
+   * server-side session then expires by itself, and `session` stays valid for a resume.
    */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing.promise;
     if (this.conn.kind === 'closed') return Promise.resolve();
-    let resolve: () => void = () => {};
+    let resolve = (): void => {};
     const promise = new Promise<void>((r) => (resolve = r));
-    this.closing = { promise, resolve, byeSent: false, timer: undefined };
-    if (this.conn.kind === 'open') this.sendBye(this.conn.sock, this.closing);
-    // While connecting, `bye` goes out once `welcome` arrives (onWelcome).
+    const closing = (this.closing = { promise, resolve, byeSent: false, timer: undefined });
+    if (this.conn.kind === 'open') this.sendBye(this.conn.c, closing);
+    // While connecting, `bye` goes out when `welcome` arrives.
     else if (this.conn.kind !== 'connecting')
       this.finish(CloseCode.Normal, 'closed by the client', ClientErrorCode.Closed);
     return promise;
   }
 
   private openSocket(): void {
-    const Ctor = this.ctor;
+    const Ctor = this.opts.WebSocket;
     if (Ctor === undefined) {
       this.conn = { kind: 'loading' };
       resolveWebSocket().then(
         (ctor) => {
-          this.ctor = ctor;
+          this.opts.WebSocket = ctor;
           if (this.conn.kind === 'loading') this.openSocket();
         },
         (error: unknown) => this.fail(ClientErrorCode.NoWebSocket, error),
@@ -218,190 +186,80 @@ export class ResilientClient {
       this.fail(ClientErrorCode.ConnectFailed, error);
       return;
     }
-    this.conn = { kind: 'connecting', sock };
-    this.heartbeat.start();
-    attachSocket(sock, {
-      open: () => this.guard(sock, () => this.sendHello(sock)),
-      message: (data) => this.guard(sock, () => this.onMessage(sock, data)),
-      close: (code, reason) => this.guard(sock, () => this.lost(code, reason)),
-      error: (message) =>
-        this.guard(sock, () => this.lost(CloseCode.Abnormal, message || 'socket error')),
+    const c: Connection = new Connection(sock, this.opts.clock, this.opts.heartbeatTimeoutMs, {
+      hello: () => this.hello(),
+      frame: (f) => this.onFrame(c, f),
+      error: (code, message, cause) => this.events.emit('error', { code, message, cause }),
+      lost: (code, reason) => this.lost(code, reason),
     });
+    this.conn = { kind: 'connecting', c };
   }
 
-  /** Runs a socket callback for the current socket only; never lets an exception escape. */
-  private guard(sock: WebSocketLike, fn: () => void): void {
-    const c = this.conn;
-    if ((c.kind !== 'connecting' && c.kind !== 'open') || c.sock !== sock) return;
-    try {
-      fn();
-    } catch (error) {
-      this.emitError('internal_error', error);
-    }
-  }
-
-  private isCurrent(sock: WebSocketLike): boolean {
-    const c = this.conn;
-    return (c.kind === 'connecting' || c.kind === 'open') && c.sock === sock;
-  }
-
-  private sendHello(sock: WebSocketLike): void {
+  private hello(): HelloFrame {
     const hello: HelloFrame = { t: 'hello', v: PROTOCOL_VERSION };
     if (this.opts.token !== undefined) hello.token = this.opts.token;
     if (this.sid !== undefined && this.key !== undefined)
-      hello.resume = { sid: this.sid, key: this.key, ack: this.lastProcessed };
-    sock.send(encodeFrame(hello));
-    this.heartbeat.sent();
+      hello.resume = { sid: this.sid, key: this.key, ack: this.inbound.last };
+    return hello;
   }
 
-  private onMessage(sock: WebSocketLike, data: unknown): void {
-    this.heartbeat.received();
-    if (typeof data !== 'string') {
-      this.events.emit('error', { code: 'bad_frame', message: 'binary messages are not in v1' });
-      return;
-    }
-    this.dispatching = true;
-    try {
-      for (const decoded of decodeServerMessage(data)) {
-        if (!this.isCurrent(sock)) return;
-        if (decoded.ok) this.onFrame(sock, decoded.frame);
-        else this.events.emit('error', { code: decoded.code, message: decoded.message });
-      }
-    } finally {
-      this.dispatching = false;
-    }
-    this.flushOut();
-  }
-
-  private onFrame(sock: WebSocketLike, f: ServerFrame): void {
-    switch (f.t) {
-      case 'welcome':
-        if (this.conn.kind === 'connecting') this.onWelcome(sock, f);
-        else this.unexpected(f.t);
-        return;
-      case 'ping':
-        this.write(encodeFrame({ t: 'pong' }));
-        return;
-      case 'pong':
-        return;
-      case 'error':
-        this.events.emit('error', { code: f.code, message: f.message });
-        return;
-      case 'msg':
-        if (this.conn.kind === 'open') this.onServerMsg(f);
-        else this.unexpected(f.t);
-        return;
-      case 'ok':
-        if (this.conn.kind === 'open') this.settle(this.queue.take(f.id), f.data);
-        else this.unexpected(f.t);
-        return;
-      case 'nack':
-        if (this.conn.kind === 'open') this.onNack(f);
-        else this.unexpected(f.t);
-        return;
+  private onFrame(c: Connection, f: ServerFrame): void {
+    const open = this.conn.kind === 'open';
+    if (f.t === 'error') this.events.emit('error', { code: f.code, message: f.message });
+    else if (f.t === 'welcome' && !open) this.onWelcome(c, f);
+    else if (f.t === 'msg' && open) this.onServerMsg(f);
+    else if (f.t === 'ok' && open) this.queue.ok(f.id, f.data);
+    else if (f.t === 'nack' && open) this.queue.nack(f.id, f.code, f.message, f.retryable);
+    else {
+      const message = `unexpected "${f.t}" frame ${open ? 'after' : 'before'} welcome`;
+      this.events.emit('error', { code: ClientErrorCode.UnexpectedFrame, message });
     }
   }
 
-  private onWelcome(sock: WebSocketLike, w: WelcomeFrame): void {
-    const hadSession = this.sid !== undefined;
-    // A new session (or a stream rebuilt after data loss) numbers its messages from 1 again.
-    if (hadSession && (!w.resumed || w.reason === 'epoch_changed')) this.lastProcessed = 0;
+  private onWelcome(c: Connection, w: WelcomeFrame): void {
+    const outcome = this.inbound.welcome(w, this.sid !== undefined);
     this.sid = w.sid;
     this.key = w.key;
-    this.replayUntil = w.resumed ? w.last : 0;
     this.backoff.reset();
-    this.acks.reset(this.lastProcessed);
-    this.conn = { kind: 'open', sock };
-    this.heartbeat.start(w.hb);
-    if (this.closing !== undefined) {
-      this.sendBye(sock, this.closing);
-      return;
-    }
-    for (const p of this.queue) if (!p.waiting) this.write(p.frame);
-    if (hadSession) {
-      if (!w.resumed) {
-        this.events.emit('resumed', { recovered: false, reason: w.reason ?? 'unknown_session' });
-      } else {
-        const ev: ClientEvents['resumed'] = { recovered: w.recovered };
-        if (w.reason !== undefined) ev.reason = w.reason;
-        if (w.missing !== undefined) ev.missing = w.missing;
-        this.events.emit('resumed', ev);
-        if (w.reason === 'gap')
-          this.events.emit('gap', { reason: 'resume', missing: w.missing ?? 0 });
-      }
-    }
-    if (this.isCurrent(sock) && this.closing === undefined)
+    this.conn = { kind: 'open', c };
+    c.welcomed(w.hb);
+    if (this.closing !== undefined) return this.sendBye(c, this.closing);
+    this.queue.resendAll();
+    if (outcome.resumed !== undefined) this.events.emit('resumed', outcome.resumed);
+    if (outcome.gap !== undefined) this.events.emit('gap', outcome.gap);
+    // A listener above may have closed the client.
+    if (this.conn.kind === 'open' && this.conn.c === c && this.closing === undefined)
       this.events.emit('open', { sid: w.sid, resumed: w.resumed });
   }
 
   private onServerMsg(f: ServerMsgFrame): void {
-    const seq = f.seq;
-    if (seq !== undefined) {
-      if (seq <= this.lastProcessed) {
+    if (f.seq !== undefined) {
+      const verdict = this.inbound.accept(f.seq);
+      if (verdict === 'dup') {
         this.counters.duplicatesDropped++;
-        // Make sure the server learns we have it, or it would keep replaying it.
-        this.acks.processed(this.lastProcessed);
         return;
       }
-      const expected = this.lastProcessed + 1;
-      this.lastProcessed = seq;
-      if (seq > expected && seq > this.replayUntil)
-        this.events.emit('gap', { reason: 'live', from: expected, to: seq - 1 });
+      if (verdict !== undefined) this.events.emit('gap', verdict);
     }
     this.counters.messages++;
-    this.events.emit(
-      'message',
-      f.id === undefined ? { data: f.data, seq } : { data: f.data, seq, id: f.id },
-    );
-    if (seq !== undefined) this.acks.processed(seq);
-  }
-
-  private onNack(f: NackFrame): void {
-    const p = this.queue.get(f.id);
-    if (p === undefined) return;
-    if (!f.retryable) {
-      this.queue.take(f.id);
-      p.reject(new ClientError(f.code, f.message, { details: { id: f.id, retryable: false } }));
-      return;
-    }
-    const { clock } = this.opts;
-    if (p.waiting) clock.clearTimeout(p.retryTimer);
-    p.waiting = true;
-    const delay = fullJitter(p.retries++, this.opts.backoff, this.opts.random);
-    p.retryTimer = clock.setTimeout(() => {
-      p.waiting = false;
-      if (this.conn.kind === 'open' && this.queue.get(p.id) === p) this.writeNow(p.frame);
-      // Otherwise the flush after the next welcome resends it.
-    }, delay);
-  }
-
-  private settle(p: Pending | undefined, data: unknown): void {
-    if (p === undefined) return;
-    if (p.waiting) this.opts.clock.clearTimeout(p.retryTimer);
-    p.resolve(data);
+    const ev: ClientEvents['message'] = { data: f.data, seq: f.seq };
+    if (f.id !== undefined) ev.id = f.id;
+    this.events.emit('message', ev);
   }
 
   /** The connection is gone (closed, failed or silent): reconnect, or stop on a terminal code. */
   private lost(code: number, reason: string): void {
-    if (this.closing !== undefined) {
-      this.finish(code, reason, ClientErrorCode.Closed);
-      return;
-    }
-    if (!isRetryableClose(code)) {
-      this.finish(code, reason, `closed_${code}`);
-      return;
-    }
+    if (this.closing !== undefined) return this.finish(code, reason, ClientErrorCode.Closed);
+    if (!isRetryableClose(code)) return this.finish(code, reason, `closed_${code}`);
     this.release();
     this.dropped = true;
-    const timer = this.opts.clock.setTimeout(() => this.reconnect(), this.backoff.next());
+    const timer = this.opts.clock.setTimeout(() => {
+      if (this.conn.kind !== 'waiting') return;
+      this.counters.reconnects++;
+      this.openSocket();
+    }, this.backoff.next());
     this.conn = { kind: 'waiting', timer };
     this.events.emit('close', { code, reason, willReconnect: true });
-  }
-
-  private reconnect(): void {
-    if (this.conn.kind !== 'waiting') return;
-    this.counters.reconnects++;
-    this.openSocket();
   }
 
   /** Stops for good. */
@@ -410,105 +268,38 @@ export class ResilientClient {
     this.release();
     this.conn = { kind: 'closed' };
     const closing = this.closing;
-    if (closing !== undefined) {
-      this.opts.clock.clearTimeout(closing.timer);
-      // The server forgets the session on `bye`: there is nothing left to resume.
-      if (closing.byeSent) this.sid = this.key = undefined;
-    }
-    for (const p of this.queue.drain()) {
-      if (p.waiting) this.opts.clock.clearTimeout(p.retryTimer);
-      const message = `the client closed (${code}${reason === '' ? '' : ` ${reason}`}) before an answer`;
-      p.reject(new ClientError(errorCode, message, { details: { id: p.id, code, reason } }));
-    }
+    if (closing !== undefined) this.opts.clock.clearTimeout(closing.timer);
+    // The server forgets the session on `bye`: there is nothing left to resume.
+    if (closing?.byeSent === true) this.sid = this.key = undefined;
+    const why = `the client stopped (close ${code}${reason === '' ? '' : `: ${reason}`})`;
+    this.queue.rejectAll((id) => new ClientError(errorCode, why, { details: { id, code } }));
     closing?.resolve();
     this.events.emit('close', { code, reason, willReconnect: false });
   }
 
   private fail(errorCode: string, error: unknown): void {
-    this.emitError(errorCode, error);
+    this.events.emit('error', { code: errorCode, message: describe(error), cause: error });
     this.finish(CloseCode.Abnormal, describe(error), errorCode);
   }
 
   /** Forgets the current connection (or pending reconnect) and everything tied to it. */
   private release(): void {
-    const c = this.conn;
-    this.heartbeat.stop();
-    this.acks.reset(this.lastProcessed);
-    this.out = [];
-    this.outChars = 0;
-    if (c.kind === 'waiting') this.opts.clock.clearTimeout(c.timer);
-    if (c.kind !== 'connecting' && c.kind !== 'open') return;
-    if (c.sock.readyState === SocketState.Closed) return;
-    try {
-      if (typeof c.sock.terminate === 'function') c.sock.terminate();
-      else c.sock.close();
-    } catch {
-      // Already closing: nothing left to release.
-    }
+    const conn = this.conn;
+    this.inbound.detach();
+    if (conn.kind === 'waiting') this.opts.clock.clearTimeout(conn.timer);
+    if (conn.kind === 'connecting' || conn.kind === 'open') conn.c.release();
   }
 
-  private sendBye(sock: WebSocketLike, closing: Closing): void {
-    this.flushOut();
-    try {
-      sock.send(encodeFrame({ t: 'bye' }));
-      closing.byeSent = true;
-    } catch (error) {
-      this.emitError(ClientErrorCode.SendFailed, error);
-    }
-    closing.timer = this.opts.clock.setTimeout(
-      () =>
-        this.finish(CloseCode.Normal, 'no close from the server after bye', ClientErrorCode.Closed),
-      BYE_TIMEOUT_MS,
-    );
+  private sendBye(c: Connection, closing: Closing): void {
+    c.bye();
+    closing.byeSent = true;
+    closing.timer = this.opts.clock.setTimeout(() => {
+      this.finish(CloseCode.Normal, 'no close from the server after bye', ClientErrorCode.Closed);
+    }, BYE_TIMEOUT_MS);
   }
 
-  /** Queues a frame for the current connection; a burst of sends goes out as one message. */
-  private write(frame: string): void {
-    if (this.closing?.byeSent === true) return;
-    if (this.outChars + frame.length > MAX_BATCH_CHARS) this.flushOut();
-    this.out.push(frame);
-    this.outChars += frame.length;
-    if (this.dispatching || this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.flushOut();
-    });
-  }
-
-  /** Writes a frame and sends it at once (timer callbacks), or with the current dispatch. */
-  private writeNow(frame: string): void {
-    this.write(frame);
-    if (!this.dispatching) this.flushOut();
-  }
-
-  private flushOut(): void {
-    if (this.out.length === 0) return;
-    const text = this.out.length === 1 ? this.out[0]! : this.out.join('\n');
-    this.out = [];
-    this.outChars = 0;
-    const c = this.conn;
-    if ((c.kind !== 'open' && c.kind !== 'connecting') || c.sock.readyState !== SocketState.Open)
-      return;
-    try {
-      c.sock.send(text);
-      this.heartbeat.sent();
-    } catch (error) {
-      this.emitError(ClientErrorCode.SendFailed, error);
-    }
-  }
-
-  private unexpected(t: string): void {
-    const message = `"${t}" frame not allowed before welcome or twice`;
-    this.events.emit('error', { code: ClientErrorCode.UnexpectedFrame, message });
-  }
-
-  private emitError(code: string, cause: unknown): void {
-    this.events.emit('error', { code, message: describe(cause), cause });
-  }
-
-  private onListenerError(error: unknown, event: keyof ClientEvents): void {
-    // A throwing error listener would recurse forever; its exception has nowhere to go.
+  private listenerError(error: unknown, event: keyof ClientEvents): void {
+    // A throwing `error` listener would recurse; its exception has nowhere left to go.
     if (event === 'error') return;
     const message = `a "${event}" listener threw: ${describe(error)}`;
     this.events.emit('error', { code: ClientErrorCode.ListenerError, message, cause: error });
@@ -517,8 +308,4 @@ export class ResilientClient {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function badData(cause: unknown): ClientError {
-  return new ClientError(ClientErrorCode.BadData, 'send data must be JSON-serializable', { cause });
 }

@@ -7,9 +7,9 @@ export const SocketState = { Connecting: 0, Open: 1, Closing: 2, Closed: 3 } as 
 export type SocketEventType = 'open' | 'message' | 'close' | 'error';
 
 /**
- * What the SDK needs from a socket. The browser WebSocket and `ws` both fit. Listener
- * parameters are typed `never` so that implementations with richer event types are accepted;
- * the SDK reads event fields defensively.
+ * What the SDK needs from a socket. The browser WebSocket and `ws` both fit: events are typed
+ * `unknown` / `never` so that implementations with richer event types are accepted, and the
+ * SDK reads event fields defensively.
  */
 export interface WebSocketLike {
   readonly readyState: number;
@@ -18,7 +18,7 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
   /** `ws` only: drop the connection now instead of waiting up to 30 s for a close handshake. */
   terminate?(): void;
-  addEventListener?(type: SocketEventType, listener: (event: never) => void): void;
+  addEventListener?(type: SocketEventType, listener: (event: unknown) => void): void;
   onopen?: ((event: never) => unknown) | null;
   onmessage?: ((event: never) => unknown) | null;
   onclose?: ((event: never) => unknown) | null;
@@ -42,15 +42,17 @@ export interface SocketHandlers {
  */
 export function attachSocket(sock: WebSocketLike, h: SocketHandlers): void {
   const onOpen = (): void => h.open();
-  const onMessage = (ev: { data?: unknown }): void => h.message(ev.data);
-  const onClose = (ev: { code?: unknown; reason?: unknown }): void =>
-    h.close(
-      typeof ev.code === 'number' ? ev.code : 1006,
-      typeof ev.reason === 'string' ? ev.reason : '',
-    );
-  const onError = (ev: { message?: unknown; error?: unknown }): void => {
-    const fromError = ev.error instanceof Error ? ev.error.message : undefined;
-    h.error(typeof ev.message === 'string' && ev.message !== '' ? ev.message : (fromError ?? ''));
+  const onMessage = (ev: unknown): void => h.message(field(ev, 'data'));
+  const onClose = (ev: unknown): void => {
+    const code = field(ev, 'code');
+    const reason = field(ev, 'reason');
+    h.close(typeof code === 'number' ? code : 1006, typeof reason === 'string' ? reason : '');
+  };
+  const onError = (ev: unknown): void => {
+    const message = field(ev, 'message');
+    const error = field(ev, 'error');
+    if (typeof message === 'string' && message !== '') h.error(message);
+    else h.error(error instanceof Error ? error.message : 'socket error');
   };
   if (typeof sock.addEventListener === 'function') {
     sock.addEventListener('open', onOpen);
@@ -63,6 +65,12 @@ export function attachSocket(sock: WebSocketLike, h: SocketHandlers): void {
     sock.onclose = onClose;
     sock.onerror = onError;
   }
+}
+
+function field(event: unknown, name: string): unknown {
+  return typeof event === 'object' && event !== null
+    ? (event as Record<string, unknown>)[name]
+    : undefined;
 }
 
 /** The global WebSocket if there is one, else `ws`, loaded lazily so browsers never fetch it. */

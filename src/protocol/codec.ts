@@ -71,7 +71,7 @@ const serverChecks: Record<string, Check<ServerFrame>> = {
     };
     if (o.reason !== undefined) {
       if (!REASONS.has(o.reason as ResumeReason))
-        return `unknown welcome.reason ${String(o.reason)}`;
+        return `unknown welcome.reason ${JSON.stringify(o.reason)}`;
       out.reason = o.reason as ResumeReason;
     }
     if (o.missing !== undefined) {

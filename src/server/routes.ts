@@ -61,22 +61,10 @@ export async function handleRequest(
     sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
   } catch (error) {
     if (error instanceof HttpError)
-      return sendError(
-        res,
-        error.status,
-        error.code,
-        error.message,
-        error.details as Record<string, unknown>,
-      );
+      return sendError(res, error.status, error.code, error.message, error.details);
     if (isRwsError(error)) {
       const status = STATUS[error.code] ?? 500;
-      return sendError(
-        res,
-        status,
-        error.code,
-        error.message,
-        error.details as Record<string, unknown>,
-      );
+      return sendError(res, status, error.code, error.message, error.details);
     }
     sendError(res, 500, 'internal', 'internal error');
   }

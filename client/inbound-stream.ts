@@ -1,0 +1,70 @@
+/**
+ * The application's position in the session's stream of stored messages: drops replayed
+ * duplicates by seq, reports holes, starts again from 0 when the server starts a new stream,
+ * and feeds the ack batcher.
+ */
+import type { WelcomeFrame } from '../src/protocol/index.js';
+import type { AckBatcher } from './ack-batcher.js';
+import type { ClientGapEvent, ClientResumedEvent } from './events.js';
+
+export interface WelcomeOutcome {
+  /** Set when `hello` asked to resume. */
+  resumed?: ClientResumedEvent;
+  /** Set when the server could not replay everything (reason `gap`). */
+  gap?: ClientGapEvent;
+}
+
+export class InboundStream {
+  private processed: number;
+  /** Seqs up to this one are a resume replay whose completeness `welcome` already reported. */
+  private replayUntil = 0;
+
+  constructor(
+    initial: number,
+    private readonly acks: AckBatcher,
+  ) {
+    this.processed = initial;
+  }
+
+  /** Highest seq processed (what `hello.resume.ack` carries). */
+  get last(): number {
+    return this.processed;
+  }
+
+  /** The connection is gone: pending acks are moot, the next `hello` carries `last`. */
+  detach(): void {
+    this.acks.reset(this.processed);
+  }
+
+  /** Applies a `welcome`; `resumeAsked` = `hello` carried `resume`. */
+  welcome(w: WelcomeFrame, resumeAsked: boolean): WelcomeOutcome {
+    // A new session (or a stream rebuilt after data loss) numbers its messages from 1 again.
+    if (resumeAsked && (!w.resumed || w.reason === 'epoch_changed')) this.processed = 0;
+    this.replayUntil = w.resumed ? w.last : 0;
+    this.acks.reset(this.processed);
+    if (!resumeAsked) return {};
+    if (!w.resumed) return { resumed: { recovered: false, reason: w.reason ?? 'unknown_session' } };
+    const resumed: ClientResumedEvent = { recovered: w.recovered };
+    if (w.reason !== undefined) resumed.reason = w.reason;
+    if (w.missing !== undefined) resumed.missing = w.missing;
+    if (w.reason !== 'gap') return { resumed };
+    return { resumed, gap: { reason: 'resume', missing: w.missing ?? 0 } };
+  }
+
+  /**
+   * Takes a stored message's seq: `dup` if it was processed already (drop it), else marks it
+   * processed, schedules its ack and returns the hole before it in the live stream, if any.
+   */
+  accept(seq: number): 'dup' | ClientGapEvent | undefined {
+    if (seq <= this.processed) {
+      // The server may not have our ack yet; make sure it gets one, or it replays again.
+      this.acks.processed(this.processed);
+      return 'dup';
+    }
+    const expected = this.processed + 1;
+    this.processed = seq;
+    this.acks.processed(seq);
+    if (seq === expected || seq <= this.replayUntil) return undefined;
+    return { reason: 'live', from: expected, to: seq - 1 };
+  }
+}

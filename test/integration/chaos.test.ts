@@ -1,0 +1,147 @@
+/**
+ * Chaos: an SDK client behind a proxy whose socket the test destroys at random 200 times.
+ * Server→client: 5000 messages published through the HTTP API arrive exactly once each, in
+ * order. Client→server: 5000 SDK sends are each handled exactly once, in order.
+ * The figures are printed for the issue's closing note.
+ */
+import { describe, expect, it } from 'vitest';
+import { ResilientClient } from '../../client/index.js';
+import { ChaosProxy } from '../support/chaos-proxy.js';
+import { sleep } from '../support/raw-client.js';
+import { startServer } from '../support/server.js';
+
+const MESSAGES = 5000;
+const CUTS = 200;
+
+/** Deterministic randomness so a failure can be replayed (seed printed on failure). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Cut the proxied connection CUTS times at random moments while `busy()` holds or cuts remain. */
+async function chaos(proxy: ChaosProxy, random: () => number): Promise<void> {
+  while (proxy.cuts < CUTS) {
+    await sleep(2 + Math.floor(random() * 30));
+    if (proxy.live > 0) proxy.cut();
+  }
+}
+
+describe('chaos', () => {
+  it(`server→client: ${MESSAGES} published messages survive ${CUTS} socket destructions, exactly once and in order`, async () => {
+    const seed = Date.now() % 1_000_000;
+    const random = rng(seed);
+    const { info } = await startServer({ heartbeatInterval: 1000, heartbeatTimeout: 1000 });
+    const proxy = new ChaosProxy({ host: '127.0.0.1', port: info.port });
+    const port = await proxy.listen();
+    const client = new ResilientClient(`ws://127.0.0.1:${port}/ws`, {
+      backoff: { baseMs: 5, capMs: 50 },
+      random,
+    });
+    const seen: number[] = [];
+    const resumes: { recovered: boolean; reason?: string | undefined }[] = [];
+    let gaps = 0;
+    client.on('message', (m) => seen.push((m.data as { n: number }).n));
+    client.on('resumed', (e) => resumes.push({ recovered: e.recovered, reason: e.reason }));
+    client.on('gap', () => gaps++);
+    const opened = new Promise<string>((resolve) => client.on('open', (e) => resolve(e.sid)));
+    client.connect();
+    const sid = await opened;
+
+    const started = Date.now();
+    const publisher = (async () => {
+      for (let n = 1; n <= MESSAGES; n++) {
+        const res = await fetch(`${info.httpUrl}/api/sessions/${sid}/messages`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ data: { n } }),
+        });
+        if (res.status !== 202)
+          throw new Error(`publish ${n}: HTTP ${res.status} ${await res.text()}`);
+        await res.arrayBuffer();
+        // Pace the stream so the cuts land throughout it, not after it.
+        const ahead = started + n * 2 - Date.now();
+        if (ahead > 0) await sleep(ahead);
+      }
+    })();
+    await Promise.all([publisher, chaos(proxy, random)]);
+    const deadline = Date.now() + 30_000;
+    while (seen.length < MESSAGES && Date.now() < deadline) await sleep(10);
+    const elapsed = Date.now() - started;
+    await client.close();
+    await proxy.close();
+
+    const expected = Array.from({ length: MESSAGES }, (_, i) => i + 1);
+    console.log(
+      `[chaos server→client] seed=${seed} messages=${seen.length}/${MESSAGES} cuts=${proxy.cuts} ` +
+        `resumes=${resumes.length} recovered=${resumes.filter((r) => r.recovered).length} gaps=${gaps} ` +
+        `sdkDuplicatesDropped=${client.stats.duplicatesDropped} reconnects=${client.stats.reconnects} elapsed=${elapsed}ms`,
+    );
+    expect(proxy.cuts).toBeGreaterThanOrEqual(CUTS);
+    expect(seen).toEqual(expected);
+    expect(gaps).toBe(0);
+    expect(resumes.length).toBeGreaterThanOrEqual(CUTS);
+    expect(resumes.every((r) => r.recovered)).toBe(true);
+  }, 120_000);
+
+  it(`client→server: ${MESSAGES} SDK sends survive ${CUTS} socket destructions, each handled exactly once, in order`, async () => {
+    const seed = (Date.now() + 7) % 1_000_000;
+    const random = rng(seed);
+    const handled: number[] = [];
+    const { info } = await startServer({
+      heartbeatInterval: 1000,
+      heartbeatTimeout: 1000,
+      onMessage: async (m) => {
+        handled.push((m.data as { n: number }).n);
+        // A little asynchronous work, so cuts land while handlers run.
+        if (handled.length % 7 === 0) await sleep(1);
+        return { handled: (m.data as { n: number }).n };
+      },
+    });
+    const proxy = new ChaosProxy({ host: '127.0.0.1', port: info.port });
+    const port = await proxy.listen();
+    const client = new ResilientClient(`ws://127.0.0.1:${port}/ws`, {
+      backoff: { baseMs: 5, capMs: 50 },
+      random,
+    });
+    const opened = new Promise<void>((resolve) => client.on('open', () => resolve()));
+    client.connect();
+    await opened;
+
+    const started = Date.now();
+    const answers: number[] = [];
+    const sender = (async () => {
+      const inflight = new Set<Promise<void>>();
+      for (let n = 1; n <= MESSAGES; n++) {
+        const p = client.send({ n }).then((r) => {
+          answers.push((r as { handled: number }).handled);
+        });
+        const tracked = p.finally(() => inflight.delete(tracked));
+        inflight.add(tracked);
+        if (inflight.size >= 200) await Promise.race(inflight);
+        const ahead = started + n * 2 - Date.now();
+        if (ahead > 0) await sleep(ahead);
+      }
+      await Promise.all(inflight);
+    })();
+    await Promise.all([sender, chaos(proxy, random)]);
+    const elapsed = Date.now() - started;
+    await client.close();
+    await proxy.close();
+
+    const expected = Array.from({ length: MESSAGES }, (_, i) => i + 1);
+    console.log(
+      `[chaos client→server] seed=${seed} handled=${handled.length}/${MESSAGES} answered=${answers.length} cuts=${proxy.cuts} ` +
+        `reconnects=${client.stats.reconnects} elapsed=${elapsed}ms`,
+    );
+    expect(proxy.cuts).toBeGreaterThanOrEqual(CUTS);
+    expect(handled).toEqual(expected);
+    expect(answers.sort((a, b) => a - b)).toEqual(expected);
+  }, 120_000);
+});

@@ -1,0 +1,152 @@
+/**
+ * The `resilient-ws` command as a real child process (built code in dist/; `npm run
+ * test:integration` builds first).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawClient } from '../support/raw-client.js';
+
+const BIN = fileURLToPath(new URL('../../bin/resilient-ws.js', import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const c of children.splice(0))
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: 'pipe',
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+/** Start `serve`, wait for the "listening" log line, return the child and its URLs. */
+async function serve(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; url: string; http: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: 'pipe',
+  });
+  children.push(child);
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line; output: ${out}`)), 10_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const rec = JSON.parse(line) as { msg?: string; url?: string; http?: string };
+        if (rec.msg === 'resilient-ws listening') {
+          clearTimeout(timer);
+          resolve({ child, url: rec.url!, http: rec.http!, output: () => out });
+          return;
+        }
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
+  });
+}
+
+describe('resilient-ws CLI', () => {
+  it('config prints every resolved value with its source and hides the admin token', async () => {
+    const r = await run(['config', '--session-ttl', '0'], {
+      RWS_PORT: '9100',
+      RWS_ADMIN_TOKEN: 'top-secret',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^port = 9100 \(env\)$/m);
+    expect(r.stdout).toMatch(/^sessionTtl = 0s \(flag\)$/m);
+    expect(r.stdout).toMatch(/^outboxMax = 1000 \(default\)$/m);
+    expect(r.stdout).toMatch(/^adminToken = <set> \(env\)$/m);
+    expect(r.stdout).not.toContain('top-secret');
+  });
+
+  it('a config file sits between defaults and the environment', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rws-cli-'));
+    const file = join(dir, 'rws.json');
+    writeFileSync(file, JSON.stringify({ outboxMax: 50, port: 9200 }));
+    const r = await run(['config', '--config', file], { RWS_PORT: '9300' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^outboxMax = 50 \(file\)$/m);
+    expect(r.stdout).toMatch(/^port = 9300 \(env\)$/m);
+  });
+
+  it.each([
+    [['serve'], { RWS_PORT: 'abc' }, /port.*"abc".*RWS_PORT.*integer from 0 to 65535/],
+    [
+      ['serve', '--overflow', 'drop-all'],
+      {},
+      /overflow.*drop-all.*--overflow.*drop-oldest, drop-newest, reject, disconnect/,
+    ],
+    [
+      ['serve'],
+      { RWS_SESSION_TTL: '5 minutes' },
+      /sessionTtl.*5 minutes.*RWS_SESSION_TTL.*duration/,
+    ],
+    [['serve', '--no-such-flag'], {}, /no-such-flag/],
+    [['serve'], { RWS_HOST: '0.0.0.0' }, /refusing to bind 0\.0\.0\.0 without RWS_ADMIN_TOKEN/],
+  ] as const)(
+    'bad configuration %j %j exits 2 naming key, value, source and what is allowed',
+    async (args, env, message) => {
+      const r = await run([...args], { ...env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stdout).toBe('');
+    },
+  );
+
+  it('an unknown command exits 1 with usage', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Usage: resilient-ws');
+  });
+
+  it('serve accepts clients, logs JSON, and exits 0 on SIGTERM after closing clients with 1001', async () => {
+    const s = await serve([], { RWS_LOG_LEVEL: 'info' });
+    const c = await RawClient.connect(s.url);
+    expect(await c.hello()).toMatchObject({ t: 'welcome' });
+    s.child.kill('SIGTERM');
+    const [code] = (await once(s.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect((await c.closed).code).toBe(1001);
+    expect(s.output()).toContain('"msg":"shutting down"');
+  });
+
+  it('serve --demo serves the demo page and SDK modules, echoes client messages and ticks', async () => {
+    const s = await serve(['--demo']);
+    const page = await fetch(`${s.http}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("from '/sdk/client/index.js'");
+    const sdk = await fetch(`${s.http}/sdk/client/index.js`);
+    expect(sdk.status).toBe(200);
+    expect(sdk.headers.get('content-type')).toContain('javascript');
+    expect((await fetch(`${s.http}/sdk/../package.json`)).status).toBe(404);
+    const c = await RawClient.connect(s.url);
+    await c.hello();
+    c.send({ t: 'msg', id: 'e1', data: 'ping?' });
+    expect(await c.next((f) => f.t === 'ok')).toMatchObject({ id: 'e1', data: { echo: 'ping?' } });
+    expect(await c.next((f) => f.t === 'msg', 3000)).toMatchObject({
+      data: { tick: expect.any(Number) as number },
+    });
+    s.child.kill('SIGTERM');
+    await once(s.child, 'exit');
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * A TCP proxy on loopback that the test can cut: `cut()` destroys the live client↔server
+ * socket pair at once (no close handshake), as a network failure would.
+ */
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export class ChaosProxy {
+  private readonly server: Server;
+  private readonly pairs = new Set<[Socket, Socket]>();
+  port = 0;
+  cuts = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {
+    this.server = createServer((client) => {
+      const upstream = createConnection(this.target);
+      const pair: [Socket, Socket] = [client, upstream];
+      this.pairs.add(pair);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const drop = (): void => {
+        this.pairs.delete(pair);
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  get live(): number {
+    return this.pairs.size;
+  }
+
+  /** Destroy every live connection; returns how many were cut. */
+  cut(): number {
+    let n = 0;
+    for (const [a, b] of this.pairs) {
+      a.destroy();
+      b.destroy();
+      n++;
+    }
+    this.pairs.clear();
+    this.cuts += n;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The dependency direction is enforced by eslint, not by hope: these cases show the rule
+ * firing for imports that go the wrong way and staying quiet for the right ones.
+ */
+import { Linter } from 'eslint';
+import tseslint from 'typescript-eslint';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error -- the eslint config is plain JavaScript without types
+import { boundaryConfigs } from '../../eslint.config.js';
+
+const linter = new Linter({ configType: 'flat' });
+const config = [
+  { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
+  ...(boundaryConfigs as Linter.Config[]),
+];
+
+function errors(file: string, code: string): string[] {
+  return linter.verify(code, config, file).map((m) => m.ruleId ?? m.message);
+}
+
+describe('dependency direction (eslint no-restricted-imports)', () => {
+  it.each([
+    ['src/store/x.ts', "import { Hub } from '../session/hub.js';"],
+    ['src/store/x.ts', "import { Outbox } from '../outbox/outbox.js';"],
+    ['src/outbox/x.ts', "import { Hub } from '../session/hub.js';"],
+    ['src/session/x.ts', "import { WsEndpoint } from '../transport/endpoint.js';"],
+    ['src/session/x.ts', "import { WebSocket } from 'ws';"],
+    ['src/session/x.ts', "import { Registry } from '../metrics/registry.js';"],
+    ['src/transport/x.ts', "import { createServer } from '../server/server.js';"],
+    ['src/protocol/x.ts', "import { RwsError } from '../errors.js';"],
+    ['src/resilience/x.ts', "import { Hub } from '../session/hub.js';"],
+    ['src/clock.ts', "import { Hub } from './session/hub.js';"],
+    ['client/x.ts', "import { Hub } from '../src/session/hub.js';"],
+    ['client/x.ts', "import { randomBytes } from 'node:crypto';"],
+  ])('%s: %s is refused', (file, code) => {
+    expect(errors(file, code)).toContain('no-restricted-imports');
+  });
+
+  it.each([
+    ['src/session/x.ts', "import { Outbox } from '../outbox/outbox.js';"],
+    ['src/outbox/x.ts', "import type { Store } from '../store/store.js';"],
+    ['src/transport/x.ts', "import { WebSocket } from 'ws';"],
+    ['src/transport/x.ts', "import type { Hub } from '../session/hub.js';"],
+    ['src/server/x.ts', "import { Registry } from '../metrics/registry.js';"],
+    ['src/store/x.ts', "import { RwsError } from '../errors.js';"],
+    ['client/x.ts', "import { encodeFrame } from '../src/protocol/index.js';"],
+  ])('%s: %s is allowed', (file, code) => {
+    expect(errors(file, code)).toEqual([]);
+  });
+});
