@@ -100,8 +100,11 @@ export class Hub {
   }
 
   /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
-  async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
-    const json = serialize(data);
+  send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
+    return this.sendSerialized(sid, serialize(data), options);
+  }
+
+  private async sendSerialized(sid: string, json: string, options: SendOptions): Promise<SendResult> {
     if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
     const message: { data: string; bytes: number; id?: string; key?: string } = {
       data: json,

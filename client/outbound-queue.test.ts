@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { isClientError } from './errors.js';
+import { OutboundQueue } from './outbound-queue.js';
+import { ManualClock } from './test-support/manual-clock.js';
+
+function setup(max = 10) {
+  const clock = new ManualClock();
+  const sent: string[] = [];
+  const queue = new OutboundQueue({
+    max,
+    clock,
+    backoff: { baseMs: 100, capMs: 1000 },
+    random: () => 1,
+    transmit: (frame) => sent.push(frame),
+  });
+  return { clock, sent, queue };
+}
+
+describe('OutboundQueue', () => {
+  it('transmits on add and resolves with ok data, once', async () => {
+    const { queue, sent } = setup();
+    const p = queue.add('a', 'frame-a');
+    expect(sent).toEqual(['frame-a']);
+    queue.ok('a', { n: 1 });
+    queue.ok('a', { n: 2 });
+    await expect(p).resolves.toEqual({ n: 1 });
+    expect(queue.size).toBe(0);
+  });
+
+  it('ignores answers for unknown ids', () => {
+    const { queue } = setup();
+    expect(() => queue.ok('nope', 1)).not.toThrow();
+    expect(() => queue.nack('nope', 'x', 'y', false)).not.toThrow();
+  });
+
+  it('resends every unanswered message in order', () => {
+    const { queue, sent } = setup();
+    void queue.add('a', 'A');
+    void queue.add('b', 'B');
+    void queue.add('c', 'C');
+    queue.ok('b', null);
+    sent.length = 0;
+    queue.resendAll();
+    expect(sent).toEqual(['A', 'C']);
+  });
+
+  it('rejects with the nack code when the nack is not retryable', async () => {
+    const { queue } = setup();
+    const p = queue.add('a', 'A');
+    queue.nack('a', 'invalid_input', 'no', false);
+    const error: unknown = await p.catch((e: unknown) => e);
+    expect(isClientError(error) && error.code).toBe('invalid_input');
+    expect(queue.size).toBe(0);
+  });
+
+  it('retries a retryable nack after a growing full-jitter delay, skipping resends meanwhile', () => {
+    const { queue, sent, clock } = setup();
+    void queue.add('a', 'A');
+    sent.length = 0;
+    queue.nack('a', 'busy', 'later', true);
+    queue.resendAll();
+    expect(sent).toEqual([]);
+    clock.advance(99);
+    expect(sent).toEqual([]);
+    clock.advance(1);
+    expect(sent).toEqual(['A']);
+    queue.nack('a', 'busy', 'later', true);
+    clock.advance(199);
+    expect(sent).toEqual(['A']);
+    clock.advance(1);
+    expect(sent).toEqual(['A', 'A']);
+  });
+
+  it('does not retry a message answered while it waited', async () => {
+    const { queue, sent, clock } = setup();
+    const p = queue.add('a', 'A');
+    queue.nack('a', 'busy', 'later', true);
+    queue.ok('a', 'done');
+    clock.advance(10_000);
+    expect(sent).toEqual(['A']);
+    await expect(p).resolves.toBe('done');
+    expect(clock.pending).toBe(0);
+  });
+
+  it('rejects over the bound with queue_full', async () => {
+    const { queue } = setup(2);
+    void queue.add('a', 'A');
+    void queue.add('b', 'B');
+    const error: unknown = await queue.add('c', 'C').catch((e: unknown) => e);
+    expect(isClientError(error) && error.code).toBe('queue_full');
+    expect(queue.size).toBe(2);
+  });
+
+  it('rejectAll rejects everything and cancels retry timers', async () => {
+    const { queue, clock } = setup();
+    const a = queue.add('a', 'A');
+    const b = queue.add('b', 'B');
+    queue.nack('b', 'busy', 'later', true);
+    queue.rejectAll((id) => new Error(`gone ${id}`));
+    await expect(a).rejects.toThrow('gone a');
+    await expect(b).rejects.toThrow('gone b');
+    expect(queue.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+});
