@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type WS from 'ws';
 import { ResilientClient } from './client.js';
 import { isClientError } from './errors.js';
-import { resolveWebSocket, type WebSocketCtor } from './socket.js';
+import { resolveWebSocket } from './socket.js';
 import { fakeServer } from './test-support/fake-websocket.js';
 import { WELCOME, connected, msg, setup, welcome } from './test-support/harness.js';
-
-// Compile-time check: the `ws` class fits the constructor option.
-const _wsFits: WebSocketCtor | undefined = undefined as typeof WS | undefined;
 
 describe('handshake', () => {
   it('opens the socket with rws.v1, sends hello, and opens on welcome', () => {
@@ -44,8 +40,19 @@ describe('handshake', () => {
     expect(h.client.lastSeq).toBe(7);
     h.client.connect();
     const sock = h.server.last();
-    welcome(sock, { sid: 'old', key: 'kk', resumed: true, recovered: true, reason: undefined, last: 9 });
-    expect(sock.frames()[0]).toEqual({ t: 'hello', v: 1, resume: { sid: 'old', key: 'kk', ack: 7 } });
+    welcome(sock, {
+      sid: 'old',
+      key: 'kk',
+      resumed: true,
+      recovered: true,
+      reason: undefined,
+      last: 9,
+    });
+    expect(sock.frames()[0]).toEqual({
+      t: 'hello',
+      v: 1,
+      resume: { sid: 'old', key: 'kk', ack: 7 },
+    });
     expect(h.events.of('resumed')).toEqual([{ recovered: true }]);
     expect(h.events.of('open')).toEqual([{ sid: 'old', resumed: true }]);
   });
@@ -59,7 +66,9 @@ describe('handshake', () => {
       }
       return 'no error';
     };
-    expect(bad({ maxQueue: 0 })).toBe('invalid_option: options.maxQueue must be an integer >= 1, got 0');
+    expect(bad({ maxQueue: 0 })).toBe(
+      'invalid_option: options.maxQueue must be an integer >= 1, got 0',
+    );
     expect(bad({ ackDelayMs: -1 })).toMatch(/options\.ackDelayMs .* got -1/);
     expect(bad({ backoff: { baseMs: 1000, capMs: 10 } })).toMatch(/options\.backoff\.capMs/);
     expect(bad({ resume: { sid: '', key: 'k', ack: 0 } })).toMatch(/options\.resume\.sid/);
@@ -146,7 +155,12 @@ describe('receiving', () => {
     const sock = h.server.last();
     sock.accept();
     sock.receive(msg(1));
-    sock.receive(WELCOME, '{not json', { t: 'bogus' }, { t: 'error', code: 'bad_ack', message: 'm' });
+    sock.receive(
+      WELCOME,
+      '{not json',
+      { t: 'bogus' },
+      { t: 'error', code: 'bad_ack', message: 'm' },
+    );
     expect(h.events.of('error').map((e) => e.code)).toEqual([
       'unexpected_frame',
       'bad_frame',
@@ -288,20 +302,23 @@ describe('reconnect and resume', () => {
     expect(h.server.sockets).toHaveLength(2);
   });
 
-  it.each([1000, 1008, 1009, 4500, 4501, 4502, 4999])('stops for good after close %i', async (code) => {
-    const h = setup();
-    const sock = connected(h);
-    const pending = h.client.send('x');
-    sock.serverClose(code, 'why');
-    expect(h.events.of('close')).toEqual([{ code, reason: 'why', willReconnect: false }]);
-    expect(h.client.state).toBe('closed');
-    const error: unknown = await pending.catch((e: unknown) => e);
-    expect(isClientError(error) && error.code).toBe(`closed_${code}`);
-    h.clock.advance(60_000);
-    expect(h.server.sockets).toHaveLength(1);
-    h.client.connect();
-    expect(h.server.sockets).toHaveLength(1);
-  });
+  it.each([1000, 1008, 1009, 4500, 4501, 4502, 4999])(
+    'stops for good after close %i',
+    async (code) => {
+      const h = setup();
+      const sock = connected(h);
+      const pending = h.client.send('x');
+      sock.serverClose(code, 'why');
+      expect(h.events.of('close')).toEqual([{ code, reason: 'why', willReconnect: false }]);
+      expect(h.client.state).toBe('closed');
+      const error: unknown = await pending.catch((e: unknown) => e);
+      expect(isClientError(error) && error.code).toBe(`closed_${code}`);
+      h.clock.advance(60_000);
+      expect(h.server.sockets).toHaveLength(1);
+      h.client.connect();
+      expect(h.server.sockets).toHaveLength(1);
+    },
+  );
 });
 
 describe('heartbeat watchdog', () => {

@@ -189,7 +189,11 @@ export class ResilientClient {
     const c: Connection = new Connection(sock, this.opts.clock, this.opts.heartbeatTimeoutMs, {
       hello: () => this.hello(),
       frame: (f) => this.onFrame(c, f),
-      error: (code, message, cause) => this.events.emit('error', { code, message, cause }),
+      error: (code, message, cause) =>
+        this.events.emit(
+          'error',
+          cause === undefined ? { code, message } : { code, message, cause },
+        ),
       lost: (code, reason) => this.lost(code, reason),
     });
     this.conn = { kind: 'connecting', c };

@@ -98,7 +98,11 @@ export class Connection {
       fn();
     } catch (error) {
       // Never throw into the socket's callback.
-      this.hooks.error('internal_error', error instanceof Error ? error.message : String(error));
+      this.hooks.error(
+        ClientErrorCode.Internal,
+        error instanceof Error ? error.message : String(error),
+        error,
+      );
     }
   }
 

@@ -22,6 +22,8 @@ export const ClientErrorCode = {
   NoWebSocket: 'no_websocket',
   /** The WebSocket constructor threw (a malformed URL, a refused subprotocol list). */
   ConnectFailed: 'connect_failed',
+  /** A bug in the SDK caught at a socket callback (reported, never thrown into the socket). */
+  Internal: 'internal_error',
   /** The WebSocket refused to send a frame. */
   SendFailed: 'send_failed',
 } as const;

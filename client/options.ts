@@ -1,8 +1,9 @@
 /** Client options: the one place that holds their defaults and validates them. */
-import { MAX_ID_LENGTH, SUBPROTOCOL, type ResumeRequest } from '../src/protocol/index.js';
+import { MAX_ID_LENGTH, SUBPROTOCOL } from '../src/protocol/index.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { systemClock, type ClientClock } from './clock.js';
 import { ClientError, ClientErrorCode } from './errors.js';
+import type { ClientSession } from './events.js';
 import type { WebSocketCtor } from './socket.js';
 
 export interface ClientOptions {
@@ -31,7 +32,7 @@ export interface ClientOptions {
    */
   heartbeatTimeoutMs?: number | undefined;
   /** A session persisted from `client.session`, resumed on the first connection. */
-  resume?: ResumeRequest | undefined;
+  resume?: ClientSession | undefined;
   /** Unanswered client messages kept; over it `send` rejects with `queue_full`. Default 1000. */
   maxQueue?: number | undefined;
   /** Time source and timers. Default: `Date.now` and the global `setTimeout`. */
@@ -52,7 +53,7 @@ export interface ResolvedOptions {
   random: () => number;
   ackDelayMs: number;
   heartbeatTimeoutMs: number;
-  resume: ResumeRequest | undefined;
+  resume: ClientSession | undefined;
   maxQueue: number;
   clock: ClientClock;
   idPrefix: string;
@@ -90,9 +91,9 @@ function randomPrefix(): string {
   return `${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}-`;
 }
 
-function resolveResume(value: ResumeRequest | undefined): ResumeRequest | undefined {
+function resolveResume(value: ClientSession | undefined): ClientSession | undefined {
   if (value === undefined) return undefined;
-  const { sid, key, ack } = value as Partial<ResumeRequest>;
+  const { sid, key, ack } = value as Partial<ClientSession>;
   if (typeof sid !== 'string' || sid === '') throw invalid('resume.sid', sid, 'a non-empty string');
   if (typeof key !== 'string' || key === '') throw invalid('resume.key', key, 'a non-empty string');
   return { sid, key, ack: num('resume.ack', ack, 0, 0, true) };

@@ -78,5 +78,5 @@ export async function resolveWebSocket(): Promise<WebSocketCtor> {
   const global = (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
   if (typeof global === 'function') return global;
   const mod = await import('ws');
-  return mod.default as unknown as WebSocketCtor;
+  return mod.default;
 }

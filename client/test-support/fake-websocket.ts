@@ -77,7 +77,9 @@ export class FakeWebSocket implements WebSocketLike {
 
   /** Every frame the client sent, parsed, in order (batched messages split on '\n'). */
   frames(): Record<string, unknown>[] {
-    return this.sent.flatMap((m) => m.split('\n')).map((f) => JSON.parse(f) as Record<string, unknown>);
+    return this.sent
+      .flatMap((m) => m.split('\n'))
+      .map((f) => JSON.parse(f) as Record<string, unknown>);
   }
 
   framesOf(t: string): Record<string, unknown>[] {

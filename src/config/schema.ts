@@ -140,6 +140,16 @@ export const SETTINGS = {
     unit: 'ids',
     doc: 'Most message ids remembered per session; the oldest are forgotten first.',
   },
+  dedupResultBudget: {
+    kind: 'size',
+    env: 'RWS_DEDUP_RESULT_BUDGET',
+    flag: '--dedup-result-budget',
+    default: 64 * 1024,
+    min: 0,
+    max: 1024 * 1024 * 1024,
+    unit: 'bytes',
+    doc: 'Handler results kept per session so that a repeated client message gets the original ok.data; the oldest are forgotten first.',
+  },
   adminToken: {
     kind: 'string',
     env: 'RWS_ADMIN_TOKEN',

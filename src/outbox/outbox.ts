@@ -13,11 +13,13 @@ import type {
   ResumeResult,
   StoredMessage,
   Store,
+  SweepResult,
 } from '../store/store.js';
 import type { DeadLetterQueue } from './dead-letters.js';
 
 export type AppendOutcome =
-  | { status: 'stored'; seq: number }
+  /** `dropped`: older messages evicted by drop-oldest to make room (already dead-lettered). */
+  | { status: 'stored'; seq: number; dropped: readonly StoredMessage[] }
   | { status: 'duplicate'; seq: number }
   /** Not stored: policy drop-newest, or disconnect (the caller closes the slow consumer). */
   | { status: 'dropped'; policy: 'drop-newest' | 'disconnect' }
@@ -42,7 +44,7 @@ export class Outbox {
         if (r.dropped.length > 0) this.deadLetter(sid, 'overflow', r.dropped);
         if (this.events.has('send'))
           this.events.emit('send', { sid, seq: r.seq, bytes: message.bytes });
-        return { status: 'stored', seq: r.seq };
+        return { status: 'stored', seq: r.seq, dropped: r.dropped };
       case 'duplicate':
         if (message.id !== undefined && this.events.has('duplicateSend'))
           this.events.emit('duplicateSend', { sid, id: message.id, seq: r.seq });
@@ -51,8 +53,9 @@ export class Outbox {
         return r;
       case 'full': {
         const policy = this.limits.overflow;
-        if (policy === 'reject') return { status: 'rejected' };
-        // drop-oldest only refuses a message larger than the whole byte bound.
+        // drop-oldest refuses only a message larger than the whole byte bound: refuse it to
+        // the sender too (the hub checks the size first, so this is a last line of defence).
+        if (policy === 'reject' || policy === 'drop-oldest') return { status: 'rejected' };
         this.dlq.add(sid, 'overflow', message.data, now);
         this.events.emit('drop', { sid, reason: 'overflow', count: 1 });
         return {
@@ -91,18 +94,14 @@ export class Outbox {
   }
 
   /** One sweep: expire messages and reap detached sessions whose TTL passed. */
-  async sweep(): Promise<{ expired: number; reaped: number }> {
+  async sweep(): Promise<SweepResult> {
     const r = await this.store.sweep(this.clock.now());
-    let expired = 0;
-    for (const e of r.expired) {
-      expired += e.messages.length;
-      this.deadLetter(e.sid, 'ttl', e.messages);
-    }
+    for (const e of r.expired) this.deadLetter(e.sid, 'ttl', e.messages);
     for (const s of r.reaped) {
       if (s.messages.length > 0) this.deadLetter(s.sid, 'session_reaped', s.messages);
       this.events.emit('reap', { sid: s.sid, leftover: s.messages.length });
     }
-    return { expired, reaped: r.reaped.length };
+    return r;
   }
 
   private deadLetter(sid: string, reason: DropReason, messages: readonly StoredMessage[]): void {

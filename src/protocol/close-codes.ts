@@ -27,13 +27,19 @@ export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
 
 /**
  * Whether a client should reconnect after this close code.
- * 1000 (bye) and 1008/1009 (the same input would fail again) and 4500–4999 are terminal;
+ * 1000 (bye) and 1007/1008/1009 (the same input would fail again) and 4500–4999 are terminal;
  * everything else, including 1001, 1006 and 4000–4499, is retryable.
  */
 export function isRetryableClose(code: number): boolean {
   if (code >= 4000 && code <= 4499) return true;
   if (code >= 4500 && code <= 4999) return false;
-  return code !== CloseCode.Normal && code !== CloseCode.Policy && code !== CloseCode.TooBig;
+  // 1007 (invalid payload data): the same bytes would fail again.
+  return (
+    code !== CloseCode.Normal &&
+    code !== 1007 &&
+    code !== CloseCode.Policy &&
+    code !== CloseCode.TooBig
+  );
 }
 
 /** Stable error codes carried by `error` frames and `nack`s. */
@@ -46,5 +52,20 @@ export const ErrorCode = {
   HelloTimeout: 'hello_timeout',
   UnsupportedVersion: 'unsupported_version',
   TooManyErrors: 'too_many_errors',
+  TooManyFrames: 'too_many_frames',
   Unauthorized: 'unauthorized',
+  /** The session fell behind: the outbox overflowed or messages expired before delivery. */
+  SlowConsumer: 'slow_consumer',
+  /** The session store did not answer in time; retry. */
+  Unavailable: 'unavailable',
+} as const;
+
+/** Codes of `nack` frames the server itself sends (applications add their own). */
+export const NackCode = {
+  /** Too many client messages queued for the session (retryable). */
+  Overloaded: 'overloaded',
+  /** The handler threw something other than a NackError, or returned non-JSON data. */
+  HandlerError: 'handler_error',
+  /** The session ended while the message waited. */
+  UnknownSession: 'unknown_session',
 } as const;

@@ -60,6 +60,8 @@ export async function handleRequest(
     if (ctx.extra?.(req, res, path) === true) return;
     sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
   } catch (error) {
+    if (error instanceof HttpError && error.status === 405)
+      res.setHeader('allow', String(error.details?.allow));
     if (error instanceof HttpError)
       return sendError(res, error.status, error.code, error.message, error.details);
     if (isRwsError(error)) {
@@ -75,6 +77,7 @@ const STATUS: Record<string, number> = {
   outbox_full: 429,
   bad_data: 400,
   store_closed: 503,
+  message_too_large: 413,
 };
 
 async function api(
@@ -87,7 +90,7 @@ async function api(
   const m = SESSION_MESSAGES.exec(path);
   if (m !== null) {
     allow(method, 'POST');
-    const sid = decodeURIComponent(m[1]!);
+    const sid = decodeSegment(m[1]!);
     const body = await readJson(req, ctx.maxBodyBytes);
     const options = sendOptions(body, true);
     const r = await ctx.hub.send(sid, body.data, options);
@@ -144,5 +147,19 @@ function sendOptions(body: Record<string, unknown>, allowId: boolean): SendOptio
 
 function allow(method: string, ...methods: string[]): void {
   if (!methods.includes(method))
-    throw new HttpError(405, 'method_not_allowed', `use ${methods.join(' or ')}`);
+    throw new HttpError(405, 'method_not_allowed', `use ${methods.join(' or ')}`, {
+      allow: methods.join(', '),
+    });
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(
+      400,
+      'bad_request',
+      'the session id in the path is not valid percent-encoding',
+    );
+  }
 }

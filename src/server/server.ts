@@ -71,6 +71,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       messageTtlMs: c.messageTtl,
       dedupWindowMs: c.dedupWindow,
       dedupMaxIds: c.dedupMaxIds,
+      dedupResultBudget: c.dedupResultBudget,
     };
     this.store = storeInstance ?? new MemoryStore({ limits });
     this.dlq = new DeadLetterQueue(c.dlqMax);
@@ -81,6 +82,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       heartbeatTimeoutMs: c.heartbeatTimeout,
       helloTimeoutMs: c.helloTimeout,
       maxBadFrames: c.maxBadFrames,
+      maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
       writer: { highWaterMark: c.highWaterMark, maxBatchFrames: 64, maxBatchChars: 256 * 1024 },
       ...(authenticate === undefined ? {} : { authenticate }),
       ...(onMessage === undefined ? {} : { handler: onMessage }),
@@ -126,7 +128,7 @@ export class RwsServer extends Emitter<CoreEvents> {
         timeoutMs: c.heartbeatTimeout,
         helloTimeoutMs: c.helloTimeout,
       }),
-      startSweeper(this.hub.outbox, this.clock, c.sweepInterval, this),
+      startSweeper(this.hub, this.clock, c.sweepInterval),
     );
     return this.address();
   }
@@ -154,8 +156,10 @@ export class RwsServer extends Emitter<CoreEvents> {
   }
 
   /**
-   * Stop accepting, close every client with 1001 (retryable: they resume here or elsewhere)
-   * and release the port. Sessions stay in the store until their TTL.
+   * Stop accepting, close every client with 1001 (retryable: they resume here or elsewhere),
+   * wait for the connections to end (at most ~2 s, then they are dropped), release the port
+   * and close the store. With the memory store the sessions end with the process; a shared
+   * store (Redis) keeps them for their TTL.
    */
   close(): Promise<void> {
     this.closed ??= this.doClose();
@@ -166,8 +170,10 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.draining = true;
     for (const t of this.timers) t.cancel();
     this.timers = [];
-    this.hub.closeAll(CloseCode.GoingAway, 'server going away');
     this.endpoint.close();
+    // Sessions detach as their connections close; the store must outlive that.
+    await this.hub.closeAll(CloseCode.GoingAway, 'server going away');
+    await new Promise<void>((resolve) => setImmediate(resolve));
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve());
       this.http.closeAllConnections();

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import { isRwsError, RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
-import type { ClientMsgFrame, NackFrame, OkFrame } from '../protocol/index.js';
+import { encodeFrame, type ClientMsgFrame, type NackFrame } from '../protocol/index.js';
 import type { Store } from '../store/store.js';
 
 /** What a handler receives for each client message (never for a duplicate). */
@@ -35,7 +35,8 @@ export class NackError extends RwsError {
   }
 }
 
-type Reply = (frame: OkFrame | NackFrame) => void;
+/** Writes one encoded frame to the session's current connection. */
+type Reply = (text: string) => void;
 
 interface Lane {
   tail: Promise<void>;
@@ -61,13 +62,15 @@ export class ClientMessages {
       this.lanes.set(sid, lane);
     }
     if (lane.depth >= this.maxQueued) {
-      reply(sid)?.({
-        t: 'nack',
-        id: frame.id,
-        code: 'overloaded',
-        message: `more than ${this.maxQueued} client messages queued for this session`,
-        retryable: true,
-      });
+      reply(sid)?.(
+        encodeFrame({
+          t: 'nack',
+          id: frame.id,
+          code: 'overloaded',
+          message: `more than ${this.maxQueued} client messages queued for this session`,
+          retryable: true,
+        }),
+      );
       return;
     }
     lane.depth++;
@@ -86,41 +89,68 @@ export class ClientMessages {
     frame: ClientMsgFrame,
     reply: (sid: string) => Reply | undefined,
   ): Promise<void> {
-    const claim = await this.store.claimClientMessage(sid, frame.id, this.clock.now());
+    const { id } = frame;
+    const claim = await this.store.claimClientMessage(sid, id, this.clock.now());
     if (claim === 'unknown_session') {
-      reply(sid)?.({
-        t: 'nack',
-        id: frame.id,
-        code: 'unknown_session',
-        message: 'the session no longer exists',
-        retryable: false,
-      });
+      reply(sid)?.(
+        encodeFrame({
+          t: 'nack',
+          id,
+          code: 'unknown_session',
+          message: 'the session no longer exists',
+          retryable: false,
+        }),
+      );
       return;
     }
     if (claim === 'duplicate') {
-      this.events.emit('clientMessage', { sid, id: frame.id, dup: true, ok: true });
-      reply(sid)?.({ t: 'ok', id: frame.id, dup: true });
+      // Answer with the original result when the store kept it (within the result budget).
+      const kept = await this.store.clientMessageResult(sid, id, this.clock.now());
+      this.events.emit('clientMessage', { sid, id, dup: true, ok: true });
+      reply(sid)?.(okText(id, kept, true));
       return;
     }
-    let result: unknown;
+    let json: string | undefined;
     try {
-      result =
-        this.handler === undefined
-          ? undefined
-          : await this.handler({ sid, id: frame.id, data: frame.data });
+      const result =
+        this.handler === undefined ? undefined : await this.handler({ sid, id, data: frame.data });
+      json = serializeResult(result);
     } catch (error) {
-      await this.store.releaseClientMessage(sid, frame.id);
-      this.events.emit('clientMessage', { sid, id: frame.id, dup: false, ok: false });
-      reply(sid)?.(toNack(frame.id, error));
+      await this.store.releaseClientMessage(sid, id);
+      this.events.emit('clientMessage', { sid, id, dup: false, ok: false });
+      reply(sid)?.(encodeFrame(toNack(id, error)));
       if (!(error instanceof NackError))
         this.events.emit('error', { where: 'message-handler', error });
       return;
     }
-    this.events.emit('clientMessage', { sid, id: frame.id, dup: false, ok: true });
-    const ok: OkFrame = { t: 'ok', id: frame.id };
-    if (result !== undefined) ok.data = result;
-    reply(sid)?.(ok);
+    if (json !== undefined) await this.store.completeClientMessage(sid, id, json);
+    this.events.emit('clientMessage', { sid, id, dup: false, ok: true });
+    reply(sid)?.(okText(id, json, false));
   }
+}
+
+/** The handler's result as JSON text (undefined: no data); throws a typed error if it has none. */
+function serializeResult(result: unknown): string | undefined {
+  if (result === undefined) return undefined;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(result);
+  } catch (cause) {
+    throw new NackError(
+      'handler_error',
+      'the handler returned data that is not JSON-serializable',
+      {
+        cause,
+      },
+    );
+  }
+  return json;
+}
+
+/** An `ok` frame around already-serialized data: the result is never re-serialized. */
+function okText(id: string, json: string | undefined, dup: boolean): string {
+  const head = `{"t":"ok","id":${JSON.stringify(id)}${dup ? ',"dup":true' : ''}`;
+  return json === undefined ? `${head}}` : `${head},"data":${json}}`;
 }
 
 function toNack(id: string, error: unknown): NackFrame {

@@ -25,6 +25,8 @@ export class Connection {
   lastReceivedAt: number;
   lastSentAt: number;
   badFrames = 0;
+  /** When hello arrived (the handshake's deadline is measured from here). */
+  handshakeAt = 0;
   /** `bye` received: later frames are ignored while the session is forgotten. */
   ending = false;
   /** True while the socket is above the high-water mark: stored messages wait in the outbox. */

@@ -54,6 +54,7 @@ export class FrameHandler {
           return;
         }
         conn.state = 'handshaking';
+        conn.handshakeAt = this.hub.clock.now();
         this.handshake(conn, frame).catch((error: unknown) => {
           this.hub.events.emit('error', { where: 'hello', error });
           conn.close(CloseCode.Overloaded, 'store unavailable', {
@@ -79,7 +80,7 @@ export class FrameHandler {
     if (queue === undefined) this.early.set(conn, (queue = []));
     if (queue.length >= MAX_EARLY_FRAMES) {
       conn.close(CloseCode.ProtocolError, 'too many frames before welcome', {
-        code: ErrorCode.TooManyErrors,
+        code: ErrorCode.TooManyFrames,
         message: `more than ${MAX_EARLY_FRAMES} frames before welcome`,
       });
       return;
@@ -95,13 +96,14 @@ export class FrameHandler {
         this.hub.outbox
           .ack(sid, frame.seq)
           .then((r) => {
-            if (r.status === 'bad_ack') {
-              this.hub.events.emit('frameError', { sid, code: ErrorCode.BadAck });
-              conn.close(CloseCode.ProtocolError, 'bad ack', {
-                code: ErrorCode.BadAck,
-                message: `ack ${frame.seq} is above the last seq ${r.last}`,
-              });
-            }
+            // Not fatal on a live connection (PROTOCOL.md: the ack gets an error frame); it
+            // counts toward the bad-frame limit like any refused frame.
+            if (r.status === 'bad_ack')
+              this.frameError(
+                conn,
+                ErrorCode.BadAck,
+                `ack ${frame.seq} is above the last seq ${r.last}`,
+              );
           })
           .catch((error: unknown) => this.hub.events.emit('error', { where: 'ack', error }));
         return;

@@ -8,13 +8,7 @@ import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type { Outbox } from '../outbox/outbox.js';
-import {
-  CloseCode,
-  encodeFrame,
-  encodeMsg,
-  type NackFrame,
-  type OkFrame,
-} from '../protocol/index.js';
+import { CloseCode, encodeMsg } from '../protocol/index.js';
 import type { StoredMessage } from '../store/store.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { Connection, type WriterLimits } from './connection.js';
@@ -29,6 +23,9 @@ export interface HubOptions {
   heartbeatTimeoutMs: number;
   helloTimeoutMs: number;
   maxBadFrames: number;
+  /** Largest serialized `data` accepted by send (default 1 MiB; the server passes the
+   *  smaller of the outbox byte bound and the max frame). */
+  maxMessageBytes?: number;
   writer: WriterLimits;
   /** Most client messages queued per session before `nack overloaded` (default 1000). */
   maxQueuedClientMessages?: number;
@@ -104,11 +101,22 @@ export class Hub {
     return this.sendSerialized(sid, serialize(data), options);
   }
 
-  private async sendSerialized(sid: string, json: string, options: SendOptions): Promise<SendResult> {
+  private async sendSerialized(
+    sid: string,
+    json: string,
+    options: SendOptions,
+  ): Promise<SendResult> {
     if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
+    const bytes = Buffer.byteLength(json);
+    const limit = this.options.maxMessageBytes ?? 1024 * 1024;
+    if (bytes > limit)
+      throw new RwsError(
+        'message_too_large',
+        `the serialized data is ${bytes} bytes; the limit is ${limit} (the outbox byte bound and the max frame)`,
+      );
     const message: { data: string; bytes: number; id?: string; key?: string } = {
       data: json,
-      bytes: Buffer.byteLength(json),
+      bytes,
     };
     if (options.id !== undefined) message.id = options.id;
     if (options.key !== undefined) message.key = options.key;
@@ -116,7 +124,10 @@ export class Hub {
     switch (r.status) {
       case 'stored': {
         const local = this.sessions.get(sid);
-        if (local !== undefined) this.deliver(local, r.seq, json, options.id);
+        if (local !== undefined) {
+          if (r.dropped.length > 0) this.lost(sid, r.dropped);
+          this.deliver(local, r.seq, json, options.id);
+        }
         return { seq: r.seq };
       }
       case 'duplicate':
@@ -179,9 +190,31 @@ export class Hub {
     return existed;
   }
 
-  /** Close every connection (shutdown): retryable, so clients resume elsewhere. */
-  closeAll(code: number, reason: string): void {
+  /**
+   * Close every connection (shutdown) with a retryable code so clients resume elsewhere;
+   * resolves when all have closed, forcing those still open after `graceMs`.
+   */
+  async closeAll(code: number, reason: string, graceMs = 2000): Promise<void> {
     for (const c of this.connections) c.close(code, reason);
+    const deadline = Date.now() + graceMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await delay(10);
+    for (const c of this.connections) c.transport.terminate();
+    while (this.connections.size > 0 && Date.now() < deadline + 1000) await delay(10);
+  }
+
+  /**
+   * Messages of `sid` were lost (evicted or expired). If some were never written to the
+   * attached connection, the client cannot know: close it as a slow consumer (4002, retryable)
+   * so that its resume reports the gap with the missing count — never a silent hole.
+   */
+  lost(sid: string, messages: readonly StoredMessage[]): void {
+    const local = this.sessions.get(sid);
+    if (local === undefined || local.conn.state !== 'open') return;
+    if (!messages.some((m) => m.seq > local.sentSeq)) return;
+    local.conn.close(CloseCode.SlowConsumer, 'slow consumer', {
+      code: 'slow_consumer',
+      message: 'messages were dropped before delivery; resume to learn how many',
+    });
   }
 
   /** Write a stored message to an attached session, or leave it for the pump. */
@@ -231,6 +264,7 @@ export class Hub {
           }
           const r = await this.outbox.read(local.sid, local.sentSeq, READ_BATCH);
           if (r.status !== 'ok' || this.sessions.get(local.sid) !== local) return;
+          if (r.expired.length > 0) this.lost(local.sid, r.expired);
           const complete = this.writeStored(local, r.messages);
           if (!complete || r.messages.length < READ_BATCH) break;
         }
@@ -244,24 +278,10 @@ export class Hub {
   }
 
   /** Answer a client message on whichever connection the session has now. */
-  replyTo(sid: string): ((frame: OkFrame | NackFrame) => void) | undefined {
+  replyTo(sid: string): ((text: string) => void) | undefined {
     const local = this.sessions.get(sid);
     if (local === undefined) return undefined;
-    return (frame) => {
-      let text: string;
-      try {
-        text = encodeFrame(frame);
-      } catch {
-        text = encodeFrame({
-          t: 'nack',
-          id: frame.id,
-          code: 'handler_error',
-          message: 'the handler returned data that is not JSON-serializable',
-          retryable: false,
-        });
-      }
-      local.conn.write(text);
-    };
+    return (text) => local.conn.write(text);
   }
 
   private onWritable(conn: Connection): void {
@@ -290,6 +310,8 @@ export class Hub {
       .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }));
   }
 }
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function serialize(data: unknown): string {
   let json: string | undefined;

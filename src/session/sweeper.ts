@@ -4,23 +4,20 @@
  * expires. Sweeps never overlap.
  */
 import type { Clock, TimerHandle } from '../clock.js';
-import type { CoreEvents } from '../core-events.js';
-import type { Emitter } from '../events.js';
-import type { Outbox } from '../outbox/outbox.js';
+import type { Hub } from './hub.js';
 
-export function startSweeper(
-  outbox: Outbox,
-  clock: Clock,
-  intervalMs: number,
-  events: Emitter<CoreEvents>,
-): TimerHandle {
+export function startSweeper(hub: Hub, clock: Clock, intervalMs: number): TimerHandle {
   let running = false;
   return clock.every(intervalMs, () => {
     if (running) return;
     running = true;
-    outbox
+    hub.outbox
       .sweep()
-      .catch((error: unknown) => events.emit('error', { where: 'sweep', error }))
+      .then((r) => {
+        // An attached client whose unsent messages expired must learn of the loss.
+        for (const e of r.expired) hub.lost(e.sid, e.messages);
+      })
+      .catch((error: unknown) => hub.events.emit('error', { where: 'sweep', error }))
       .finally(() => {
         running = false;
       });

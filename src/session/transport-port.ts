@@ -7,6 +7,8 @@ export interface Transport {
   send(text: string): void;
   /** Close with a code and reason (reason ≤ 123 bytes). Idempotent. */
   close(code: number, reason: string): void;
+  /** Drop the connection at once, without a close handshake (shutdown of stragglers). */
+  terminate(): void;
   /** Bytes queued but not yet handed to the network. */
   readonly bufferedAmount: number;
   readonly remoteAddress: string | undefined;

@@ -21,6 +21,11 @@ export interface OutboxLimits {
   dedupWindowMs: number;
   /** Most ids remembered per session and direction (default 10 000); the oldest go first. */
   dedupMaxIds: number;
+  /**
+   * Characters of handler results kept per session for answering duplicates with the
+   * original `ok.data` (default 64 KiB); the oldest results go first, their ids stay seen.
+   */
+  dedupResultBudget: number;
 }
 
 export const DEFAULT_LIMITS: OutboxLimits = {
@@ -30,4 +35,5 @@ export const DEFAULT_LIMITS: OutboxLimits = {
   messageTtlMs: 300_000,
   dedupWindowMs: 300_000,
   dedupMaxIds: 10_000,
+  dedupResultBudget: 64 * 1024,
 };

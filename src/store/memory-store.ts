@@ -9,6 +9,7 @@
    networked stores, and an async method turns a thrown store_closed into a rejection. */
 import { RwsError } from '../errors.js';
 import { DedupWindow } from './dedup-window.js';
+import { ResultBudget } from './result-budget.js';
 import { DEFAULT_BUCKET_MS, ExpiryWheel } from './expiry-wheel.js';
 import type { OutboxLimits } from './limits.js';
 import type { OutboxTotals } from './session-outbox.js';
@@ -207,7 +208,23 @@ export class MemoryStore implements Store {
 
   async releaseClientMessage(sid: string, id: string): Promise<void> {
     this.assertOpen();
-    this.sessions.get(sid)?.clientIds?.delete(id);
+    const s = this.sessions.get(sid);
+    s?.clientIds?.delete(id);
+    s?.clientResults?.delete(id);
+  }
+
+  async completeClientMessage(sid: string, id: string, result: string): Promise<void> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s === undefined || s.clientIds === undefined) return;
+    (s.clientResults ??= new ResultBudget(this.limits.dedupResultBudget)).set(id, result);
+  }
+
+  async clientMessageResult(sid: string, id: string, now: number): Promise<string | undefined> {
+    this.assertOpen();
+    const s = this.sessions.get(sid);
+    if (s?.clientIds?.get(id, now) === undefined) return undefined;
+    return s.clientResults?.get(id);
   }
 
   async sweep(now: number): Promise<SweepResult> {

@@ -3,6 +3,7 @@
  * the rest of the store.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ResultBudget } from './result-budget.js';
 import type { DedupWindow } from './dedup-window.js';
 import type { WheelEntry } from './expiry-wheel.js';
 import { LossRuns } from './loss-runs.js';
@@ -23,6 +24,7 @@ export interface SessionState extends WheelEntry {
   losses: LossRuns | undefined;
   sentIds: DedupWindow<number> | undefined;
   clientIds: DedupWindow<true> | undefined;
+  clientResults: ResultBudget | undefined;
 }
 
 export function newSessionState(
@@ -43,6 +45,7 @@ export function newSessionState(
     losses: undefined,
     sentIds: undefined,
     clientIds: undefined,
+    clientResults: undefined,
     wheelBucket: undefined,
   };
 }

@@ -31,6 +31,7 @@ const BASE: OutboxLimits = {
   messageTtlMs: TTL,
   dedupWindowMs: WINDOW,
   dedupMaxIds: 100,
+  dedupResultBudget: 1000,
 };
 
 const msg = (data: string, extra: { id?: string; key?: string } = {}): NewMessage => ({
@@ -411,6 +412,38 @@ export function runStoreContract(
         expect(await store.claimClientMessage(sid, 'c1', T0 + 1)).toBe('new');
         expect(await store.claimClientMessage(sid, 'c1', T0 + 2)).toBe('duplicate');
         await store.releaseClientMessage('nope', 'c1');
+      });
+
+      it('keeps a handler result for duplicates, within the window and the result budget', async () => {
+        const store = await open({ dedupResultBudget: 10 });
+        const sid = await session(store);
+        expect(await store.claimClientMessage(sid, 'c1', T0)).toBe('new');
+        expect(await store.clientMessageResult(sid, 'c1', T0)).toBeUndefined();
+        await store.completeClientMessage(sid, 'c1', '{"a":1}');
+        expect(await store.clientMessageResult(sid, 'c1', T0 + 1)).toBe('{"a":1}');
+        // Over the budget: the oldest result goes, its id stays claimed.
+        await store.claimClientMessage(sid, 'c2', T0 + 2);
+        await store.completeClientMessage(sid, 'c2', '"abcdef"');
+        expect(await store.clientMessageResult(sid, 'c1', T0 + 3)).toBeUndefined();
+        expect(await store.clientMessageResult(sid, 'c2', T0 + 3)).toBe('"abcdef"');
+        expect(await store.claimClientMessage(sid, 'c1', T0 + 3)).toBe('duplicate');
+        // A result larger than the whole budget is not kept.
+        await store.claimClientMessage(sid, 'c3', T0 + 4);
+        await store.completeClientMessage(sid, 'c3', '"0123456789"');
+        expect(await store.clientMessageResult(sid, 'c3', T0 + 5)).toBeUndefined();
+        // Past the window the result is gone with the id.
+        expect(await store.clientMessageResult(sid, 'c2', T0 + 2 + WINDOW)).toBeUndefined();
+      });
+
+      it('a released id loses its result', async () => {
+        const store = await open();
+        const sid = await session(store);
+        await store.claimClientMessage(sid, 'c1', T0);
+        await store.completeClientMessage(sid, 'c1', '1');
+        await store.releaseClientMessage(sid, 'c1');
+        expect(await store.clientMessageResult(sid, 'c1', T0)).toBeUndefined();
+        expect(await store.clientMessageResult('nope', 'c1', T0)).toBeUndefined();
+        await store.completeClientMessage('nope', 'c1', '1');
       });
     });
 

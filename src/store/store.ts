@@ -155,6 +155,15 @@ export interface Store {
   claimClientMessage(sid: string, id: string, now: number): Promise<ClaimResult>;
   /** Forget a claimed id (the handler refused it, so a retry must be handled again). */
   releaseClientMessage(sid: string, id: string): Promise<void>;
+  /**
+   * Record the handler's result (JSON text) for a claimed id, so that a duplicate is answered
+   * with the original `ok.data`. Results are kept within the session's result budget (oldest
+   * forgotten first; a result larger than the budget is not kept); the id stays claimed
+   * either way.
+   */
+  completeClientMessage(sid: string, id: string, result: string): Promise<void>;
+  /** The recorded result of a claimed id still within the window, if any was kept. */
+  clientMessageResult(sid: string, id: string, now: number): Promise<string | undefined>;
 
   /** Remove what has expired. Cost is proportional to what expires, not to what is stored. */
   sweep(now: number): Promise<SweepResult>;

@@ -1,7 +1,8 @@
 /**
  * One timer for every connection (never one per connection): each tick closes peers silent
- * for interval + timeout (4000), closes connections that sent no hello in time (4501), and
- * pings connections that have sent nothing for an interval.
+ * for interval + timeout (4000), closes connections that sent no hello in time (4501) or
+ * whose hello the store did not answer in time (4003), and pings connections that have
+ * sent nothing for an interval.
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import { CloseCode, ErrorCode } from '../protocol/index.js';
@@ -31,6 +32,15 @@ export function startHeartbeat(hub: Hub, clock: Clock, o: HeartbeatOptions): Tim
             message: `no hello within ${o.helloTimeoutMs} ms`,
           });
         }
+        continue;
+      }
+      if (conn.state === 'handshaking') {
+        // The store has not answered the hello within the hello timeout: let the client retry.
+        if (now - conn.handshakeAt >= o.helloTimeoutMs)
+          conn.close(CloseCode.Overloaded, 'store timeout', {
+            code: ErrorCode.Unavailable,
+            message: `the session store did not answer within ${o.helloTimeoutMs} ms; retry`,
+          });
         continue;
       }
       if (conn.state !== 'open') continue;

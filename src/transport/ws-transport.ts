@@ -41,6 +41,10 @@ export class WsTransport implements Transport {
     this.ws.once('close', () => clearTimeout(timer));
   }
 
+  terminate(): void {
+    this.ws.terminate();
+  }
+
   private readonly afterWrite = (): void => {
     this.handlers?.onDrain();
   };

@@ -86,7 +86,8 @@ describe('chaos', () => {
     expect(proxy.cuts).toBeGreaterThanOrEqual(CUTS);
     expect(seen).toEqual(expected);
     expect(gaps).toBe(0);
-    expect(resumes.length).toBeGreaterThanOrEqual(CUTS);
+    // A cut can land before welcome (a reconnect without a resume), so resumes ≤ cuts.
+    expect(resumes.length).toBeGreaterThan(CUTS / 2);
     expect(resumes.every((r) => r.recovered)).toBe(true);
   }, 120_000);
 
@@ -94,7 +95,7 @@ describe('chaos', () => {
     const seed = (Date.now() + 7) % 1_000_000;
     const random = rng(seed);
     const handled: number[] = [];
-    const { info } = await startServer({
+    const { server, info } = await startServer({
       heartbeatInterval: 1000,
       heartbeatTimeout: 1000,
       onMessage: async (m) => {
@@ -137,7 +138,7 @@ describe('chaos', () => {
 
     const expected = Array.from({ length: MESSAGES }, (_, i) => i + 1);
     console.log(
-      `[chaos client→server] seed=${seed} handled=${handled.length}/${MESSAGES} answered=${answers.length} cuts=${proxy.cuts} ` +
+      `[chaos client→server] seed=${seed} handled=${handled.length}/${MESSAGES} answered=${answers.length} dupAnswers=${dupAnswers} cuts=${proxy.cuts} ` +
         `reconnects=${client.stats.reconnects} elapsed=${elapsed}ms`,
     );
     expect(proxy.cuts).toBeGreaterThanOrEqual(CUTS);

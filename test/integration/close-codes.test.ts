@@ -18,12 +18,15 @@ describe('close codes', () => {
     expect(await c.closed).toMatchObject({ code: 1000 });
   });
 
-  it('1001 when the server shuts down (retryable)', async () => {
+  it('1001 when the server shuts down (retryable), with no background errors', async () => {
     const { server, info } = await startServer();
-    const c = await RawClient.connect(info.url);
-    await c.hello();
+    const errors: unknown[] = [];
+    server.on('error', (e) => errors.push(e));
+    const clients = await Promise.all([1, 2, 3].map(() => RawClient.connect(info.url)));
+    for (const c of clients) await c.hello();
     await server.close();
-    expect((await c.closed).code).toBe(1001);
+    for (const c of clients) expect((await c.closed).code).toBe(1001);
+    expect(errors).toEqual([]);
   });
 
   it('1008 when the client offers only subprotocols other than rws.v1', async () => {
@@ -138,13 +141,19 @@ describe('close codes', () => {
     expect((await c.closed).code).toBe(4501);
   });
 
-  it('4501 for an ack above last', async () => {
-    const { info } = await startServer();
-    const c = await RawClient.connect(info.url);
-    await c.hello();
-    c.send({ t: 'ack', seq: 1 });
-    expect(await c.next((f) => f.t === 'error')).toMatchObject({ code: 'bad_ack' });
-    expect((await c.closed).code).toBe(4501);
+  it('4501 for a resume ack above last; a live ack above last only gets an error frame', async () => {
+    const { server, info } = await startServer();
+    const a = await RawClient.connect(info.url);
+    const w = (await a.hello()) as Welcome;
+    a.send({ t: 'ack', seq: 1 });
+    expect(await a.next((f) => f.t === 'error')).toMatchObject({ code: 'bad_ack' });
+    await server.send(w.sid, 'still open');
+    expect((await a.messagesUpTo(1))[0]).toMatchObject({ seq: 1 });
+    a.destroy();
+    const b = await RawClient.connect(info.url);
+    b.send({ t: 'hello', v: 1, resume: { sid: w.sid, key: w.key, ack: 2 } });
+    expect(await b.next((f) => f.t === 'error')).toMatchObject({ code: 'bad_ack' });
+    expect((await b.closed).code).toBe(4501);
   });
 
   it('4502 for a wrong resume key', async () => {

@@ -118,6 +118,7 @@ describe('frames', () => {
           throw new NackError('not_allowed', 'refused by the app', { retryable: false });
         if (m.data === 'later') throw new NackError('busy', 'try later', { retryable: true });
         if (m.data === 'boom') throw new Error('crash');
+        if (m.data === 'bigint') return { n: 1n };
         handled.push(m.data);
         return { len: String(m.data).length };
       },
@@ -131,10 +132,12 @@ describe('frames', () => {
       data: { len: 5 },
     });
     c.send({ t: 'msg', id: 'a', data: 'hello' });
+    // A duplicate gets the original result (kept within the result budget), not a second run.
     expect(await c.next((f) => f.t === 'ok' && f.id === 'a')).toEqual({
       t: 'ok',
       id: 'a',
       dup: true,
+      data: { len: 5 },
     });
     c.send({ t: 'msg', id: 'b', data: 'refuse' });
     expect(await c.next((f) => f.t === 'nack')).toEqual({
@@ -155,6 +158,16 @@ describe('frames', () => {
       id: 'd',
       code: 'handler_error',
       retryable: false,
+    });
+    // A result that is not JSON is a handler error, and the id is not kept as handled.
+    c.send({ t: 'msg', id: 'e', data: 'bigint' });
+    expect(await c.next((f) => f.t === 'nack' && f.id === 'e')).toMatchObject({
+      code: 'handler_error',
+      retryable: false,
+    });
+    c.send({ t: 'msg', id: 'e', data: 'bigint' });
+    expect(await c.next((f) => f.t === 'nack' && f.id === 'e')).toMatchObject({
+      code: 'handler_error',
     });
     // A refused id is forgotten, so a retry is handled for real.
     c.send({ t: 'msg', id: 'c', data: 'now ok' });

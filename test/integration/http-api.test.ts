@@ -37,6 +37,7 @@ describe('HTTP API', () => {
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
     const wrong = await fetch(`${info.httpUrl}/api/broadcast`);
     expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
     expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe(
       'method_not_allowed',
     );
@@ -61,6 +62,29 @@ describe('HTTP API', () => {
     expect(
       await postJson(`${info.httpUrl}/api/sessions/${w.sid}/messages`, { data: 'ok' }),
     ).toEqual({ status: 202, body: { seq: 1 } });
+    c.close();
+  });
+
+  it('400 for a session id that is not valid percent-encoding', async () => {
+    const { info } = await startServer();
+    const r = await postJson(`${info.httpUrl}/api/sessions/%E0%A4%A/messages`, { data: 1 });
+    expect(r.status).toBe(400);
+    expect((r.body.error as { code: string }).code).toBe('bad_request');
+  });
+
+  it('413 message_too_large for data larger than the outbox byte bound; nothing stored', async () => {
+    const { server, info } = await startServer({ outboxMaxBytes: '2kb' });
+    const c = await RawClient.connect(info.url);
+    const w = (await c.hello()) as Welcome;
+    const r = await postJson(`${info.httpUrl}/api/sessions/${w.sid}/messages`, {
+      data: 'z'.repeat(3000),
+    });
+    expect(r.status).toBe(413);
+    expect((r.body.error as { code: string }).code).toBe('message_too_large');
+    await expect(server.send(w.sid, 'z'.repeat(3000))).rejects.toMatchObject({
+      code: 'message_too_large',
+    });
+    expect((await server.store.getSession(w.sid))?.last).toBe(0);
     c.close();
   });
 

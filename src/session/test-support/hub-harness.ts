@@ -27,6 +27,7 @@ export const TEST_HUB_OPTIONS: HubOptions = {
   heartbeatTimeoutMs: 500,
   helloTimeoutMs: 2000,
   maxBadFrames: 3,
+  maxMessageBytes: 1024 * 1024,
   writer: TEST_WRITER,
 };
 

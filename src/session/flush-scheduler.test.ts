@@ -1,0 +1,76 @@
+import { describe, expect, it, vi } from 'vitest';
+import { FlushScheduler, type Flushable } from './flush-scheduler.js';
+
+function controlled() {
+  const turns: (() => void)[] = [];
+  const defer = vi.fn((fn: () => void) => {
+    turns.push(fn);
+  });
+  const endTurn = (): void => turns.shift()!();
+  return { scheduler: new FlushScheduler(defer), defer, turns, endTurn };
+}
+
+const item = (log: string[], name: string): Flushable => ({ flush: () => log.push(name) });
+
+describe('FlushScheduler', () => {
+  it('defers once per turn however many items are marked, and flushes each in mark order', () => {
+    const { scheduler, defer, turns, endTurn } = controlled();
+    const log: string[] = [];
+    scheduler.mark(item(log, 'a'));
+    scheduler.mark(item(log, 'b'));
+    scheduler.mark(item(log, 'c'));
+    expect(defer).toHaveBeenCalledTimes(1);
+    expect(log).toEqual([]);
+    endTurn();
+    expect(log).toEqual(['a', 'b', 'c']);
+    expect(turns).toHaveLength(0);
+  });
+
+  it('marks made during a flush go to the next turn, not lost and not re-entrant', () => {
+    const { scheduler, defer, endTurn } = controlled();
+    const log: string[] = [];
+    const late = item(log, 'late');
+    scheduler.mark({
+      flush: () => {
+        log.push('first');
+        scheduler.mark(late);
+      },
+    });
+    endTurn();
+    expect(log).toEqual(['first']);
+    expect(defer).toHaveBeenCalledTimes(2);
+    endTurn();
+    expect(log).toEqual(['first', 'late']);
+  });
+
+  it('run() flushes now; the turn already scheduled then finds nothing to do', () => {
+    const { scheduler, endTurn } = controlled();
+    const log: string[] = [];
+    scheduler.mark(item(log, 'a'));
+    scheduler.run();
+    expect(log).toEqual(['a']);
+    endTurn();
+    expect(log).toEqual(['a']);
+  });
+
+  it('after a turn, a new mark schedules a new turn', () => {
+    const { scheduler, defer, endTurn } = controlled();
+    const log: string[] = [];
+    scheduler.mark(item(log, 'a'));
+    endTurn();
+    scheduler.mark(item(log, 'b'));
+    expect(defer).toHaveBeenCalledTimes(2);
+    endTurn();
+    expect(log).toEqual(['a', 'b']);
+  });
+
+  it('by default flushes on setImmediate, after the current microtasks', async () => {
+    const scheduler = new FlushScheduler();
+    const log: string[] = [];
+    scheduler.mark(item(log, 'a'));
+    await Promise.resolve();
+    expect(log).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(log).toEqual(['a']);
+  });
+});

@@ -1,0 +1,356 @@
+/**
+ * Delivery through the Hub: batching, backpressure, volatile messages, overflow policies,
+ * broadcast and admin end. Resume and takeover are in hub-resume.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { HubHarness } from './test-support/hub-harness.js';
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('delivery and batching', () => {
+  it('a stored message reaches the attached connection with its seq, id and data', async () => {
+    const h = new HubHarness();
+    const sends = h.record('send');
+    const { t, sid } = await h.session();
+    t.take();
+    expect(await h.hub.send(sid, { hello: 'world' }, { id: 'out-1' })).toEqual({ seq: 1 });
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'msg', seq: 1, id: 'out-1', data: { hello: 'world' } }]);
+    expect(sends).toEqual([{ sid, seq: 1, bytes: 17 }]);
+  });
+
+  it('many sends in one turn leave as one WebSocket message, frames joined by newlines', async () => {
+    const h = new HubHarness();
+    const { t, sid } = await h.session();
+    const before = t.messages.length;
+    await Promise.all(range(1, 20).map((i) => h.hub.send(sid, i)));
+    expect(t.messages.length).toBe(before);
+    h.flush();
+    const batch = t.messages.slice(before);
+    expect(batch).toHaveLength(1);
+    expect(batch[0]!.split('\n').map((f) => JSON.parse(f) as unknown)).toEqual(
+      range(1, 20).map((i) => ({ t: 'msg', seq: i, data: i })),
+    );
+  });
+
+  it('puts at most maxBatchFrames frames in one WebSocket message', async () => {
+    const h = new HubHarness({ writer: { maxBatchFrames: 4 } });
+    const { t, sid } = await h.session();
+    const before = t.messages.length;
+    await Promise.all(range(1, 10).map((i) => h.hub.send(sid, i)));
+    h.flush();
+    expect(t.messages.slice(before).map((m) => m.split('\n').length)).toEqual([4, 4, 2]);
+    expect(t.seqs).toEqual(range(1, 10));
+  });
+
+  it('messages sent in different turns leave in different WebSocket messages, in order', async () => {
+    const h = new HubHarness();
+    const { t, sid } = await h.session();
+    const before = t.messages.length;
+    await h.hub.send(sid, 'a');
+    await h.settle();
+    await h.hub.send(sid, 'b');
+    await h.settle();
+    expect(t.messages.slice(before)).toEqual([
+      '{"t":"msg","seq":1,"data":"a"}',
+      '{"t":"msg","seq":2,"data":"b"}',
+    ]);
+  });
+
+  it('a message for a detached session is stored, not written anywhere', async () => {
+    const h = new HubHarness();
+    const { t, sid } = await h.session();
+    t.fireClose(1006);
+    await h.settle();
+    expect(await h.hub.send(sid, 'later')).toEqual({ seq: 1 });
+    expect(await h.store.getSession(sid)).toMatchObject({ attached: false, depth: 1 });
+  });
+
+  it('a repeated outbound id returns the original seq and is written once', async () => {
+    const h = new HubHarness();
+    const dups = h.record('duplicateSend');
+    const { t, sid } = await h.session();
+    expect(await h.hub.send(sid, 'x', { id: 'i1' })).toEqual({ seq: 1 });
+    expect(await h.hub.send(sid, 'x', { id: 'i1' })).toEqual({ seq: 1, dup: true });
+    await h.settle();
+    expect(t.framesOf('msg')).toEqual([{ t: 'msg', seq: 1, id: 'i1', data: 'x' }]);
+    expect(dups).toEqual([{ sid, id: 'i1', seq: 1 }]);
+  });
+
+  it('refuses data that is not JSON, and unknown sessions, with typed errors', async () => {
+    const h = new HubHarness();
+    const { sid } = await h.session();
+    // Called the way an awaiting caller sees it: every refusal is a typed error.
+    const send = async (data: unknown): Promise<unknown> => h.hub.send(sid, data);
+    await expect(send(10n)).rejects.toMatchObject({ code: 'bad_data' });
+    await expect(send(undefined)).rejects.toMatchObject({ code: 'bad_data' });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    await expect(send(circular)).rejects.toMatchObject({ code: 'bad_data' });
+    await expect(h.hub.send('nope', 1)).rejects.toMatchObject({ code: 'unknown_session' });
+    expect(await h.store.getSession(sid)).toMatchObject({ last: 0 });
+  });
+});
+
+describe('backpressure', () => {
+  it('above the high-water mark stored messages stay in the outbox; after a drain the rest arrive in order, once', async () => {
+    const h = new HubHarness({ writer: { highWaterMark: 1000 } });
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 1);
+    t.bufferedAmount = 5000; // the socket falls behind while this turn's batch is written
+    h.flush();
+    for (const i of range(2, 10)) await h.hub.send(sid, i);
+    await h.settle();
+    expect(t.seqs).toEqual([1]);
+    const held = await h.store.read(sid, 1, 100, h.clock.now());
+    expect(held.status === 'ok' && held.messages.map((m) => m.seq)).toEqual(range(2, 10));
+
+    // Still above half the mark: keep waiting.
+    t.drain(800);
+    await h.settle();
+    expect(t.seqs).toEqual([1]);
+
+    t.drain(0);
+    await h.hub.send(sid, 11); // arrives while the catch-up read is in flight
+    await h.settle();
+    expect(t.seqs).toEqual(range(1, 11));
+    await h.hub.send(sid, 12);
+    await h.settle();
+    expect(t.seqs).toEqual(range(1, 12));
+  });
+
+  it('congestion that recurs during a long catch-up stops it again, without loss or repeats', async () => {
+    const h = new HubHarness({ writer: { highWaterMark: 2000 } });
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 1);
+    t.bufferedAmount = 5000;
+    h.flush();
+    // More than one store read's worth (256) waits in the outbox.
+    for (const i of range(2, 600)) await h.hub.send(sid, i);
+    await h.settle();
+    expect(t.seqs).toEqual([1]);
+    // Each drain lets some through, and each flush finds the socket behind again.
+    for (let round = 0; round < 100 && t.seqs.length < 600; round++) {
+      const n = t.seqs.length;
+      t.drain(0);
+      t.bufferedAmount = 5000;
+      if (round % 3 === 0) await h.hub.send(sid, 'extra'); // new sends meanwhile
+      await h.settle();
+      expect(t.seqs.length).toBeGreaterThan(n);
+    }
+    t.drain(0);
+    await h.settle();
+    const last = (await h.store.getSession(sid))!.last;
+    expect(last).toBeGreaterThan(600);
+    expect(t.seqs).toEqual(range(1, last));
+  });
+
+  it('more than the high-water mark in one turn is written over several turns, in order, once', async () => {
+    const h = new HubHarness({ writer: { highWaterMark: 200 } });
+    const { t, sid } = await h.session();
+    const before = t.messages.length;
+    await Promise.all(range(1, 50).map((i) => h.hub.send(sid, `message number ${i}`)));
+    await h.settle();
+    expect(t.seqs).toEqual(range(1, 50));
+    const batches = t.messages.slice(before);
+    expect(batches.length).toBeGreaterThan(1);
+    for (const b of batches) expect(b.length).toBeLessThan(200 + 60);
+  });
+
+  it('volatile messages are written when the socket keeps up, dropped while it is congested', async () => {
+    const h = new HubHarness({ writer: { highWaterMark: 1000 } });
+    const { t, sid } = await h.session();
+    t.take();
+    expect(await h.hub.send(sid, 'v1', { volatile: true })).toEqual({ delivered: true });
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'msg', data: 'v1' }]);
+
+    await h.hub.send(sid, 'stored');
+    t.bufferedAmount = 5000;
+    h.flush();
+    t.take();
+    expect(await h.hub.send(sid, 'v2', { volatile: true })).toEqual({ delivered: false });
+    await h.settle();
+    t.drain(0);
+    await h.settle();
+    expect(t.take()).toEqual([]);
+    expect(await h.hub.send(sid, 'v3', { volatile: true })).toEqual({ delivered: true });
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'msg', data: 'v3' }]);
+    // Volatile messages never take a seq.
+    expect(await h.store.getSession(sid)).toMatchObject({ last: 1 });
+  });
+
+  it('a volatile message for a detached session is not delivered; for an unknown one it is an error', async () => {
+    const h = new HubHarness();
+    const { t, sid } = await h.session();
+    t.fireClose(1006);
+    await h.settle();
+    expect(await h.hub.send(sid, 'v', { volatile: true })).toEqual({ delivered: false });
+    expect(await h.store.getSession(sid)).toMatchObject({ last: 0, depth: 0 });
+    await expect(h.hub.send('nope', 'v', { volatile: true })).rejects.toMatchObject({
+      code: 'unknown_session',
+    });
+  });
+});
+
+describe('overflow policies through send', () => {
+  it('disconnect: the message is refused and the slow consumer closed with 4002', async () => {
+    const h = new HubHarness({ limits: { maxMessages: 2, overflow: 'disconnect' } });
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 1);
+    await h.hub.send(sid, 2);
+    expect(await h.hub.send(sid, 3)).toEqual({ dropped: 'overflow', policy: 'disconnect' });
+    await h.settle();
+    expect(t.closed?.code).toBe(4002);
+    expect(t.framesOf('error')).toEqual([
+      { t: 'error', code: 'slow_consumer', message: expect.any(String) as string },
+    ]);
+    expect(t.seqs).toEqual([1, 2]);
+    expect(h.dlq.list({ sid }).map((e) => [e.reason, e.data])).toEqual([['overflow', '3']]);
+  });
+
+  it('drop-newest: the message is refused and dead-lettered, the connection stays', async () => {
+    const h = new HubHarness({ limits: { maxMessages: 2, overflow: 'drop-newest' } });
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 1);
+    await h.hub.send(sid, 2);
+    expect(await h.hub.send(sid, 3)).toEqual({ dropped: 'overflow', policy: 'drop-newest' });
+    await h.settle();
+    expect(t.closed).toBeUndefined();
+    expect(t.seqs).toEqual([1, 2]);
+    expect(h.dlq.size).toBe(1);
+  });
+
+  it('reject: send fails with outbox_full naming the policy', async () => {
+    const h = new HubHarness({ limits: { maxMessages: 1, overflow: 'reject' } });
+    const { sid } = await h.session();
+    await h.hub.send(sid, 1);
+    await expect(h.hub.send(sid, 2)).rejects.toMatchObject({
+      code: 'outbox_full',
+      details: { policy: 'reject' },
+    });
+    expect(h.dlq.size).toBe(0);
+  });
+
+  it('drop-oldest: the newest is delivered, the oldest unacked is dead-lettered', async () => {
+    const h = new HubHarness({ limits: { maxMessages: 2 } });
+    const { t, sid } = await h.session();
+    for (const i of [1, 2, 3]) await h.hub.send(sid, i);
+    await h.settle();
+    expect(t.seqs).toEqual([1, 2, 3]);
+    expect(h.dlq.list({ sid }).map((e) => e.seq)).toEqual([1]);
+  });
+});
+
+describe('losses on an attached connection', () => {
+  it('drop-oldest evicting a message never written closes the consumer 4002, so its resume reports the gap', async () => {
+    const h = new HubHarness({ limits: { maxMessages: 2 }, writer: { highWaterMark: 1000 } });
+    const { t, sid, key } = await h.session();
+    await h.hub.send(sid, 1);
+    t.bufferedAmount = 5000;
+    h.flush();
+    await h.hub.send(sid, 2);
+    await h.hub.send(sid, 3); // evicts 1: already written, not a hole
+    expect(t.closed).toBeUndefined();
+    await h.hub.send(sid, 4); // evicts 2: never written
+    await h.settle();
+    expect(t.closed?.code).toBe(4002);
+    expect(t.framesOf('error')).toEqual([
+      { t: 'error', code: 'slow_consumer', message: expect.any(String) as string },
+    ]);
+    t.fireClose();
+    await h.settle();
+    const again = h.connect();
+    const w = await h.hello(again, { sid, key, ack: 1 });
+    expect(w).toMatchObject({ recovered: false, reason: 'gap', missing: 1, last: 4 });
+    expect(again.seqs).toEqual([3, 4]);
+  });
+
+  it('data larger than maxMessageBytes is refused with message_too_large, nothing stored', async () => {
+    const h = new HubHarness({ hub: { maxMessageBytes: 100 } });
+    const { sid } = await h.session();
+    const send = async (data: unknown): Promise<unknown> => h.hub.send(sid, data);
+    await expect(send('x'.repeat(200))).rejects.toMatchObject({ code: 'message_too_large' });
+    expect(await h.store.getSession(sid)).toMatchObject({ last: 0 });
+    expect(await send('x'.repeat(50))).toEqual({ seq: 1 });
+  });
+});
+
+describe('broadcast, end and close', () => {
+  it('broadcast stores for every live session and writes to the attached ones', async () => {
+    const h = new HubHarness();
+    const a = await h.session();
+    const b = await h.session();
+    const gone = await h.session();
+    gone.t.fireClose(1006);
+    await h.settle();
+    expect(await h.hub.broadcast({ news: 1 })).toBe(3);
+    await h.settle();
+    expect(a.t.framesOf('msg')).toEqual([{ t: 'msg', seq: 1, data: { news: 1 } }]);
+    expect(b.t.framesOf('msg')).toEqual([{ t: 'msg', seq: 1, data: { news: 1 } }]);
+    expect(await h.store.getSession(gone.sid)).toMatchObject({ depth: 1 });
+  });
+
+  it('a volatile broadcast reaches only attached connections that keep up', async () => {
+    const h = new HubHarness({ writer: { highWaterMark: 1000 } });
+    const a = await h.session();
+    const b = await h.session();
+    await h.hub.send(b.sid, 'x');
+    b.t.bufferedAmount = 5000;
+    h.flush();
+    expect(await h.hub.broadcast('v', { volatile: true })).toBe(1);
+    await h.settle();
+    expect(a.t.framesOf('msg')).toEqual([{ t: 'msg', data: 'v' }]);
+    expect(b.t.framesOf('msg')).toEqual([{ t: 'msg', seq: 1, data: 'x' }]);
+  });
+
+  it('broadcast of data that is not JSON fails before anything is stored', async () => {
+    const h = new HubHarness();
+    const { sid } = await h.session();
+    await expect(h.hub.broadcast(1n)).rejects.toMatchObject({ code: 'bad_data' });
+    expect(await h.store.getSession(sid)).toMatchObject({ last: 0 });
+  });
+
+  it('endSession closes with 1000, forgets the session and dead-letters what it held', async () => {
+    const h = new HubHarness();
+    const ends = h.record('end');
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 'left');
+    expect(await h.hub.endSession(sid)).toBe(true);
+    await h.settle();
+    expect(t.closed?.code).toBe(1000);
+    expect(await h.store.getSession(sid)).toBeUndefined();
+    expect(h.dlq.list({ sid }).map((e) => e.reason)).toEqual(['session_closed']);
+    expect(ends).toEqual([{ sid, by: 'admin' }]);
+    t.fireClose();
+    await h.settle();
+    expect(await h.store.stats()).toMatchObject({ sessions: 0 });
+    expect(await h.hub.endSession(sid)).toBe(false);
+  });
+
+  it('closeAll closes every connection with the code given', async () => {
+    const h = new HubHarness();
+    const a = await h.session();
+    const pending = h.connect();
+    h.hub.closeAll(1001, 'server going away');
+    expect(a.t.closed).toEqual({ code: 1001, reason: 'server going away' });
+    expect(pending.closed).toEqual({ code: 1001, reason: 'server going away' });
+  });
+
+  it('a closed connection detaches its session, which keeps its messages', async () => {
+    const h = new HubHarness({ hub: { sessionTtlMs: 5000 } });
+    const disconnects = h.record('disconnect');
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 1);
+    t.fireClose(1006, 'gone');
+    await h.settle();
+    expect(await h.store.getSession(sid)).toMatchObject({
+      attached: false,
+      depth: 1,
+      expiresAt: h.clock.now() + 5000,
+    });
+    expect(disconnects).toEqual([{ sid, code: 1006, reason: 'gone' }]);
+  });
+});
