@@ -117,3 +117,11 @@ describe('systemClock', () => {
     expect(cancelled).not.toHaveBeenCalled();
   });
 });
+
+describe('ManualClock.advance', () => {
+  it('refuses to move time backwards', () => {
+    const c = new ManualClock(20);
+    expect(() => c.advance(-5)).toThrow(RangeError);
+    expect(c.now()).toBe(20);
+  });
+});

@@ -63,6 +63,7 @@ export class ManualClock implements Clock {
   }
 
   advance(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`ManualClock.advance needs ms >= 0, got ${ms}`);
     const end = this.time + ms;
     for (;;) {
       let next: ManualTimer | undefined;

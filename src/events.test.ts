@@ -102,3 +102,15 @@ describe('Emitter', () => {
     expect(fn).toHaveBeenCalledTimes(3);
   });
 });
+
+describe('Emitter.off with once', () => {
+  it('removes a listener added with once by the original function', () => {
+    const e = new Emitter<{ x: number }>();
+    const fn = vi.fn();
+    e.once('x', fn);
+    e.off('x', fn);
+    e.emit('x', 1);
+    expect(fn).not.toHaveBeenCalled();
+    expect(e.has('x')).toBe(false);
+  });
+});

@@ -16,17 +16,21 @@ export class Emitter<E extends EventMap> {
   }
 
   once<K extends keyof E>(name: K, fn: Listener<E[K]>): () => void {
-    const off = this.on(name, (payload) => {
+    const wrapper: Listener<E[K]> & { original?: Listener<E[K]> } = (payload) => {
       off();
       fn(payload);
-    });
+    };
+    wrapper.original = fn;
+    const off = this.on(name, wrapper);
     return off;
   }
 
   off<K extends keyof E>(name: K, fn: Listener<E[K]>): void {
     const list = this.listeners[name];
     if (list === undefined) return;
-    const i = list.indexOf(fn);
+    const i = list.findIndex(
+      (l) => l === fn || (l as { original?: Listener<E[K]> }).original === fn,
+    );
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) delete this.listeners[name];
   }

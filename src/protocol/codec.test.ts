@@ -175,7 +175,10 @@ describe('multi-frame messages', () => {
       { ok: true, frame: { t: 'pong' } },
     ]);
     expect(decodeClientMessage('{"t":"bye"}\n')).toEqual([{ ok: true, frame: { t: 'bye' } }]);
-    expect(decodeClientMessage('\n\n')).toEqual([]);
+    // A message with no frame at all is reported, not silently ignored.
+    expect(decodeClientMessage('\n\n')).toEqual([
+      { ok: false, code: 'bad_frame', message: 'frame is not valid JSON' },
+    ]);
   });
 
   it('reports each bad part on its own, in place', () => {

@@ -148,7 +148,8 @@ function decodeMany<F>(text: string, checks: Record<string, Check<F>>): Decoded<
   if (text.indexOf('\n') === -1) return [decodeOne(text, checks)];
   const out: Decoded<F>[] = [];
   for (const part of text.split('\n')) if (part.length > 0) out.push(decodeOne(part, checks));
-  return out;
+  // A message of only newlines carries no frame: report it like an empty message.
+  return out.length > 0 ? out : [decodeOne('', checks)];
 }
 
 /** Decode one WebSocket message from a client into frames (server side). */

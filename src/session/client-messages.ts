@@ -119,8 +119,7 @@ export class ClientMessages {
       await this.store.releaseClientMessage(sid, id);
       this.events.emit('clientMessage', { sid, id, dup: false, ok: false });
       reply(sid)?.(encodeFrame(toNack(id, error)));
-      if (!(error instanceof NackError))
-        this.events.emit('error', { where: 'message-handler', error });
+      if (!isNack(error)) this.events.emit('error', { where: 'message-handler', error });
       return;
     }
     if (json !== undefined) await this.store.completeClientMessage(sid, id, json);
@@ -151,6 +150,11 @@ function serializeResult(result: unknown): string | undefined {
 function okText(id: string, json: string | undefined, dup: boolean): string {
   const head = `{"t":"ok","id":${JSON.stringify(id)}${dup ? ',"dup":true' : ''}`;
   return json === undefined ? `${head}}` : `${head},"data":${json}}`;
+}
+
+/** A NackError, also from another copy of the package (brand check, not instanceof). */
+function isNack(error: unknown): error is NackError {
+  return isRwsError(error) && typeof (error as { retryable?: unknown }).retryable === 'boolean';
 }
 
 function toNack(id: string, error: unknown): NackFrame {

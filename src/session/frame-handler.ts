@@ -253,7 +253,8 @@ export class FrameHandler {
       now: hub.clock.now(),
     });
     if (conn.state === 'closed') {
-      hub.detach(sid);
+      // Nobody ever received this session's key: it can never be resumed, so free it now.
+      await hub.outbox.store.deleteSession(sid);
       return;
     }
     const local = this.attach(conn, sid);

@@ -330,13 +330,31 @@ describe('broadcast, end and close', () => {
     expect(await h.hub.endSession(sid)).toBe(false);
   });
 
-  it('closeAll closes every connection with the code given', async () => {
+  it('closeAll closes every connection with the code given and waits for them to close', async () => {
+    const h = new HubHarness();
+    const disconnects = h.record('disconnect');
+    const a = await h.session();
+    const b = await h.session();
+    const done = h.hub.closeAll(1001, 'server going away', 5000);
+    expect(a.t.closed).toEqual({ code: 1001, reason: 'server going away' });
+    expect(b.t.closed).toEqual({ code: 1001, reason: 'server going away' });
+    a.t.fireClose();
+    b.t.fireClose();
+    await done;
+    expect(disconnects.map((d) => d.code)).toEqual([1001, 1001]);
+    expect(a.t.terminated || b.t.terminated).toBe(false);
+  });
+
+  it('closeAll drops connections that do not close within the grace period', async () => {
     const h = new HubHarness();
     const a = await h.session();
-    const pending = h.connect();
-    h.hub.closeAll(1001, 'server going away');
-    expect(a.t.closed).toEqual({ code: 1001, reason: 'server going away' });
-    expect(pending.closed).toEqual({ code: 1001, reason: 'server going away' });
+    const silent = h.connect();
+    const done = h.hub.closeAll(1001, 'server going away', 20);
+    a.t.fireClose();
+    await done;
+    expect(silent.closed?.code).toBe(1001);
+    expect(silent.terminated).toBe(true);
+    expect(a.t.terminated).toBe(false);
   });
 
   it('a closed connection detaches its session, which keeps its messages', async () => {

@@ -97,7 +97,7 @@ export class Hub {
   }
 
   /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
-  send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
+  async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
     return this.sendSerialized(sid, serialize(data), options);
   }
 
@@ -195,6 +195,7 @@ export class Hub {
    * resolves when all have closed, forcing those still open after `graceMs`.
    */
   async closeAll(code: number, reason: string, graceMs = 2000): Promise<void> {
+    // Real time on purpose: shutdown must end even when a test has frozen the injected clock.
     for (const c of this.connections) c.close(code, reason);
     const deadline = Date.now() + graceMs;
     while (this.connections.size > 0 && Date.now() < deadline) await delay(10);

@@ -112,6 +112,10 @@ describe('chaos', () => {
       random,
     });
     const opened = new Promise<void>((resolve) => client.on('open', () => resolve()));
+    let dupAnswers = 0;
+    server.on('clientMessage', (e) => {
+      if (e.dup) dupAnswers++;
+    });
     client.connect();
     await opened;
 

@@ -14,6 +14,9 @@ export class FakeTransport implements Transport {
   bufferedAmount = 0;
   /** The core's close call, if any. */
   closed: { code: number; reason: string } | undefined;
+  /** The core dropped the connection without a close handshake. */
+  terminated = false;
+  private closeEventFired = false;
   private handlers: TransportHandlers | undefined;
   private taken = 0;
 
@@ -34,6 +37,13 @@ export class FakeTransport implements Transport {
     this.closed = { code, reason };
   }
 
+  /** Like ws: the socket is destroyed and its close event (1006) follows shortly. */
+  terminate(): void {
+    if (this.terminated) return;
+    this.terminated = true;
+    queueMicrotask(() => this.fireClose(1006, ''));
+  }
+
   // ---- the peer's side ----
 
   /** The peer sends one WebSocket message carrying these frames (joined by '\n'). */
@@ -51,6 +61,9 @@ export class FakeTransport implements Transport {
    * the peer or the network (pass the code).
    */
   fireClose(code?: number, reason?: string): void {
+    // A socket emits its close event once.
+    if (this.closeEventFired) return;
+    this.closeEventFired = true;
     this.bound().onClose(code ?? this.closed?.code ?? 1006, reason ?? this.closed?.reason ?? '');
   }
 
