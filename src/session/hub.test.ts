@@ -372,3 +372,28 @@ describe('broadcast, end and close', () => {
     expect(disconnects).toEqual([{ sid, code: 1006, reason: 'gone' }]);
   });
 });
+
+describe('serialize once', () => {
+  it('broadcast serializes the data once for every recipient', async () => {
+    const h = new HubHarness();
+    await h.session();
+    await h.session();
+    await h.session();
+    let calls = 0;
+    const data = {
+      toJSON: () => {
+        calls++;
+        return { v: 1 };
+      },
+    };
+    expect(await h.hub.broadcast(data)).toBe(3);
+    expect(calls).toBe(1);
+  });
+
+  it('send rejects (never throws synchronously) for data that is not JSON', async () => {
+    const h = new HubHarness();
+    const { sid } = await h.session();
+    const p = h.hub.send(sid, 1n);
+    await expect(p).rejects.toMatchObject({ code: 'bad_data' });
+  });
+});

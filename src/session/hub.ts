@@ -164,10 +164,14 @@ export class Hub {
 
   /** Send to every live session (attached or detached). Returns how many were reached. */
   async broadcast(data: unknown, options: Omit<SendOptions, 'id'> = {}): Promise<number> {
-    serialize(data);
+    // Serialized and size-checked once for every session (never per recipient).
+    const json = serialize(data);
+    this.checkSize(json);
     const sids =
       options.volatile === true ? [...this.sessions.keys()] : await this.outbox.store.sessionIds();
-    const results = await Promise.allSettled(sids.map((sid) => this.send(sid, data, options)));
+    const results = await Promise.allSettled(
+      sids.map((sid) => this.sendSerialized(sid, json, options)),
+    );
     let n = 0;
     for (const r of results) {
       if (r.status !== 'fulfilled') continue;
@@ -175,6 +179,18 @@ export class Hub {
       if ('seq' in v || ('delivered' in v && v.delivered)) n++;
     }
     return n;
+  }
+
+  /** Refuse data larger than one message may be (typed error, HTTP 413); returns its bytes. */
+  private checkSize(json: string): number {
+    const bytes = Buffer.byteLength(json);
+    const limit = this.options.maxMessageBytes ?? 1024 * 1024;
+    if (bytes > limit)
+      throw new RwsError(
+        'message_too_large',
+        `the serialized data is ${bytes} bytes; the limit is ${limit} (the outbox byte bound and the max frame)`,
+      );
+    return bytes;
   }
 
   /** End a session at once (admin kick). */

@@ -22,7 +22,7 @@ export interface OutboxLimits {
   /** Most ids remembered per session and direction (default 10 000); the oldest go first. */
   dedupMaxIds: number;
   /**
-   * Characters of handler results kept per session for answering duplicates with the
+   * Bytes (UTF-8) of handler results kept per session for answering duplicates with the
    * original `ok.data` (default 64 KiB); the oldest results go first, their ids stay seen.
    */
   dedupResultBudget: number;

@@ -203,6 +203,8 @@ export class MemoryStore implements Store {
     const window = (s.clientIds ??= this.newWindow());
     if (window.get(id, now) !== undefined) return 'duplicate';
     window.set(id, true, now);
+    // An id handled again after its window must not answer with the earlier run's result.
+    s.clientResults?.delete(id);
     return 'new';
   }
 

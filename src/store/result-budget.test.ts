@@ -10,7 +10,7 @@ describe('ResultBudget', () => {
     b.set('c', '90ab');
     expect(b.get('a')).toBeUndefined();
     expect([b.get('b'), b.get('c')]).toEqual(['5678', '90ab']);
-    expect(b.usedChars).toBe(8);
+    expect(b.usedBytes).toBe(8);
     expect(b.evicted).toBe(1);
   });
 
@@ -28,10 +28,18 @@ describe('ResultBudget', () => {
     b.set('a', '12345');
     b.set('a', '1');
     b.set('b', '1234');
-    expect([b.get('a'), b.get('b'), b.usedChars]).toEqual(['1', '1234', 5]);
+    expect([b.get('a'), b.get('b'), b.usedBytes]).toEqual(['1', '1234', 5]);
     b.delete('b');
-    expect(b.usedChars).toBe(1);
+    expect(b.usedBytes).toBe(1);
     expect(b.size).toBe(1);
+  });
+
+  it('counts UTF-8 bytes, not characters', () => {
+    const b = new ResultBudget(4);
+    b.set('a', 'éé'); // 4 bytes
+    expect(b.usedBytes).toBe(4);
+    b.set('b', 'é'); // 2 more bytes: 'a' must go
+    expect([b.get('a'), b.get('b'), b.usedBytes]).toEqual([undefined, 'é', 2]);
   });
 
   it('a zero budget keeps nothing', () => {

@@ -1,8 +1,10 @@
 /**
  * Handler results kept for answering duplicate client messages with the original `ok.data`,
- * bounded by a character budget per session: the oldest results are forgotten first, and a
- * result larger than the whole budget is not kept. Insertion-ordered Map: O(1) per call.
+ * bounded by a byte budget (UTF-8) per session: the oldest results are forgotten first, and
+ * a result larger than the whole budget is not kept. Insertion-ordered Map: O(1) per call.
  */
+const size = (text: string): number => Buffer.byteLength(text);
+
 export class ResultBudget {
   private readonly results = new Map<string, string>();
   private used = 0;
@@ -15,23 +17,24 @@ export class ResultBudget {
     return this.results.size;
   }
 
-  get usedChars(): number {
+  get usedBytes(): number {
     return this.used;
   }
 
   set(id: string, result: string): void {
     this.delete(id);
-    if (result.length > this.budget) {
+    const bytes = size(result);
+    if (bytes > this.budget) {
       this.evicted++;
       return;
     }
     this.results.set(id, result);
-    this.used += result.length;
+    this.used += bytes;
     while (this.used > this.budget) {
       const oldest = this.results.entries().next();
       if (oldest.done === true) break;
       this.results.delete(oldest.value[0]);
-      this.used -= oldest.value[1].length;
+      this.used -= size(oldest.value[1]);
       this.evicted++;
     }
   }
@@ -44,6 +47,6 @@ export class ResultBudget {
     const old = this.results.get(id);
     if (old === undefined) return;
     this.results.delete(id);
-    this.used -= old.length;
+    this.used -= size(old);
   }
 }

@@ -435,6 +435,15 @@ export function runStoreContract(
         expect(await store.clientMessageResult(sid, 'c2', T0 + 2 + WINDOW)).toBeUndefined();
       });
 
+      it('an id claimed again after its window does not keep the earlier result', async () => {
+        const store = await open();
+        const sid = await session(store);
+        await store.claimClientMessage(sid, 'c1', T0);
+        await store.completeClientMessage(sid, 'c1', '"first"');
+        expect(await store.claimClientMessage(sid, 'c1', T0 + WINDOW)).toBe('new');
+        expect(await store.clientMessageResult(sid, 'c1', T0 + WINDOW + 1)).toBeUndefined();
+      });
+
       it('a released id loses its result', async () => {
         const store = await open();
         const sid = await session(store);

@@ -168,3 +168,20 @@ describe('HTTP API', () => {
     expect((err as Error).message).toMatch(/404/);
   });
 });
+
+describe('HTTP API size limit on broadcast', () => {
+  it('413 message_too_large for a broadcast larger than one message may be', async () => {
+    const { info } = await startServer({ outboxMaxBytes: '2kb' });
+    const c = await RawClient.connect(info.url);
+    await c.hello();
+    const r = await postJson(`${info.httpUrl}/api/broadcast`, { data: 'z'.repeat(3000) });
+    expect(r.status).toBe(413);
+    expect((r.body.error as { code: string }).code).toBe('message_too_large');
+    const v = await postJson(`${info.httpUrl}/api/broadcast`, {
+      data: 'z'.repeat(3000),
+      volatile: true,
+    });
+    expect(v.status).toBe(413);
+    c.close();
+  });
+});
