@@ -5,13 +5,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname, join, normalize, sep } from 'node:path';
+import { basename, dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientMessage } from '../session/client-messages.js';
 import type { RwsServer } from './server.js';
 
-/** `dist/` when running the built package (this file is dist/src/server/demo.js). */
-const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * The built SDK's folder: this file runs as dist/src/server/demo.js when built, or as
+ * src/server/demo.ts under a TypeScript loader (tests), where the build lives in ./dist.
+ */
+const UP2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DIST = basename(UP2) === 'dist' ? UP2 : join(UP2, 'dist');
 
 export function demoHandler(message: ClientMessage): unknown {
   return { echo: message.data, at: new Date().toISOString() };
