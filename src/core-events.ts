@@ -29,6 +29,10 @@ export interface CoreEvents {
   ack: { sid: string; seq: number; removed: number };
   /** Messages were given up on; they went to the dead-letter queue. */
   drop: { sid: string; reason: DropReason; count: number };
+  /** A client message is about to be handled (not emitted for duplicates). */
+  message: { sid: string; id: string; data: unknown };
+  /** Stored messages reached their TTL (also counted as a `drop` with reason `ttl`). */
+  expire: { sid: string; count: number };
   /** A client message was handled (`dup`: answered from the dedup window). */
   clientMessage: { sid: string; id: string; dup: boolean; ok: boolean };
   /** An outbound send repeated an idempotency id within the window. */

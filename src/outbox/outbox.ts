@@ -108,5 +108,6 @@ export class Outbox {
     const now = this.clock.now();
     for (const m of messages) this.dlq.add(sid, reason, m.data, now, m.seq);
     this.events.emit('drop', { sid, reason, count: messages.length });
+    if (reason === 'ttl') this.events.emit('expire', { sid, count: messages.length });
   }
 }

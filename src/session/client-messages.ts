@@ -110,6 +110,7 @@ export class ClientMessages {
       reply(sid)?.(okText(id, kept, true));
       return;
     }
+    if (this.events.has('message')) this.events.emit('message', { sid, id, data: frame.data });
     let json: string | undefined;
     try {
       const result =

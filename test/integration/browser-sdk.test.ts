@@ -54,7 +54,7 @@ describe.skipIf(executablePath === undefined)('client SDK in headless Chromium',
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`${info.httpUrl}/`);
-    await page.waitForFunction(() => document.getElementById('state')?.textContent === 'open');
+    await page.waitForFunction("document.getElementById('state')?.textContent === 'open'");
     const sid = (await page.textContent('#sid'))!;
     expect(sid).toMatch(/^[A-Za-z0-9_-]{22}$/);
 
@@ -62,23 +62,21 @@ describe.skipIf(executablePath === undefined)('client SDK in headless Chromium',
       expect(
         (await postJson(`${info.httpUrl}/api/sessions/${sid}/messages`, { data: { n: i } })).status,
       ).toBe(202);
-    await page.waitForFunction(() => document.getElementById('seq')?.textContent === '3');
+    await page.waitForFunction("document.getElementById('seq')?.textContent === '3'");
     expect(await page.textContent('#log')).toContain('msg 3 {"n":3}');
 
     await page.fill('#text', 'from the browser');
     await page.click('#send');
-    await page.waitForFunction(() =>
-      document.getElementById('log')?.textContent?.includes('"echo":"from the browser"'),
+    await page.waitForFunction(
+      `document.getElementById('log')?.textContent?.includes('"echo":"from the browser"')`,
     );
 
     // The server drops the socket; the page's SDK reconnects, resumes and gets what was sent meanwhile.
     server.hub.sessions.get(sid)!.conn.transport.terminate();
     await postJson(`${info.httpUrl}/api/sessions/${sid}/messages`, { data: { n: 4 } });
-    await page.waitForFunction(
-      () => document.getElementById('seq')?.textContent === '4',
-      undefined,
-      { timeout: 10_000 },
-    );
+    await page.waitForFunction("document.getElementById('seq')?.textContent === '4'", undefined, {
+      timeout: 10_000,
+    });
     expect(await page.textContent('#log')).toContain('resumed: recovered=true');
     await eventually(
       async () => (await server.store.getSession(sid))?.depth === 0,
