@@ -113,28 +113,29 @@ async function api(
   throw new HttpError(404, 'not_found', `no route for ${method} ${path}`);
 }
 
+/** An optional 1–128 character string field (`id`, `key`). */
+function shortString(body: Record<string, unknown>, field: 'id' | 'key'): string | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID_LENGTH)
+    throw new HttpError(
+      400,
+      'bad_request',
+      `"${field}" must be a string of 1-${MAX_ID_LENGTH} characters`,
+    );
+  return v;
+}
+
 function sendOptions(body: Record<string, unknown>, allowId: boolean): SendOptions {
   if (!('data' in body)) throw new HttpError(400, 'bad_request', 'the body needs a "data" field');
   const o: SendOptions = {};
-  if (body.id !== undefined) {
+  const id = shortString(body, 'id');
+  if (id !== undefined) {
     if (!allowId) throw new HttpError(400, 'bad_request', '"id" is not accepted on broadcast');
-    if (typeof body.id !== 'string' || body.id.length === 0 || body.id.length > MAX_ID_LENGTH)
-      throw new HttpError(
-        400,
-        'bad_request',
-        `"id" must be a string of 1-${MAX_ID_LENGTH} characters`,
-      );
-    o.id = body.id;
+    o.id = id;
   }
-  if (body.key !== undefined) {
-    if (typeof body.key !== 'string' || body.key.length === 0 || body.key.length > MAX_ID_LENGTH)
-      throw new HttpError(
-        400,
-        'bad_request',
-        `"key" must be a string of 1-${MAX_ID_LENGTH} characters`,
-      );
-    o.key = body.key;
-  }
+  const key = shortString(body, 'key');
+  if (key !== undefined) o.key = key;
   if (body.volatile !== undefined) {
     if (typeof body.volatile !== 'boolean')
       throw new HttpError(400, 'bad_request', '"volatile" must be a boolean');

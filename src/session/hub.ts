@@ -106,14 +106,8 @@ export class Hub {
     json: string,
     options: SendOptions,
   ): Promise<SendResult> {
+    const bytes = this.checkSize(json);
     if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
-    const bytes = Buffer.byteLength(json);
-    const limit = this.options.maxMessageBytes ?? 1024 * 1024;
-    if (bytes > limit)
-      throw new RwsError(
-        'message_too_large',
-        `the serialized data is ${bytes} bytes; the limit is ${limit} (the outbox byte bound and the max frame)`,
-      );
     const message: { data: string; bytes: number; id?: string; key?: string } = {
       data: json,
       bytes,
