@@ -73,7 +73,9 @@ export class ResilientClient {
       backoff: o.backoff,
       random: o.random,
       transmit: (frame) => {
-        if (this.conn.kind === 'open') this.conn.c.write(frame);
+        if (this.conn.kind !== 'open') return false;
+        this.conn.c.write(frame);
+        return true;
       },
     });
     this.backoff = new Backoff(o.backoff, o.random);
@@ -228,6 +230,19 @@ export class ResilientClient {
     this.conn = { kind: 'open', c };
     c.welcomed(w.hb);
     if (this.closing !== undefined) return this.sendBye(c, this.closing);
+    const reason = outcome.resumed?.reason;
+    if (reason === 'unknown_session' || reason === 'epoch_changed') {
+      // Effectively-once needs the old session's dedup window, which is gone: never resend
+      // a message the old session may have handled.
+      this.queue.rejectTransmitted(
+        (id) =>
+          new ClientError(
+            ClientErrorCode.SessionLost,
+            `the session was lost (${reason}) before message ${id} was answered; it may or may not have been handled`,
+            { details: { id, reason } },
+          ),
+      );
+    }
     this.queue.resendAll();
     if (outcome.resumed !== undefined) this.events.emit('resumed', outcome.resumed);
     if (outcome.gap !== undefined) this.events.emit('gap', outcome.gap);

@@ -26,6 +26,11 @@ export const ClientErrorCode = {
   Internal: 'internal_error',
   /** The WebSocket refused to send a frame. */
   SendFailed: 'send_failed',
+  /**
+   * The session was replaced by a new one (`unknown_session`, `epoch_changed`) before this
+   * message was answered: the old session may or may not have handled it.
+   */
+  SessionLost: 'session_lost',
 } as const;
 
 export class ClientError extends Error {

@@ -6,14 +6,19 @@ import { ManualClock } from './test-support/manual-clock.js';
 function setup(max = 10) {
   const clock = new ManualClock();
   const sent: string[] = [];
+  const online = { value: true };
   const queue = new OutboundQueue({
     max,
     clock,
     backoff: { baseMs: 100, capMs: 1000 },
     random: () => 1,
-    transmit: (frame) => sent.push(frame),
+    transmit: (frame) => {
+      if (!online.value) return false;
+      sent.push(frame);
+      return true;
+    },
   });
-  return { clock, sent, queue };
+  return { clock, sent, queue, online };
 }
 
 describe('OutboundQueue', () => {
@@ -101,5 +106,21 @@ describe('OutboundQueue', () => {
     await expect(b).rejects.toThrow('gone b');
     expect(queue.size).toBe(0);
     expect(clock.pending).toBe(0);
+  });
+});
+
+describe('OutboundQueue.rejectTransmitted', () => {
+  it('rejects what went out (it may have been handled) and keeps what never did', async () => {
+    const { queue, online, sent } = setup();
+    const first = queue.add('a', 'A');
+    online.value = false;
+    const second = queue.add('b', 'B');
+    queue.rejectTransmitted((id) => new Error(`lost ${id}`));
+    await expect(first).rejects.toThrow('lost a');
+    online.value = true;
+    queue.resendAll();
+    expect(sent).toEqual(['A', 'B']);
+    queue.ok('b', 2);
+    expect(await second).toBe(2);
   });
 });

@@ -14,8 +14,11 @@ export interface OutboundQueueOptions {
   /** Delays between retries after a retryable `nack`. */
   backoff: BackoffOptions;
   random: () => number;
-  /** Sends a frame on the open connection; does nothing without one (see `resendAll`). */
-  transmit(frame: string): void;
+  /**
+   * Sends a frame on the open connection; does nothing without one (see `resendAll`).
+   * Returns whether the frame went out.
+   */
+  transmit(frame: string): boolean;
 }
 
 interface Pending {
@@ -25,6 +28,8 @@ interface Pending {
   retries: number;
   /** A retry delay is running: a reconnect does not resend the message before it ends. */
   waiting: boolean;
+  /** It went out at least once, so the server may have handled it. */
+  transmitted: boolean;
   retryTimer: unknown;
   resolve(data: unknown): void;
   reject(error: Error): void;
@@ -50,16 +55,42 @@ export class OutboundQueue {
       return Promise.reject(new ClientError(ClientErrorCode.QueueFull, message));
     }
     const promise = new Promise<unknown>((resolve, reject) => {
-      const p = { id, frame, retries: 0, waiting: false, retryTimer: undefined, resolve, reject };
+      const p: Pending = {
+        id,
+        frame,
+        retries: 0,
+        waiting: false,
+        transmitted: false,
+        retryTimer: undefined,
+        resolve,
+        reject,
+      };
       this.items.set(id, p);
     });
-    this.o.transmit(frame);
+    this.send(this.items.get(id)!);
     return promise;
   }
 
   /** Transmits every unanswered message, in order, except those waiting out a retry delay. */
   resendAll(): void {
-    for (const p of this.items.values()) if (!p.waiting) this.o.transmit(p.frame);
+    for (const p of this.items.values()) if (!p.waiting) this.send(p);
+  }
+
+  /**
+   * The session was lost (a new session replaced it): a message that went out may have been
+   * handled by the old session, whose dedup window is gone, so resending it could handle it
+   * twice. Reject those (the application decides); keep the ones that never went out.
+   */
+  rejectTransmitted(error: (id: string) => Error): void {
+    for (const p of [...this.items.values()]) {
+      if (!p.transmitted) continue;
+      this.take(p.id);
+      p.reject(error(p.id));
+    }
+  }
+
+  private send(p: Pending): void {
+    if (this.o.transmit(p.frame)) p.transmitted = true;
   }
 
   /** `ok` (also with `dup`): the server handled it. Unknown ids (answered before) are ignored. */
@@ -83,7 +114,7 @@ export class OutboundQueue {
     p.retryTimer = clock.setTimeout(
       () => {
         p.waiting = false;
-        if (this.items.get(id) === p) this.o.transmit(p.frame);
+        if (this.items.get(id) === p) this.send(p);
       },
       fullJitter(p.retries++, this.o.backoff, this.o.random),
     );

@@ -83,7 +83,12 @@ export class RwsServer extends Emitter<CoreEvents> {
       helloTimeoutMs: c.helloTimeout,
       maxBadFrames: c.maxBadFrames,
       maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
-      writer: { highWaterMark: c.highWaterMark, maxBatchFrames: 64, maxBatchChars: 256 * 1024 },
+      writer: {
+        highWaterMark: c.highWaterMark,
+        maxBatchFrames: 64,
+        maxBatchChars: 256 * 1024,
+        maxBuffered: 2 * c.highWaterMark + c.maxFrame,
+      },
       ...(authenticate === undefined ? {} : { authenticate }),
       ...(onMessage === undefined ? {} : { handler: onMessage }),
     });
@@ -104,6 +109,13 @@ export class RwsServer extends Emitter<CoreEvents> {
       void handleRequest(ctx, req, res);
     });
     this.endpoint.attach(this.http);
+  }
+
+  /** A throwing listener is reported as an `error` event (or, for `error` itself, on stderr). */
+  protected override listenerFailed(name: keyof CoreEvents, error: unknown): void {
+    if (name !== 'error' && this.has('error'))
+      this.emit('error', { where: `listener:${String(name)}`, error });
+    else super.listenerFailed(name, error);
   }
 
   /** Set or replace the client-message handler. */

@@ -41,7 +41,12 @@ type Reply = (text: string) => void;
 interface Lane {
   tail: Promise<void>;
   depth: number;
+  /** Characters of the queued frames (a bound next to the count). */
+  chars: number;
 }
+
+/** Most characters of client messages queued per session before `nack overloaded`. */
+const MAX_QUEUED_CHARS = 8 * 1024 * 1024;
 
 export class ClientMessages {
   private readonly lanes = new Map<string, Lane>();
@@ -54,32 +59,56 @@ export class ClientMessages {
     public handler: MessageHandler | undefined,
   ) {}
 
+  /**
+   * Resolves when every message queued so far for `sid` has been answered (at most
+   * `idleTimeoutMs`, so a hung handler cannot hold a closing session forever).
+   */
+  idle(sid: string, idleTimeoutMs = 10_000): Promise<void> {
+    const lane = this.lanes.get(sid);
+    if (lane === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, idleTimeoutMs);
+      timer.unref();
+      void lane.tail.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Queue a message of session `sid`; `reply` is looked up when the answer is ready. */
-  accept(sid: string, frame: ClientMsgFrame, reply: (sid: string) => Reply | undefined): void {
+  accept(
+    sid: string,
+    frame: ClientMsgFrame,
+    reply: (sid: string) => Reply | undefined,
+    size = 0,
+  ): void {
     let lane = this.lanes.get(sid);
     if (lane === undefined) {
-      lane = { tail: Promise.resolve(), depth: 0 };
+      lane = { tail: Promise.resolve(), depth: 0, chars: 0 };
       this.lanes.set(sid, lane);
     }
-    if (lane.depth >= this.maxQueued) {
+    if (lane.depth >= this.maxQueued || (lane.depth > 0 && lane.chars + size > MAX_QUEUED_CHARS)) {
       reply(sid)?.(
         encodeFrame({
           t: 'nack',
           id: frame.id,
           code: 'overloaded',
-          message: `more than ${this.maxQueued} client messages queued for this session`,
+          message: `more than ${this.maxQueued} client messages (or ${MAX_QUEUED_CHARS} characters) queued for this session`,
           retryable: true,
         }),
       );
       return;
     }
     lane.depth++;
+    lane.chars += size;
     const current = lane;
     current.tail = current.tail
       .then(() => this.process(sid, frame, reply))
       .catch((error: unknown) => this.events.emit('error', { where: 'client-message', error }))
       .finally(() => {
         current.depth--;
+        current.chars -= size;
         if (current.depth === 0 && this.lanes.get(sid) === current) this.lanes.delete(sid);
       });
   }

@@ -2,7 +2,7 @@
  * One WebSocket connection: its outgoing batch, backpressure state and activity times.
  * Protocol decisions live in the hub and frame handler; this class only writes and closes.
  */
-import { encodeFrame, type ServerFrame } from '../protocol/index.js';
+import { CloseCode, encodeFrame, ErrorCode, type ServerFrame } from '../protocol/index.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { Transport } from './transport-port.js';
 
@@ -15,6 +15,12 @@ export interface WriterLimits {
   maxBatchFrames: number;
   /** Most characters joined into one WebSocket message (a single larger frame goes alone). */
   maxBatchChars: number;
+  /**
+   * Hard bound on what may wait for a peer, in bytes (default 2 × highWaterMark + 1 MiB).
+   * Stored messages stop at the high-water mark, but replies and pongs do not; a peer that
+   * keeps sending without reading is closed as a slow consumer (4002) past this bound.
+   */
+  maxBuffered?: number;
 }
 
 export class Connection {
@@ -79,6 +85,11 @@ export class Connection {
   }
 
   flush(): void {
+    this.send(true);
+  }
+
+  /** Hand the pending frames to the transport; `check`: apply the hard bound after. */
+  private send(check: boolean): void {
     this.marked = false;
     if (this.pending.length === 0 || this.state === 'closed') {
       this.pending = [];
@@ -104,7 +115,17 @@ export class Connection {
     }
     this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'));
     this.lastSentAt = this.now();
-    if (this.transport.bufferedAmount > this.limits.highWaterMark) this.congested = true;
+    if (!check) return;
+    const buffered = this.transport.bufferedAmount;
+    const hardLimit = this.limits.maxBuffered ?? 2 * this.limits.highWaterMark + 1024 * 1024;
+    if (buffered > hardLimit) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer', {
+        code: ErrorCode.SlowConsumer,
+        message: `more than ${hardLimit} bytes waiting for this peer`,
+      });
+      return;
+    }
+    if (buffered > this.limits.highWaterMark) this.congested = true;
     else if (this.deferred) this.wake();
   }
 
@@ -131,7 +152,7 @@ export class Connection {
     if (this.state === 'closed') return;
     if (error !== undefined)
       this.sendFrame({ t: 'error', code: error.code, message: error.message });
-    this.flush();
+    this.send(false);
     this.state = 'closed';
     this.closeCode = code;
     this.transport.close(code, reason);

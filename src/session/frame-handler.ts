@@ -17,21 +17,31 @@ import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import { hashKey, newResumeKey, newSessionId } from './keys.js';
 import type { LocalSession } from './local-session.js';
+import type { ResumeResult } from '../store/store.js';
 
 const MAX_EARLY_FRAMES = 1000;
+/** What frames held before welcome may add up to (characters). */
+const MAX_EARLY_CHARS = 4 * 1024 * 1024;
 
 export class FrameHandler {
-  private readonly early = new WeakMap<Connection, Decoded<ClientFrame>[]>();
+  private readonly early = new WeakMap<
+    Connection,
+    { items: { d: Decoded<ClientFrame>; size: number }[]; chars: number }
+  >();
 
   constructor(private readonly hub: Hub) {}
 
   onMessage(conn: Connection, text: string): void {
     if (conn.state === 'closed') return;
     conn.lastReceivedAt = this.hub.clock.now();
-    for (const d of decodeClientMessage(text)) {
+    const decoded = decodeClientMessage(text);
+    // Each frame's share of the message, for the byte bounds on what waits (close enough:
+    // frames of one message are usually alike, and the bound is what matters).
+    const size = Math.ceil(text.length / decoded.length);
+    for (const d of decoded) {
       if (!conn.isOpen) return;
       if (conn.state === 'handshaking') {
-        this.holdEarly(conn, d);
+        this.holdEarly(conn, d, size);
         continue;
       }
       if (!d.ok) {
@@ -42,11 +52,11 @@ export class FrameHandler {
         this.frameError(conn, d.code, d.message);
         continue;
       }
-      this.onFrame(conn, d.frame);
+      this.onFrame(conn, d.frame, size);
     }
   }
 
-  private onFrame(conn: Connection, frame: ClientFrame): void {
+  private onFrame(conn: Connection, frame: ClientFrame, size: number): void {
     switch (conn.state) {
       case 'hello':
         if (frame.t !== 'hello') {
@@ -64,31 +74,35 @@ export class FrameHandler {
         });
         return;
       case 'handshaking':
-        this.holdEarly(conn, { ok: true, frame });
+        this.holdEarly(conn, { ok: true, frame }, size);
         return;
       case 'open':
-        this.onOpenFrame(conn, frame);
+        this.onOpenFrame(conn, frame, size);
         return;
       case 'closed':
         return;
     }
   }
 
-  /** Frames that arrive while hello is in flight wait for welcome, errors included, in order. */
-  private holdEarly(conn: Connection, d: Decoded<ClientFrame>): void {
+  /**
+   * Frames that arrive while hello is in flight wait for welcome, errors included, in order;
+   * bounded by count and by size.
+   */
+  private holdEarly(conn: Connection, d: Decoded<ClientFrame>, size: number): void {
     let queue = this.early.get(conn);
-    if (queue === undefined) this.early.set(conn, (queue = []));
-    if (queue.length >= MAX_EARLY_FRAMES) {
+    if (queue === undefined) this.early.set(conn, (queue = { items: [], chars: 0 }));
+    if (queue.items.length >= MAX_EARLY_FRAMES || queue.chars + size > MAX_EARLY_CHARS) {
       conn.close(CloseCode.ProtocolError, 'too many frames before welcome', {
         code: ErrorCode.TooManyFrames,
-        message: `more than ${MAX_EARLY_FRAMES} frames before welcome`,
+        message: `more than ${MAX_EARLY_FRAMES} frames or ${MAX_EARLY_CHARS} characters before welcome`,
       });
       return;
     }
-    queue.push(d);
+    queue.items.push({ d, size });
+    queue.chars += size;
   }
 
-  private onOpenFrame(conn: Connection, frame: ClientFrame): void {
+  private onOpenFrame(conn: Connection, frame: ClientFrame, size: number): void {
     if (conn.ending) return;
     const sid = conn.sid!;
     switch (frame.t) {
@@ -108,7 +122,7 @@ export class FrameHandler {
           .catch((error: unknown) => this.hub.events.emit('error', { where: 'ack', error }));
         return;
       case 'msg':
-        this.hub.clientMessages.accept(sid, frame, (s) => this.hub.replyTo(s));
+        this.hub.clientMessages.accept(sid, frame, (s) => this.hub.replyTo(s), size);
         return;
       case 'ping':
         conn.sendFrame({ t: 'pong' });
@@ -125,17 +139,20 @@ export class FrameHandler {
   }
 
   private async bye(conn: Connection, sid: string): Promise<void> {
-    const local = this.hub.sessions.get(sid);
-    if (local !== undefined && local.conn === conn) {
-      local.ended = true;
-      this.hub.sessions.delete(sid);
-    }
+    const hub = this.hub;
     conn.ending = true;
+    const local = hub.sessions.get(sid);
+    if (local !== undefined && local.conn === conn) local.ended = true;
+    if (hub.resuming.has(sid)) hub.endedWhileResuming.add(sid);
     try {
-      await this.hub.outbox.forget(sid);
-      this.hub.events.emit('end', { sid, by: 'bye' });
+      // Client messages sent before bye are handled and answered first (in order), then the
+      // session is forgotten.
+      await hub.clientMessages.idle(sid);
+      if (hub.sessions.get(sid) === local) hub.sessions.delete(sid);
+      await hub.outbox.forget(sid);
+      hub.events.emit('end', { sid, by: 'bye' });
     } catch (error) {
-      this.hub.events.emit('error', { where: 'bye', error });
+      hub.events.emit('error', { where: 'bye', error });
     }
     conn.close(CloseCode.Normal, 'bye');
   }
@@ -162,19 +179,32 @@ export class FrameHandler {
     }
     const { sid, key, ack } = hello.resume;
     hub.resuming.set(sid, conn);
-    let r;
+    let r: ResumeResult | undefined;
+    let endedMeanwhile = false;
     try {
       r = await hub.outbox.resume(sid, hashKey(key), ack);
     } finally {
       if (hub.resuming.get(sid) === conn) hub.resuming.delete(sid);
-    }
-    const previous = hub.sessions.get(sid);
-    if (r.status !== 'ok') {
-      // A connection that closed while we checked must still detach the session it held.
-      if (previous !== undefined && previous.conn.state === 'closed' && !previous.ended) {
+      endedMeanwhile = hub.endedWhileResuming.delete(sid);
+      // A connection that closed while we checked (its close skipped the detach because a
+      // resume was in flight) must still detach the session it held — unless this resume
+      // took it over. Also when the store failed.
+      const previous = hub.sessions.get(sid);
+      if (
+        (r === undefined || r.status !== 'ok') &&
+        previous !== undefined &&
+        previous.conn.state === 'closed' &&
+        !previous.ended
+      ) {
         hub.sessions.delete(sid);
         hub.detach(sid);
       }
+    }
+    const previous = hub.sessions.get(sid);
+    if (r.status === 'ok' && endedMeanwhile) {
+      // bye or an admin ended the session while this resume was in flight: it is gone.
+      await this.newSession(conn, 'unknown_session');
+      return;
     }
     switch (r.status) {
       case 'unknown_session':
@@ -304,9 +334,9 @@ export class FrameHandler {
     // in the store: one read catches up.
     void this.hub.pump(local);
     if (queued === undefined) return;
-    for (const d of queued) {
+    for (const { d, size } of queued.items) {
       if (conn.state !== 'open') return;
-      if (d.ok) this.onOpenFrame(conn, d.frame);
+      if (d.ok) this.onOpenFrame(conn, d.frame, size);
       else this.frameError(conn, d.code, d.message);
     }
   }

@@ -55,6 +55,8 @@ export class Hub {
   readonly connections = new Set<Connection>();
   /** Sessions whose resume is in flight: a closing old connection must not detach them. */
   readonly resuming = new Map<string, Connection>();
+  /** Sessions ended (bye, admin) while a resume of them was in flight: that resume must fail. */
+  readonly endedWhileResuming = new Set<string>();
   readonly clientMessages: ClientMessages;
   private readonly frames: FrameHandler;
 
@@ -189,6 +191,7 @@ export class Hub {
 
   /** End a session at once (admin kick). */
   async endSession(sid: string): Promise<boolean> {
+    if (this.resuming.has(sid)) this.endedWhileResuming.add(sid);
     const local = this.sessions.get(sid);
     if (local !== undefined) {
       local.ended = true;
@@ -239,6 +242,12 @@ export class Hub {
       local.conn.deferred = true;
       return;
     }
+    if (seq !== local.sentSeq + 1) {
+      // Something between was not written (a failed read, a deferral): only the pump, which
+      // reads the store in order, may write past a hole, so a client never skips a message.
+      void this.pump(local);
+      return;
+    }
     local.conn.write(encodeMsg(seq, json, id));
     local.sentSeq = seq;
   }
@@ -282,6 +291,12 @@ export class Hub {
       } while (local.needsPump && local.conn.writable);
     } catch (error) {
       this.events.emit('error', { where: 'pump', error });
+      // The store failed mid-delivery: let the client resume (and learn of any gap) rather
+      // than leave it waiting for messages that this connection will not get.
+      local.conn.close(CloseCode.Overloaded, 'store unavailable', {
+        code: 'unavailable',
+        message: 'the session store failed during delivery; resume',
+      });
     } finally {
       local.pumping = false;
       if (local.needsPump && this.sessions.get(local.sid) === local) local.conn.deferred = true;

@@ -42,6 +42,9 @@ export class WsEndpoint {
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        // Before anything else: a socket refused below still reads until the peer's close,
+        // and an 'error' without a listener (invalid UTF-8, oversize) would crash the process.
+        ws.on('error', () => undefined);
         const transport = new WsTransport(ws, req.socket.remoteAddress);
         if (req.headers['sec-websocket-protocol'] !== undefined && ws.protocol !== SUBPROTOCOL) {
           // The client asked for subprotocols and none is ours: it would misread every frame.

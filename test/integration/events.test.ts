@@ -96,4 +96,19 @@ describe('server events', () => {
       ['reap', { sid: w.sid, leftover: 0 }],
     ]);
   });
+
+  it('a listener that throws is reported as an error event and delivery goes on', async () => {
+    const { server, info } = await startServer();
+    const errors: CoreEvents['error'][] = [];
+    server.on('error', (e) => errors.push(e));
+    server.on('send', () => {
+      throw new Error('metrics bug');
+    });
+    const c = await RawClient.connect(info.url);
+    const w = (await c.hello()) as Welcome;
+    expect(await server.send(w.sid, 'still delivered')).toEqual({ seq: 1 });
+    expect((await c.messagesUpTo(1))[0]).toMatchObject({ data: 'still delivered' });
+    expect(errors.map((e) => e.where)).toEqual(['listener:send']);
+    c.close();
+  });
 });

@@ -1,11 +1,12 @@
 /**
- * REVIEW: races around resume (src/session/frame-handler.ts handshake()).
+ * Regression: races around resume (frame-handler.ts handshake()): a store failure while the
+ * old connection closes, and a session ended (admin, bye) while a resume of it is in flight.
  */
 import { describe, expect, it } from 'vitest';
-import { HubHarness } from '../../src/session/test-support/hub-harness.js';
+import { HubHarness } from './test-support/hub-harness.js';
 
 describe('resume races', () => {
-  it('store.resume fails while the old connection closes: the session stays attached forever (never reaped)', async () => {
+  it('store.resume fails while the old connection closes: the session is detached (and reaped)', async () => {
     const h = new HubHarness({ hub: { sessionTtlMs: 0 } });
     const a = await h.session();
     await h.hub.send(a.sid, 'm1');
@@ -37,7 +38,7 @@ describe('resume races', () => {
     expect.soft(await h.store.getSession(a.sid)).toBeUndefined(); // fails: still there, attached: true
   });
 
-  it('an admin kick (endSession) racing a resume leaves the new connection attached to a deleted session', async () => {
+  it('an admin kick (endSession) racing a resume gives the new connection a new session', async () => {
     const h = new HubHarness();
     const a = await h.session();
     const b = h.connect();
@@ -55,7 +56,7 @@ describe('resume races', () => {
     expect.soft(h.hub.sessions.has(a.sid) && b.closed === undefined).toBe(false); // fails: true
   });
 
-  it('bye from the old connection racing a resume: same ghost attachment', async () => {
+  it('bye from the old connection racing a resume: a new session, no ghost attachment', async () => {
     const h = new HubHarness();
     const a = await h.session();
     const b = h.connect();
