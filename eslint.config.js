@@ -169,7 +169,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['bin/*.js'],
-    languageOptions: { globals: { process: 'readonly' } },
+    files: ['bin/*.js', 'scripts/*.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly' } },
   },
 );

@@ -149,4 +149,25 @@ describe('resilient-ws CLI', () => {
     s.child.kill('SIGTERM');
     await once(s.child, 'exit');
   });
+
+  it('never logs resume keys or the admin token, even at trace level', async () => {
+    const s = await serve([], { RWS_LOG_LEVEL: 'trace', RWS_ADMIN_TOKEN: 'admin-secret-123' });
+    const a = await RawClient.connect(s.url);
+    const w = (await a.hello()) as unknown as { sid: string; key: string };
+    a.destroy();
+    const b = await RawClient.connect(s.url);
+    await b.hello({ sid: w.sid, key: w.key, ack: 0 });
+    const c = await RawClient.connect(s.url);
+    c.send({ t: 'hello', v: 1, resume: { sid: w.sid, key: 'wrong-key-guess', ack: 0 } });
+    await c.closed;
+    b.close();
+    await new Promise((r) => setTimeout(r, 100));
+    s.child.kill('SIGTERM');
+    await once(s.child, 'exit');
+    const out = s.output();
+    expect(out).toContain(w.sid);
+    expect(out).not.toContain(w.key);
+    expect(out).not.toContain('wrong-key-guess');
+    expect(out).not.toContain('admin-secret-123');
+  });
 });
