@@ -40,12 +40,16 @@ export async function main(io: CliIo): Promise<number> {
     io.err(`resilient-ws: unknown command "${command}"\n\n${USAGE}`);
     return 1;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(USAGE);
+    return 0;
+  }
   let resolution;
   try {
     resolution = resolveConfig({ argv: rest, env: io.env });
   } catch (error) {
     if (isConfigError(error)) {
-      io.err(`resilient-ws: invalid configuration\n${error.message}`);
+      io.err(`resilient-ws: ${error.message}`);
       return 2;
     }
     throw error;

@@ -48,10 +48,15 @@ export function resolveConfig(options: ResolveOptions = {}): ConfigResolution {
   const overrides = overrideLayer(options.overrides ?? {}, options.file, problems);
 
   // The file's own path cannot come from the file, so it is looked up in the later layers.
+  // The highest source that names it wins, and an empty value there means "no file" (the
+  // environment's empty values were already dropped as unset).
   const path = [overrides, flags, env]
     .map((layer) => layer.values.get('configFile'))
-    .find((entry) => typeof entry?.raw === 'string' && entry.raw !== '');
-  const file = path === undefined ? undefined : fileLayer(path.raw as string, path.label, problems);
+    .find((entry) => entry !== undefined);
+  const file =
+    path === undefined || typeof path.raw !== 'string' || path.raw === ''
+      ? undefined
+      : fileLayer(path.raw, path.label, problems);
 
   // Lowest precedence first. Presets (RWS_PRESET, a later issue) become one more layer here,
   // between the defaults and the file; nothing else in resolution needs to change.
@@ -79,6 +84,9 @@ export function resolveConfig(options: ResolveOptions = {}): ConfigResolution {
     }
   }
 
+  // `[::1]` is how a URL writes an IPv6 address; listen() wants the bare address. The check
+  // below and the bind must see the same string.
+  if (typeof values.host === 'string') values.host = values.host.replace(/^\[(.*)\]$/, '$1');
   const config = values as ResolvedConfig;
   if (!invalid.has('host') && !invalid.has('adminToken')) {
     const exposed = checkExposure(config, labels.get('host') ?? 'default');

@@ -138,23 +138,30 @@ export function fileLayer(path: string, via: string, problems: Problems): Layer 
     });
     return layer;
   }
+  // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse refuses it.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    problems.push({ message: `config file ${path} is not valid JSON: ${reason}`, source: label });
+    // Only the position: the parser's own message quotes the text around the fault, which
+    // may be the admin token.
+    problems.push({
+      message: `config file ${path} is not valid JSON (${jsonErrorPosition(text, error)})`,
+      source: label,
+    });
     return layer;
   }
   const object = jsonObject.safeParse(parsed);
-  if (!object.success) {
+  if (!object.success || typeof parsed !== 'object' || parsed === null) {
     problems.push({
       message: `config file ${path} must hold a JSON object whose keys are setting names`,
       source: label,
     });
     return layer;
   }
-  for (const [name, raw] of Object.entries(object.data)) {
+  // The parsed object itself, not zod's copy: a "__proto__" key must be reported, not lost.
+  for (const [name, raw] of Object.entries(parsed)) {
     if (isSettingKey(name) && name !== 'configFile') {
       values.set(name, { raw, label });
     } else {
@@ -185,6 +192,16 @@ export function overrideLayer(
   }
   if (file !== undefined) values.set('configFile', { raw: file, label: 'option file' });
   return { source: 'override', values };
+}
+
+/** "line L, column C" of a JSON.parse failure, from the position in its message. */
+function jsonErrorPosition(text: string, error: unknown): string {
+  const m = /position (\d+)/.exec(error instanceof Error ? error.message : '');
+  if (m === null) return 'unexpected end or invalid token';
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}`;
 }
 
 function unknownName(what: string, name: string, where: string): string {

@@ -48,7 +48,7 @@ function parseAmount(
 function wholeNumber(value: number): number | undefined {
   const rounded = Math.round(value);
   if (!Number.isSafeInteger(rounded)) return undefined;
-  return Math.abs(value - rounded) <= 1e-9 * Math.max(1, rounded) ? rounded : undefined;
+  return Math.abs(value - rounded) <= 1e-6 ? rounded : undefined;
 }
 
 /**

@@ -40,7 +40,7 @@ export async function readJson(
   limit: number,
 ): Promise<Record<string, unknown>> {
   const type = req.headers['content-type'] ?? '';
-  if (type !== '' && !/^application\/json\b/i.test(type))
+  if (type !== '' && !/^application\/json\s*(;|$)/i.test(type))
     throw new HttpError(
       415,
       'unsupported_media_type',

@@ -32,6 +32,8 @@ export interface ServerOptions extends ConfigOverrides {
   clock?: Clock;
   /** Extra HTTP routes served after the built-in ones (the demo page). */
   extraRoutes?: RouteContext['extra'];
+  /** A JSON config file read under these options (options win over the file). */
+  file?: string;
   /** Already-resolved configuration (the CLI); other config options are then ignored. */
   config?: ResolvedConfig;
 }
@@ -59,9 +61,17 @@ export class RwsServer extends Emitter<CoreEvents> {
 
   constructor(options: ServerOptions = {}) {
     super();
-    const { onMessage, authenticate, storeInstance, clock, extraRoutes, config, ...overrides } =
-      options;
-    this.config = config ?? resolveConfig({ env: {}, argv: [], overrides }).config;
+    const {
+      onMessage,
+      authenticate,
+      storeInstance,
+      clock,
+      extraRoutes,
+      config,
+      file,
+      ...overrides
+    } = options;
+    this.config = config ?? resolveConfig({ env: {}, argv: [], overrides, file }).config;
     const c = this.config;
     this.clock = clock ?? systemClock;
     const limits: OutboxLimits = {

@@ -1,0 +1,42 @@
+/**
+ * Regression: the admin token is never printed, also in errors from the file source (the
+ * JSON parser's own message quotes the text around the fault, so only the position is
+ * reported).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveConfig } from './index.js';
+
+function file(text: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'rws-cfg-')), 'c.json');
+  writeFileSync(path, text);
+  return path;
+}
+
+function errorText(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    return `${(error as Error).message}\n${JSON.stringify((error as { problems?: unknown }).problems)}`;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('secrets in config-file errors', () => {
+  it('a single-quoted admin token in an invalid JSON file is not echoed', () => {
+    const text = errorText(() =>
+      resolveConfig({ env: {}, file: file(`{"adminToken": 'SUPERSECRET'}`) }),
+    );
+    expect(text).toContain('not valid JSON');
+    expect(text).not.toContain('SUPERSEC');
+  });
+
+  it('an unquoted admin token in an invalid JSON file is not echoed', () => {
+    const text = errorText(() =>
+      resolveConfig({ env: {}, file: file(`{"adminToken": SUPERSECRET}`) }),
+    );
+    expect(text).not.toContain('SUPERSEC');
+  });
+});
