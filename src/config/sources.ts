@@ -10,6 +10,7 @@ import {
   SETTINGS,
   SETTING_KEYS,
   isSettingKey,
+  settingOf,
   type ConfigSource,
   type SettingKey,
 } from './schema.js';
@@ -93,7 +94,9 @@ export function flagLayer(argv: readonly string[], problems: Problems): Layer {
       values.set(key, { raw: inline ?? true, label });
     } else if (inline !== undefined) {
       values.set(key, { raw: inline, label });
-    } else if (nextIsValue) {
+    } else if (nextIsValue || (settingOf(key).secret === true && i + 1 < argv.length)) {
+      // A secret is taken as given even when it starts with "--": reading it as a flag would
+      // print it in an "unknown flag" error.
       values.set(key, { raw: argv[++i], label });
     } else {
       const allowed = describeAllowed(key);

@@ -47,7 +47,10 @@ export function valueSchema(setting: Setting): z.ZodType {
     case 'enum':
       return trimmed.toLowerCase().pipe(z.enum(setting.values as [string, ...string[]]));
     case 'string':
-      return setting.nonEmpty === true ? z.string().regex(/^\S+$/) : z.string();
+      if (setting.nonEmpty === true) return z.string().regex(/^\S+$/);
+      // HTTP trims header values, so a token with outer spaces could never match a request.
+      if (setting.secret === true) return z.string().regex(/^(?:\S(?:.*\S)?)?$/s);
+      return z.string();
   }
 }
 
@@ -81,7 +84,8 @@ export function describeAllowed(keyOrSetting: SettingKey | Setting): string {
     case 'enum':
       return `one of ${setting.values.join(', ')}`;
     case 'string':
-      return setting.nonEmpty === true ? 'a non-empty string without spaces' : 'a string';
+      if (setting.nonEmpty === true) return 'a non-empty string without spaces';
+      return setting.secret === true ? 'a string without leading or trailing spaces' : 'a string';
   }
 }
 

@@ -138,11 +138,11 @@ export class Hub {
         }
         return { dropped: 'overflow', policy: r.policy };
       case 'rejected':
-        throw new RwsError('outbox_full', `the outbox of session ${sid} is full`, {
+        throw new RwsError('outbox_full', `the outbox of session ${short(sid)} is full`, {
           details: { policy: 'reject' },
         });
       case 'unknown_session':
-        throw new RwsError('unknown_session', `no session ${sid}`);
+        throw new RwsError('unknown_session', `no session ${short(sid)}`);
     }
   }
 
@@ -150,7 +150,7 @@ export class Hub {
     const local = this.sessions.get(sid);
     if (local === undefined) {
       if ((await this.outbox.store.getSession(sid)) === undefined)
-        throw new RwsError('unknown_session', `no session ${sid}`);
+        throw new RwsError('unknown_session', `no session ${short(sid)}`);
       return false;
     }
     if (!local.conn.writable) return false;
@@ -349,4 +349,9 @@ function serialize(data: unknown): string {
   if (json === undefined)
     throw new RwsError('bad_data', 'data must be a JSON value (got undefined or a function)');
   return json;
+}
+
+/** A session id as shown in an error message: ids come from clients, so keep messages short. */
+function short(sid: string): string {
+  return sid.length > 64 ? `${sid.slice(0, 61)}...` : sid;
 }
