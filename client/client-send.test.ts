@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isClientError } from './errors.js';
-import { connected, msg, setup, tick, welcome } from './test-support/harness.js';
+import { WELCOME, connected, msg, setup, tick, welcome } from './test-support/harness.js';
 
 async function codeOf(p: Promise<unknown>): Promise<unknown> {
   const error: unknown = await p.then(
@@ -174,16 +174,24 @@ describe('close()', () => {
     expect(h.server.sockets).toHaveLength(1);
   });
 
-  it('says bye after the welcome when called while connecting', async () => {
-    const h = setup();
+  it('stops at once while connecting: no bye, the socket is closed, the session is kept', async () => {
+    const session = { sid: 's1', key: 'k1', ack: 4 };
+    const h = setup({ resume: session });
     h.client.connect();
-    const closed = h.client.close();
     const sock = h.server.last();
-    welcome(sock);
-    expect(sock.frames().map((f) => f.t)).toEqual(['hello', 'bye']);
+    sock.accept(); // hello sent, welcome not yet received
+    const pending = h.client.send('x');
+    await h.client.close();
+    expect(h.client.state).toBe('closed');
+    expect(sock.terminated).toBe(true);
+    expect(await codeOf(pending)).toBe('closed');
+    expect(h.client.session).toEqual(session);
+    expect(h.events.of('close')).toMatchObject([{ code: 1000, willReconnect: false }]);
+    expect(h.clock.pending).toBe(0);
+    // A welcome that was already on its way changes nothing.
+    sock.receive({ ...WELCOME, resumed: true, recovered: true, reason: undefined });
+    expect(sock.frames().map((f) => f.t)).toEqual(['hello']);
     expect(h.events.of('open')).toEqual([]);
-    sock.serverClose(1000);
-    await closed;
   });
 
   it('can be called from a listener', async () => {

@@ -271,7 +271,7 @@ describe('reconnect and resume', () => {
     },
   );
 
-  it('backs off with growing full-jitter delays and resets after a welcome', () => {
+  it('backs off with growing full-jitter delays and resets once a connection stayed open', () => {
     const h = setup({ random: () => 1, backoff: { baseMs: 100, capMs: 350 } });
     h.client.connect();
     const delays: number[] = [];
@@ -286,7 +286,9 @@ describe('reconnect and resume', () => {
       delays.push(waited);
     }
     expect(delays).toEqual([100, 200, 350, 350]);
+    // Open for min(hb, 5 s): the connection proved stable, the next delay is the base one.
     welcome(h.server.last());
+    h.clock.advance(5000);
     h.server.last().serverClose(4003);
     h.clock.advance(99);
     expect(h.server.sockets).toHaveLength(5);
@@ -294,7 +296,33 @@ describe('reconnect and resume', () => {
     expect(h.server.sockets).toHaveLength(6);
   });
 
-  it.each([1001, 1006, 4000, 4001, 4002, 4003, 4499])('reconnects after close %i', (code) => {
+  it('keeps backing off when every welcome is followed by an immediate close', () => {
+    const h = setup({ random: () => 1, backoff: { baseMs: 100, capMs: 10_000 } });
+    h.client.connect();
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const sock = h.server.last();
+      welcome(sock, { hb: 1000 });
+      h.clock.advance(999); // one ms short of min(hb, 5 s)
+      sock.serverClose(4003);
+      const before = h.server.sockets.length;
+      let waited = 0;
+      while (h.server.sockets.length === before) {
+        h.clock.advance(1);
+        waited++;
+      }
+      delays.push(waited);
+    }
+    expect(delays).toEqual([100, 200, 400, 800, 1600]);
+    // Open for a full hb (1000 ms < 5 s): reset.
+    welcome(h.server.last(), { hb: 1000 });
+    h.clock.advance(1000);
+    h.server.last().serverClose(4003);
+    h.clock.advance(100);
+    expect(h.server.sockets).toHaveLength(7);
+  });
+
+  it.each([1001, 1006, 4000, 4002, 4003, 4499])('reconnects after close %i', (code) => {
     const h = setup();
     connected(h).serverClose(code);
     expect(h.events.of('close')).toEqual([{ code, reason: '', willReconnect: true }]);
@@ -302,7 +330,7 @@ describe('reconnect and resume', () => {
     expect(h.server.sockets).toHaveLength(2);
   });
 
-  it.each([1000, 1008, 1009, 4500, 4501, 4502, 4999])(
+  it.each([1000, 1008, 1009, 4001, 4500, 4501, 4502, 4999])(
     'stops for good after close %i',
     async (code) => {
       const h = setup();

@@ -2,6 +2,8 @@
  * One logical session over a series of WebSocket connections: reconnect with full-jitter
  * backoff, resume with the last processed seq, drop replayed duplicates by seq, batch
  * cumulative acks, and resend unanswered client messages (same id) until the server answers.
+ * Close 4001 (another connection resumed the session, e.g. a second tab) stops the client
+ * instead of reconnecting: two instances would otherwise take the session from each other.
  */
 import {
   CloseCode,
@@ -26,6 +28,24 @@ import { resolveWebSocket, type WebSocketLike } from './socket.js';
 
 /** How long `close()` waits for the server's close after `bye` before closing by itself. */
 const BYE_TIMEOUT_MS = 5_000;
+
+/**
+ * A connection must stay open this long after `welcome` (or one heartbeat interval, if that
+ * is shorter) before the reconnect backoff starts again from its base delay, so a server
+ * that welcomes and then closes at once is not hammered.
+ */
+const STABLE_AFTER_MS = 5_000;
+
+interface Utf8Encoder {
+  encode(text: string): { length: number };
+}
+let encoder: Utf8Encoder | undefined;
+
+/** The UTF-8 length of `text` (TextEncoder: browsers and Node have it as a global). */
+function utf8Bytes(text: string): number {
+  encoder ??= new (globalThis as unknown as { TextEncoder: new () => Utf8Encoder }).TextEncoder();
+  return encoder.encode(text).length;
+}
 
 type Conn =
   | { kind: 'idle' }
@@ -60,6 +80,9 @@ export class ResilientClient {
   private key: string | undefined;
   private dropped = false;
   private idCounter = 0;
+  /** Resets the backoff once the open connection has proved stable (`STABLE_AFTER_MS`). */
+  private stableTimer: unknown;
+  private stableArmed = false;
 
   /** @param url the server's WebSocket endpoint, e.g. `ws://127.0.0.1:8080/ws`. */
   constructor(
@@ -72,10 +95,8 @@ export class ResilientClient {
       clock: o.clock,
       backoff: o.backoff,
       random: o.random,
-      transmit: (frame) => {
-        if (this.conn.kind !== 'open') return false;
-        this.conn.c.write(frame);
-        return true;
+      transmit: (frame, sent) => {
+        if (this.conn.kind === 'open') this.conn.c.write(frame, sent);
       },
     });
     this.backoff = new Backoff(o.backoff, o.random);
@@ -97,7 +118,12 @@ export class ResilientClient {
     return this.dropped ? 'reconnecting' : 'connecting';
   }
 
-  /** The session to persist for a resume after a restart; undefined before the first welcome. */
+  /**
+   * The session to persist for a resume after a restart. Undefined before the first welcome,
+   * and once the server has ended the session (`close()` with `bye`, an unsolicited close
+   * 1000) or refused its key (4502). Kept after 4001: the instance that took the session
+   * over owns it now.
+   */
   get session(): ClientSession | undefined {
     if (this.sid === undefined || this.key === undefined) return undefined;
     return { sid: this.sid, key: this.key, ack: this.inbound.last };
@@ -134,26 +160,40 @@ export class ResilientClient {
    * Sends a client message; resolves with the server's `ok.data` (also for a `dup` ok).
    * Queued while disconnected and resent with the same id after every reconnect until
    * answered; a retryable `nack` is retried after a backoff delay. Rejects with a
-   * `ClientError`: the `nack` code, `queue_full`, `bad_data`, `closed` or `closed_<code>`.
+   * `ClientError`: the `nack` code, `queue_full`, `bad_data`, `message_too_large` (its frame
+   * is over `maxMessageBytes`; nothing is sent), `session_lost` (it reached the socket, then
+   * the session was lost: it may or may not have been handled), `closed` or `closed_<code>`.
    */
   send(data: unknown): Promise<unknown> {
     if (this.closing !== undefined || this.conn.kind === 'closed')
       return Promise.reject(new ClientError(ClientErrorCode.Closed, 'the client is closed'));
     const id = `${this.opts.idPrefix}${++this.idCounter}`;
+    let frame: string;
     try {
       if (data === undefined || typeof data === 'function' || typeof data === 'symbol')
         throw new TypeError(`${typeof data} has no JSON form`);
-      return this.queue.add(id, encodeFrame({ t: 'msg', id, data }));
+      frame = encodeFrame({ t: 'msg', id, data });
     } catch (cause) {
       const message = `send data must be JSON-serializable: ${describe(cause)}`;
       return Promise.reject(new ClientError(ClientErrorCode.BadData, message, { cause }));
     }
+    const max = this.opts.maxMessageBytes;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: short frames need no encoding to check.
+    const bytes = frame.length * 3 <= max ? 0 : utf8Bytes(frame);
+    if (bytes > max) {
+      const message = `message ${id} is ${bytes} bytes of UTF-8, more than options.maxMessageBytes (${max})`;
+      const details = { id, bytes, max };
+      return Promise.reject(new ClientError(ClientErrorCode.MessageTooLarge, message, { details }));
+    }
+    return this.queue.add(id, frame);
   }
 
   /**
-   * Ends the session: sends `bye`, waits for the server's close (at most 5 s) and stops for
-   * good; unanswered sends reject with `closed`. With no connection up it stops at once: the
-   * server-side session then expires by itself, and `session` stays valid for a resume.
+   * Stops for good; unanswered sends reject with `closed`. When open (welcomed), it ends the
+   * session: sends `bye` and waits for the server's close (at most 5 s); `session` is then
+   * undefined. In any other state (idle, connecting or waiting for `welcome`, waiting to
+   * reconnect) it stops at once: no `bye`, a socket being opened is closed, the server-side
+   * session expires by itself, and `session` (if any) stays valid for a later resume.
    */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing.promise;
@@ -162,9 +202,7 @@ export class ResilientClient {
     const promise = new Promise<void>((r) => (resolve = r));
     const closing = (this.closing = { promise, resolve, byeSent: false, timer: undefined });
     if (this.conn.kind === 'open') this.sendBye(this.conn.c, closing);
-    // While connecting, `bye` goes out when `welcome` arrives.
-    else if (this.conn.kind !== 'connecting')
-      this.finish(CloseCode.Normal, 'closed by the client', ClientErrorCode.Closed);
+    else this.finish(CloseCode.Normal, 'closed by the client', ClientErrorCode.Closed);
     return promise;
   }
 
@@ -188,7 +226,11 @@ export class ResilientClient {
       this.fail(ClientErrorCode.ConnectFailed, error);
       return;
     }
-    const c: Connection = new Connection(sock, this.opts.clock, this.opts.heartbeatTimeoutMs, {
+    const limits = {
+      heartbeatTimeoutMs: this.opts.heartbeatTimeoutMs,
+      maxMessageBytes: this.opts.maxMessageBytes,
+    };
+    const c: Connection = new Connection(sock, this.opts.clock, limits, {
       hello: () => this.hello(),
       frame: (f) => this.onFrame(c, f),
       error: (code, message, cause) =>
@@ -226,10 +268,16 @@ export class ResilientClient {
     const outcome = this.inbound.welcome(w, this.sid !== undefined);
     this.sid = w.sid;
     this.key = w.key;
-    this.backoff.reset();
     this.conn = { kind: 'open', c };
-    c.welcomed(w.hb);
-    if (this.closing !== undefined) return this.sendBye(c, this.closing);
+    const hb = c.welcomed(w.hb);
+    this.stableArmed = true;
+    this.stableTimer = this.opts.clock.setTimeout(
+      () => {
+        this.stableArmed = false;
+        this.backoff.reset();
+      },
+      Math.min(hb, STABLE_AFTER_MS),
+    );
     const reason = outcome.resumed?.reason;
     if (reason === 'unknown_session' || reason === 'epoch_changed') {
       // Effectively-once needs the old session's dedup window, which is gone: never resend
@@ -266,10 +314,19 @@ export class ResilientClient {
     this.events.emit('message', ev);
   }
 
-  /** The connection is gone (closed, failed or silent): reconnect, or stop on a terminal code. */
+  /**
+   * The connection is gone (closed, failed or silent): reconnect, or stop on a terminal code.
+   * 4001 is terminal here although the protocol calls it retryable: another connection
+   * resumed this session (another client instance, e.g. a second tab restoring a persisted
+   * session), and taking it back would start a takeover storm. The session is kept (it is
+   * the other instance's now). 1000 without `bye` (the server ended the session) and 4502
+   * (the key was refused) make the session useless: it is forgotten.
+   */
   private lost(code: number, reason: string): void {
     if (this.closing !== undefined) return this.finish(code, reason, ClientErrorCode.Closed);
-    if (!isRetryableClose(code)) return this.finish(code, reason, `closed_${code}`);
+    if (code === CloseCode.Normal || code === CloseCode.BadKey) this.sid = this.key = undefined;
+    if (code === CloseCode.Replaced || !isRetryableClose(code))
+      return this.finish(code, reason, `closed_${code}`);
     this.release();
     this.dropped = true;
     const timer = this.opts.clock.setTimeout(() => {
@@ -305,6 +362,10 @@ export class ResilientClient {
   private release(): void {
     const conn = this.conn;
     this.inbound.detach();
+    if (this.stableArmed) {
+      this.stableArmed = false;
+      this.opts.clock.clearTimeout(this.stableTimer);
+    }
     if (conn.kind === 'waiting') this.opts.clock.clearTimeout(conn.timer);
     if (conn.kind === 'connecting' || conn.kind === 'open') conn.c.release();
   }

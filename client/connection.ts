@@ -17,6 +17,20 @@ import { FrameWriter } from './frame-writer.js';
 import { Heartbeat } from './heartbeat.js';
 import { SocketState, attachSocket, type WebSocketLike } from './socket.js';
 
+/**
+ * Heartbeat interval when `welcome.hb` is 0 (the server sends no pings of its own): the
+ * client still pings at this interval and treats `hb` + timeout of silence as a dead
+ * connection, since the server answers every `ping` with `pong`.
+ */
+export const DEFAULT_HEARTBEAT_MS = 25_000;
+
+export interface ConnectionLimits {
+  /** Silence past the heartbeat interval (or, before `welcome`, from the start) that is fatal. */
+  heartbeatTimeoutMs: number;
+  /** The largest WebSocket message the server accepts (`options.maxMessageBytes`). */
+  maxMessageBytes: number;
+}
+
 export interface ConnectionHooks {
   /** The socket is open: the `hello` to send. */
   hello(): HelloFrame;
@@ -29,7 +43,7 @@ export interface ConnectionHooks {
 }
 
 export class Connection {
-  private readonly writer = new FrameWriter((text) => this.transmit(text));
+  private readonly writer: FrameWriter;
   private readonly heartbeat: Heartbeat;
   private released = false;
   private sealed = false;
@@ -37,10 +51,11 @@ export class Connection {
   constructor(
     private readonly sock: WebSocketLike,
     clock: ClientClock,
-    heartbeatTimeoutMs: number,
+    limits: ConnectionLimits,
     private readonly hooks: ConnectionHooks,
   ) {
-    this.heartbeat = new Heartbeat(clock, heartbeatTimeoutMs, {
+    this.writer = new FrameWriter((text) => this.transmit(text), limits.maxMessageBytes);
+    this.heartbeat = new Heartbeat(clock, limits.heartbeatTimeoutMs, {
       dead: () => this.lose(CloseCode.HeartbeatTimeout, 'heartbeat timeout (client watchdog)'),
       ping: () => this.writer.writeNow(encodeFrame({ t: 'ping' })),
     });
@@ -54,14 +69,23 @@ export class Connection {
     });
   }
 
-  /** `welcome` arrived: heartbeat at the server's interval `hbMs` (0: none). */
-  welcomed(hbMs: number): void {
-    this.heartbeat.start(hbMs);
+  /**
+   * `welcome` arrived: heartbeat at the server's interval `hbMs`, or at
+   * `DEFAULT_HEARTBEAT_MS` when it is 0. Returns the interval in use.
+   */
+  welcomed(hbMs: number): number {
+    const interval = hbMs > 0 ? hbMs : DEFAULT_HEARTBEAT_MS;
+    this.heartbeat.start(interval);
+    return interval;
   }
 
-  /** Queues a frame; frames written in one tick or one dispatch leave as one message. */
-  write(frame: string): void {
-    if (!this.released) this.writer.write(frame);
+  /**
+   * Queues a frame; frames written in one tick or one dispatch leave as one message. `sent`
+   * is called once the frame has been handed to the socket's `send` without an error; never
+   * if the connection is lost first or the socket refused it.
+   */
+  write(frame: string, sent?: () => void): void {
+    if (!this.released) this.writer.write(frame, sent);
   }
 
   /** Sends a frame now (or with the message being handled). */
@@ -127,14 +151,17 @@ export class Connection {
     });
   }
 
-  private transmit(text: string): void {
-    if (this.released || this.sealed || this.sock.readyState !== SocketState.Open) return;
+  /** Sends one WebSocket message; returns whether the socket took it. */
+  private transmit(text: string): boolean {
+    if (this.released || this.sealed || this.sock.readyState !== SocketState.Open) return false;
     try {
       this.sock.send(text);
-      this.heartbeat.sent();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       this.hooks.error(ClientErrorCode.SendFailed, message, error);
+      return false;
     }
+    this.heartbeat.sent();
+    return true;
   }
 }

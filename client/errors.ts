@@ -12,6 +12,11 @@ export const ClientErrorCode = {
   Closed: 'closed',
   /** `send` data that JSON cannot represent (undefined, a function, a cycle, a BigInt). */
   BadData: 'bad_data',
+  /**
+   * `send` data whose `msg` frame is larger in UTF-8 than `options.maxMessageBytes`: the
+   * server would close the connection with 1009, so it is refused before it reaches the socket.
+   */
+  MessageTooLarge: 'message_too_large',
   /** A constructor option is out of range; the message names the key and the value. */
   InvalidOption: 'invalid_option',
   /** An event listener threw; reported as an `error` event, delivery goes on. */

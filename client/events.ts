@@ -47,14 +47,16 @@ export interface ClientMessageEvent {
 export interface ClientResumedEvent {
   recovered: boolean;
   reason?: ResumeReason;
-  /** With reason `gap`: how many messages were lost. */
+  /** With reason `gap` (and `epoch_changed` when the store counted losses): how many were lost. */
   missing?: number;
 }
 
 /**
- * Messages the application will never see. `live`: seqs `from`..`to` were skipped in the live
- * stream (a superseded keyed message, or a loss). `resume`: the server could not replay
- * `missing` messages (welcome reason `gap`).
+ * Messages the application will never see, each loss reported once. `live`: seqs `from`..`to`
+ * were skipped in the live stream after the resume replay (a superseded keyed message, or a
+ * loss). `resume`: the server could not replay `missing` messages (welcome reason `gap`, or
+ * any welcome with `missing` > 0, e.g. `epoch_changed`); holes up to `welcome.last` are
+ * covered by it and not reported again as `live`.
  */
 export type ClientGapEvent =
   { reason: 'live'; from: number; to: number } | { reason: 'resume'; missing: number };
@@ -62,7 +64,10 @@ export type ClientGapEvent =
 export interface ClientCloseEvent {
   code: number;
   reason: string;
-  /** False once the client has stopped for good (state `closed`). */
+  /**
+   * False once the client has stopped for good (state `closed`): after `close()`, a terminal
+   * code, and 4001 (another connection took the session over).
+   */
   willReconnect: boolean;
 }
 

@@ -28,13 +28,12 @@ export class Heartbeat {
   ) {}
 
   /**
-   * Arms for a connection. `intervalMs` is the server's `welcome.hb`: undefined during the
-   * handshake (watchdog only, `timeoutMs` from now); 0 means the server has no heartbeat,
-   * so silence proves nothing and both jobs are off.
+   * Arms for a connection. `intervalMs` is the heartbeat interval (the server's `welcome.hb`,
+   * or the client's default when that is 0): undefined during the handshake (watchdog only,
+   * `timeoutMs` from now).
    */
   start(intervalMs?: number): void {
     this.stop();
-    if (intervalMs === 0) return;
     const now = this.clock.now();
     this.lastIn = now;
     this.lastOut = now;

@@ -10,13 +10,19 @@ import type { ClientGapEvent, ClientResumedEvent } from './events.js';
 export interface WelcomeOutcome {
   /** Set when `hello` asked to resume. */
   resumed?: ClientResumedEvent;
-  /** Set when the server could not replay everything (reason `gap`). */
+  /**
+   * Set when the server could not replay everything: reason `gap`, or any `missing` > 0
+   * (also with `epoch_changed`).
+   */
   gap?: ClientGapEvent;
 }
 
 export class InboundStream {
   private processed: number;
-  /** Seqs up to this one are a resume replay whose completeness `welcome` already reported. */
+  /**
+   * `welcome.last` of a resume: seqs up to it are the replay, whose losses `welcome.missing`
+   * already counted, so a hole at or below it is never reported again as a live gap.
+   */
   private replayUntil = 0;
 
   constructor(
@@ -47,13 +53,15 @@ export class InboundStream {
     const resumed: ClientResumedEvent = { recovered: w.recovered };
     if (w.reason !== undefined) resumed.reason = w.reason;
     if (w.missing !== undefined) resumed.missing = w.missing;
-    if (w.reason !== 'gap') return { resumed };
-    return { resumed, gap: { reason: 'resume', missing: w.missing ?? 0 } };
+    const missing = w.missing ?? 0;
+    if (w.reason !== 'gap' && missing <= 0) return { resumed };
+    return { resumed, gap: { reason: 'resume', missing } };
   }
 
   /**
    * Takes a stored message's seq: `dup` if it was processed already (drop it), else marks it
-   * processed, schedules its ack and returns the hole before it in the live stream, if any.
+   * processed, schedules its ack and returns the hole before it in the live stream, if any:
+   * only its part above `replayUntil` (the rest was counted by the resume's `missing`).
    */
   accept(seq: number): 'dup' | ClientGapEvent | undefined {
     if (seq <= this.processed) {
@@ -61,10 +69,10 @@ export class InboundStream {
       this.acks.processed(this.processed);
       return 'dup';
     }
-    const expected = this.processed + 1;
+    const from = Math.max(this.processed, this.replayUntil) + 1;
     this.processed = seq;
     this.acks.processed(seq);
-    if (seq === expected || seq <= this.replayUntil) return undefined;
-    return { reason: 'live', from: expected, to: seq - 1 };
+    if (seq <= from) return undefined;
+    return { reason: 'live', from, to: seq - 1 };
   }
 }

@@ -16,7 +16,11 @@ export interface ClientOptions {
   token?: string | undefined;
   /** Subprotocols offered in the handshake. Default `['rws.v1']`. */
   protocols?: string[] | undefined;
-  /** Reconnect and retry backoff (full jitter). Default `{ baseMs: 500, capMs: 20000 }`. */
+  /**
+   * Reconnect and retry backoff (full jitter). Default `{ baseMs: 500, capMs: 20000 }`. The
+   * reconnect delays start again from `baseMs` only once a connection has stayed open for
+   * min(`welcome.hb`, 5 s) after its `welcome`.
+   */
   backoff?: Partial<BackoffOptions> | undefined;
   /** Source of jitter in [0, 1). Default `Math.random`. */
   random?: (() => number) | undefined;
@@ -27,7 +31,8 @@ export interface ClientOptions {
   ackDelayMs?: number | undefined;
   /**
    * Watchdog slack, in ms: with nothing received for `welcome.hb` + this, the connection is
-   * dropped and resumed. It also bounds the time from opening a socket to `welcome`.
+   * dropped and resumed (the client pings after `welcome.hb` of its own silence; with
+   * `hb: 0` it uses 25 000 ms). It also bounds the time from opening a socket to `welcome`.
    * Default 10 000.
    */
   heartbeatTimeoutMs?: number | undefined;
@@ -35,6 +40,13 @@ export interface ClientOptions {
   resume?: ClientSession | undefined;
   /** Unanswered client messages kept; over it `send` rejects with `queue_full`. Default 1000. */
   maxQueue?: number | undefined;
+  /**
+   * The largest WebSocket message the server accepts, in bytes of UTF-8: its `maxFrame`
+   * (default 1 MiB), or less. A `send` whose `msg` frame is larger rejects at once with
+   * `message_too_large` (the server would close the connection with 1009), and batches of
+   * frames stay within it. Default 1 048 576.
+   */
+  maxMessageBytes?: number | undefined;
   /** Time source and timers. Default: `Date.now` and the global `setTimeout`. */
   clock?: ClientClock | undefined;
   /**
@@ -55,9 +67,13 @@ export interface ResolvedOptions {
   heartbeatTimeoutMs: number;
   resume: ClientSession | undefined;
   maxQueue: number;
+  maxMessageBytes: number;
   clock: ClientClock;
   idPrefix: string;
 }
+
+/** The server's default `maxFrame` (1 MiB). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1_048_576;
 
 /** Room left in an id for the counter (up to 2^53 is 16 digits). */
 const MAX_PREFIX_LENGTH = MAX_ID_LENGTH - 16;
@@ -124,6 +140,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     heartbeatTimeoutMs: num('heartbeatTimeoutMs', o.heartbeatTimeoutMs, 10_000, 1),
     resume: resolveResume(o.resume),
     maxQueue: num('maxQueue', o.maxQueue, 1000, 1, true),
+    maxMessageBytes: num('maxMessageBytes', o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 1, true),
     clock: o.clock ?? systemClock,
     idPrefix,
   };

@@ -12,10 +12,10 @@ function setup(max = 10) {
     clock,
     backoff: { baseMs: 100, capMs: 1000 },
     random: () => 1,
-    transmit: (frame) => {
-      if (!online.value) return false;
+    transmit: (frame, done) => {
+      if (!online.value) return;
       sent.push(frame);
-      return true;
+      done();
     },
   });
   return { clock, sent, queue, online };

@@ -1,7 +1,8 @@
 /**
  * Client messages sent but not yet answered, in send order. Each entry keeps its encoded
  * frame, so a resend after a reconnect is byte-identical: the same id lets the server's
- * dedup window make the retry effectively-once.
+ * dedup window make the retry effectively-once. Each entry also knows whether the server may
+ * have handled it: only then is it lost with a lost session (`rejectTransmitted`).
  */
 import { fullJitter, type BackoffOptions } from './backoff.js';
 import type { ClientClock } from './clock.js';
@@ -16,9 +17,10 @@ export interface OutboundQueueOptions {
   random: () => number;
   /**
    * Sends a frame on the open connection; does nothing without one (see `resendAll`).
-   * Returns whether the frame went out.
+   * Calls `sent` once the frame has actually been handed to the socket (it may be batched
+   * first), never if it was dropped or the socket refused it.
    */
-  transmit(frame: string): boolean;
+  transmit(frame: string, sent: () => void): void;
 }
 
 interface Pending {
@@ -28,7 +30,10 @@ interface Pending {
   retries: number;
   /** A retry delay is running: a reconnect does not resend the message before it ends. */
   waiting: boolean;
-  /** It went out at least once, so the server may have handled it. */
+  /**
+   * The socket took it since the last retryable `nack` (or ever, without one), so the
+   * server may have handled it.
+   */
   transmitted: boolean;
   retryTimer: unknown;
   resolve(data: unknown): void;
@@ -79,7 +84,9 @@ export class OutboundQueue {
   /**
    * The session was lost (a new session replaced it): a message that went out may have been
    * handled by the old session, whose dedup window is gone, so resending it could handle it
-   * twice. Reject those (the application decides); keep the ones that never went out.
+   * twice. Reject those (the application decides); keep the ones that never reached the
+   * socket (dropped from a batch, refused by `send`) and the ones waiting out a retry delay
+   * after a retryable `nack` (the old session did not handle that attempt).
    */
   rejectTransmitted(error: (id: string) => Error): void {
     for (const p of [...this.items.values()]) {
@@ -90,7 +97,9 @@ export class OutboundQueue {
   }
 
   private send(p: Pending): void {
-    if (this.o.transmit(p.frame)) p.transmitted = true;
+    this.o.transmit(p.frame, () => {
+      p.transmitted = true;
+    });
   }
 
   /** `ok` (also with `dup`): the server handled it. Unknown ids (answered before) are ignored. */
@@ -110,6 +119,9 @@ export class OutboundQueue {
     }
     const { clock } = this.o;
     if (p.waiting) clock.clearTimeout(p.retryTimer);
+    // The server refused this attempt without handling it: until the retry goes out, a lost
+    // session cannot have handled the message.
+    p.transmitted = false;
     p.waiting = true;
     p.retryTimer = clock.setTimeout(
       () => {

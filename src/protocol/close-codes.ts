@@ -1,6 +1,8 @@
 /**
  * WebSocket close codes used by protocol v1, as data. Ranges (PROTOCOL.md "Close codes"):
- * 4000–4499 are retryable (the SDK reconnects and resumes), 4500–4999 are terminal.
+ * 4000–4499 are retryable (the SDK reconnects and resumes — except after 4001: another
+ * connection took the session, and fighting over it would be a takeover storm), 4500–4999
+ * are terminal.
  */
 export const CloseCode = {
   /** After `bye`: the session is over. */
