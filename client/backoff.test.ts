@@ -35,7 +35,8 @@ describe('fullJitter', () => {
 
 describe('Backoff', () => {
   it('counts attempts and starts over after reset', () => {
-    const b = new Backoff({ baseMs: 100, capMs: 1000 }, () => 1);
+    const clock = { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined };
+    const b = new Backoff({ baseMs: 100, capMs: 1000 }, () => 1, clock);
     expect([b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([100, 200, 400, 800, 1000]);
     expect(b.attempts).toBe(5);
     b.reset();

@@ -3,6 +3,8 @@
  * delay = random() * min(cap, base * 2^attempt). Jitter over the whole range spreads a crowd
  * of clients that lost the same server, so they do not all come back in the same instant.
  */
+import type { ClientClock } from './clock.js';
+
 export interface BackoffOptions {
   /** Ceiling of the first delay, in ms. Default 500. */
   baseMs: number;
@@ -24,10 +26,13 @@ export function fullJitter(attempt: number, options: BackoffOptions, random: () 
 /** Counts attempts; `reset()` after a success starts again from the base delay. */
 export class Backoff {
   private attempt = 0;
+  private resetTimer: unknown;
+  private resetArmed = false;
 
   constructor(
     private readonly options: BackoffOptions,
     private readonly random: () => number,
+    private readonly clock: ClientClock,
   ) {}
 
   /** Attempts made since the last reset. */
@@ -40,6 +45,26 @@ export class Backoff {
   }
 
   reset(): void {
+    this.cancelReset();
     this.attempt = 0;
+  }
+
+  /**
+   * Reset once a connection has stayed up for `ms` (cancelled by `cancelReset` when it is
+   * lost first), so a connect-then-immediate-close loop keeps backing off.
+   */
+  resetAfter(ms: number): void {
+    this.cancelReset();
+    this.resetArmed = true;
+    this.resetTimer = this.clock.setTimeout(() => {
+      this.resetArmed = false;
+      this.attempt = 0;
+    }, ms);
+  }
+
+  cancelReset(): void {
+    if (!this.resetArmed) return;
+    this.resetArmed = false;
+    this.clock.clearTimeout(this.resetTimer);
   }
 }

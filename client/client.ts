@@ -80,10 +80,6 @@ export class ResilientClient {
   private key: string | undefined;
   private dropped = false;
   private idCounter = 0;
-  /** Resets the backoff once the open connection has proved stable (`STABLE_AFTER_MS`). */
-  private stableTimer: unknown;
-  private stableArmed = false;
-
   /** @param url the server's WebSocket endpoint, e.g. `ws://127.0.0.1:8080/ws`. */
   constructor(
     readonly url: string,
@@ -99,7 +95,7 @@ export class ResilientClient {
         if (this.conn.kind === 'open') this.conn.c.write(frame, sent);
       },
     });
-    this.backoff = new Backoff(o.backoff, o.random);
+    this.backoff = new Backoff(o.backoff, o.random, o.clock);
     const acks = new AckBatcher(o.clock, o.ackDelayMs, (seq) => {
       if (this.conn.kind !== 'open') return;
       this.counters.acksSent++;
@@ -270,14 +266,7 @@ export class ResilientClient {
     this.key = w.key;
     this.conn = { kind: 'open', c };
     const hb = c.welcomed(w.hb);
-    this.stableArmed = true;
-    this.stableTimer = this.opts.clock.setTimeout(
-      () => {
-        this.stableArmed = false;
-        this.backoff.reset();
-      },
-      Math.min(hb, STABLE_AFTER_MS),
-    );
+    this.backoff.resetAfter(Math.min(hb, STABLE_AFTER_MS));
     const reason = outcome.resumed?.reason;
     if (reason === 'unknown_session' || reason === 'epoch_changed') {
       // Effectively-once needs the old session's dedup window, which is gone: never resend
@@ -362,10 +351,7 @@ export class ResilientClient {
   private release(): void {
     const conn = this.conn;
     this.inbound.detach();
-    if (this.stableArmed) {
-      this.stableArmed = false;
-      this.opts.clock.clearTimeout(this.stableTimer);
-    }
+    this.backoff.cancelReset();
     if (conn.kind === 'waiting') this.opts.clock.clearTimeout(conn.timer);
     if (conn.kind === 'connecting' || conn.kind === 'open') conn.c.release();
   }

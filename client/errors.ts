@@ -2,6 +2,8 @@
  * Errors raised by the client SDK. Each carries a stable, machine-readable `code`;
  * `isClientError` checks a brand rather than `instanceof`, so it works across package copies.
  */
+import { CodedError, hasBrand } from '../src/protocol/coded-error.js';
+
 const BRAND = Symbol.for('resilient-ws.client-error');
 
 /** Codes the SDK itself produces. A rejected `send` may also carry a server `nack` code. */
@@ -38,28 +40,10 @@ export const ClientErrorCode = {
   SessionLost: 'session_lost',
 } as const;
 
-export class ClientError extends Error {
-  readonly code: string;
-  readonly details: Readonly<Record<string, unknown>> | undefined;
+export class ClientError extends CodedError {
   readonly [BRAND] = true;
-
-  constructor(
-    code: string,
-    message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
-  ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ClientError';
-    this.code = code;
-    this.details = options?.details;
-  }
 }
 
 export function isClientError(value: unknown): value is ClientError {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as Record<symbol, unknown>)[BRAND] === true &&
-    typeof (value as { code?: unknown }).code === 'string'
-  );
+  return hasBrand(value, BRAND);
 }

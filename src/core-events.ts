@@ -7,7 +7,6 @@ import type { ResumeReason } from './protocol/frames.js';
 export type DropReason = 'ttl' | 'overflow' | 'session_reaped' | 'session_closed';
 
 export interface CoreEvents {
-  [name: string]: unknown;
   /** A WebSocket connection was accepted (before hello). */
   connection: { remote: string | undefined };
   /** A session was created or resumed on a connection. */

@@ -3,6 +3,3 @@
  * no Node imports). See src/protocol/emitter.ts.
  */
 export { Emitter, type Listener } from './protocol/emitter.js';
-
-/** An event map: event name → payload type. */
-export type EventMap = { [name: string]: unknown };

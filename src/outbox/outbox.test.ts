@@ -15,7 +15,7 @@ function setup(limits: Partial<OutboxLimits> = {}) {
   const store = new MemoryStore({ limits: full });
   const dlq = new DeadLetterQueue(1000);
   const outbox = new Outbox(store, full, dlq, events, clock);
-  const record = <K extends keyof CoreEvents & string>(name: K): CoreEvents[K][] => {
+  const record = <K extends keyof CoreEvents>(name: K): CoreEvents[K][] => {
     const out: CoreEvents[K][] = [];
     events.on(name, (p) => out.push(p));
     return out;

@@ -89,8 +89,6 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.hub = new Hub(outbox, this.clock, this, {
       sessionTtlMs: c.sessionTtl,
       heartbeatIntervalMs: c.heartbeatInterval,
-      heartbeatTimeoutMs: c.heartbeatTimeout,
-      helloTimeoutMs: c.helloTimeout,
       maxBadFrames: c.maxBadFrames,
       maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
       writer: {

@@ -119,10 +119,7 @@ export class Connection {
     const buffered = this.transport.bufferedAmount;
     const hardLimit = this.limits.maxBuffered ?? 2 * this.limits.highWaterMark + 1024 * 1024;
     if (buffered > hardLimit) {
-      this.close(CloseCode.SlowConsumer, 'slow consumer', {
-        code: ErrorCode.SlowConsumer,
-        message: `more than ${hardLimit} bytes waiting for this peer`,
-      });
+      this.closeSlowConsumer(`more than ${hardLimit} bytes waiting for this peer`);
       return;
     }
     if (buffered > this.limits.highWaterMark) this.congested = true;
@@ -145,6 +142,11 @@ export class Connection {
   private wake(): void {
     this.deferred = false;
     if (this.state === 'open') this.onWritable(this);
+  }
+
+  /** Error `slow_consumer`, close 4002 (retryable: the client resumes and catches up). */
+  closeSlowConsumer(message: string): void {
+    this.close(CloseCode.SlowConsumer, 'slow consumer', { code: ErrorCode.SlowConsumer, message });
   }
 
   /** Send an optional error frame, flush, and close. */

@@ -1,23 +1,19 @@
 /**
- * Incoming frames of one connection: the hello handshake (new session, resume, takeover),
- * then acks, client messages, heartbeats and bye. Frames that arrive while the handshake
- * is in flight wait (bounded) and are handled after `welcome`, in order.
+ * Incoming frames of one connection: hello starts the handshake (handshake.ts), then acks,
+ * client messages, heartbeats and bye. Frames that arrive while the handshake is in flight
+ * wait (bounded) and are handled after `welcome`, in order.
  */
 import {
   CloseCode,
   decodeClientMessage,
   ErrorCode,
-  PROTOCOL_VERSION,
   type ClientFrame,
   type Decoded,
-  type HelloFrame,
-  type WelcomeFrame,
 } from '../protocol/index.js';
 import type { Connection } from './connection.js';
+import { Handshake } from './handshake.js';
 import type { Hub } from './hub.js';
-import { hashKey, newResumeKey, newSessionId } from './keys.js';
 import type { LocalSession } from './local-session.js';
-import type { ResumeResult } from '../store/store.js';
 
 const MAX_EARLY_FRAMES = 1000;
 /** What frames held before welcome may add up to (characters). */
@@ -29,7 +25,11 @@ export class FrameHandler {
     { items: { d: Decoded<ClientFrame>; size: number }[]; chars: number }
   >();
 
-  constructor(private readonly hub: Hub) {}
+  private readonly handshake: Handshake;
+
+  constructor(private readonly hub: Hub) {
+    this.handshake = new Handshake(hub);
+  }
 
   onMessage(conn: Connection, text: string): void {
     if (conn.state === 'closed') return;
@@ -65,13 +65,18 @@ export class FrameHandler {
         }
         conn.state = 'handshaking';
         conn.handshakeAt = this.hub.clock.now();
-        this.handshake(conn, frame).catch((error: unknown) => {
-          this.hub.events.emit('error', { where: 'hello', error });
-          conn.close(CloseCode.Overloaded, 'store unavailable', {
-            code: 'unavailable',
-            message: 'the session store failed; retry',
-          });
-        });
+        this.handshake.run(conn, frame).then(
+          (local) => {
+            if (local !== undefined) this.finishHandshake(conn, local);
+          },
+          (error: unknown) => {
+            this.hub.events.emit('error', { where: 'hello', error });
+            conn.close(CloseCode.Overloaded, 'store unavailable', {
+              code: ErrorCode.Unavailable,
+              message: 'the session store failed; retry',
+            });
+          },
+        );
         return;
       case 'handshaking':
         this.holdEarly(conn, { ok: true, frame }, size);
@@ -155,176 +160,6 @@ export class FrameHandler {
       hub.events.emit('error', { where: 'bye', error });
     }
     conn.close(CloseCode.Normal, 'bye');
-  }
-
-  private async handshake(conn: Connection, hello: HelloFrame): Promise<void> {
-    const hub = this.hub;
-    if (hello.v !== PROTOCOL_VERSION) {
-      conn.close(CloseCode.ProtocolError, 'unsupported version', {
-        code: ErrorCode.UnsupportedVersion,
-        message: `protocol version ${hello.v} is not supported; use ${PROTOCOL_VERSION}`,
-      });
-      return;
-    }
-    if (hub.options.authenticate !== undefined && !(await hub.options.authenticate(hello.token))) {
-      conn.close(CloseCode.Unauthorized, 'unauthorized', {
-        code: ErrorCode.Unauthorized,
-        message: 'the hello token was refused',
-      });
-      return;
-    }
-    if (hello.resume === undefined) {
-      await this.newSession(conn, 'new_session');
-      return;
-    }
-    const { sid, key, ack } = hello.resume;
-    hub.resuming.set(sid, conn);
-    let r: ResumeResult | undefined;
-    let endedMeanwhile = false;
-    try {
-      r = await hub.outbox.resume(sid, hashKey(key), ack);
-    } finally {
-      if (hub.resuming.get(sid) === conn) hub.resuming.delete(sid);
-      endedMeanwhile = hub.endedWhileResuming.delete(sid);
-      // A connection that closed while we checked (its close skipped the detach because a
-      // resume was in flight) must still detach the session it held — unless this resume
-      // took it over. Also when the store failed.
-      const previous = hub.sessions.get(sid);
-      if (
-        (r === undefined || r.status !== 'ok') &&
-        previous !== undefined &&
-        previous.conn.state === 'closed' &&
-        !previous.ended
-      ) {
-        hub.sessions.delete(sid);
-        hub.detach(sid);
-      }
-    }
-    const previous = hub.sessions.get(sid);
-    if (r.status === 'ok' && endedMeanwhile) {
-      // bye or an admin ended the session while this resume was in flight: it is gone.
-      await this.newSession(conn, 'unknown_session');
-      return;
-    }
-    switch (r.status) {
-      case 'unknown_session':
-        await this.newSession(conn, 'unknown_session');
-        return;
-      case 'bad_key':
-        hub.events.emit('frameError', { sid: undefined, code: ErrorCode.BadKey });
-        conn.close(CloseCode.BadKey, 'bad resume key', {
-          code: ErrorCode.BadKey,
-          message: 'the resume key does not match this session',
-        });
-        return;
-      case 'bad_ack':
-        hub.events.emit('frameError', { sid, code: ErrorCode.BadAck });
-        conn.close(CloseCode.ProtocolError, 'bad ack', {
-          code: ErrorCode.BadAck,
-          message: `resume ack ${ack} is above the last seq ${r.last}`,
-        });
-        return;
-      case 'ok':
-        break;
-    }
-    if (conn.state === 'closed') {
-      // The new connection went away while resuming: the session stays detached.
-      if (previous === undefined || previous.conn.state === 'closed') {
-        if (previous !== undefined) hub.sessions.delete(sid);
-        hub.detach(sid);
-      }
-      return;
-    }
-    if (previous !== undefined && previous.conn !== conn) {
-      previous.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
-    }
-    const local = this.attach(conn, sid);
-    const gap = r.missing > 0;
-    const welcome: WelcomeFrame = {
-      t: 'welcome',
-      v: PROTOCOL_VERSION,
-      sid,
-      key,
-      epoch: r.session.epoch,
-      resumed: true,
-      recovered: !gap && !r.epochChanged,
-      last: r.session.last,
-      hb: hub.options.heartbeatIntervalMs,
-    };
-    if (r.epochChanged) welcome.reason = 'epoch_changed';
-    else if (gap) welcome.reason = 'gap';
-    if (gap) welcome.missing = r.missing;
-    local.sentSeq = r.acked;
-    conn.sendFrame(welcome);
-    const complete = hub.writeStored(local, r.messages);
-    hub.events.emit('session', { sid, resumed: true });
-    hub.events.emit('resume', {
-      sid,
-      resumed: true,
-      recovered: welcome.recovered,
-      reason: welcome.reason,
-      missing: r.missing,
-      replayed: r.messages.length,
-    });
-    if (!complete) local.needsPump = true;
-    this.finishHandshake(conn, local);
-  }
-
-  private async newSession(
-    conn: Connection,
-    reason: 'new_session' | 'unknown_session',
-  ): Promise<void> {
-    const hub = this.hub;
-    const sid = newSessionId();
-    const key = newResumeKey();
-    const rec = await hub.outbox.store.createSession({
-      sid,
-      keyHash: hashKey(key),
-      now: hub.clock.now(),
-    });
-    if (conn.state === 'closed') {
-      // Nobody ever received this session's key: it can never be resumed, so free it now.
-      await hub.outbox.store.deleteSession(sid);
-      return;
-    }
-    const local = this.attach(conn, sid);
-    conn.sendFrame({
-      t: 'welcome',
-      v: PROTOCOL_VERSION,
-      sid,
-      key,
-      epoch: rec.epoch,
-      resumed: false,
-      recovered: false,
-      reason,
-      last: 0,
-      hb: hub.options.heartbeatIntervalMs,
-    });
-    hub.events.emit('session', { sid, resumed: false });
-    hub.events.emit('resume', {
-      sid,
-      resumed: false,
-      recovered: false,
-      reason,
-      missing: 0,
-      replayed: 0,
-    });
-    this.finishHandshake(conn, local);
-  }
-
-  private attach(conn: Connection, sid: string): LocalSession {
-    const local: LocalSession = {
-      sid,
-      conn,
-      sentSeq: 0,
-      pumping: false,
-      needsPump: false,
-      ended: false,
-    };
-    this.hub.sessions.set(sid, local);
-    conn.sid = sid;
-    conn.state = 'open';
-    return local;
   }
 
   private finishHandshake(conn: Connection, local: LocalSession): void {

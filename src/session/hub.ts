@@ -8,7 +8,7 @@ import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type { Outbox } from '../outbox/outbox.js';
-import { CloseCode, encodeMsg } from '../protocol/index.js';
+import { CloseCode, encodeMsg, ErrorCode } from '../protocol/index.js';
 import type { StoredMessage } from '../store/store.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { Connection, type WriterLimits } from './connection.js';
@@ -20,8 +20,6 @@ import type { Transport, TransportHandlers } from './transport-port.js';
 export interface HubOptions {
   sessionTtlMs: number;
   heartbeatIntervalMs: number;
-  heartbeatTimeoutMs: number;
-  helloTimeoutMs: number;
   maxBadFrames: number;
   /** Largest serialized `data` accepted by send (default 1 MiB; the server passes the
    *  smaller of the outbox byte bound and the max frame). */
@@ -100,15 +98,17 @@ export class Hub {
 
   /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
   async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
-    return this.sendSerialized(sid, serialize(data), options);
+    const json = serialize(data);
+    return this.sendSerialized(sid, json, this.checkSize(json), options);
   }
 
+  /** `json` was serialized and size-checked (`bytes`) once by the caller, for every recipient. */
   private async sendSerialized(
     sid: string,
     json: string,
+    bytes: number,
     options: SendOptions,
   ): Promise<SendResult> {
-    const bytes = this.checkSize(json);
     if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
     const message: { data: string; bytes: number; id?: string; key?: string } = {
       data: json,
@@ -129,13 +129,8 @@ export class Hub {
       case 'duplicate':
         return { seq: r.seq, dup: true };
       case 'dropped':
-        if (r.policy === 'disconnect') {
-          const local = this.sessions.get(sid);
-          local?.conn.close(CloseCode.SlowConsumer, 'slow consumer', {
-            code: 'slow_consumer',
-            message: 'outbox full: reconnect and resume to catch up',
-          });
-        }
+        if (r.policy === 'disconnect')
+          this.sessions.get(sid)?.conn.closeSlowConsumer('outbox full: resume to catch up');
         return { dropped: 'overflow', policy: r.policy };
       case 'rejected':
         throw new RwsError('outbox_full', `the outbox of session ${short(sid)} is full`, {
@@ -162,11 +157,11 @@ export class Hub {
   async broadcast(data: unknown, options: Omit<SendOptions, 'id'> = {}): Promise<number> {
     // Serialized and size-checked once for every session (never per recipient).
     const json = serialize(data);
-    this.checkSize(json);
+    const bytes = this.checkSize(json);
     const sids =
       options.volatile === true ? [...this.sessions.keys()] : await this.outbox.store.sessionIds();
     const results = await Promise.allSettled(
-      sids.map((sid) => this.sendSerialized(sid, json, options)),
+      sids.map((sid) => this.sendSerialized(sid, json, bytes, options)),
     );
     let n = 0;
     for (const r of results) {
@@ -225,10 +220,7 @@ export class Hub {
     const local = this.sessions.get(sid);
     if (local === undefined || local.conn.state !== 'open') return;
     if (!messages.some((m) => m.seq > local.sentSeq)) return;
-    local.conn.close(CloseCode.SlowConsumer, 'slow consumer', {
-      code: 'slow_consumer',
-      message: 'messages were dropped before delivery; resume to learn how many',
-    });
+    local.conn.closeSlowConsumer('messages were dropped before delivery; resume to learn how many');
   }
 
   /** Write a stored message to an attached session, or leave it for the pump. */
@@ -294,7 +286,7 @@ export class Hub {
       // The store failed mid-delivery: let the client resume (and learn of any gap) rather
       // than leave it waiting for messages that this connection will not get.
       local.conn.close(CloseCode.Overloaded, 'store unavailable', {
-        code: 'unavailable',
+        code: ErrorCode.Unavailable,
         message: 'the session store failed during delivery; resume',
       });
     } finally {

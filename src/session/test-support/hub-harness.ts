@@ -24,8 +24,6 @@ export const TEST_WRITER: WriterLimits = {
 export const TEST_HUB_OPTIONS: HubOptions = {
   sessionTtlMs: 60_000,
   heartbeatIntervalMs: 1000,
-  heartbeatTimeoutMs: 500,
-  helloTimeoutMs: 2000,
   maxBadFrames: 3,
   maxMessageBytes: 1024 * 1024,
   writer: TEST_WRITER,
@@ -106,7 +104,7 @@ export class HubHarness {
   }
 
   /** Collect every payload of one event. */
-  record<K extends keyof CoreEvents & string>(name: K): CoreEvents[K][] {
+  record<K extends keyof CoreEvents>(name: K): CoreEvents[K][] {
     const out: CoreEvents[K][] = [];
     this.events.on(name, (p) => out.push(p));
     return out;
