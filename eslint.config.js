@@ -5,14 +5,16 @@ import tseslint from 'typescript-eslint';
 /**
  * Dependency direction (docs/architecture.md):
  *   cli → server → transport → session → outbox → store
+ *   server → upstream → (resilience, session types)
  *   leaves: errors, clock, events, core-events (types), protocol, resilience; nothing but
- *   server/ imports metrics/; client/ imports only src/protocol.
+ *   server/ imports metrics/; client/ imports only src/protocol and src/resilience.
  * Each entry lists the project modules a folder may NOT import.
  */
 const ROOT_LEAVES = ['errors', 'clock', 'events', 'core-events'];
 const FOLDERS = [
   'protocol',
   'resilience',
+  'upstream',
   'config',
   'store',
   'outbox',
@@ -32,8 +34,10 @@ export const layers = {
   outbox: except('outbox', 'store', 'protocol'),
   session: except('session', 'outbox', 'store', 'protocol'),
   transport: except('transport', 'session', 'outbox', 'store', 'protocol'),
+  upstream: except('upstream', 'resilience', 'session', 'protocol'),
   server: except(
     'server',
+    'upstream',
     'transport',
     'session',
     'outbox',
@@ -43,7 +47,7 @@ export const layers = {
     'resilience',
     'metrics',
   ),
-  metrics: except('metrics', 'protocol'),
+  metrics: except('metrics', 'protocol', 'resilience'),
   cli: ['metrics'],
 };
 
@@ -113,15 +117,20 @@ export const boundaryConfigs = [
               group: [
                 '../src/*',
                 '!../src/protocol',
+                '!../src/resilience',
                 '../src/*/**',
                 '!../src/protocol/**',
+                '!../src/resilience/**',
                 '../../src/*',
                 '!../../src/protocol',
+                '!../../src/resilience',
                 '../../src/*/**',
                 '!../../src/protocol/**',
+                '!../../src/resilience/**',
                 'node:*',
               ],
-              message: 'The client SDK may import only src/protocol (it runs in browsers).',
+              message:
+                'The client SDK may import only src/protocol and src/resilience (it runs in browsers).',
             },
           ],
         },
