@@ -22,10 +22,11 @@ export interface CoreEvents {
   };
   /** A connection ended; `sid` is absent if it never completed hello. */
   disconnect: { sid: string | undefined; code: number; reason: string };
-  /** A stored message was accepted for a session. */
-  send: { sid: string; seq: number; bytes: number };
-  /** A client acknowledged messages (cumulative). */
-  ack: { sid: string; seq: number; removed: number };
+  /** A stored message was accepted for a session; `durationMs`: the store append's time. */
+  send: { sid: string; seq: number; bytes: number; durationMs: number };
+  /** A client acknowledged messages (cumulative). `latencyMs`: from the enqueue of the newest
+   *  message this ack removed to the ack (absent when the store cannot tell). */
+  ack: { sid: string; seq: number; removed: number; latencyMs: number | undefined };
   /** Messages were given up on; they went to the dead-letter queue. */
   drop: { sid: string; reason: DropReason; count: number };
   /** A client message is about to be handled (not emitted for duplicates). */
@@ -44,6 +45,17 @@ export interface CoreEvents {
   heartbeatTimeout: { sid: string | undefined };
   /** A frame was refused (`bad_frame`, `unknown_type`, `bad_ack` …). */
   frameError: { sid: string | undefined; code: string };
+  /** An upstream call (gateway mode) finished: its outcome, HTTP status, attempts and time. */
+  upstream: {
+    outcome: 'ok' | 'rejected' | 'failed' | 'timeout' | 'breaker_open' | 'overloaded';
+    status: number | undefined;
+    attempts: number;
+    durationMs: number;
+  };
+  /** A circuit breaker changed state (`from`/`to`: closed, open, half_open, forced_open, disabled). */
+  breaker: { name: string; from: string; to: string; reason: string };
+  /** The server began shutting down (stop accepting, close clients with 1001). */
+  shutdown: { drain: boolean };
   /** Something failed that no caller could be told about (a store error in a background task). */
   error: { where: string; error: unknown };
 }

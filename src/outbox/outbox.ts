@@ -38,12 +38,19 @@ export class Outbox {
 
   async append(sid: string, message: NewMessage): Promise<AppendOutcome> {
     const now = this.clock.now();
+    // Timed only when someone listens (the metrics' send-latency histogram).
+    const t0 = this.events.has('send') ? performance.now() : 0;
     const r = await this.store.append(sid, message, now);
     switch (r.status) {
       case 'stored':
         if (r.dropped.length > 0) this.deadLetter(sid, 'overflow', r.dropped);
         if (this.events.has('send'))
-          this.events.emit('send', { sid, seq: r.seq, bytes: message.bytes });
+          this.events.emit('send', {
+            sid,
+            seq: r.seq,
+            bytes: message.bytes,
+            durationMs: performance.now() - t0,
+          });
         return { status: 'stored', seq: r.seq, dropped: r.dropped };
       case 'duplicate':
         if (message.id !== undefined && this.events.has('duplicateSend'))
@@ -67,9 +74,15 @@ export class Outbox {
   }
 
   async ack(sid: string, seq: number): Promise<AckResult> {
-    const r = await this.store.ack(sid, seq, this.clock.now());
+    const now = this.clock.now();
+    const r = await this.store.ack(sid, seq, now);
     if (r.status === 'ok' && r.removed > 0 && this.events.has('ack'))
-      this.events.emit('ack', { sid, seq: r.acked, removed: r.removed });
+      this.events.emit('ack', {
+        sid,
+        seq: r.acked,
+        removed: r.removed,
+        latencyMs: r.newestEnqueuedAt === undefined ? undefined : now - r.newestEnqueuedAt,
+      });
     return r;
   }
 

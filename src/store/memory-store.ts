@@ -184,7 +184,10 @@ export class MemoryStore implements Store {
     if (seq > s.last) return { status: 'bad_ack', last: s.last };
     const removed = applyAck(s, seq);
     this.settle(s);
-    return { status: 'ok', acked: s.acked, removed };
+    const at = removed > 0 ? s.outbox.lastRemovedEnqueuedAt : undefined;
+    return at === undefined
+      ? { status: 'ok', acked: s.acked, removed }
+      : { status: 'ok', acked: s.acked, removed, newestEnqueuedAt: at };
   }
 
   async read(sid: string, afterSeq: number, limit: number, now: number): Promise<ReadResult> {

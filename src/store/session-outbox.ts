@@ -70,11 +70,15 @@ export class SessionOutbox {
     return m;
   }
 
+  /** Enqueue time of the newest message the last `removeThrough` removed (ack latency). */
+  lastRemovedEnqueuedAt: number | undefined;
+
   /** Remove every message with seq <= `seq`; returns how many. */
   removeThrough(seq: number): number {
     const end = this.indexAfter(seq);
     for (let i = this.head; i < end; i++) this.removed(this.items[i]!);
     const n = end - this.head;
+    this.lastRemovedEnqueuedAt = n > 0 ? this.items[end - 1]!.enqueuedAt : undefined;
     this.head = end;
     this.maybeCompact();
     return n;

@@ -83,7 +83,13 @@ export type AppendResult =
   | { status: 'unknown_session' };
 
 export type AckResult =
-  | { status: 'ok'; acked: number; removed: number }
+  | {
+      status: 'ok';
+      acked: number;
+      removed: number;
+      /** Enqueue time of the newest message this ack removed (absent when none): ack latency. */
+      newestEnqueuedAt?: number;
+    }
   /** The ack is above `last`: a protocol error. Nothing changed. */
   | { status: 'bad_ack'; last: number }
   | { status: 'unknown_session' };
