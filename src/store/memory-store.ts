@@ -13,6 +13,7 @@ import { ResultBudget } from './result-budget.js';
 import { DEFAULT_BUCKET_MS, ExpiryWheel } from './expiry-wheel.js';
 import type { OutboxLimits } from './limits.js';
 import type { OutboxTotals } from './session-outbox.js';
+import { topN } from './top-n.js';
 import {
   applyAck,
   expirePrefix,
@@ -31,6 +32,7 @@ import type {
   ReadResult,
   ResumeResult,
   SessionRecord,
+  SessionSort,
   Store,
   StoreStats,
   StoredMessage,
@@ -250,13 +252,36 @@ export class MemoryStore implements Store {
 
   async stats(): Promise<StoreStats> {
     this.assertOpen();
-    return {
+    const stats: StoreStats = {
       sessions: this.sessions.size,
       attached: this.attachedCount,
       detached: this.sessions.size - this.attachedCount,
       messages: this.totals.messages,
       bytes: this.totals.bytes,
     };
+    // O(sessions) but only while messages are retained, and only per scrape or stats call.
+    if (this.totals.messages > 0) {
+      let oldest = Infinity;
+      for (const s of this.sessions.values()) {
+        const at = s.outbox.first()?.enqueuedAt;
+        if (at !== undefined && at < oldest) oldest = at;
+      }
+      if (oldest !== Infinity) stats.oldestAt = oldest;
+    }
+    return stats;
+  }
+
+  async topSessions(limit: number, sort: SessionSort): Promise<SessionRecord[]> {
+    this.assertOpen();
+    const top =
+      sort === 'depth'
+        ? topN(this.sessions.values(), limit, (a, b) =>
+            a.outbox.count !== b.outbox.count
+              ? a.outbox.count > b.outbox.count
+              : a.outbox.bytes > b.outbox.bytes,
+          )
+        : topN(withMessages(this.sessions.values()), limit, (a, b) => oldestAt(a) < oldestAt(b));
+    return top.map(toRecord);
   }
 
   async ping(): Promise<void> {
@@ -297,4 +322,12 @@ export class MemoryStore implements Store {
     if (s.attached) this.attachedCount--;
     return s.outbox.clear();
   }
+}
+
+function oldestAt(s: SessionState): number {
+  return s.outbox.first()?.enqueuedAt ?? Infinity;
+}
+
+function* withMessages(sessions: Iterable<SessionState>): Generator<SessionState> {
+  for (const s of sessions) if (s.outbox.count > 0) yield s;
 }

@@ -167,11 +167,22 @@ export function runStoreContract(
       it('trims everything up to the ack', async () => {
         const store = await open();
         const sid = await session(store);
-        await appendAll(store, sid, ['a', 'b', 'c', 'd']);
-        expect(await store.ack(sid, 2, T0)).toEqual({ status: 'ok', acked: 2, removed: 2 });
+        await appendAll(store, sid, ['a', 'b'], T0);
+        await appendAll(store, sid, ['c', 'd'], T0 + 7);
+        // newestEnqueuedAt: the enqueue time of the newest removed message (ack latency).
+        expect(await store.ack(sid, 2, T0 + 9)).toEqual({
+          status: 'ok',
+          acked: 2,
+          removed: 2,
+          newestEnqueuedAt: T0,
+        });
+        expect(await store.ack(sid, 3, T0 + 9)).toMatchObject({
+          removed: 1,
+          newestEnqueuedAt: T0 + 7,
+        });
         const read = is(await store.read(sid, 0, 10, T0), 'ok');
-        expect(seqs(read.messages)).toEqual([3, 4]);
-        expect(await store.getSession(sid)).toMatchObject({ acked: 2, depth: 2, bytes: 2 });
+        expect(seqs(read.messages)).toEqual([4]);
+        expect(await store.getSession(sid)).toMatchObject({ acked: 3, depth: 1, bytes: 1 });
       });
 
       it('is cumulative: an ack at or below the current one is a no-op', async () => {
@@ -579,6 +590,7 @@ export function runStoreContract(
           detached: 1,
           messages: 3,
           bytes: 35,
+          oldestAt: T0,
         });
         await store.ack(a, 1, T0);
         await store.sweep(T0 + 1000);
@@ -588,7 +600,52 @@ export function runStoreContract(
           detached: 0,
           messages: 1,
           bytes: 20,
+          oldestAt: T0,
         });
+        await store.ack(a, 2, T0 + 1000);
+        expect(await store.stats()).not.toHaveProperty('oldestAt');
+      });
+
+      it('reports the oldest retained message across sessions', async () => {
+        const store = await open();
+        const a = await session(store);
+        const b = await session(store);
+        await store.append(a, sized(1), T0 + 50);
+        await store.append(b, sized(1), T0 + 20);
+        await store.append(b, sized(1), T0 + 60);
+        expect(await store.stats()).toMatchObject({ oldestAt: T0 + 20 });
+        await store.ack(b, 1, T0 + 70);
+        expect(await store.stats()).toMatchObject({ oldestAt: T0 + 50 });
+      });
+    });
+
+    describe('topSessions', () => {
+      it('ranks by outbox depth (ties by bytes), at most limit, without key material', async () => {
+        const store = await open();
+        const ids: string[] = [];
+        for (let i = 0; i < 6; i++) ids.push(await session(store));
+        const depths = [3, 0, 5, 1, 5, 2];
+        for (const [i, d] of depths.entries())
+          for (let k = 0; k < d; k++) await store.append(ids[i]!, sized(i === 4 ? 9 : 1), T0);
+        const top = await store.topSessions(3, 'depth');
+        expect(top.map((r) => r.sid)).toEqual([ids[4], ids[2], ids[0]]);
+        expect(top.map((r) => r.depth)).toEqual([5, 5, 3]);
+        expect(await store.topSessions(0, 'depth')).toEqual([]);
+        expect(await store.topSessions(100, 'depth')).toHaveLength(6);
+      });
+
+      it('ranks by the age of the oldest retained message and skips empty outboxes', async () => {
+        const store = await open();
+        const a = await session(store);
+        const b = await session(store);
+        const c = await session(store);
+        await session(store);
+        await store.append(a, sized(1), T0 + 30);
+        await store.append(b, sized(1), T0 + 10);
+        await store.append(c, sized(1), T0 + 20);
+        const top = await store.topSessions(10, 'age');
+        expect(top.map((r) => r.sid)).toEqual([b, c, a]);
+        expect(top.map((r) => r.oldestAt)).toEqual([T0 + 10, T0 + 20, T0 + 30]);
       });
     });
 
@@ -605,6 +662,7 @@ export function runStoreContract(
           () => store.resume(sid, KEY, 0, T0),
           () => store.sweep(T0),
           () => store.stats(),
+          () => store.topSessions(10, 'depth'),
         ];
         for (const call of calls) {
           const error: unknown = await call().then(

@@ -131,7 +131,12 @@ export interface StoreStats {
   detached: number;
   messages: number;
   bytes: number;
+  /** First-enqueue time of the oldest retained message in any outbox; absent when all are empty. */
+  oldestAt?: number;
 }
+
+/** How `topSessions` ranks: deepest outbox first, or oldest retained message first. */
+export type SessionSort = 'depth' | 'age';
 
 export interface Store {
   readonly kind: string;
@@ -174,6 +179,12 @@ export interface Store {
   /** Remove what has expired. Cost is proportional to what expires, not to what is stored. */
   sweep(now: number): Promise<SweepResult>;
   stats(): Promise<StoreStats>;
+  /**
+   * The `limit` sessions ranked by `sort` (`depth`: most retained messages first, ties by
+   * bytes; `age`: oldest retained message first, sessions with an empty outbox excluded).
+   * Never the full list: the admin API works with any number of sessions.
+   */
+  topSessions(limit: number, sort: SessionSort): Promise<SessionRecord[]>;
   /** Resolves when the store can serve requests (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
