@@ -28,7 +28,8 @@ const except = (...allowed) => FOLDERS.filter((f) => !allowed.includes(f));
 
 export const layers = {
   protocol: [...except(), ...ROOT_LEAVES],
-  resilience: [...except(), ...ROOT_LEAVES],
+  // Browser-safe root leaves only (the SDK imports src/resilience): errors, clock, events.
+  resilience: [...except(), 'core-events'],
   config: except('config'),
   store: except('store', 'protocol'),
   outbox: except('outbox', 'store', 'protocol'),
@@ -76,6 +77,15 @@ export const boundaryConfigs = [
         {
           patterns: [
             ...bannedPatterns(banned),
+            ...(['protocol', 'resilience'].includes(folder)
+              ? [
+                  {
+                    group: ['node:*'],
+                    message:
+                      'src/protocol and src/resilience run in browsers too (the SDK): no Node modules.',
+                  },
+                ]
+              : []),
             ...(['transport', 'server', 'cli'].includes(folder)
               ? []
               : [

@@ -16,7 +16,7 @@ import {
   type WelcomeFrame,
 } from '../src/protocol/index.js';
 import { AckBatcher } from './ack-batcher.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../src/resilience/backoff.js';
 import { Emitter, type Listener } from './emitter.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import type { ClientEvents, ClientSession, ClientState, ClientStats } from './events.js';

@@ -14,7 +14,7 @@ export type {
   ClientStats,
 } from './events.js';
 export { ClientError, ClientErrorCode, isClientError } from './errors.js';
-export { fullJitter, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+export { fullJitter, DEFAULT_BACKOFF, type BackoffOptions } from '../src/resilience/backoff.js';
 export type { ClientClock } from './clock.js';
 export type { Listener } from './emitter.js';
 export type { WebSocketCtor, WebSocketLike } from './socket.js';

@@ -1,6 +1,6 @@
 /** Client options: the one place that holds their defaults and validates them. */
 import { MAX_ID_LENGTH, SUBPROTOCOL } from '../src/protocol/index.js';
-import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../src/resilience/backoff.js';
 import { systemClock, type ClientClock } from './clock.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 import type { ClientSession } from './events.js';

@@ -4,7 +4,7 @@
  * dedup window make the retry effectively-once. Each entry also knows whether the server may
  * have handled it: only then is it lost with a lost session (`rejectTransmitted`).
  */
-import { fullJitter, type BackoffOptions } from './backoff.js';
+import { fullJitter, type BackoffOptions } from '../src/resilience/backoff.js';
 import type { ClientClock } from './clock.js';
 import { ClientError, ClientErrorCode } from './errors.js';
 

@@ -29,6 +29,12 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
     ['src/transport/x.ts', "import { createServer } from '../server/server.js';"],
     ['src/protocol/x.ts', "import { RwsError } from '../errors.js';"],
     ['src/resilience/x.ts', "import { Hub } from '../session/hub.js';"],
+    ['src/resilience/x.ts', "import type { Store } from '../store/store.js';"],
+    ['src/resilience/x.ts', "import { createServer } from '../server/server.js';"],
+    ['src/resilience/x.ts', "import { readFileSync } from 'node:fs';"],
+    ['src/resilience/x.ts', "import type { CoreEvents } from '../core-events.js';"],
+    ['src/protocol/x.ts', "import { randomBytes } from 'node:crypto';"],
+    ['src/upstream/x.ts', "import { createServer } from '../server/server.js';"],
     ['src/clock.ts', "import { Hub } from './session/hub.js';"],
     ['client/x.ts', "import { Hub } from '../src/session/hub.js';"],
     ['client/x.ts', "import { randomBytes } from 'node:crypto';"],
@@ -44,6 +50,13 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
     ['src/server/x.ts', "import { Registry } from '../metrics/registry.js';"],
     ['src/store/x.ts', "import { RwsError } from '../errors.js';"],
     ['client/x.ts', "import { encodeFrame } from '../src/protocol/index.js';"],
+    ['client/x.ts', "import { Backoff } from '../src/resilience/backoff.js';"],
+    ['src/resilience/x.ts', "import { RwsError } from '../errors.js';"],
+    ['src/resilience/x.ts', "import { Emitter } from '../events.js';"],
+    ['client/x.ts', "import { CircuitBreaker } from '../src/resilience/index.js';"],
+    ['src/metrics/x.ts', "import type { StateChange } from '../resilience/index.js';"],
+    ['src/upstream/x.ts', "import { CircuitBreaker } from '../resilience/circuit-breaker.js';"],
+    ['src/upstream/x.ts', "import type { Hub } from '../session/hub.js';"],
   ])('%s: %s is allowed', (file, code) => {
     expect(errors(file, code)).toEqual([]);
   });
