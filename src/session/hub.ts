@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
+import { idempotencyId } from '../outbox/content-hash.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { CloseCode, encodeMsg, ErrorCode } from '../protocol/index.js';
 import type { StoredMessage } from '../store/store.js';
@@ -30,6 +31,9 @@ export interface HubOptions {
   /** Checks `hello.token`; false refuses the connection with 4500. */
   authenticate?: (token: string | undefined) => boolean | Promise<boolean>;
   handler?: MessageHandler;
+  /** Hashes serialized data for `dedup: 'content'` (xxHash64 hex, see `loadContentHasher`);
+   *  without it such a send fails with `content_hash_unavailable`. */
+  contentHash?: (json: string) => string;
 }
 
 export interface SendOptions {
@@ -39,6 +43,12 @@ export interface SendOptions {
   key?: string;
   /** Deliver only if attached here and not congested; never stored, no seq. */
   volatile?: boolean;
+  /**
+   * `'content'`: the xxHash64 of the serialized data is the idempotency id (`xxh64:<hex>`), so
+   * the same data again within the dedup window returns the original seq with `dup: true`.
+   * Not with `id`, `key` or `volatile` (RwsError `bad_options`).
+   */
+  dedup?: 'content';
 }
 
 export type SendResult =
@@ -99,14 +109,20 @@ export class Hub {
   /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
   async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
     const json = serialize(data);
-    return this.sendSerialized(sid, json, this.checkSize(json), options);
+    const bytes = this.checkSize(json);
+    const id = idempotencyId(json, options, this.options.contentHash);
+    return this.sendSerialized(sid, json, bytes, id, options);
   }
 
-  /** `json` was serialized and size-checked (`bytes`) once by the caller, for every recipient. */
+  /**
+   * `json` was serialized, size-checked (`bytes`) and given its idempotency `id` once by the
+   * caller, for every recipient.
+   */
   private async sendSerialized(
     sid: string,
     json: string,
     bytes: number,
+    id: string | undefined,
     options: SendOptions,
   ): Promise<SendResult> {
     if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
@@ -114,7 +130,7 @@ export class Hub {
       data: json,
       bytes,
     };
-    if (options.id !== undefined) message.id = options.id;
+    if (id !== undefined) message.id = id;
     if (options.key !== undefined) message.key = options.key;
     const r = await this.outbox.append(sid, message);
     switch (r.status) {
@@ -122,7 +138,7 @@ export class Hub {
         const local = this.sessions.get(sid);
         if (local !== undefined) {
           if (r.dropped.length > 0) this.lost(sid, r.dropped);
-          this.deliver(local, r.seq, json, options.id);
+          this.deliver(local, r.seq, json, id);
         }
         return { seq: r.seq };
       }
@@ -158,10 +174,13 @@ export class Hub {
     // Serialized and size-checked once for every session (never per recipient).
     const json = serialize(data);
     const bytes = this.checkSize(json);
+    // Hashed once too; each session dedups against its own window (the same data again
+    // reaches the sessions that did not get it the first time, e.g. ones created since).
+    const id = idempotencyId(json, options, this.options.contentHash);
     const sids =
       options.volatile === true ? [...this.sessions.keys()] : await this.outbox.store.sessionIds();
     const results = await Promise.allSettled(
-      sids.map((sid) => this.sendSerialized(sid, json, bytes, options)),
+      sids.map((sid) => this.sendSerialized(sid, json, bytes, id, options)),
     );
     let n = 0;
     for (const r of results) {
