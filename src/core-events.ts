@@ -22,8 +22,9 @@ export interface CoreEvents {
   };
   /** A connection ended; `sid` is absent if it never completed hello. */
   disconnect: { sid: string | undefined; code: number; reason: string };
-  /** A stored message was accepted for a session; `durationMs`: the store append's time. */
-  send: { sid: string; seq: number; bytes: number; durationMs: number };
+  /** A stored message was accepted for a session. `durationMs`: the store append's time,
+   *  sampled in 1 send of 16 (undefined in the others: a clock read is not free). */
+  send: { sid: string; seq: number; bytes: number; durationMs: number | undefined };
   /** A client acknowledged messages (cumulative). `latencyMs`: from the enqueue of the newest
    *  message this ack removed to the ack (absent when the store cannot tell). */
   ack: { sid: string; seq: number; removed: number; latencyMs: number | undefined };
@@ -47,7 +48,7 @@ export interface CoreEvents {
   frameError: { sid: string | undefined; code: string };
   /** An upstream call (gateway mode) finished: its outcome, HTTP status, attempts and time. */
   upstream: {
-    outcome: 'ok' | 'rejected' | 'failed' | 'timeout' | 'breaker_open' | 'overloaded';
+    outcome: 'ok' | 'rejected' | 'failed' | 'timeout' | 'breaker_open' | 'overloaded' | 'draining';
     status: number | undefined;
     attempts: number;
     durationMs: number;

@@ -45,10 +45,22 @@ describe('Outbox.append', () => {
     expect(await outbox.append(sid, msg('a'))).toMatchObject({ status: 'stored', seq: 1 });
     expect(await outbox.append(sid, msg('bb'))).toMatchObject({ status: 'stored', seq: 2 });
     expect(sends).toEqual([
-      { sid, seq: 1, bytes: 3 },
-      { sid, seq: 2, bytes: 4 },
+      { sid, seq: 1, bytes: 3, durationMs: undefined },
+      { sid, seq: 2, bytes: 4, durationMs: undefined },
     ]);
     expect(await seqsOf(outbox, sid)).toEqual([1, 2]);
+  });
+
+  it('times the store append for 1 send in 16 (a clock read is not free)', async () => {
+    const { outbox, record, session } = setup();
+    const sends = record('send');
+    const sid = await session();
+    for (let i = 0; i < 48; i++) await outbox.append(sid, msg(String(i)));
+    const timed = (sends as { seq: number; durationMs: number | undefined }[]).filter(
+      (e) => e.durationMs !== undefined,
+    );
+    expect(timed.map((e) => e.seq)).toEqual([16, 32, 48]);
+    for (const e of timed) expect(e.durationMs).toBeGreaterThanOrEqual(0);
   });
 
   it('a repeated id is a duplicate with the original seq, stored once, and emits duplicateSend', async () => {
@@ -163,13 +175,17 @@ describe('Outbox.append', () => {
 
 describe('Outbox.ack', () => {
   it('removes acknowledged messages and emits ack', async () => {
-    const { outbox, record, session } = setup();
+    const { outbox, record, session, clock } = setup();
     const acks = record('ack');
     const sid = await session();
-    for (const d of ['a', 'b', 'c']) await outbox.append(sid, msg(d));
-    expect(await outbox.ack(sid, 2)).toEqual({ status: 'ok', acked: 2, removed: 2 });
+    await outbox.append(sid, msg('a'));
+    clock.advance(100);
+    for (const d of ['b', 'c']) await outbox.append(sid, msg(d));
+    clock.advance(250);
+    expect(await outbox.ack(sid, 2)).toMatchObject({ status: 'ok', acked: 2, removed: 2 });
     expect(await seqsOf(outbox, sid)).toEqual([3]);
-    expect(acks).toEqual([{ sid, seq: 2, removed: 2 }]);
+    // Ack latency runs from the enqueue of the newest acked message (b, at 100) to the ack.
+    expect(acks).toEqual([{ sid, seq: 2, removed: 2, latencyMs: 250 }]);
   });
 
   it('a repeated or lower ack removes nothing and emits nothing', async () => {

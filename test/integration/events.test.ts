@@ -52,8 +52,20 @@ describe('server events', () => {
       },
       { sid: w.sid, resumed: true, recovered: true, reason: undefined, missing: 0, replayed: 0 },
     ]);
-    expect(seen.find((e) => e.name === 'send')?.payload).toEqual({ sid: w.sid, seq: 1, bytes: 3 });
-    expect(seen.find((e) => e.name === 'ack')?.payload).toEqual({ sid: w.sid, seq: 1, removed: 1 });
+    expect(seen.find((e) => e.name === 'send')?.payload).toEqual({
+      sid: w.sid,
+      seq: 1,
+      bytes: 3,
+      durationMs: undefined, // sampled: 1 send in 16
+    });
+    const ack = seen.find((e) => e.name === 'ack')?.payload as { latencyMs: number };
+    expect(ack).toEqual({
+      sid: w.sid,
+      seq: 1,
+      removed: 1,
+      latencyMs: expect.any(Number) as number,
+    });
+    expect(ack.latencyMs).toBeGreaterThanOrEqual(0);
     expect(seen.find((e) => e.name === 'message')?.payload).toEqual({
       sid: w.sid,
       id: 'm1',

@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
+import { registerProcessMetrics } from './process-metrics.js';
+import { Registry } from './registry.js';
+
+const gc = (): void => {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+};
+
+function value(r: Registry, name: string, label?: string): number | undefined {
+  const f = r.collect().find((x) => x.name === name);
+  return f?.series.find((s) => label === undefined || s.labelValues[0] === label)?.value;
+}
+
+describe('process metrics', () => {
+  it('reports CPU, memory, start time and event-loop figures with plausible values', () => {
+    const clock = new ManualClock(Date.now());
+    const r = new Registry({ clock });
+    const p = registerProcessMetrics(r, clock);
+    try {
+      expect(value(r, 'rws_process_cpu_user_seconds_total')).toBeGreaterThan(0);
+      expect(value(r, 'rws_process_cpu_system_seconds_total')).toBeGreaterThanOrEqual(0);
+      expect(value(r, 'rws_process_resident_memory_bytes')).toBeGreaterThan(1e6);
+      expect(value(r, 'rws_process_heap_used_bytes')).toBeGreaterThan(1e5);
+      expect(value(r, 'rws_process_heap_total_bytes')).toBeGreaterThan(1e5);
+      const start = value(r, 'rws_process_start_time_seconds')!;
+      expect(start).toBeLessThanOrEqual(Date.now() / 1000);
+      expect(start).toBeGreaterThan(Date.now() / 1000 - 3600);
+      for (const q of ['p50', 'p99', 'max'])
+        expect(value(r, `rws_eventloop_delay_${q}_seconds`)).toBeGreaterThanOrEqual(0);
+      const u = value(r, 'rws_eventloop_utilization')!;
+      expect(u).toBeGreaterThanOrEqual(0);
+      expect(u).toBeLessThanOrEqual(1);
+    } finally {
+      p.stop();
+    }
+  });
+
+  it('counts open file descriptors where /proc/self/fd exists (Linux), omits them elsewhere', () => {
+    const clock = new ManualClock();
+    const r = new Registry({ clock });
+    const p = registerProcessMetrics(r, clock);
+    if (existsSync('/proc/self/fd')) expect(value(r, 'rws_process_open_fds')).toBeGreaterThan(2);
+    else expect(r.get('rws_process_open_fds')).toBeUndefined();
+    p.stop();
+  });
+
+  it('counts garbage collections by kind while started, and stop() is idempotent', async () => {
+    const clock = new ManualClock();
+    const r = new Registry({ clock });
+    const p = registerProcessMetrics(r, clock);
+    gc();
+    // GC entries are delivered asynchronously by the PerformanceObserver.
+    for (let i = 0; i < 50 && (value(r, 'rws_gc_runs_total', 'major') ?? 0) === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(value(r, 'rws_gc_runs_total', 'major')).toBeGreaterThan(0);
+    expect(value(r, 'rws_gc_duration_seconds_total', 'major')).toBeGreaterThan(0);
+    p.stop();
+    p.stop();
+    const after = value(r, 'rws_gc_runs_total', 'major');
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(value(r, 'rws_gc_runs_total', 'major')).toBe(after);
+  });
+});

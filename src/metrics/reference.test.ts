@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { PRODUCT_METRICS } from './product-metrics.js';
+import { metricsReference } from './reference.js';
+
+describe('metricsReference', () => {
+  it('lists every registered metric once, with the rws_ prefix, help and base-unit names', () => {
+    const ref = metricsReference();
+    const names = ref.map((m) => m.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const m of Object.values(PRODUCT_METRICS)) expect(names).toContain(m.name);
+    for (const m of ref) {
+      expect(m.name).toMatch(/^rws_[a-z0-9_]+$/);
+      expect(m.help.length).toBeGreaterThan(10);
+      if (m.type === 'counter') expect(m.name).toMatch(/_total$/);
+      expect(m.name).not.toMatch(/_(ms|milliseconds|kb|mb)(_|$)/);
+    }
+    expect(names).toContain('rws_process_cpu_user_seconds_total');
+    expect(names).toContain('rws_metrics_label_sets_dropped_total');
+  });
+});

@@ -1,0 +1,150 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import { Emitter } from '../events.js';
+import { createObservability, type ObservabilityOptions } from './observability.js';
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | number>;
+  body: string;
+}
+
+async function get(
+  serve: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  accept?: string,
+  method = 'GET',
+): Promise<Reply> {
+  const reply: Reply = { status: 0, headers: {}, body: '' };
+  const res = {
+    writeHead(status: number, headers: Record<string, string | number>) {
+      reply.status = status;
+      reply.headers = { ...reply.headers, ...headers };
+      return res;
+    },
+    setHeader(k: string, v: string) {
+      reply.headers[k] = v;
+    },
+    end(body?: string) {
+      reply.body = body ?? '';
+    },
+  };
+  const req = { method, url: '/metrics', headers: accept === undefined ? {} : { accept } };
+  await serve(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+  return reply;
+}
+
+function options(over: Partial<ObservabilityOptions> = {}): ObservabilityOptions {
+  return {
+    enabled: true,
+    maxLabelSets: 100,
+    events: new Emitter<CoreEvents>(),
+    connections: () => 2,
+    attachedSessions: () => 1,
+    storeStats: () =>
+      Promise.resolve({ sessions: 3, messages: 5, bytes: 500, oldestEnqueuedAt: undefined }),
+    dlqSize: () => 4,
+    breakers: () => [{ name: 'upstream', state: 'closed' }],
+    clock: new ManualClock(),
+    ...over,
+  };
+}
+
+describe('createObservability', () => {
+  it('serves Prometheus text by default and OpenMetrics when asked', async () => {
+    const o = createObservability(options());
+    try {
+      const text = await get(o.serveMetrics);
+      expect(text.status).toBe(200);
+      expect(text.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+      expect(text.headers['content-length']).toBe(Buffer.byteLength(text.body));
+      expect(text.body).toContain('# TYPE rws_messages_sent_total counter\n');
+      expect(text.body).toContain('rws_sessions{state="detached"} 2\n');
+      expect(text.body).toContain('rws_outbox_messages 5\n');
+      expect(text.body).toContain('rws_dlq_messages 4\n');
+      expect(text.body).toContain('rws_breaker_state{breaker="upstream",state="closed"} 1\n');
+      expect(text.body).toMatch(/\nrws_process_resident_memory_bytes \d+\n/);
+      const om = await get(o.serveMetrics, 'application/openmetrics-text; version=1.0.0');
+      expect(om.headers['content-type']).toBe(
+        'application/openmetrics-text; version=1.0.0; charset=utf-8',
+      );
+      expect(om.body).toContain('# TYPE rws_messages_sent counter\n');
+      expect(om.body).toContain('rws_messages_sent_created ');
+      expect(om.body.endsWith('# EOF\n')).toBe(true);
+      const head = await get(o.serveMetrics, undefined, 'HEAD');
+      expect(head.status).toBe(200);
+      expect(head.body).toBe('');
+    } finally {
+      o.close();
+    }
+  });
+
+  it('gives the same figures as JSON: counters, gauges, histograms with quantiles', async () => {
+    const events = new Emitter<CoreEvents>();
+    const o = createObservability(options({ events }));
+    try {
+      for (let i = 0; i < 100; i++)
+        events.emit('ack', { sid: 's', seq: i + 1, removed: 1, latencyMs: 20 });
+      events.emit('drop', { sid: 's', reason: 'overflow', count: 2 });
+      const s = (await o.stats()) as {
+        counters: Record<string, unknown>;
+        gauges: Record<string, unknown>;
+        histograms: Record<string, { count: number; sum: number; p50: number; p99: number }>;
+      };
+      expect(s.counters.rws_messages_acked_total).toBe(100);
+      expect(s.counters.rws_messages_dropped_total).toMatchObject({ overflow: 2, ttl: 0 });
+      expect(s.gauges.rws_connections).toBe(2);
+      expect(s.gauges.rws_sessions).toEqual({ attached: 1, detached: 2 });
+      const ack = s.histograms.rws_ack_latency_seconds!;
+      expect(ack.count).toBe(100);
+      expect(ack.sum).toBeCloseTo(2);
+      expect(ack.p50).toBeGreaterThan(0.01);
+      expect(ack.p50).toBeLessThanOrEqual(0.025);
+      expect(s.histograms.rws_send_duration_seconds).toEqual({
+        count: 0,
+        sum: 0,
+        p50: null,
+        p99: null,
+      });
+    } finally {
+      o.close();
+    }
+  });
+
+  it('a failing store leaves its gauges without a sample and the scrape still answers', async () => {
+    const o = createObservability(
+      options({ storeStats: () => Promise.reject(new Error('redis down')) }),
+    );
+    try {
+      const r = await get(o.serveMetrics);
+      expect(r.status).toBe(200);
+      expect(r.body).not.toMatch(/\nrws_outbox_messages /);
+      expect(r.body).toContain('rws_sessions{state="attached"} 1\n');
+    } finally {
+      o.close();
+    }
+  });
+
+  it('close() unsubscribes from every event and is idempotent', () => {
+    const events = new Emitter<CoreEvents>();
+    const o = createObservability(options({ events }));
+    expect(events.has('send')).toBe(true);
+    o.close();
+    o.close();
+    for (const e of ['send', 'ack', 'drop', 'resume', 'connection', 'error'] as const)
+      expect(events.has(e)).toBe(false);
+  });
+
+  it('disabled: subscribes to nothing and /metrics answers 404 metrics_disabled', async () => {
+    const events = new Emitter<CoreEvents>();
+    const o = createObservability(options({ enabled: false, events }));
+    for (const e of ['send', 'ack', 'drop', 'resume', 'connection'] as const)
+      expect(events.has(e)).toBe(false);
+    const r = await get(o.serveMetrics);
+    expect(r.status).toBe(404);
+    expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'metrics_disabled' } });
+    expect(await o.stats()).toEqual({ enabled: false });
+    o.close();
+  });
+});

@@ -1,0 +1,148 @@
+/**
+ * The metrics of one server: a registry owned by this server (no global), the product
+ * metrics bound to its core events, process metrics, `GET /metrics` with content
+ * negotiation, and the same figures as JSON for `/api/stats`. Disabled, nothing is
+ * subscribed and nothing runs: the core's emitter sees no listener, so even the send-latency
+ * timing is skipped (decided here, once, at construction).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { systemClock, type Clock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import type { Emitter } from '../events.js';
+import {
+  bindProductMetrics,
+  bucketQuantile,
+  CONTENT_TYPES,
+  formatMetrics,
+  negotiate,
+  registerProcessMetrics,
+  Registry,
+  type FamilySnapshot,
+  type StoreFigures,
+} from '../metrics/index.js';
+import { sendError } from './http-util.js';
+
+/** The store's figures that the metrics read (structurally a subset of the store's stats). */
+export interface StoreStats {
+  sessions: number;
+  messages: number;
+  bytes: number;
+  oldestEnqueuedAt?: number | undefined;
+}
+
+export interface ObservabilityOptions {
+  enabled: boolean;
+  /** Most label sets per metric (`metricsMaxLabelSets`). */
+  maxLabelSets: number;
+  events: Emitter<CoreEvents>;
+  connections: () => number;
+  attachedSessions: () => number;
+  storeStats: () => Promise<StoreStats>;
+  dlqSize: () => number;
+  /** state: closed | open | half_open | forced_open | disabled */
+  breakers: () => Array<{ name: string; state: string }>;
+  clock?: Clock;
+}
+
+export interface Observability {
+  /** GET /metrics: negotiates Prometheus text 0.0.4 vs OpenMetrics 1.0 from the Accept header. */
+  serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The same figures as JSON for GET /api/stats (plain object: counters, gauges, histogram count/sum and p50/p99 estimates). */
+  stats(): Promise<Record<string, unknown>>;
+  /** Unsubscribe from events, stop the event-loop monitor and GC observer. Idempotent. */
+  close(): void;
+}
+
+const disabled: Observability = {
+  serveMetrics(_req, res) {
+    sendError(res, 404, 'metrics_disabled', 'metrics are off (RWS_METRICS=false)');
+    return Promise.resolve();
+  },
+  stats: () => Promise.resolve({ enabled: false }),
+  close() {},
+};
+
+export function createObservability(o: ObservabilityOptions): Observability {
+  if (!o.enabled) return disabled;
+  const clock = o.clock ?? systemClock;
+  const registry = new Registry({ maxLabelSets: o.maxLabelSets, clock });
+  let store: StoreFigures | undefined;
+  const off = bindProductMetrics(registry, o.events, {
+    connections: o.connections,
+    attachedSessions: o.attachedSessions,
+    store: () => store,
+    dlqSize: o.dlqSize,
+    breakers: o.breakers,
+    now: () => clock.now(),
+  });
+  const proc = registerProcessMetrics(registry, clock);
+
+  // The store is async, gauges are not: read it once per scrape, before collecting. A store
+  // that cannot answer (Redis down) leaves its gauges without a sample rather than stale.
+  const collect = async (): Promise<FamilySnapshot[]> => {
+    try {
+      store = await o.storeStats();
+    } catch {
+      store = undefined;
+    }
+    return registry.collect();
+  };
+
+  let closed = false;
+  return {
+    async serveMetrics(req, res) {
+      const format = negotiate(req.headers.accept);
+      const body = formatMetrics(await collect(), format);
+      res.writeHead(200, {
+        'content-type': CONTENT_TYPES[format],
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    },
+    async stats() {
+      return toJson(await collect());
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      off();
+      proc.stop();
+    },
+  };
+}
+
+type Figure = number | { count: number; sum: number; p50: number | null; p99: number | null };
+
+/**
+ * Families as plain JSON: `{counters, gauges, histograms}`, each keyed by metric name; an
+ * unlabelled metric is its figure, a labelled one an object keyed by its label values
+ * joined with ','. Histograms give count, sum and p50/p99 estimates (bucket interpolation).
+ */
+export function toJson(families: readonly FamilySnapshot[]): Record<string, unknown> {
+  const out: Record<'counters' | 'gauges' | 'histograms', Record<string, unknown>> = {
+    counters: {},
+    gauges: {},
+    histograms: {},
+  };
+  for (const f of families) {
+    const figure = (s: FamilySnapshot['series'][number]): Figure =>
+      f.type === 'histogram'
+        ? {
+            count: s.value,
+            sum: s.sum ?? 0,
+            p50: bucketQuantile(f.bounds ?? [], s.buckets ?? [], s.value, 0.5) ?? null,
+            p99: bucketQuantile(f.bounds ?? [], s.buckets ?? [], s.value, 0.99) ?? null,
+          }
+        : s.value;
+    const group =
+      out[f.type === 'counter' ? 'counters' : f.type === 'gauge' ? 'gauges' : 'histograms'];
+    if (f.labelNames.length === 0) {
+      const s = f.series[0];
+      if (s !== undefined) group[f.name] = figure(s);
+    } else {
+      group[f.name] = Object.fromEntries(f.series.map((s) => [s.labelValues.join(','), figure(s)]));
+    }
+  }
+  return out;
+}
