@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
 import { configurationMarkdown } from './docs.js';
+import { PRESETS, PRESET_NAMES } from './presets.js';
 import { SETTING_KEYS, settingOf } from './schema.js';
 
 describe('docs/configuration.md', () => {
@@ -23,3 +24,21 @@ describe('docs/configuration.md', () => {
     }
   });
 });
+
+describe('docs/configuration.md presets', () => {
+  it('lists every value of every preset with its reason', () => {
+    const md = configurationMarkdown();
+    for (const name of PRESET_NAMES) {
+      expect(md).toContain(`### \`${name}\``);
+      for (const [key, entry] of Object.entries(PRESETS[name].values)) {
+        expect(md).toMatch(
+          new RegExp(`\\| \`${key}\` \\| \`[^\`]+\` \\| \`[^\`]+\` \\| [^|]*${escape(entry.why)}`),
+        );
+      }
+    }
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -24,9 +24,14 @@ export function formatSettingValue<K extends SettingKey>(key: K, value: Resolved
   }
 }
 
-/** `key = value (source)`, one line per setting in table order, for `resilient-ws config`. */
+/**
+ * `key = value (source)`, one line per setting in table order, for `resilient-ws config`.
+ * A value from a preset names it (`(preset production)`): that is what an operator greps for
+ * when a value they never set is not the default.
+ */
 export function formatConfig({ config, sources }: ConfigResolution): string {
-  return SETTING_KEYS.map(
-    (key) => `${key} = ${formatSettingValue(key, config[key])} (${sources[key]})`,
-  ).join('\n');
+  return SETTING_KEYS.map((key) => {
+    const source = sources[key] === 'preset' ? `preset ${config.preset}` : sources[key];
+    return `${key} = ${formatSettingValue(key, config[key])} (${source})`;
+  }).join('\n');
 }

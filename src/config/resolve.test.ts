@@ -134,6 +134,59 @@ describe('resolveConfig: precedence', () => {
   });
 });
 
+describe('resolveConfig: presets', () => {
+  it('orders defaults < preset < file < env < flag < override', () => {
+    const path = writeConfig({ preset: 'testing', sweepInterval: '200ms', heartbeatTimeout: '3s' });
+    const { config, sources } = resolve({
+      file: path,
+      env: { RWS_HEARTBEAT_INTERVAL: '4s', RWS_HELLO_TIMEOUT: '5s' },
+      argv: ['--hello-timeout', '6s', '--log-level', 'error'],
+      overrides: { logLevel: 'fatal' },
+    });
+    expect(config.preset).toBe('testing');
+    expect(sources.preset).toBe('file');
+    expect([config.shutdownTimeout, sources.shutdownTimeout]).toEqual([1000, 'preset']);
+    expect([config.sweepInterval, sources.sweepInterval]).toEqual([200, 'file']);
+    expect([config.heartbeatTimeout, sources.heartbeatTimeout]).toEqual([3000, 'file']);
+    expect([config.heartbeatInterval, sources.heartbeatInterval]).toEqual([4000, 'env']);
+    expect([config.helloTimeout, sources.helloTimeout]).toEqual([6000, 'flag']);
+    expect([config.logLevel, sources.logLevel]).toEqual(['fatal', 'override']);
+    expect([config.port, sources.port]).toEqual([8080, 'default']);
+  });
+
+  it('takes the preset name from the highest source that names it', () => {
+    const path = writeConfig({ preset: 'testing' });
+    expect(resolve({ file: path }).config.logLevel).toBe('warn');
+    expect(resolve({ file: path, env: { RWS_PRESET: 'production' } }).config.logLevel).toBe('info');
+    const flagged = resolve({
+      file: path,
+      env: { RWS_PRESET: 'production' },
+      argv: ['--preset=development'],
+    });
+    expect([flagged.config.logLevel, flagged.sources.logLevel]).toEqual(['debug', 'preset']);
+    const option = resolve({
+      env: { RWS_PRESET: 'development' },
+      overrides: { preset: 'production' },
+    });
+    expect([option.config.logFormat, option.sources.preset]).toEqual(['json', 'override']);
+  });
+
+  it('"none" (the default) applies no preset', () => {
+    const { config, sources } = resolve({ env: { RWS_PRESET: 'none' } });
+    expect(config.logLevel).toBe('info');
+    expect(sources.logLevel).toBe('default');
+    expect(Object.values(sources)).not.toContain('preset');
+  });
+
+  it('rejects an unknown preset naming the value, the source and the presets', () => {
+    const [problem, ...rest] = problems({ env: { RWS_PRESET: 'prod' } });
+    expect(rest).toEqual([]);
+    expect(problem).toMatchObject({ key: 'preset', source: 'environment RWS_PRESET' });
+    expect(problem!.message).toContain('"prod"');
+    expect(problem!.message).toContain('none, development, production, testing');
+  });
+});
+
 describe('resolveConfig: flags', () => {
   it('reads --name value and --name=value; a later flag wins', () => {
     const { config } = resolve({ argv: ['--port', '9000', '--host=localhost', '--port=9001'] });

@@ -1,6 +1,7 @@
 /**
- * resolveConfig(): defaults < config file < environment < CLI flags < options, validated once
- * at start-up. Either every setting is valid or a ConfigError lists every problem.
+ * resolveConfig(): defaults < preset < config file < environment < CLI flags < options,
+ * validated once at start-up. Either every setting is valid or a ConfigError lists every
+ * problem.
  */
 import { BlockList, isIP } from 'node:net';
 import { ConfigError, type ConfigProblem } from './config-error.js';
@@ -12,6 +13,7 @@ import {
   type ResolvedConfig,
   type SettingKey,
 } from './schema.js';
+import { isPresetName, presetLayer } from './presets.js';
 import { envLayer, fileLayer, flagLayer, overrideLayer, type Layer } from './sources.js';
 import { describeAllowed, describeRaw, parseSettingValue } from './values.js';
 
@@ -58,9 +60,25 @@ export function resolveConfig(options: ResolveOptions = {}): ConfigResolution {
       ? undefined
       : fileLayer(path.raw, path.label, problems);
 
-  // Lowest precedence first. Presets (RWS_PRESET, a later issue) become one more layer here,
-  // between the defaults and the file; nothing else in resolution needs to change.
-  const layers: Layer[] = [...(file === undefined ? [] : [file]), env, flags, overrides];
+  // The preset is named by the highest source that names it, the file included. An invalid
+  // name applies no preset and is reported by the loop below like any other bad value.
+  const named = [overrides, flags, env, ...(file === undefined ? [] : [file])]
+    .map((layer) => layer.values.get('preset'))
+    .find((entry) => entry !== undefined);
+  const parsedPreset = named === undefined ? undefined : parseSettingValue('preset', named.raw);
+  const preset =
+    parsedPreset?.ok === true && isPresetName(parsedPreset.value)
+      ? presetLayer(parsedPreset.value)
+      : undefined;
+
+  // Lowest precedence first.
+  const layers: Layer[] = [
+    ...(preset === undefined ? [] : [preset]),
+    ...(file === undefined ? [] : [file]),
+    env,
+    flags,
+    overrides,
+  ];
 
   const values: Record<string, unknown> = {};
   const sources = {} as Record<SettingKey, ConfigSource>;

@@ -174,6 +174,14 @@ export const SETTINGS = {
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     doc: 'Structured (JSON) log level; nothing is logged per message at info.',
   },
+  logFormat: {
+    kind: 'enum',
+    env: 'RWS_LOG_FORMAT',
+    flag: '--log-format',
+    default: 'json',
+    values: ['json', 'pretty'],
+    doc: 'json: one JSON object per line (for log collectors); pretty: coloured, human-readable lines (development only: slower).',
+  },
   sweepInterval: {
     kind: 'duration',
     env: 'RWS_SWEEP_INTERVAL',
@@ -405,6 +413,14 @@ export const SETTINGS = {
     default: false,
     doc: 'Run the built-in demo app, which answers client messages and publishes sample traffic.',
   },
+  preset: {
+    kind: 'enum',
+    env: 'RWS_PRESET',
+    flag: '--preset',
+    default: 'none',
+    values: ['none', 'development', 'production', 'testing'],
+    doc: 'A named set of values between the defaults and the config file (see "Presets" below); also a key of the config file.',
+  },
   configFile: {
     kind: 'string',
     env: 'RWS_CONFIG',
@@ -455,4 +471,4 @@ export type ConfigOverrides = {
 };
 
 /** Where a resolved value came from, lowest precedence first. */
-export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'override';
+export type ConfigSource = 'default' | 'preset' | 'file' | 'env' | 'flag' | 'override';

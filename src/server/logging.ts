@@ -1,33 +1,217 @@
 /**
- * Structured logs (pino) fed by the core's events. Nothing per message at info level; keys
- * and tokens never reach a log line (sessions are logged by sid only).
+ * Structured logs (pino) fed by the core's events. JSON by default, pretty for development.
+ * Nothing per message at info level; keys, tokens and Authorization headers never reach a
+ * log line (sessions are logged by sid only, HTTP requests by path without the query), and
+ * repeated identical warnings are rate-limited with a count.
  */
-import { pino, type Logger } from 'pino';
-import type { RwsServer } from './server.js';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { systemClock, type Clock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import type { Emitter } from '../events.js';
+import { RepeatLimiter, type LineLevel, type LogLine } from './log-limiter.js';
 
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'resilient-ws' },
-    redact: {
-      paths: ['key', '*.key', 'token', '*.token', 'authorization', '*.authorization'],
-      censor: '[redacted]',
-    },
-  });
+export interface LoggerOptions {
+  /** pino level name, or `silent`. */
+  readonly level: string;
+  /** `json` (default): one object per line; `pretty`: pino-pretty, for a terminal. */
+  readonly format?: 'json' | 'pretty';
+  /** Where lines go; default stdout. */
+  readonly destination?: DestinationStream;
 }
 
-export function attachLogger(server: RwsServer, log: Logger): void {
-  server.on('session', (e) => log.debug({ sid: e.sid, resumed: e.resumed }, 'session attached'));
-  server.on('resume', (e) => {
-    if (e.resumed && !e.recovered)
-      log.info({ sid: e.sid, reason: e.reason, missing: e.missing }, 'partial resume');
-  });
-  server.on('disconnect', (e) => log.debug({ sid: e.sid, code: e.code }, 'connection closed'));
-  server.on('reap', (e) => log.debug({ sid: e.sid, leftover: e.leftover }, 'session reaped'));
-  server.on('drop', (e) =>
-    log.debug({ sid: e.sid, reason: e.reason, count: e.count }, 'messages dead-lettered'),
+// A second line of defence: the code logs sids, never keys, but a field added later (a frame,
+// a request, an error's details) must not carry a secret out. One wildcard level covers
+// `{ frame: { key } }`, `{ req: { headers: { authorization } } }` and the like.
+const SECRET_FIELDS = ['key', 'token', 'adminToken', 'authorization', 'cookie', 'password'];
+export const REDACT_PATHS = [
+  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
+  ...['resume.key', '*.resume.key', '*.*.resume.key'],
+  ...['headers.authorization', 'headers.cookie', 'headers["x-admin-token"]'],
+  ...['*.headers.authorization', '*.headers.cookie', '*.headers["x-admin-token"]'],
+];
+
+export function createLogger(options: LoggerOptions): Logger {
+  const config = {
+    level: options.level,
+    base: { service: 'resilient-ws' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { req: requestFields, err: pino.stdSerializers.err },
+  };
+  if (options.format === 'pretty') {
+    // In-process and synchronous (not a worker transport): lines are not lost when the CLI
+    // exits right after shutdown. Pretty printing is slower; it is the development preset's.
+    const stream = pretty({
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,service',
+      ...(options.destination === undefined
+        ? {}
+        : { destination: options.destination as NodeJS.WritableStream, colorize: false }),
+    });
+    return pino(config, stream);
+  }
+  return options.destination === undefined ? pino(config) : pino(config, options.destination);
+}
+
+/** A request as logged: never its headers (Authorization, cookies), never its query string. */
+function requestFields(req: IncomingMessage): Record<string, unknown> {
+  return {
+    id: requestId(req),
+    method: req.method,
+    path: pathOf(req),
+    remote: req.socket?.remoteAddress,
+  };
+}
+
+function pathOf(req: IncomingMessage): string {
+  // A query string may carry a token (`/ws?token=`); the path alone names the route.
+  return (req.url ?? '/').split('?')[0] ?? '/';
+}
+
+// Bounded and printable, so a client cannot inject long or control-character ids into logs.
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:+=/-]{1,128}$/;
+const ids = new WeakMap<IncomingMessage, string>();
+
+/**
+ * The request's id: its `x-request-id` header when that is 1–128 safe characters (so a proxy's
+ * id links its logs to ours), else a new UUID. The same request always gets the same id.
+ * The route handler should echo it in the `x-request-id` response header.
+ */
+export function requestId(req: IncomingMessage): string {
+  let id = ids.get(req);
+  if (id === undefined) {
+    const header = req.headers['x-request-id'];
+    id = typeof header === 'string' && SAFE_REQUEST_ID.test(header) ? header : randomUUID();
+    ids.set(req, id);
+  }
+  return id;
+}
+
+/** One debug line per HTTP request: id, method, path (no query), status and duration. */
+export function logRequest(log: Logger, req: IncomingMessage, status: number, ms: number): void {
+  if (!log.isLevelEnabled('debug')) return;
+  log.debug(
+    {
+      reqId: requestId(req),
+      method: req.method,
+      path: pathOf(req),
+      status,
+      ms: Math.round(ms * 10) / 10,
+    },
+    'http request',
   );
-  server.on('error', (e) =>
-    log.error({ where: e.where, err: e.error }, 'background operation failed'),
+}
+
+export interface AttachedLogger {
+  /** Writes pending `repeated` counts (call at shutdown) and stops listening. */
+  detach(): void;
+}
+
+export interface AttachOptions {
+  readonly clock?: Clock;
+  /** Window of the repeated-line rate limit; default 10 s. */
+  readonly repeatWindowMs?: number;
+}
+
+/**
+ * Logs the core's events. Levels: info for what an operator acts on (partial resumes, breaker
+ * changes, shutdown), warn for failures (rate-limited per kind), debug for session life
+ * cycle, trace for per-message events (only subscribed when trace is on).
+ */
+export function attachLogger(
+  events: Emitter<CoreEvents>,
+  log: Logger,
+  options: AttachOptions = {},
+): AttachedLogger {
+  const limiter = new RepeatLimiter(
+    (line) => write(log, line),
+    options.clock ?? systemClock,
+    options.repeatWindowMs === undefined ? {} : { windowMs: options.repeatWindowMs },
   );
+  const limited = (
+    key: string,
+    level: LineLevel,
+    fields: Record<string, unknown>,
+    msg: string,
+  ): void => {
+    if (log.isLevelEnabled(level)) limiter.log(key, { level, fields, msg });
+  };
+  const offs = [
+    events.on('session', (e) => log.debug({ sid: e.sid, resumed: e.resumed }, 'session attached')),
+    events.on('resume', (e) => {
+      // A node restart makes every client's resume partial at once: one line per reason.
+      if (e.resumed && !e.recovered)
+        limited(
+          `resume:${e.reason}`,
+          'info',
+          { sid: e.sid, reason: e.reason, missing: e.missing },
+          'partial resume',
+        );
+    }),
+    events.on('disconnect', (e) =>
+      log.debug({ sid: e.sid, code: e.code, reason: e.reason }, 'connection closed'),
+    ),
+    events.on('reap', (e) => log.debug({ sid: e.sid, leftover: e.leftover }, 'session reaped')),
+    events.on('end', (e) => log.debug({ sid: e.sid, by: e.by }, 'session ended')),
+    events.on('heartbeatTimeout', (e) => log.debug({ sid: e.sid }, 'heartbeat timeout')),
+    events.on('drop', (e) => {
+      const fields = { sid: e.sid, reason: e.reason, count: e.count };
+      // Overflow means a consumer cannot keep up: worth a warning. TTL and reaped sessions
+      // are the normal end of messages nobody came back for.
+      if (e.reason === 'overflow') limited('drop:overflow', 'warn', fields, 'outbox overflow');
+      else log.debug(fields, 'messages dead-lettered');
+    }),
+    events.on('frameError', (e) =>
+      limited(`frame:${e.code}`, 'warn', { sid: e.sid, code: e.code }, 'frame refused'),
+    ),
+    events.on('upstream', (e) => {
+      const fields = {
+        outcome: e.outcome,
+        status: e.status,
+        attempts: e.attempts,
+        ms: e.durationMs,
+      };
+      if (e.outcome === 'ok') return;
+      if (e.outcome === 'rejected') log.debug(fields, 'upstream rejected a message');
+      else limited(`upstream:${e.outcome}`, 'warn', fields, 'upstream call failed');
+    }),
+    events.on('breaker', (e) => {
+      const level = e.to === 'open' || e.to === 'forced_open' ? 'warn' : 'info';
+      limited(`breaker:${e.name}:${e.to}`, level, { ...e }, 'circuit breaker state changed');
+    }),
+    events.on('shutdown', (e) => log.info({ drain: e.drain }, 'shutdown started')),
+    events.on('error', (e) =>
+      limited(
+        `error:${e.where}`,
+        'error',
+        { where: e.where, err: e.error },
+        'background operation failed',
+      ),
+    ),
+  ];
+  // Per-message events: subscribed only at trace, so that at other levels they cost nothing.
+  // Ids and sizes only: message data may hold anything.
+  if (log.isLevelEnabled('trace')) {
+    offs.push(
+      events.on('connection', (e) => log.trace({ remote: e.remote }, 'connection accepted')),
+      events.on('send', (e) => log.trace({ sid: e.sid, seq: e.seq, bytes: e.bytes }, 'send')),
+      events.on('ack', (e) => log.trace({ sid: e.sid, seq: e.seq, removed: e.removed }, 'ack')),
+      events.on('clientMessage', (e) =>
+        log.trace({ sid: e.sid, id: e.id, dup: e.dup, ok: e.ok }, 'client message handled'),
+      ),
+    );
+  }
+  return {
+    detach() {
+      for (const off of offs) off();
+      limiter.flush();
+    },
+  };
+}
+
+function write(log: Logger, line: LogLine): void {
+  log[line.level](line.fields, line.msg);
 }

@@ -89,6 +89,81 @@ describe('resilient-ws CLI', () => {
     expect(r.stdout).toMatch(/^port = 9300 \(env\)$/m);
   });
 
+  it('config names the preset as the source of the values it sets', async () => {
+    const r = await run(['config', '--log-level', 'warn'], { RWS_PRESET: 'development' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^preset = development \(env\)$/m);
+    expect(r.stdout).toMatch(/^logFormat = pretty \(preset development\)$/m);
+    expect(r.stdout).toMatch(/^shutdownTimeout = 2s \(preset development\)$/m);
+    expect(r.stdout).toMatch(/^logLevel = warn \(flag\)$/m);
+    expect(r.stdout).toMatch(/^port = 8080 \(default\)$/m);
+  });
+
+  it("a config file's preset key picks the preset, below the file's own values", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rws-cli-'));
+    const file = join(dir, 'rws.json');
+    writeFileSync(file, JSON.stringify({ preset: 'testing', sweepInterval: '100ms' }));
+    const r = await run(['config', '--config', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^preset = testing \(file\)$/m);
+    expect(r.stdout).toMatch(/^logLevel = warn \(preset testing\)$/m);
+    expect(r.stdout).toMatch(/^sweepInterval = 100ms \(file\)$/m);
+  });
+
+  it('an unknown preset exits 2 naming the presets', async () => {
+    const r = await run(['config'], { RWS_PRESET: 'prod' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/preset.*"prod".*RWS_PRESET.*none, development, production, testing/);
+  });
+
+  it('serve with the development preset writes pretty, human-readable logs', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', RWS_PRESET: 'development' },
+      stdio: 'pipe',
+    });
+    children.push(child);
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 10_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('resilient-ws listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(out).toMatch(/INFO.*resilient-ws listening/);
+    expect(out.split('\n').some((line) => line.startsWith('{'))).toBe(false);
+  });
+
+  it('at debug, logs each HTTP request once with its x-request-id, without the Authorization header', async () => {
+    const s = await serve([], { RWS_LOG_LEVEL: 'debug', RWS_ADMIN_TOKEN: 'admin-secret-456' });
+    const r = await fetch(`${s.http}/healthz?token=query-secret-9`, {
+      headers: { 'x-request-id': 'trace-abc-123', authorization: 'Bearer admin-secret-456' },
+    });
+    expect(r.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    s.child.kill('SIGTERM');
+    await once(s.child, 'exit');
+    const lines = s
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"msg":"http request"'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      reqId: 'trace-abc-123',
+      method: 'GET',
+      path: '/healthz',
+      status: 200,
+    });
+    expect(s.output()).not.toContain('admin-secret-456');
+    expect(s.output()).not.toContain('query-secret-9');
+  });
+
   it.each([
     [['serve'], { RWS_PORT: 'abc' }, /port.*"abc".*RWS_PORT.*integer from 0 to 65535/],
     [

@@ -1,0 +1,223 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import { Emitter } from '../events.js';
+import { attachLogger, createLogger, logRequest, requestId } from './logging.js';
+
+const SECRETS = ['resume-key-5f1e', 'hello-token-9a2b', 'Bearer admin-tok-77c3', 'sess=cookie-41d'];
+
+function capture(level = 'trace', format: 'json' | 'pretty' = 'json') {
+  const chunks: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const log = createLogger({ level, format, destination });
+  const lines = () =>
+    chunks
+      .join('')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { log, text: () => chunks.join(''), lines };
+}
+
+function request(
+  headers: Record<string, string>,
+  url = '/api/sessions/s1/messages',
+): IncomingMessage {
+  const req = new IncomingMessage(new Socket());
+  req.method = 'POST';
+  req.url = url;
+  req.headers = headers;
+  return req;
+}
+
+describe('createLogger', () => {
+  it('writes JSON lines with the service name and the level', () => {
+    const { log, lines } = capture('info');
+    log.info({ sid: 's1' }, 'hello');
+    log.debug('not at info');
+    expect(lines()).toEqual([
+      expect.objectContaining({ level: 30, service: 'resilient-ws', sid: 's1', msg: 'hello' }),
+    ]);
+  });
+
+  it('never writes keys, tokens, cookies or Authorization headers, even at trace', () => {
+    const { log, text, lines } = capture('trace');
+    const hello = {
+      t: 'hello',
+      v: 1,
+      token: SECRETS[1],
+      resume: { sid: 's1', key: SECRETS[0], ack: 3 },
+    };
+    log.trace({ frame: hello }, 'hello frame');
+    log.trace({ resume: hello.resume, key: SECRETS[0] }, 'resume');
+    log.trace({ token: SECRETS[1], adminToken: SECRETS[2] }, 'tokens');
+    const req = request({ authorization: SECRETS[2]!, cookie: SECRETS[3]!, 'x-request-id': 'r-1' });
+    log.trace({ req }, 'request object');
+    log.trace({ headers: req.headers }, 'raw headers');
+    log.trace({ http: { headers: req.headers } }, 'nested headers');
+    log.trace({ err: Object.assign(new Error('boom'), { token: SECRETS[1] }) }, 'error');
+    for (const secret of SECRETS) expect(text()).not.toContain(secret.replace('Bearer ', ''));
+    expect(lines()[0]).toMatchObject({
+      frame: { resume: { sid: 's1', key: '[redacted]', ack: 3 } },
+    });
+    expect(lines()[3]).toMatchObject({
+      req: { id: 'r-1', method: 'POST', path: '/api/sessions/s1/messages' },
+    });
+  });
+
+  it('logs a request path without its query string (it may carry a token)', () => {
+    const { log, text } = capture('trace');
+    log.trace({ req: request({}, '/ws?token=query-secret-1') }, 'upgrade');
+    expect(text()).toContain('"path":"/ws"');
+    expect(text()).not.toContain('query-secret-1');
+  });
+
+  it('pretty format writes readable lines, redacted too', () => {
+    const { log, text } = capture('info', 'pretty');
+    log.info({ sid: 's9', key: SECRETS[0] }, 'pretty hello');
+    expect(text()).toContain('pretty hello');
+    expect(text()).toContain('s9');
+    expect(text()).not.toContain(SECRETS[0]);
+    expect(text().trimStart().startsWith('{')).toBe(false);
+  });
+});
+
+describe('requestId', () => {
+  it('honours a safe x-request-id, and returns the same id for the same request', () => {
+    const req = request({ 'x-request-id': 'abc-123_x.y:z' });
+    expect(requestId(req)).toBe('abc-123_x.y:z');
+    expect(requestId(req)).toBe('abc-123_x.y:z');
+  });
+
+  it.each([['a'.repeat(129)], ['has space'], ['line\nbreak'], ['"quoted"'], ['']])(
+    'replaces an unsafe or oversized header %j with a generated id',
+    (header) => {
+      const req = request({ 'x-request-id': header });
+      const id = requestId(req);
+      expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(requestId(req)).toBe(id);
+    },
+  );
+
+  it('generates distinct ids when there is no header', () => {
+    expect(requestId(request({}))).not.toBe(requestId(request({})));
+  });
+});
+
+describe('logRequest', () => {
+  it('writes one debug line with id, method, path, status and duration', () => {
+    const { log, lines } = capture('debug');
+    const req = request({ 'x-request-id': 'rq-9', authorization: SECRETS[2]! }, '/api/x?token=t');
+    logRequest(log, req, 202, 3.5);
+    expect(lines()).toEqual([
+      expect.objectContaining({
+        level: 20,
+        reqId: 'rq-9',
+        method: 'POST',
+        path: '/api/x',
+        status: 202,
+        ms: 3.5,
+        msg: 'http request',
+      }),
+    ]);
+    expect(JSON.stringify(lines())).not.toContain('admin-tok');
+  });
+
+  it('writes nothing at info', () => {
+    const { log, lines } = capture('info');
+    logRequest(log, request({}), 200, 1);
+    expect(lines()).toEqual([]);
+  });
+});
+
+describe('attachLogger', () => {
+  const resume = (sid: string): CoreEvents['resume'] => ({
+    sid,
+    resumed: true,
+    recovered: false,
+    reason: 'gap',
+    missing: 2,
+    replayed: 0,
+  });
+
+  it('logs nothing per message at info, and session ids as fields', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, lines } = capture('info');
+    attachLogger(events, log, { clock: new ManualClock() });
+    events.emit('send', { sid: 's1', seq: 1, bytes: 10, durationMs: 0 });
+    events.emit('ack', { sid: 's1', seq: 1, removed: 1, latencyMs: 1 });
+    events.emit('message', { sid: 's1', id: 'm1', data: { secret: 1 } });
+    events.emit('clientMessage', { sid: 's1', id: 'm1', dup: false, ok: true });
+    events.emit('upstream', { outcome: 'ok', status: 200, attempts: 1, durationMs: 3 });
+    events.emit('session', { sid: 's1', resumed: false });
+    expect(lines()).toEqual([]);
+    events.emit('resume', resume('s1'));
+    expect(lines()).toEqual([
+      expect.objectContaining({ level: 30, sid: 's1', reason: 'gap', msg: 'partial resume' }),
+    ]);
+  });
+
+  it('logs per-message events only at trace, with ids and never data', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, lines } = capture('trace');
+    attachLogger(events, log, { clock: new ManualClock() });
+    events.emit('send', { sid: 's1', seq: 7, bytes: 10, durationMs: 0 });
+    events.emit('message', { sid: 's1', id: 'm1', data: { card: '4111' } });
+    expect(lines()).toEqual([expect.objectContaining({ sid: 's1', seq: 7, msg: 'send' })]);
+  });
+
+  it('rate-limits repeated warnings and reports how many were suppressed', () => {
+    const events = new Emitter<CoreEvents>();
+    const clock = new ManualClock();
+    const { log, lines } = capture('info');
+    const attached = attachLogger(events, log, { clock, repeatWindowMs: 10_000 });
+    for (let i = 0; i < 100; i++)
+      events.emit('upstream', {
+        outcome: 'timeout',
+        status: undefined,
+        attempts: 3,
+        durationMs: 10,
+      });
+    events.emit('upstream', { outcome: 'failed', status: 502, attempts: 3, durationMs: 10 });
+    expect(lines().map((l) => [l.outcome, l.repeated])).toEqual([
+      ['timeout', undefined],
+      ['failed', undefined],
+    ]);
+    clock.advance(10_000);
+    expect(lines()[2]).toMatchObject({ level: 40, outcome: 'timeout', repeated: 99 });
+    events.emit('frameError', { sid: 's2', code: 'bad_frame' });
+    events.emit('frameError', { sid: 's3', code: 'bad_frame' });
+    attached.detach();
+    expect(lines().slice(3)).toEqual([
+      expect.objectContaining({ sid: 's2', code: 'bad_frame', msg: 'frame refused' }),
+      expect.objectContaining({ sid: 's3', repeated: 1 }),
+    ]);
+    events.emit('frameError', { sid: 's4', code: 'bad_frame' });
+    expect(lines()).toHaveLength(5);
+  });
+
+  it('warns when a breaker opens and logs errors with their where', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, lines } = capture('info');
+    attachLogger(events, log, { clock: new ManualClock() });
+    events.emit('breaker', { name: 'upstream', from: 'closed', to: 'open', reason: 'failures' });
+    events.emit('breaker', { name: 'upstream', from: 'open', to: 'half_open', reason: 'timer' });
+    events.emit('error', { where: 'sweeper', error: new Error('store down') });
+    events.emit('shutdown', { drain: true });
+    expect(lines().map((l) => [l.level, l.msg])).toEqual([
+      [40, 'circuit breaker state changed'],
+      [30, 'circuit breaker state changed'],
+      [50, 'background operation failed'],
+      [30, 'shutdown started'],
+    ]);
+    expect(lines()[2]).toMatchObject({ where: 'sweeper', err: { message: 'store down' } });
+  });
+});
