@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetterQueue, type DeadLetterReason } from './dead-letters.js';
+import { DeadLetterQueue, isDeadLetterReason, type DeadLetterReason } from './dead-letters.js';
 
 const fill = (q: DeadLetterQueue, n: number, sid = 's', reason: DeadLetterReason = 'ttl'): void => {
   for (let i = 1; i <= n; i++) q.add(sid, reason, `"m${i}"`, 1000 + i, i);
@@ -120,5 +120,24 @@ describe('DeadLetterQueue', () => {
     expect(q.list()).toEqual([]);
     q.add('s', 'ttl', 'x', 0, 9);
     expect(q.list()[0]!.id).toBe(5);
+  });
+});
+
+describe('DeadLetterQueue.purge', () => {
+  it('removes only the entries matching the filter, and everything without one', () => {
+    const q = new DeadLetterQueue(100);
+    q.add('a', 'ttl', '1', 0);
+    q.add('a', 'overflow', '2', 0);
+    q.add('b', 'ttl', '3', 0);
+    expect(q.purge({ reason: 'ttl', sid: 'a' })).toBe(1);
+    expect(q.list().map((e) => e.data)).toEqual(['2', '3']);
+    expect(q.purge({ sid: 'b' })).toBe(1);
+    expect(q.purge()).toBe(1);
+    expect(q.size).toBe(0);
+  });
+
+  it('knows its reasons', () => {
+    expect(isDeadLetterReason('ttl')).toBe(true);
+    expect(isDeadLetterReason('nope')).toBe(false);
   });
 });

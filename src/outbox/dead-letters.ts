@@ -3,8 +3,18 @@
  * reason, so nothing is dropped silently. When full, the oldest entry is evicted and counted
  * in `evicted` (the queue itself is bounded too).
  */
-export type DeadLetterReason =
-  'ttl' | 'overflow' | 'session_reaped' | 'session_closed' | 'upstream_failed';
+export const DEAD_LETTER_REASONS = [
+  'ttl',
+  'overflow',
+  'session_reaped',
+  'session_closed',
+  'upstream_failed',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+
+export function isDeadLetterReason(value: string): value is DeadLetterReason {
+  return (DEAD_LETTER_REASONS as readonly string[]).includes(value);
+}
 
 export interface DeadLetter {
   /** Queue-local id, increasing. */
@@ -88,6 +98,19 @@ export class DeadLetterQueue {
   clear(): number {
     const n = this.entries.size;
     this.entries.clear();
+    return n;
+  }
+
+  /** Remove the entries matching `filter` (all when empty); returns how many. */
+  purge(filter: { reason?: DeadLetterReason; sid?: string } = {}): number {
+    if (filter.reason === undefined && filter.sid === undefined) return this.clear();
+    let n = 0;
+    for (const [id, e] of this.entries) {
+      if (filter.reason !== undefined && e.reason !== filter.reason) continue;
+      if (filter.sid !== undefined && e.sid !== filter.sid) continue;
+      this.entries.delete(id);
+      n++;
+    }
     return n;
   }
 }

@@ -34,10 +34,19 @@ export function sendError(
   sendJson(res, status, { error: { ...(extra ?? {}), code, message } });
 }
 
+/** Like readJson, but an empty body is an empty object (optional bodies). */
+export function readOptionalJson(
+  req: IncomingMessage,
+  limit: number,
+): Promise<Record<string, unknown>> {
+  return readJson(req, limit, true);
+}
+
 /** Read and parse a JSON object body of at most `limit` bytes. */
 export async function readJson(
   req: IncomingMessage,
   limit: number,
+  emptyIsObject = false,
 ): Promise<Record<string, unknown>> {
   const type = req.headers['content-type'] ?? '';
   if (type !== '' && !/^application\/json\s*(;|$)/i.test(type))
@@ -54,6 +63,7 @@ export async function readJson(
       throw new HttpError(413, 'body_too_large', `the body is larger than ${limit} bytes`);
     chunks.push(chunk);
   }
+  if (emptyIsObject && size === 0) return {};
   let value: unknown;
   try {
     value = JSON.parse(Buffer.concat(chunks).toString('utf8'));

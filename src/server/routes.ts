@@ -1,15 +1,21 @@
 /**
- * HTTP API on the WebSocket port (docs/protocol.md "HTTP API"): publish, broadcast, health.
- * `/api/*` and `/metrics` need `Authorization: Bearer <admin token>` when one is configured.
+ * HTTP API on the WebSocket port (docs/protocol.md "HTTP API"): publish, broadcast, health,
+ * metrics, and the admin routes (admin-routes.ts). `/api/*` and `/metrics` need
+ * `Authorization: Bearer <admin token>` when one is configured.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRwsError } from '../errors.js';
 import { MAX_ID_LENGTH } from '../protocol/index.js';
 import type { Hub, SendOptions } from '../session/hub.js';
+import { adminRoute, allow, decodeSegment, type AdminContext } from './admin-routes.js';
 import { bearerMatches, HttpError, readJson, sendError, sendJson } from './http-util.js';
+import { requestId } from './logging.js';
 
 export interface RouteContext {
   hub: Hub;
+  admin: AdminContext;
+  /** Serves GET /metrics; absent when metrics are off (RWS_METRICS=false). */
+  serveMetrics?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   adminToken: string;
   maxBodyBytes: number;
   isDraining(): boolean;
@@ -25,8 +31,12 @@ export async function handleRequest(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
+  // Echoed (or made up) so a caller can match its request to the server's debug log line.
+  res.setHeader('x-request-id', requestId(req));
   try {
     if (path === '/healthz') {
       allow(method, 'GET', 'HEAD');
@@ -44,7 +54,7 @@ export async function handleRequest(
       sendJson(res, 200, { status: 'ready' });
       return;
     }
-    if (path.startsWith('/api/')) {
+    if (path.startsWith('/api/') || path === '/metrics') {
       if (ctx.adminToken !== '' && !bearerMatches(req.headers.authorization, ctx.adminToken)) {
         res.setHeader('www-authenticate', 'Bearer');
         return sendError(
@@ -54,6 +64,15 @@ export async function handleRequest(
           'this endpoint needs Authorization: Bearer <admin token>',
         );
       }
+      if (path === '/metrics') {
+        allow(method, 'GET', 'HEAD');
+        if (ctx.serveMetrics === undefined)
+          return sendError(res, 404, 'metrics_disabled', 'metrics are off (RWS_METRICS=false)');
+        await ctx.serveMetrics(req, res);
+        return;
+      }
+      const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+      if (await adminRoute(ctx.admin, req, res, path, method, query)) return;
       await api(ctx, req, res, path, method);
       return;
     }
@@ -78,6 +97,8 @@ const STATUS: Record<string, number> = {
   bad_data: 400,
   store_closed: 503,
   message_too_large: 413,
+  bad_options: 400,
+  content_hash_unavailable: 503,
 };
 
 async function api(
@@ -90,7 +111,7 @@ async function api(
   const m = SESSION_MESSAGES.exec(path);
   if (m !== null) {
     allow(method, 'POST');
-    const sid = decodeSegment(m[1]!);
+    const sid = decodeSegment(m[1]!, 'session id');
     const body = await readJson(req, ctx.maxBodyBytes);
     const options = sendOptions(body, true);
     const r = await ctx.hub.send(sid, body.data, options);
@@ -143,24 +164,16 @@ function sendOptions(body: Record<string, unknown>, allowId: boolean): SendOptio
   }
   if (o.volatile === true && (o.key !== undefined || o.id !== undefined))
     throw new HttpError(400, 'bad_request', 'a volatile message takes neither "key" nor "id"');
-  return o;
-}
-
-function allow(method: string, ...methods: string[]): void {
-  if (!methods.includes(method))
-    throw new HttpError(405, 'method_not_allowed', `use ${methods.join(' or ')}`, {
-      allow: methods.join(', '),
-    });
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new HttpError(
-      400,
-      'bad_request',
-      'the session id in the path is not valid percent-encoding',
-    );
+  if (body.dedup !== undefined) {
+    if (body.dedup !== 'content')
+      throw new HttpError(400, 'bad_request', '"dedup" must be "content" (xxHash64 of the data)');
+    if (o.id !== undefined || o.volatile === true || o.key !== undefined)
+      throw new HttpError(
+        400,
+        'bad_request',
+        '"dedup": "content" takes no "id", "key" or "volatile" (the hash is the id; keyed and volatile frames are never deduplicated)',
+      );
+    o.dedup = 'content';
   }
+  return o;
 }

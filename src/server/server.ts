@@ -1,6 +1,7 @@
 /**
  * The composition root: resolves configuration, builds the store, outbox, hub, WebSocket
- * endpoint, heartbeat and sweeper, and serves HTTP + WebSocket on one port.
+ * endpoint, heartbeat, sweeper, breakers, upstream and metrics, and serves HTTP + WebSocket
+ * on one port.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,9 +10,12 @@ import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../con
 import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
+import { loadContentHasher, type ContentHasher } from '../outbox/content-hash.js';
 import { DeadLetterQueue } from '../outbox/dead-letters.js';
 import { Outbox } from '../outbox/outbox.js';
 import { CloseCode } from '../protocol/index.js';
+import { BreakerRegistry } from '../resilience/breaker-registry.js';
+import type { BreakerOptions } from '../resilience/circuit-breaker.js';
 import type { MessageHandler } from '../session/client-messages.js';
 import { Hub, type SendOptions, type SendResult } from '../session/hub.js';
 import { startSweeper } from '../session/sweeper.js';
@@ -19,10 +23,13 @@ import { MemoryStore } from '../store/memory-store.js';
 import type { OutboxLimits, Store } from '../store/store.js';
 import { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
+import { Upstream } from '../upstream/upstream.js';
+import { createObservability, type Observability } from './observability.js';
 import { handleRequest, type RouteContext } from './routes.js';
 
 export interface ServerOptions extends ConfigOverrides {
-  /** Handles client messages; its result becomes `ok.data`. Throw NackError to refuse. */
+  /** Handles client messages; its result becomes `ok.data`. Throw NackError to refuse.
+   *  With `upstreamUrl` set the upstream answers instead (this handler is not used). */
   onMessage?: MessageHandler;
   /** Checks `hello.token`; false closes the connection with 4500. */
   authenticate?: (token: string | undefined) => boolean | Promise<boolean>;
@@ -47,17 +54,31 @@ export interface ListenInfo {
   httpUrl: string;
 }
 
+export interface CloseOptions {
+  /** How long in-flight upstream calls may take before they are aborted (default: the
+   *  `shutdownTimeout` setting). Client connections then get ≤ 2 s to close. */
+  timeoutMs?: number;
+}
+
 export class RwsServer extends Emitter<CoreEvents> {
   readonly config: ResolvedConfig;
   readonly store: Store;
   readonly dlq: DeadLetterQueue;
   readonly hub: Hub;
   readonly http: HttpServer;
+  /** This server's circuit breakers (`upstream` when an upstream is set); no global ones. */
+  readonly breakers: BreakerRegistry;
+  /** Metrics and /api/stats figures; undefined when metrics are off. */
+  readonly observability: Observability | undefined;
+  /** The gateway upstream (RWS_UPSTREAM_URL); undefined when none is set. */
+  readonly upstream: Upstream | undefined;
   private readonly endpoint: WsEndpoint;
   private readonly clock: Clock;
   private timers: TimerHandle[] = [];
   private draining = false;
   private closed: Promise<void> | undefined;
+  private hasher: ContentHasher | undefined;
+  private hasherLoading: Promise<void> | undefined;
 
   constructor(options: ServerOptions = {}) {
     super();
@@ -85,6 +106,26 @@ export class RwsServer extends Emitter<CoreEvents> {
     };
     this.store = storeInstance ?? new MemoryStore({ limits });
     this.dlq = new DeadLetterQueue(c.dlqMax);
+    // Production breakers keep their own per-turn cached clock; a test clock is used as given.
+    this.breakers = new BreakerRegistry(breakerDefaults(c, clock));
+    this.breakers.on('stateChange', (e) =>
+      this.emit('breaker', { name: e.name, from: e.from, to: e.to, reason: e.reason }),
+    );
+    this.upstream =
+      c.upstreamUrl === ''
+        ? undefined
+        : new Upstream({
+            url: c.upstreamUrl,
+            timeoutMs: c.upstreamTimeout,
+            retries: c.upstreamRetries,
+            backoff: { baseMs: c.upstreamBackoffBase, capMs: c.upstreamBackoffCap },
+            maxInFlight: c.upstreamMaxInFlight,
+            maxResponseBytes: c.maxFrame,
+            breaker: this.breakers.get('upstream'),
+            events: this,
+            clock: this.clock,
+          });
+    const handler = this.upstream?.handler ?? onMessage;
     const outbox = new Outbox(this.store, limits, this.dlq, this, this.clock);
     this.hub = new Hub(outbox, this.clock, this, {
       sessionTtlMs: c.sessionTtl,
@@ -98,15 +139,51 @@ export class RwsServer extends Emitter<CoreEvents> {
         maxBuffered: 2 * c.highWaterMark + c.maxFrame,
       },
       ...(authenticate === undefined ? {} : { authenticate }),
-      ...(onMessage === undefined ? {} : { handler: onMessage }),
+      ...(handler === undefined ? {} : { handler }),
+      contentHash: (json: string) => {
+        if (this.hasher === undefined)
+          throw new RwsError(
+            'content_hash_unavailable',
+            'the content hash is not loaded yet (await listen() or ready() first)',
+          );
+        return this.hasher.hash64hex(json);
+      },
     });
     this.endpoint = new WsEndpoint(this.hub, {
       maxFrameBytes: c.maxFrame,
       maxConnections: c.maxConnections,
       isDraining: () => this.draining,
     });
+    this.observability = c.metrics
+      ? createObservability({
+          enabled: true,
+          maxLabelSets: c.metricsMaxLabelSets,
+          events: this,
+          connections: () => this.hub.connections.size,
+          attachedSessions: () => this.hub.sessions.size,
+          storeStats: async () => {
+            const s = await this.store.stats();
+            return { ...s, oldestEnqueuedAt: s.oldestAt };
+          },
+          dlqSize: () => this.dlq.size,
+          breakers: () => this.breakers.list().map((b) => ({ name: b.name, state: b.state })),
+          clock: this.clock,
+        })
+      : undefined;
+    const obs = this.observability;
     const ctx: RouteContext = {
       hub: this.hub,
+      admin: {
+        hub: this.hub,
+        store: this.store,
+        dlq: this.dlq,
+        breakers: this.breakers,
+        clock: this.clock,
+        startedAt: this.clock.now(),
+        maxBodyBytes: c.maxFrame,
+        ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
+      },
+      ...(obs === undefined ? {} : { serveMetrics: (req, res) => obs.serveMetrics(req, res) }),
       adminToken: c.adminToken,
       maxBodyBytes: c.maxFrame,
       isDraining: () => this.draining,
@@ -131,9 +208,18 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.hub.clientMessages.handler = handler;
   }
 
+  /** Loads what start-up needs asynchronously (the content hasher); listen() calls it. */
+  ready(): Promise<void> {
+    this.hasherLoading ??= loadContentHasher().then((h) => {
+      this.hasher = h;
+    });
+    return this.hasherLoading;
+  }
+
   /** Start serving on the configured host and port (0: any free port). */
   async listen(): Promise<ListenInfo> {
     if (this.closed !== undefined) throw new RwsError('server_closed', 'the server was closed');
+    await this.ready();
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(this.config.port, this.config.host, () => {
@@ -176,28 +262,39 @@ export class RwsServer extends Emitter<CoreEvents> {
   }
 
   /**
-   * Stop accepting, close every client with 1001 (retryable: they resume here or elsewhere),
-   * wait for the connections to end (at most ~2 s, then they are dropped), release the port
-   * and close the store. With the memory store the sessions end with the process; a shared
-   * store (Redis) keeps them for their TTL.
+   * Graceful shutdown: stop accepting (new WebSocket upgrades and TCP connections refused,
+   * /readyz answers 503 `draining`), let in-flight upstream calls finish within `timeoutMs`
+   * (default `shutdownTimeout`; then they are aborted and their clients get a retryable
+   * nack), close every client with 1001 (retryable: they resume here or elsewhere), wait for
+   * the connections to end (at most ~2 s, then they are dropped), release the port and close
+   * the store. With the memory store the sessions end with the process; a shared store
+   * (Redis) keeps them for their TTL. Calling it again returns the same promise.
    */
-  close(): Promise<void> {
-    this.closed ??= this.doClose();
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closed ??= this.doClose(options.timeoutMs ?? this.config.shutdownTimeout);
     return this.closed;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(timeoutMs: number): Promise<void> {
     this.draining = true;
+    this.emit('shutdown', { drain: true });
     for (const t of this.timers) t.cancel();
     this.timers = [];
     this.endpoint.close();
+    // No new TCP connections from here; the open ones stay up while upstream calls finish,
+    // so that their ok/nack still reaches the clients.
+    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    if (this.upstream !== undefined) {
+      await this.upstream.drain(timeoutMs);
+      // The drained calls' answers (ok, or a retryable `draining` nack) go out before 1001.
+      await this.hub.clientMessages.allIdle(500);
+    }
     // Sessions detach as their connections close; the store must outlive that.
     await this.hub.closeAll(CloseCode.GoingAway, 'server going away');
     await new Promise<void>((resolve) => setImmediate(resolve));
-    await new Promise<void>((resolve) => {
-      this.http.close(() => resolve());
-      this.http.closeAllConnections();
-    });
+    this.http.closeAllConnections();
+    await httpClosed;
+    this.observability?.close();
     await this.store.close();
   }
 }
@@ -205,4 +302,20 @@ export class RwsServer extends Emitter<CoreEvents> {
 /** Create a server; call `listen()` to serve. */
 export function createServer(options: ServerOptions = {}): RwsServer {
   return new RwsServer(options);
+}
+
+/** Breaker settings from the configuration (SPEC §2 defaults), shared by every breaker. */
+function breakerDefaults(c: ResolvedConfig, clock: Clock | undefined): BreakerOptions {
+  return {
+    failureThreshold: c.breakerFailureThreshold,
+    failureRate: c.breakerFailureRate,
+    minCalls: c.breakerMinCalls,
+    window: { kind: 'time', ms: c.breakerWindow },
+    slowCallMs: c.breakerSlowCallThreshold,
+    slowCallRate: c.breakerSlowCallRate,
+    openMs: c.breakerOpenDuration,
+    halfOpenProbes: c.breakerHalfOpenProbes,
+    successThreshold: c.breakerSuccessThreshold,
+    ...(clock === undefined ? {} : { clock }),
+  };
 }

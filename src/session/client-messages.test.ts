@@ -308,3 +308,32 @@ describe('client messages', () => {
     expect(m.ids()).toEqual(['a']);
   });
 });
+
+describe('client messages: allIdle (shutdown)', () => {
+  it('resolves once every queued message of every session is answered', async () => {
+    const m = manualHandler();
+    const { h, t } = await setup({ handler: m.handler });
+    const other = await h.session();
+    t.peerSends(msg('a'), msg('b'));
+    other.t.peerSends(msg('c'));
+    await h.settle();
+    let idle = false;
+    void h.hub.clientMessages.allIdle(60_000).then(() => (idle = true));
+    for (let i = 0; i < 3; i++) {
+      await h.settle();
+      expect(idle).toBe(false);
+      m.calls[i]!.resolve(i);
+    }
+    await h.settle();
+    expect(idle).toBe(true);
+  });
+
+  it('gives up after its timeout when a handler hangs', async () => {
+    const m = manualHandler();
+    const { h, t } = await setup({ handler: m.handler });
+    t.peerSends(msg('hung'));
+    await h.settle();
+    await h.hub.clientMessages.allIdle(20);
+    expect(m.ids()).toEqual(['hung']);
+  });
+});

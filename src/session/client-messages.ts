@@ -76,6 +76,24 @@ export class ClientMessages {
     });
   }
 
+  /**
+   * Resolves when every message queued so far, in every session, has been answered (at most
+   * `timeoutMs`): shutdown lets the answers to drained upstream calls reach their clients
+   * before the connections close.
+   */
+  allIdle(timeoutMs: number): Promise<void> {
+    if (this.lanes.size === 0) return Promise.resolve();
+    const tails = [...this.lanes.values()].map((l) => l.tail);
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      void Promise.all(tails).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** Queue a message of session `sid`; `reply` is looked up when the answer is ready. */
   accept(
     sid: string,

@@ -282,10 +282,11 @@ describe('acks, heartbeats and bye', () => {
     const { t, sid } = await h.session();
     for (const d of ['a', 'b', 'c']) await h.hub.send(sid, d);
     await h.settle();
+    h.clock.advance(40);
     t.peerSends({ t: 'ack', seq: 2 });
     await h.settle();
     expect(await h.store.getSession(sid)).toMatchObject({ acked: 2, depth: 1 });
-    expect(acks).toEqual([{ sid, seq: 2, removed: 2 }]);
+    expect(acks).toEqual([{ sid, seq: 2, removed: 2, latencyMs: 40 }]);
   });
 
   it('an ack above last gets error bad_ack, changes nothing, and counts as a bad frame', async () => {

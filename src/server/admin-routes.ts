@@ -1,0 +1,265 @@
+/**
+ * The admin API (docs/protocol.md "HTTP API"): stats, top-N sessions, one session, kick,
+ * dead letters (list, replay, purge) and breakers (list, reset, force open). Everything here
+ * answers in bounded time and size whatever the number of sessions: lists are top-N or paged.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../clock.js';
+import { isDeadLetterReason, type DeadLetterQueue } from '../outbox/dead-letters.js';
+import type { BreakerRegistry } from '../resilience/breaker-registry.js';
+import type { Hub } from '../session/hub.js';
+import type { SessionRecord, SessionSort, Store } from '../store/store.js';
+import { HttpError, readOptionalJson, sendJson } from './http-util.js';
+
+export interface AdminContext {
+  hub: Hub;
+  store: Store;
+  dlq: DeadLetterQueue;
+  breakers: BreakerRegistry;
+  clock: Clock;
+  /** The metrics figures as JSON (absent when metrics are off). */
+  metricsStats?: () => Promise<Record<string, unknown>>;
+  startedAt: number;
+  maxBodyBytes: number;
+}
+
+const SESSION = /^\/api\/sessions\/([^/]+)$/;
+const DLQ_REPLAY = /^\/api\/dlq\/(\d+)\/replay$/;
+const DLQ_ENTRY = /^\/api\/dlq\/(\d+)$/;
+const BREAKER_ACTION = /^\/api\/breakers\/([^/]+)\/(reset|force-open)$/;
+
+const MAX_LIMIT = 1000;
+
+/** Handles an admin route; false when the path is not one. */
+export async function adminRoute(
+  ctx: AdminContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  method: string,
+  query: URLSearchParams,
+): Promise<boolean> {
+  if (path === '/api/stats') {
+    allow(method, 'GET');
+    sendJson(res, 200, await stats(ctx));
+    return true;
+  }
+  if (path === '/api/sessions') {
+    allow(method, 'GET');
+    const limit = intParam(query, 'limit', 20, 1, MAX_LIMIT);
+    const sort = enumParam(query, 'sort', ['depth', 'age'] as const, 'depth');
+    const top = await ctx.store.topSessions(limit, sort satisfies SessionSort);
+    const stats = await ctx.store.stats();
+    sendJson(res, 200, {
+      sort,
+      limit,
+      total: stats.sessions,
+      sessions: top.map((r) => view(ctx, r)),
+    });
+    return true;
+  }
+  let m = SESSION.exec(path);
+  if (m !== null) {
+    allow(method, 'GET', 'DELETE');
+    const sid = decodeSegment(m[1]!, 'session id');
+    if (method === 'DELETE') {
+      if (!(await ctx.hub.endSession(sid))) throw unknownSession(sid);
+      sendJson(res, 200, { sid, ended: true });
+      return true;
+    }
+    const record = await ctx.store.getSession(sid);
+    if (record === undefined) throw unknownSession(sid);
+    sendJson(res, 200, view(ctx, record));
+    return true;
+  }
+  if (path === '/api/dlq') {
+    allow(method, 'GET', 'DELETE');
+    const reason = reasonParam(query);
+    const sid = query.get('sid') ?? undefined;
+    if (method === 'DELETE') {
+      const purged = ctx.dlq.purge({
+        ...(reason === undefined ? {} : { reason }),
+        ...(sid === undefined ? {} : { sid }),
+      });
+      sendJson(res, 200, { purged, size: ctx.dlq.size });
+      return true;
+    }
+    const limit = intParam(query, 'limit', 100, 1, MAX_LIMIT);
+    const after = intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const entries = ctx.dlq.list({
+      limit: limit + 1,
+      after,
+      ...(reason === undefined ? {} : { reason }),
+      ...(sid === undefined ? {} : { sid }),
+    });
+    const page = entries.slice(0, limit);
+    sendJson(res, 200, {
+      size: ctx.dlq.size,
+      evicted: ctx.dlq.evicted,
+      entries: page.map((e) => ({ ...e, data: parseData(e.data) })),
+      // The cursor for the next page, present only when there is one.
+      ...(entries.length > limit ? { next: page[page.length - 1]!.id } : {}),
+    });
+    return true;
+  }
+  m = DLQ_REPLAY.exec(path);
+  if (m !== null) {
+    allow(method, 'POST');
+    const id = Number(m[1]);
+    const entry = ctx.dlq.get(id);
+    if (entry === undefined)
+      throw new HttpError(
+        404,
+        'unknown_dead_letter',
+        `no dead letter ${id} (replayed, purged or evicted)`,
+      );
+    const body = await readOptionalJson(req, ctx.maxBodyBytes);
+    const target = body.sid === undefined ? entry.sid : body.sid;
+    if (typeof target !== 'string' || target.length === 0)
+      throw new HttpError(400, 'bad_request', '"sid" must be a non-empty string');
+    // Sent as a new message (new seq); the entry leaves the queue only once that succeeded.
+    const r = await ctx.hub.send(target, JSON.parse(entry.data) as unknown);
+    ctx.dlq.delete(id);
+    sendJson(res, 202, { id, sid: target, ...r });
+    return true;
+  }
+  m = DLQ_ENTRY.exec(path);
+  if (m !== null) {
+    allow(method, 'GET', 'DELETE');
+    const id = Number(m[1]);
+    const entry = ctx.dlq.get(id);
+    if (entry === undefined)
+      throw new HttpError(
+        404,
+        'unknown_dead_letter',
+        `no dead letter ${id} (replayed, purged or evicted)`,
+      );
+    if (method === 'DELETE') ctx.dlq.delete(id);
+    sendJson(res, 200, { ...entry, data: parseData(entry.data) });
+    return true;
+  }
+  if (path === '/api/breakers') {
+    allow(method, 'GET');
+    sendJson(res, 200, { breakers: ctx.breakers.list().map((b) => b.snapshot()) });
+    return true;
+  }
+  m = BREAKER_ACTION.exec(path);
+  if (m !== null) {
+    allow(method, 'POST');
+    const name = decodeSegment(m[1]!, 'breaker name');
+    const breaker = ctx.breakers.find(name);
+    if (breaker === undefined)
+      throw new HttpError(
+        404,
+        'unknown_breaker',
+        `no breaker named ${JSON.stringify(name.slice(0, 64))}`,
+      );
+    if (m[2] === 'reset') breaker.reset();
+    else breaker.forceOpen();
+    sendJson(res, 200, breaker.snapshot());
+    return true;
+  }
+  return false;
+}
+
+async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
+  const now = ctx.clock.now();
+  const s = await ctx.store.stats();
+  return {
+    uptimeSeconds: (now - ctx.startedAt) / 1000,
+    connections: ctx.hub.connections.size,
+    sessions: {
+      total: s.sessions,
+      attached: s.attached,
+      detached: s.detached,
+      attachedHere: ctx.hub.sessions.size,
+    },
+    outbox: {
+      messages: s.messages,
+      bytes: s.bytes,
+      oldestAgeSeconds: s.oldestAt === undefined ? 0 : Math.max(0, now - s.oldestAt) / 1000,
+    },
+    dlq: { size: ctx.dlq.size, evicted: ctx.dlq.evicted, added: { ...ctx.dlq.added } },
+    breakers: ctx.breakers.list().map((b) => ({ name: b.name, state: b.state })),
+    ...(ctx.metricsStats === undefined ? {} : { metrics: await ctx.metricsStats() }),
+  };
+}
+
+/** A session as the admin API shows it: never the key hash. */
+function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
+  const now = ctx.clock.now();
+  return {
+    sid: r.sid,
+    epoch: r.epoch,
+    attached: r.attached,
+    attachedHere: ctx.hub.sessions.has(r.sid),
+    createdAt: new Date(r.createdAt).toISOString(),
+    last: r.last,
+    acked: r.acked,
+    depth: r.depth,
+    bytes: r.bytes,
+    oldestAgeSeconds: r.oldestAt === undefined ? 0 : Math.max(0, now - r.oldestAt) / 1000,
+    ...(r.expiresAt === undefined ? {} : { expiresAt: new Date(r.expiresAt).toISOString() }),
+  };
+}
+
+function parseData(json: string): unknown {
+  return JSON.parse(json) as unknown;
+}
+
+function unknownSession(sid: string): HttpError {
+  return new HttpError(404, 'unknown_session', `no session ${JSON.stringify(sid.slice(0, 64))}`);
+}
+
+function intParam(q: URLSearchParams, name: string, def: number, min: number, max: number): number {
+  const raw = q.get(name);
+  if (raw === null) return def;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new HttpError(400, 'bad_request', `"${name}" must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+function enumParam<T extends string>(
+  q: URLSearchParams,
+  name: string,
+  values: readonly T[],
+  def: T,
+): T {
+  const raw = q.get(name);
+  if (raw === null) return def;
+  if (!(values as readonly string[]).includes(raw))
+    throw new HttpError(400, 'bad_request', `"${name}" must be one of ${values.join(', ')}`);
+  return raw as T;
+}
+
+function reasonParam(q: URLSearchParams) {
+  const raw = q.get('reason');
+  if (raw === null) return undefined;
+  if (!isDeadLetterReason(raw))
+    throw new HttpError(
+      400,
+      'bad_request',
+      `unknown dead-letter reason ${JSON.stringify(raw.slice(0, 32))}`,
+    );
+  return raw;
+}
+
+export function allow(method: string, ...methods: string[]): void {
+  if (!methods.includes(method))
+    throw new HttpError(405, 'method_not_allowed', `use ${methods.join(' or ')}`, {
+      allow: methods.join(', '),
+    });
+}
+
+export function decodeSegment(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(
+      400,
+      'bad_request',
+      `the ${what} in the path is not valid percent-encoding`,
+    );
+  }
+}
