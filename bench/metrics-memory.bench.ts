@@ -27,13 +27,16 @@ const obs = createObservability({
     Promise.resolve({ sessions: 0, messages: 0, bytes: 0, oldestEnqueuedAt: undefined }),
   dlqSize: () => 0,
   breakers: () => [{ name: 'upstream', state: 'closed' }],
+  sent: () => ({ messages: 0, bytes: 0 }),
 });
 
 /** One "operation": a send, its ack, and every tenth a drop, on one of SESSIONS sessions. */
 function operations(n: number): void {
   for (let i = 0; i < n; i++) {
     const sid = `session-${i % SESSIONS}`;
-    events.emit('send', { sid, seq: i, bytes: 100, durationMs: 0.004 });
+    // What the core emits per send: `send` (nobody listens) and, 1 in 16, `sendTiming`.
+    events.emit('send', { sid, seq: i, bytes: 100 });
+    if ((i & 15) === 0) events.emit('sendTiming', { durationMs: 0.004 });
     events.emit('ack', { sid, seq: i, removed: 1, latencyMs: 12 });
     if (i % 10 === 0) events.emit('drop', { sid, reason: 'overflow', count: 1 });
   }
@@ -53,7 +56,8 @@ function sessionsComeAndGo(n: number, offset: number): void {
       missing: 0,
       replayed: 0,
     });
-    events.emit('send', { sid, seq: 1, bytes: 100, durationMs: 0.004 });
+    events.emit('send', { sid, seq: 1, bytes: 100 });
+    events.emit('sendTiming', { durationMs: 0.004 });
     events.emit('ack', { sid, seq: 1, removed: 1, latencyMs: 5 });
     events.emit('disconnect', { sid, code: 1006, reason: '' });
     events.emit('reap', { sid, leftover: 0 });

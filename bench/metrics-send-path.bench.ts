@@ -1,23 +1,28 @@
 /**
- * Metrics overhead on the real send path (BENCHMARKS.md "metrics overhead"): two real
- * servers in this process, one with `metrics: true` (product + process metrics subscribed
- * to its events) and one with `metrics: false`, each pushing to a sink client that runs in a
- * child process (so the client's parsing is not billed to the server). A round sends N
- * messages through `server.send` (serialize, seq, outbox, batched socket write) and waits
- * until the sink's cumulative acks emptied the outbox, so ack handling (also metered) is
- * inside the round. The figure is the server process's CPU time (user + system) per
- * message, metrics on / off, paired and interleaved round by round.
+ * Metrics overhead on the real send path (BENCHMARKS.md "metrics overhead"). Three server
+ * processes built exactly as the product builds them — `createServer({ metrics: true })`
+ * and twice `createServer({ metrics: false })` (an A/A control) — each push to one sink
+ * client in a fourth process (so the client's parsing is not billed to a server). A round
+ * sends N messages through `server.send` (serialize, seq, outbox, batched socket write) and
+ * the flush that writes them; the acks are handled outside the timed part. The figure is the
+ * server process's CPU time (user + system) per message, on / off, paired round by round
+ * with the order rotated.
+ *
+ * Why processes: a first version toggled the metrics on one server round by round, and the
+ * toggling itself (listeners added and removed, so the JIT's inline caches on the emitter
+ * changed shape every round) cost 5 %; the product subscribes once, at start.
  */
-import { fork } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createServer, type RwsServer } from '../src/index.js';
 import { QUICK, atMost, heapAfterGc, pairedRatio, report, spread } from './lib/harness.js';
 
 const ROUNDS = QUICK ? 21 : 61;
-const WARMUP = 10;
-const MESSAGES = QUICK ? 2000 : 4000;
+const WARMUP = QUICK ? 5 : 10;
+const MESSAGES = QUICK ? 5000 : 20000;
 const PAYLOAD = { type: 'progress', step: 0, of: 100, note: 'x'.repeat(60) }; // ~100 B
+const SELF = fileURLToPath(import.meta.url);
 
 // ---- sink (child process): connect, hello, ack every WebSocket message, report sids. ----
 async function sink(urls: string[]): Promise<void> {
@@ -44,116 +49,173 @@ async function sink(urls: string[]): Promise<void> {
   process.send!({ sids });
 }
 
+interface RoundResult {
+  cpu: number;
+  wall: number;
+}
+
+// ---- server (child process): one real server; runs a round when the parent asks. ----
+async function serverProcess(metrics: boolean): Promise<void> {
+  const server = createServer({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    metrics,
+    outboxMax: 1_000_000,
+    outboxMaxBytes: 1024 * 1024 * 1024,
+  });
+  const { url } = await server.listen();
+  let sid = '';
+  process.on('message', (m: { sid?: string; round?: true; stop?: true }) => {
+    if (m.sid !== undefined) sid = m.sid;
+    if (m.round === true)
+      void round(server, sid).then(
+        (r) => process.send!(r),
+        (e: unknown) => process.send!({ error: String(e) }),
+      );
+    if (m.stop === true) void server.close().then(() => process.exit(0));
+  });
+  process.send!({ url });
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
+
+/** Timed: N sends and the flush that writes them to the socket. Untimed: the acks. */
+async function round(server: RwsServer, sid: string): Promise<RoundResult> {
+  heapAfterGc(); // every round starts from the same heap, so a GC lands in neither by luck
+  const sentBefore = server.hub.outbox.totals.sent;
+  const batch: Promise<unknown>[] = new Array<Promise<unknown>>(MESSAGES);
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < MESSAGES; i++) batch[i] = server.send(sid, { ...PAYLOAD, step: i });
+  await Promise.all(batch);
+  await tick(); // the flush scheduler writes the batch (64 frames per ws.send) here
+  const wall = Number(process.hrtime.bigint() - t0);
+  const c = process.cpuUsage(c0);
+  while ((await server.store.stats()).messages > 0) await pause();
+  if (server.hub.outbox.totals.sent - sentBefore !== MESSAGES)
+    throw new Error('not every send was stored');
+  if (server.observability !== undefined) {
+    // The metrics must have seen the round: every send counted, 1 in 16 timed.
+    const st = (await server.observability.stats()) as {
+      counters: Record<string, unknown>;
+      histograms: Record<string, { count: number }>;
+    };
+    const timed = st.histograms.rws_send_duration_seconds?.count ?? 0;
+    if (
+      st.counters.rws_messages_sent_total !== server.hub.outbox.totals.sent ||
+      Math.abs(timed - server.hub.outbox.totals.sent / 16) > 1
+    )
+      throw new Error('the metrics did not see the round: the benchmark would be void');
+  }
+  return { cpu: (c.user + c.system) * 1000, wall };
+}
+
+function ask<T>(child: ChildProcess, message: object): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    child.once('message', (m: T & { error?: string }) =>
+      m.error === undefined ? resolve(m) : reject(new Error(m.error)),
+    );
+    child.send(message);
+  });
+}
+
 if (process.argv[2] === 'sink') {
   void sink(process.argv.slice(3));
+} else if (process.argv[2] === 'server') {
+  await serverProcess(process.argv[3] === 'on');
 } else {
   await main();
 }
 
 async function main(): Promise<void> {
-  const options = {
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'silent' as const,
-    outboxMax: 1_000_000,
-    outboxMaxBytes: 1024 * 1024 * 1024,
-  };
-  const on = createServer({ ...options, metrics: true });
-  const off = createServer({ ...options, metrics: false });
-  // Diagnostic: metrics off, but one empty 'send' listener, so the core times each store
-  // append (it does so only when someone listens): separates the core's timing cost from
-  // the metrics' own work (on / timed).
-  const timed = createServer({ ...options, metrics: false });
-  timed.on('send', () => {});
-  const urls = [(await on.listen()).url, (await off.listen()).url, (await timed.listen()).url];
-  const child = fork(fileURLToPath(import.meta.url), ['sink', ...urls], { stdio: 'inherit' });
-  const { sids } = await new Promise<{ sids: string[] }>((resolve) =>
-    child.once('message', (m) => resolve(m as { sids: string[] })),
-  );
-  const servers: [string, RwsServer, string][] = [
-    ['metrics on', on, sids[0]!],
-    ['metrics off', off, sids[1]!],
-    ['off + timed sends', timed, sids[2]!],
+  const variants: [string, boolean][] = [
+    ['metrics on', true],
+    ['metrics off', false],
+    ['metrics off (A/A)', false],
   ];
+  // Servers pinned to CPU 0 and the sink to CPU 1 where taskset exists (BENCHMARKS.md
+  // "Method"): the scheduler moving processes between the two cores was the largest noise.
+  const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  const servers = variants.map(([, on]) =>
+    pin
+      ? spawn(
+          'taskset',
+          ['-c', '0', process.execPath, '--expose-gc', SELF, 'server', on ? 'on' : 'off'],
+          { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] },
+        )
+      : fork(SELF, ['server', on ? 'on' : 'off'], { stdio: 'inherit', execArgv: ['--expose-gc'] }),
+  );
+  const urls = await Promise.all(
+    servers.map(
+      (c) => new Promise<string>((r) => c.once('message', (m: { url: string }) => r(m.url))),
+    ),
+  );
+  const sinkProcess = pin
+    ? spawn('taskset', ['-c', '1', process.execPath, SELF, 'sink', ...urls], {
+        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      })
+    : fork(SELF, ['sink', ...urls], { stdio: 'inherit' });
+  const { sids } = await new Promise<{ sids: string[] }>((resolve) =>
+    sinkProcess.once('message', (m) => resolve(m as { sids: string[] })),
+  );
+  servers.forEach((c, i) => c.send({ sid: sids[i] }));
 
-  const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-  const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
-  /** Timed: N sends and the flush that writes them to the socket. Untimed: the acks. */
-  async function round(server: RwsServer, sid: string): Promise<{ cpu: number; wall: number }> {
-    const batch: Promise<unknown>[] = new Array<Promise<unknown>>(MESSAGES);
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < MESSAGES; i++) batch[i] = server.send(sid, { ...PAYLOAD, step: i });
-    await Promise.all(batch);
-    await tick(); // the flush scheduler writes the batch (64 frames per ws.send) here
-    const wall = Number(process.hrtime.bigint() - t0);
-    const c = process.cpuUsage(c0);
-    while ((await server.store.stats()).messages > 0) await pause();
-    return { cpu: (c.user + c.system) * 1000, wall };
-  }
-
-  const cpu: Record<string, number[]> = Object.fromEntries(servers.map(([n]) => [n, []]));
-  const wall: Record<string, number[]> = Object.fromEntries(servers.map(([n]) => [n, []]));
+  const cpu: Record<string, number[]> = Object.fromEntries(variants.map(([n]) => [n, []]));
+  const wall: Record<string, number[]> = Object.fromEntries(variants.map(([n]) => [n, []]));
   for (let r = 0; r < WARMUP + ROUNDS; r++) {
-    for (let k = 0; k < servers.length; k++) {
-      const [name, server, sid] = servers[(r + k) % servers.length]!;
-      heapAfterGc(); // every round starts from the same heap, so a GC lands in neither by luck
-      const m = await round(server, sid);
+    for (let k = 0; k < variants.length; k++) {
+      const i = (r + k) % variants.length;
+      const m = await ask<RoundResult>(servers[i]!, { round: true });
       if (r >= WARMUP) {
-        cpu[name]!.push(m.cpu / MESSAGES);
-        wall[name]!.push(m.wall / MESSAGES);
+        cpu[variants[i]![0]]!.push(m.cpu / MESSAGES);
+        wall[variants[i]![0]]!.push(m.wall / MESSAGES);
       }
     }
   }
-  child.kill();
-  await Promise.all([on.close(), off.close(), timed.close()]);
+  for (const c of servers) c.send({ stop: true });
+  sinkProcess.kill();
 
-  const ratio = pairedRatio(cpu['metrics on']!, cpu['metrics off']!);
+  // Two identical off processes differ by up to a few % (the A/A control): the on variant is
+  // compared with the mean of both in the same round, so no single process's bias decides.
+  const offMean = cpu['metrics off']!.map((x, i) => (x + cpu['metrics off (A/A)']![i]!) / 2);
+  const ratio = pairedRatio(cpu['metrics on']!, offMean);
+  const ratioOne = pairedRatio(cpu['metrics on']!, cpu['metrics off']!);
   const wallRatio = pairedRatio(wall['metrics on']!, wall['metrics off']!);
-  const timing = pairedRatio(wall['off + timed sends']!, wall['metrics off']!);
-  const work = pairedRatio(wall['metrics on']!, wall['off + timed sends']!);
+  const aa = pairedRatio(cpu['metrics off (A/A)']!, cpu['metrics off']!);
   const bar = QUICK ? 1.05 : 1.01;
   const row = (name: string): (string | number)[] => [
     name,
     spread(cpu[name]!).median,
     spread(wall[name]!).median,
   ];
+  const iqr = (x: { q1: number; q3: number }) => `IQR ${x.q1.toFixed(3)}–${x.q3.toFixed(3)}`;
   report({
     name: 'metrics-send-path',
     title: 'Metrics overhead on the real send path',
     method:
-      `Real servers (createServer) in one process: metrics true, metrics false, and metrics false with one empty 'send' listener ` +
-      `(diagnostic: the core then times each store append). Each round sends ${MESSAGES} ~100 B messages through server.send and awaits ` +
-      `the flush that writes them (batched ws.send) to a sink client in a child process; the sink's acks are awaited outside the timed part. ` +
-      `Server-process CPU time (user+system) and wall time per message, ${ROUNDS} paired interleaved rounds (order rotated, ${WARMUP} warm-up, GC before each). ` +
-      `Process metrics (event-loop monitor, GC observer) are process-wide and so weigh on both variants.`,
+      `Three server processes, createServer({ metrics: true }) and twice createServer({ metrics: false }) (A/A control), ` +
+      `each with one session whose client is one shared sink in a fourth process. Each round sends ${MESSAGES} ~100 B messages ` +
+      `through server.send (serialize, seq, outbox, batched socket write) and awaits the flush; the acks are awaited outside the timed part; ` +
+      `the metrics server checks after each round that its metrics counted every send. Server-process CPU time (user+system) and wall ` +
+      `time per message, ${ROUNDS} paired interleaved rounds (order rotated, ${WARMUP} warm-up, GC before each); ` +
+      `${pin ? 'servers pinned to CPU 0 and the sink to CPU 1 with taskset' : 'not pinned (no taskset)'}.`,
     table: {
       columns: ['variant', 'CPU ns/msg (median)', 'wall ns/msg (median)'],
       rows: [
         row('metrics on'),
         row('metrics off'),
-        row('off + timed sends'),
-        ['ratio on/off (CPU)', ratio.median, `IQR ${ratio.q1.toFixed(3)}–${ratio.q3.toFixed(3)}`],
-        [
-          'ratio on/off (wall)',
-          wallRatio.median,
-          `IQR ${wallRatio.q1.toFixed(3)}–${wallRatio.q3.toFixed(3)}`,
-        ],
-        [
-          'of which core send timing: timed/off (wall)',
-          timing.median,
-          `IQR ${timing.q1.toFixed(3)}–${timing.q3.toFixed(3)}`,
-        ],
-        [
-          'of which metric work: on/timed (wall)',
-          work.median,
-          `IQR ${work.q1.toFixed(3)}–${work.q3.toFixed(3)}`,
-        ],
+        row('metrics off (A/A)'),
+        ['ratio on / mean of the two off (CPU)', ratio.median, iqr(ratio)],
+        ['ratio on / off (CPU)', ratioOne.median, iqr(ratioOne)],
+        ['ratio on/off (wall)', wallRatio.median, iqr(wallRatio)],
+        ['A/A control: off/off (CPU)', aa.median, iqr(aa)],
       ],
     },
     checks: [
       atMost(
-        'CPU ratio metrics on/off (median of paired rounds)',
+        'CPU ratio metrics on / mean of the two off processes (median of paired rounds)',
         ratio.median,
         bar,
         QUICK
@@ -161,6 +223,6 @@ async function main(): Promise<void> {
           : undefined,
       ),
     ],
-    data: { cpu, wall, ratio, wallRatio, timing, work },
+    data: { cpu, wall, ratio, ratioOne, wallRatio, aa },
   });
 }

@@ -22,9 +22,12 @@ export interface CoreEvents {
   };
   /** A connection ended; `sid` is absent if it never completed hello. */
   disconnect: { sid: string | undefined; code: number; reason: string };
-  /** A stored message was accepted for a session. `durationMs`: the store append's time,
-   *  sampled in 1 send of 16 (undefined in the others: a clock read is not free). */
-  send: { sid: string; seq: number; bytes: number; durationMs: number | undefined };
+  /** A stored message was accepted for a session (emitted only when someone listens; the
+   *  metrics count sends from `Outbox.totals` instead, a per-send event costs 3-8 % of the
+   *  send path: bench/metrics-send-path.bench.ts). */
+  send: { sid: string; seq: number; bytes: number };
+  /** The store append's time, sampled: 1 stored send in 16 (a clock read is not free). */
+  sendTiming: { durationMs: number };
   /** A client acknowledged messages (cumulative). `latencyMs`: from the enqueue of the newest
    *  message this ack removed to the ack (absent when the store cannot tell). */
   ack: { sid: string; seq: number; removed: number; latencyMs: number | undefined };

@@ -37,6 +37,8 @@ export class Counter implements Collectable {
   readonly name: string;
   private readonly sets: LabelSets<CounterChild>;
   private readonly single: CounterChild | undefined;
+  /** When a counter computed at scrape time started counting (its `_created`). */
+  private readonly createdAt: number;
 
   constructor(
     private readonly def: CounterDefinition,
@@ -45,6 +47,7 @@ export class Counter implements Collectable {
     onDrop: () => void,
   ) {
     this.name = def.name;
+    this.createdAt = nowSeconds();
     const names = def.labelNames ?? [];
     this.sets = new LabelSets(
       def.name,
@@ -76,7 +79,7 @@ export class Counter implements Collectable {
       const v = this.def.collect();
       series =
         typeof v === 'number'
-          ? [{ labelValues: [], value: v }]
+          ? [{ labelValues: [], value: v, created: this.createdAt }]
           : [...v].map(([labelValues, value]) => ({ labelValues, value }));
     } else {
       series = this.sets.children().map((c) => ({

@@ -16,6 +16,7 @@ function setup() {
     store: undefined as StoreFigures | undefined,
     dlq: 0,
     breakers: [] as Array<{ name: string; state: string }>,
+    sent: { messages: 0, bytes: 0 },
   };
   const off = bindProductMetrics(registry, events, {
     connections: () => state.connections,
@@ -23,6 +24,7 @@ function setup() {
     store: () => state.store,
     dlqSize: () => state.dlq,
     breakers: () => state.breakers,
+    sent: () => state.sent,
     now: () => clock.now(),
   });
   /** value of `name` with these label values (histograms: their count). */
@@ -60,22 +62,8 @@ describe('product metrics', () => {
       1,
     ],
     [
-      'send',
-      (e) => e.emit('send', { sid, seq: 1, bytes: 10, durationMs: 0.01 }),
-      'rws_messages_sent_total',
-      [],
-      1,
-    ],
-    [
-      'send bytes',
-      (e) => e.emit('send', { sid, seq: 1, bytes: 10, durationMs: 0.01 }),
-      'rws_messages_sent_bytes_total',
-      [],
-      10,
-    ],
-    [
-      'send latency',
-      (e) => e.emit('send', { sid, seq: 1, bytes: 10, durationMs: 0.01 }),
+      'send latency (sampled sendTiming)',
+      (e) => e.emit('sendTiming', { durationMs: 0.01 }),
       'rws_send_duration_seconds',
       [],
       1,
@@ -323,11 +311,19 @@ describe('product metrics', () => {
   it('histograms record in base units (seconds)', () => {
     const { events, sum } = setup();
     events.emit('ack', { sid, seq: 1, removed: 1, latencyMs: 250 });
-    events.emit('send', { sid, seq: 1, bytes: 1, durationMs: 2 });
+    events.emit('sendTiming', { durationMs: 2 });
     events.emit('upstream', { outcome: 'ok', status: 200, attempts: 1, durationMs: 1500 });
     expect(sum('rws_ack_latency_seconds')).toBeCloseTo(0.25);
     expect(sum('rws_send_duration_seconds')).toBeCloseTo(0.002);
     expect(sum('rws_upstream_request_duration_seconds')).toBeCloseTo(1.5);
+  });
+
+  it('sends are counted from the outbox totals at scrape time, not by a per-send event', () => {
+    const { events, state, value } = setup();
+    expect(events.has('send')).toBe(false);
+    state.sent = { messages: 42, bytes: 4200 };
+    expect(value('rws_messages_sent_total')).toBe(42);
+    expect(value('rws_messages_sent_bytes_total')).toBe(4200);
   });
 
   it('gauges read the server state at scrape time', () => {
@@ -356,9 +352,9 @@ describe('product metrics', () => {
   it('unsubscribes: after off() events move nothing and the emitter has no listeners', () => {
     const { events, off, value } = setup();
     off();
-    events.emit('send', { sid, seq: 1, bytes: 10, durationMs: 0.01 });
-    expect(value('rws_messages_sent_total')).toBe(0);
-    for (const e of ['send', 'ack', 'drop', 'connection', 'resume', 'error'] as const)
+    events.emit('sendTiming', { durationMs: 0.01 });
+    expect(value('rws_send_duration_seconds')).toBe(0);
+    for (const e of ['send', 'sendTiming', 'ack', 'drop', 'connection', 'resume', 'error'] as const)
       expect(events.has(e)).toBe(false);
   });
 
@@ -366,7 +362,7 @@ describe('product metrics', () => {
     const { events, registry } = setup();
     for (let i = 0; i < 1000; i++) {
       const s = `session-${i}`;
-      events.emit('send', { sid: s, seq: 1, bytes: 1, durationMs: 0 });
+      events.emit('ack', { sid: s, seq: 1, removed: 1, latencyMs: 1 });
       events.emit('drop', { sid: s, reason: 'ttl', count: 1 });
       events.emit('frameError', { sid: s, code: 'bad_frame' });
     }

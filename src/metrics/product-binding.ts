@@ -34,6 +34,8 @@ export interface ProductSources {
   store(): StoreFigures | undefined;
   dlqSize(): number;
   breakers(): Array<{ name: string; state: string }>;
+  /** Stored sends and their bytes so far (the outbox's plain counters, read at scrape). */
+  sent(): { messages: number; bytes: number };
   /** Milliseconds since the epoch (the server's clock). */
   now(): number;
 }
@@ -56,6 +58,9 @@ export function bindProductMetrics(
   sources: ProductSources,
 ): () => void {
   const counter = (i: MetricInfo): Counter => registry.counter(defOf(i));
+  const scraped = (i: MetricInfo, collect: () => number): void => {
+    registry.counter({ ...defOf(i), collect });
+  };
   const histogram = (i: MetricInfo): Histogram =>
     registry.histogram({ ...defOf(i), buckets: i.buckets ?? [] });
   const gauge = (i: MetricInfo, collect: Parameters<Registry['gauge']>[0]['collect']): void => {
@@ -91,8 +96,9 @@ export function bindProductMetrics(
   // Counters and histograms, bound once.
   const connections = counter(P.connectionsTotal).labels();
   const disconnects = counter(P.disconnects).labels();
-  const sent = counter(P.sent).labels();
-  const sentBytes = counter(P.sentBytes).labels();
+  // Sends are counted by the outbox's own fields, read here at scrape time: no per-send event.
+  scraped(P.sent, () => sources.sent().messages);
+  scraped(P.sentBytes, () => sources.sent().bytes);
   const sendDuration = histogram(P.sendDuration).labels();
   const acked = counter(P.acked).labels();
   const ackLatency = histogram(P.ackLatency).labels();
@@ -118,11 +124,7 @@ export function bindProductMetrics(
   const offs = [
     events.on('connection', () => connections.inc()),
     events.on('disconnect', () => disconnects.inc()),
-    events.on('send', (e) => {
-      sent.inc();
-      sentBytes.inc(e.bytes);
-      if (e.durationMs !== undefined) sendDuration.observe(e.durationMs / 1000);
-    }),
+    events.on('sendTiming', (e) => sendDuration.observe(e.durationMs / 1000)),
     events.on('ack', (e) => {
       acked.inc(e.removed);
       if (e.latencyMs !== undefined) ackLatency.observe(e.latencyMs / 1000);

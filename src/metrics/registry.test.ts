@@ -58,7 +58,9 @@ describe('Registry', () => {
       collect: () => v,
     });
     v = 7;
-    expect(family(r, 'cpu_seconds_total').series).toEqual([{ labelValues: [], value: 7 }]);
+    expect(family(r, 'cpu_seconds_total').series).toEqual([
+      { labelValues: [], value: 7, created: 1_700_000_000 },
+    ]);
     expect(code(() => c.labels())).toBe('metric_read_only');
   });
 

@@ -152,7 +152,7 @@ describe('attachLogger', () => {
     const events = new Emitter<CoreEvents>();
     const { log, lines } = capture('info');
     attachLogger(events, log, { clock: new ManualClock() });
-    events.emit('send', { sid: 's1', seq: 1, bytes: 10, durationMs: 0 });
+    events.emit('send', { sid: 's1', seq: 1, bytes: 10 });
     events.emit('ack', { sid: 's1', seq: 1, removed: 1, latencyMs: 1 });
     events.emit('message', { sid: 's1', id: 'm1', data: { secret: 1 } });
     events.emit('clientMessage', { sid: 's1', id: 'm1', dup: false, ok: true });
@@ -169,7 +169,7 @@ describe('attachLogger', () => {
     const events = new Emitter<CoreEvents>();
     const { log, lines } = capture('trace');
     attachLogger(events, log, { clock: new ManualClock() });
-    events.emit('send', { sid: 's1', seq: 7, bytes: 10, durationMs: 0 });
+    events.emit('send', { sid: 's1', seq: 7, bytes: 10 });
     events.emit('message', { sid: 's1', id: 'm1', data: { card: '4111' } });
     expect(lines()).toEqual([expect.objectContaining({ sid: 's1', seq: 7, msg: 'send' })]);
   });

@@ -46,6 +46,7 @@ function options(over: Partial<ObservabilityOptions> = {}): ObservabilityOptions
       Promise.resolve({ sessions: 3, messages: 5, bytes: 500, oldestEnqueuedAt: undefined }),
     dlqSize: () => 4,
     breakers: () => [{ name: 'upstream', state: 'closed' }],
+    sent: () => ({ messages: 0, bytes: 0 }),
     clock: new ManualClock(),
     ...over,
   };
@@ -129,17 +130,18 @@ describe('createObservability', () => {
   it('close() unsubscribes from every event and is idempotent', () => {
     const events = new Emitter<CoreEvents>();
     const o = createObservability(options({ events }));
-    expect(events.has('send')).toBe(true);
+    expect(events.has('sendTiming')).toBe(true);
+    expect(events.has('send')).toBe(false); // sends are counted from the outbox's fields
     o.close();
     o.close();
-    for (const e of ['send', 'ack', 'drop', 'resume', 'connection', 'error'] as const)
+    for (const e of ['sendTiming', 'ack', 'drop', 'resume', 'connection', 'error'] as const)
       expect(events.has(e)).toBe(false);
   });
 
   it('disabled: subscribes to nothing and /metrics answers 404 metrics_disabled', async () => {
     const events = new Emitter<CoreEvents>();
     const o = createObservability(options({ enabled: false, events }));
-    for (const e of ['send', 'ack', 'drop', 'resume', 'connection'] as const)
+    for (const e of ['sendTiming', 'ack', 'drop', 'resume', 'connection'] as const)
       expect(events.has(e)).toBe(false);
     const r = await get(o.serveMetrics);
     expect(r.status).toBe(404);

@@ -41,6 +41,8 @@ export interface ObservabilityOptions {
   dlqSize: () => number;
   /** state: closed | open | half_open | forced_open | disabled */
   breakers: () => Array<{ name: string; state: string }>;
+  /** Stored sends and bytes so far (`Outbox.totals`), read at scrape time. */
+  sent: () => { messages: number; bytes: number };
   clock?: Clock;
 }
 
@@ -73,6 +75,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
     store: () => store,
     dlqSize: o.dlqSize,
     breakers: o.breakers,
+    sent: o.sent,
     now: () => clock.now(),
   });
   const proc = registerProcessMetrics(registry, clock);

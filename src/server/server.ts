@@ -167,6 +167,7 @@ export class RwsServer extends Emitter<CoreEvents> {
           },
           dlqSize: () => this.dlq.size,
           breakers: () => this.breakers.list().map((b) => ({ name: b.name, state: b.state })),
+          sent: () => ({ messages: outbox.totals.sent, bytes: outbox.totals.sentBytes }),
           clock: this.clock,
         })
       : undefined;

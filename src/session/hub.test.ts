@@ -17,7 +17,7 @@ describe('delivery and batching', () => {
     expect(await h.hub.send(sid, { hello: 'world' }, { id: 'out-1' })).toEqual({ seq: 1 });
     await h.settle();
     expect(t.take()).toEqual([{ t: 'msg', seq: 1, id: 'out-1', data: { hello: 'world' } }]);
-    expect(sends).toEqual([{ sid, seq: 1, bytes: 17, durationMs: undefined }]);
+    expect(sends).toEqual([{ sid, seq: 1, bytes: 17 }]);
   });
 
   it('many sends in one turn leave as one WebSocket message, frames joined by newlines', async () => {

@@ -56,7 +56,6 @@ describe('server events', () => {
       sid: w.sid,
       seq: 1,
       bytes: 3,
-      durationMs: undefined, // sampled: 1 send in 16
     });
     const ack = seen.find((e) => e.name === 'ack')?.payload as { latencyMs: number };
     expect(ack).toEqual({

@@ -69,7 +69,8 @@ describe('GET /metrics', () => {
     expect(sample(text, 'rws_sessions{state="attached"}')).toBe(1);
     expect(sample(text, 'rws_messages_sent_total')).toBe(4);
     expect(sample(text, 'rws_messages_sent_bytes_total')).toBeGreaterThan(0);
-    expect(sample(text, 'rws_send_duration_seconds_count')).toBe(4);
+    // The store-append time is sampled (1 append in 16): none of these 5 appends yet.
+    expect(sample(text, 'rws_send_duration_seconds_count')).toBe(0);
     expect(sample(text, 'rws_ack_latency_seconds_count')).toBe(1);
     expect(sample(text, 'rws_messages_replayed_total')).toBe(2);
     expect(sample(text, 'rws_resumes_total{outcome="new_session"}')).toBe(1);
@@ -82,6 +83,13 @@ describe('GET /metrics', () => {
     expect(sample(text, 'rws_outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'rws_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(text).not.toContain(w.sid); // never a per-session label value
+
+    // 16 more stored sends: appends 6..21, so the 16th append was timed.
+    for (let i = 0; i < 16; i++)
+      await postJson(`${info.httpUrl}/api/sessions/${w.sid}/messages`, { data: i });
+    text = (await scrape(info.httpUrl)).body;
+    expect(sample(text, 'rws_messages_sent_total')).toBe(20);
+    expect(sample(text, 'rws_send_duration_seconds_count')).toBe(1);
     c2.close();
   });
 
@@ -113,7 +121,7 @@ describe('GET /metrics', () => {
     const r = await scrape(info.httpUrl);
     expect(r.status).toBe(404);
     expect(JSON.parse(r.body)).toMatchObject({ error: { code: 'metrics_disabled' } });
-    expect(server.has('send')).toBe(false); // nothing subscribed: the hot path is untouched
+    for (const e of ['sendTiming', 'ack', 'resume'] as const) expect(server.has(e)).toBe(false); // nothing subscribed
   });
 
   const promtool = hasTool('promtool');
