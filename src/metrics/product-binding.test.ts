@@ -15,6 +15,7 @@ function setup() {
     attached: 0,
     store: undefined as StoreFigures | undefined,
     dlq: 0,
+    dlqEvicted: 0,
     breakers: [] as Array<{ name: string; state: string }>,
     sent: { messages: 0, bytes: 0 },
   };
@@ -23,6 +24,7 @@ function setup() {
     attachedSessions: () => state.attached,
     store: () => state.store,
     dlqSize: () => state.dlq,
+    dlqEvicted: () => state.dlqEvicted,
     breakers: () => state.breakers,
     sent: () => state.sent,
     now: () => clock.now(),
@@ -332,6 +334,7 @@ describe('product metrics', () => {
     state.connections = 3;
     state.attached = 2;
     state.dlq = 7;
+    state.dlqEvicted = 3;
     state.store = { sessions: 5, messages: 40, bytes: 4000, oldestEnqueuedAt: clock.now() };
     state.breakers = [{ name: 'upstream', state: 'half_open' }];
     clock.advance(1500);
@@ -342,6 +345,7 @@ describe('product metrics', () => {
     expect(value('rws_outbox_bytes')).toBe(4000);
     expect(value('rws_outbox_oldest_message_age_seconds')).toBe(1.5);
     expect(value('rws_dlq_messages')).toBe(7);
+    expect(value('rws_dlq_evicted_total')).toBe(3);
     expect(value('rws_breaker_state', 'upstream', 'half_open')).toBe(1);
     expect(value('rws_breaker_state', 'upstream', 'closed')).toBe(0);
     state.store = { sessions: 1, messages: 0, bytes: 0, oldestEnqueuedAt: undefined };

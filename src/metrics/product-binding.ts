@@ -33,6 +33,8 @@ export interface ProductSources {
   /** The figures of the last refresh; `undefined` (no sample) when the store could not tell. */
   store(): StoreFigures | undefined;
   dlqSize(): number;
+  /** Dead letters evicted from the full queue so far. */
+  dlqEvicted(): number;
   breakers(): Array<{ name: string; state: string }>;
   /** Stored sends and their bytes so far (the outbox's plain counters, read at scrape). */
   sent(): { messages: number; bytes: number };
@@ -87,6 +89,7 @@ export function bindProductMetrics(
     return t === undefined ? 0 : Math.max(0, (sources.now() - t) / 1000);
   });
   gauge(P.dlq, () => sources.dlqSize());
+  scraped(P.dlqEvicted, () => sources.dlqEvicted());
   gauge(P.breakerState, () =>
     sources
       .breakers()

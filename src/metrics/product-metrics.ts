@@ -193,6 +193,13 @@ export const PRODUCT_METRICS = {
     source: 'scrape:dlq',
     help: 'Dead letters held in the dead-letter queue.',
   }),
+  dlqEvicted: m({
+    name: 'rws_dlq_evicted_total',
+    type: 'counter',
+    labelNames: [],
+    source: 'scrape:dlq',
+    help: 'Dead letters pushed out of the full dead-letter queue (RWS_DLQ_MAX), oldest first.',
+  }),
   breakerState: m({
     name: 'rws_breaker_state',
     type: 'gauge',

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { PRODUCT_METRICS } from './product-metrics.js';
 import { metricsReference } from './reference.js';
 
@@ -16,5 +18,28 @@ describe('metricsReference', () => {
     }
     expect(names).toContain('rws_process_cpu_user_seconds_total');
     expect(names).toContain('rws_metrics_label_sets_dropped_total');
+  });
+});
+
+describe('docs/operations.md', () => {
+  const doc = readFileSync(
+    fileURLToPath(new URL('../../docs/operations.md', import.meta.url)),
+    'utf8',
+  );
+
+  it('documents every metric the server registers', () => {
+    const missing = metricsReference()
+      .map((m) => m.name)
+      .filter((name) => !doc.includes('`' + name + '`'));
+    expect(missing).toEqual([]);
+  });
+
+  it('cites no metric that does not exist (alerts and queries included)', () => {
+    const names = new Set(metricsReference().map((m) => m.name));
+    const suffix = /_(bucket|count|sum|created)$/;
+    const unknown = [...new Set(doc.match(/\brws_[a-z0-9_]+/g) ?? [])].filter(
+      (n) => !names.has(n) && !names.has(n.replace(suffix, '')) && !n.endsWith('_'),
+    );
+    expect(unknown).toEqual([]);
   });
 });

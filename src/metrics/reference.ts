@@ -18,6 +18,7 @@ export function metricsReference(): MetricInfo[] {
     attachedSessions: () => 0,
     store: () => undefined,
     dlqSize: () => 0,
+    dlqEvicted: () => 0,
     breakers: () => [],
     sent: () => ({ messages: 0, bytes: 0 }),
     now: () => 0,

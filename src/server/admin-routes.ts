@@ -5,7 +5,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
-import { isDeadLetterReason, type DeadLetterQueue } from '../outbox/dead-letters.js';
+import {
+  isDeadLetterReason,
+  type DeadLetter,
+  type DeadLetterQueue,
+} from '../outbox/dead-letters.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { Hub } from '../session/hub.js';
 import type { SessionRecord, SessionSort, Store } from '../store/store.js';
@@ -106,13 +110,7 @@ export async function adminRoute(
   if (m !== null) {
     allow(method, 'POST');
     const id = Number(m[1]);
-    const entry = ctx.dlq.get(id);
-    if (entry === undefined)
-      throw new HttpError(
-        404,
-        'unknown_dead_letter',
-        `no dead letter ${id} (replayed, purged or evicted)`,
-      );
+    const entry = deadLetter(ctx, id);
     const body = await readOptionalJson(req, ctx.maxBodyBytes);
     const target = body.sid === undefined ? entry.sid : body.sid;
     if (typeof target !== 'string' || target.length === 0)
@@ -127,13 +125,7 @@ export async function adminRoute(
   if (m !== null) {
     allow(method, 'GET', 'DELETE');
     const id = Number(m[1]);
-    const entry = ctx.dlq.get(id);
-    if (entry === undefined)
-      throw new HttpError(
-        404,
-        'unknown_dead_letter',
-        `no dead letter ${id} (replayed, purged or evicted)`,
-      );
+    const entry = deadLetter(ctx, id);
     if (method === 'DELETE') ctx.dlq.delete(id);
     sendJson(res, 200, { ...entry, data: parseData(entry.data) });
     return true;
@@ -205,6 +197,17 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
 
 function parseData(json: string): unknown {
   return JSON.parse(json) as unknown;
+}
+
+function deadLetter(ctx: AdminContext, id: number): DeadLetter {
+  const entry = ctx.dlq.get(id);
+  if (entry === undefined)
+    throw new HttpError(
+      404,
+      'unknown_dead_letter',
+      `no dead letter ${id} (replayed, purged or evicted)`,
+    );
+  return entry;
 }
 
 function unknownSession(sid: string): HttpError {

@@ -39,6 +39,8 @@ export interface ObservabilityOptions {
   attachedSessions: () => number;
   storeStats: () => Promise<StoreStats>;
   dlqSize: () => number;
+  /** Dead letters evicted from the full queue so far (default: none counted). */
+  dlqEvicted?: () => number;
   /** state: closed | open | half_open | forced_open | disabled */
   breakers: () => Array<{ name: string; state: string }>;
   /** Stored sends and bytes so far (`Outbox.totals`), read at scrape time. */
@@ -74,6 +76,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
     attachedSessions: o.attachedSessions,
     store: () => store,
     dlqSize: o.dlqSize,
+    dlqEvicted: o.dlqEvicted ?? (() => 0),
     breakers: o.breakers,
     sent: o.sent,
     now: () => clock.now(),

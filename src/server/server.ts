@@ -166,6 +166,7 @@ export class RwsServer extends Emitter<CoreEvents> {
             return { ...s, oldestEnqueuedAt: s.oldestAt };
           },
           dlqSize: () => this.dlq.size,
+          dlqEvicted: () => this.dlq.evicted,
           breakers: () => this.breakers.list().map((b) => ({ name: b.name, state: b.state })),
           sent: () => ({ messages: outbox.totals.sent, bytes: outbox.totals.sentBytes }),
           clock: this.clock,
