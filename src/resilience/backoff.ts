@@ -101,6 +101,11 @@ export class Backoff {
     return this.attempt;
   }
 
+  /** A new backoff with the same settings and its own count (one per breaker, say). */
+  fork(): Backoff {
+    return new Backoff(this.options, this.random, this.clock);
+  }
+
   /** The delay in ms before the next attempt; counts the attempt. */
   next(): number {
     return backoffDelay(this.attempt++, this.options, this.random);

@@ -154,7 +154,12 @@ export function resolveBreakerOptions(o: BreakerOptions = {}): ResolvedBreakerOp
       1e9,
     ),
     failureRate: num('failureRate', o.failureRate, BREAKER_DEFAULTS.failureRate, 0, 100),
-    minCalls: int('minCalls', o.minCalls, BREAKER_DEFAULTS.minCalls, 1, 1e9),
+    // A count window never holds more than its size: cap minCalls there (as resilience4j
+    // does), or the rate rules could never fire.
+    minCalls: Math.min(
+      int('minCalls', o.minCalls, BREAKER_DEFAULTS.minCalls, 1, 1e9),
+      o.window?.kind === 'count' ? o.window.size : Infinity,
+    ),
     window,
     timed: window instanceof TimeWindow,
     slowCallMs: num(

@@ -6,7 +6,12 @@
  */
 import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
-import { CircuitBreaker, type BreakerOptions, type StateChange } from './circuit-breaker.js';
+import {
+  CircuitBreaker,
+  type BreakerOptions,
+  type OpenBackoff,
+  type StateChange,
+} from './circuit-breaker.js';
 import { TurnClock } from './turn-clock.js';
 
 export interface BreakerRegistryLimits {
@@ -49,7 +54,11 @@ export class BreakerRegistry extends Emitter<{ stateChange: StateChange }> {
         { details: { name, maxBreakers: this.max } },
       );
     }
-    const breaker = new CircuitBreaker(name, { ...this.defaults, ...options });
+    const merged: BreakerOptions = { ...this.defaults, ...options };
+    // An open-duration backoff counts re-opens: each breaker needs its own, never a shared one.
+    const open = merged.openMs as (OpenBackoff & { fork?: () => OpenBackoff }) | number | undefined;
+    if (typeof open === 'object' && typeof open.fork === 'function') merged.openMs = open.fork();
+    const breaker = new CircuitBreaker(name, merged);
     breaker.on('stateChange', this.forward);
     this.breakers.set(name, breaker);
     return breaker;

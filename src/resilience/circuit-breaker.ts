@@ -143,7 +143,10 @@ export class CircuitBreaker extends Emitter<{ stateChange: StateChange }> {
     } catch (error) {
       return this.thrownSync(error);
     }
-    return p.then(this.ok<T>, this.fail);
+    // A caller without types may return a plain value: treat it as resolved.
+    return (
+      typeof (p as { then?: unknown } | null)?.then === 'function' ? p : Promise.resolve(p)
+    ).then(this.ok<T>, this.fail);
   }
 
   forceOpen(): void {
