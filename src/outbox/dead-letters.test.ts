@@ -91,13 +91,13 @@ describe('DeadLetterQueue', () => {
     expect(second.map((e) => e.seq)).toEqual([6, 8]);
   });
 
-  it('defaults to 100 entries per page, clamps the limit to 1..1000', () => {
+  it('defaults to 100 entries per page, clamps the limit to 1..1001 (a 1000 page plus one to see a next page)', () => {
     const q = new DeadLetterQueue(2000);
     fill(q, 1500);
     expect(q.list()).toHaveLength(100);
     expect(q.list({ limit: 0 })).toHaveLength(1);
     expect(q.list({ limit: -5 })).toHaveLength(1);
-    expect(q.list({ limit: 5000 })).toHaveLength(1000);
+    expect(q.list({ limit: 5000 })).toHaveLength(1001);
   });
 
   it('the cursor stays valid across evictions', () => {
@@ -139,5 +139,18 @@ describe('DeadLetterQueue.purge', () => {
   it('knows its reasons', () => {
     expect(isDeadLetterReason('ttl')).toBe(true);
     expect(isDeadLetterReason('nope')).toBe(false);
+  });
+});
+
+describe('DeadLetterQueue.claim', () => {
+  it('lets one replay at a time claim an entry, and only an existing one', () => {
+    const q = new DeadLetterQueue(10);
+    q.add('a', 'ttl', '1', 0);
+    const [e] = q.list();
+    expect(q.claim(e!.id)).toBe(true);
+    expect(q.claim(e!.id)).toBe(false);
+    q.unclaim(e!.id);
+    expect(q.claim(e!.id)).toBe(true);
+    expect(q.claim(999)).toBe(false);
   });
 });

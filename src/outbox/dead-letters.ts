@@ -39,6 +39,7 @@ export interface DeadLetterQuery {
 
 export class DeadLetterQueue {
   private readonly entries = new Map<number, DeadLetter>();
+  private readonly claimed = new Set<number>();
   private nextId = 1;
   /** Entries pushed out because the queue was full. */
   evicted = 0;
@@ -74,6 +75,20 @@ export class DeadLetterQueue {
     }
   }
 
+  /**
+   * Mark an entry as being replayed; false when it already is (a second replay racing the
+   * first would send it twice). At most one mark per entry, so the set stays bounded.
+   */
+  claim(id: number): boolean {
+    if (this.claimed.has(id) || !this.entries.has(id)) return false;
+    this.claimed.add(id);
+    return true;
+  }
+
+  unclaim(id: number): void {
+    this.claimed.delete(id);
+  }
+
   get(id: number): DeadLetter | undefined {
     return this.entries.get(id);
   }
@@ -83,7 +98,8 @@ export class DeadLetterQueue {
   }
 
   list(query: DeadLetterQuery = {}): DeadLetter[] {
-    const limit = Math.max(1, Math.min(query.limit ?? 100, 1000));
+    // 1001: a page of the API's maximum 1000 plus one, to tell whether there is a next page.
+    const limit = Math.max(1, Math.min(query.limit ?? 100, 1001));
     const out: DeadLetter[] = [];
     for (const e of this.entries.values()) {
       if (query.after !== undefined && e.id <= query.after) continue;

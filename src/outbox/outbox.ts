@@ -44,7 +44,8 @@ export class Outbox {
     private readonly clock: Clock,
   ) {}
 
-  async append(sid: string, message: NewMessage): Promise<AppendOutcome> {
+  /** `rejectWhenFull`: a full outbox refuses the message whatever the overflow policy. */
+  async append(sid: string, message: NewMessage, rejectWhenFull = false): Promise<AppendOutcome> {
     const now = this.clock.now();
     // The store-append time is sampled, 1 send in 16, and only when someone listens: a clock
     // read costs 120-160 ns on the 2-core VMs here, two per send would be ~5 % of the whole
@@ -71,7 +72,8 @@ export class Outbox {
         const policy = this.limits.overflow;
         // drop-oldest refuses only a message larger than the whole byte bound: refuse it to
         // the sender too (the hub checks the size first, so this is a last line of defence).
-        if (policy === 'reject' || policy === 'drop-oldest') return { status: 'rejected' };
+        if (policy === 'reject' || policy === 'drop-oldest' || rejectWhenFull)
+          return { status: 'rejected' };
         this.dlq.add(sid, 'overflow', message.data, now);
         this.events.emit('drop', { sid, reason: 'overflow', count: 1 });
         return {

@@ -11,6 +11,7 @@ import {
   type DeadLetterQueue,
 } from '../outbox/dead-letters.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { Hub } from '../session/hub.js';
 import type { SessionRecord, SessionSort, Store } from '../store/store.js';
 import { HttpError, readOptionalJson, sendJson } from './http-util.js';
@@ -111,14 +112,23 @@ export async function adminRoute(
     allow(method, 'POST');
     const id = Number(m[1]);
     const entry = deadLetter(ctx, id);
-    const body = await readOptionalJson(req, ctx.maxBodyBytes);
-    const target = body.sid === undefined ? entry.sid : body.sid;
-    if (typeof target !== 'string' || target.length === 0)
-      throw new HttpError(400, 'bad_request', '"sid" must be a non-empty string');
-    // Sent as a new message (new seq); the entry leaves the queue only once that succeeded.
-    const r = await ctx.hub.send(target, JSON.parse(entry.data) as unknown);
-    ctx.dlq.delete(id);
-    sendJson(res, 202, { id, sid: target, ...r });
+    // One replay of an entry at a time: a second one racing the first would send it twice.
+    if (!ctx.dlq.claim(id))
+      throw new HttpError(409, 'replay_in_progress', `dead letter ${id} is being replayed`);
+    try {
+      const body = await readOptionalJson(req, ctx.maxBodyBytes);
+      const target = body.sid === undefined ? entry.sid : body.sid;
+      if (typeof target !== 'string' || target.length === 0)
+        throw new HttpError(400, 'bad_request', '"sid" must be a non-empty string');
+      // A new stored message (new seq). A full outbox refuses it (429 outbox_full) whatever
+      // its policy, so it is never dropped again; the entry leaves the queue only once stored.
+      const r = await ctx.hub.send(target, JSON.parse(entry.data) as unknown, { ifFull: 'reject' });
+      if (!ctx.dlq.delete(id))
+        throw new HttpError(409, 'replay_in_progress', `dead letter ${id} went away`);
+      sendJson(res, 202, { id, sid: target, ...r });
+    } finally {
+      ctx.dlq.unclaim(id);
+    }
     return true;
   }
   m = DLQ_ENTRY.exec(path);
@@ -132,7 +142,7 @@ export async function adminRoute(
   }
   if (path === '/api/breakers') {
     allow(method, 'GET');
-    sendJson(res, 200, { breakers: ctx.breakers.list().map((b) => b.snapshot()) });
+    sendJson(res, 200, { breakers: ctx.breakers.list().map(breakerView) });
     return true;
   }
   m = BREAKER_ACTION.exec(path);
@@ -148,7 +158,7 @@ export async function adminRoute(
       );
     if (m[2] === 'reset') breaker.reset();
     else breaker.forceOpen();
-    sendJson(res, 200, breaker.snapshot());
+    sendJson(res, 200, breakerView(breaker));
     return true;
   }
   return false;
@@ -197,6 +207,12 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
 
 function parseData(json: string): unknown {
   return JSON.parse(json) as unknown;
+}
+
+/** A breaker's snapshot with every documented field present (absent values as null). */
+function breakerView(b: CircuitBreaker): Record<string, unknown> {
+  const s = b.snapshot();
+  return { ...s, openUntil: s.openUntil ?? null, lastChange: s.lastChange ?? null };
 }
 
 function deadLetter(ctx: AdminContext, id: number): DeadLetter {

@@ -220,8 +220,11 @@ export class RwsServer extends Emitter<CoreEvents> {
 
   /** Start serving on the configured host and port (0: any free port). */
   async listen(): Promise<ListenInfo> {
-    if (this.closed !== undefined) throw new RwsError('server_closed', 'the server was closed');
+    const closedError = () => new RwsError('server_closed', 'the server was closed');
+    if (this.closed !== undefined) throw closedError();
     await this.ready();
+    // close() may have been called while the hasher loaded: never open the port then.
+    if (this.closed !== undefined) throw closedError();
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', reject);
       this.http.listen(this.config.port, this.config.host, () => {
@@ -229,6 +232,10 @@ export class RwsServer extends Emitter<CoreEvents> {
         resolve();
       });
     });
+    if (this.closed !== undefined) {
+      this.http.close();
+      throw closedError();
+    }
     const c = this.config;
     this.timers.push(
       startHeartbeat(this.hub, this.clock, {

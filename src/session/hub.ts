@@ -49,6 +49,12 @@ export interface SendOptions {
    * Not with `id`, `key` or `volatile` (RwsError `bad_options`).
    */
   dedup?: 'content';
+  /**
+   * `'reject'`: when the outbox is full, refuse this message (RwsError `outbox_full`) whatever
+   * the overflow policy, instead of dropping it or disconnecting (admin replays use it, so a
+   * dead letter is never dropped a second time).
+   */
+  ifFull?: 'reject';
 }
 
 export type SendResult =
@@ -132,7 +138,7 @@ export class Hub {
     };
     if (id !== undefined) message.id = id;
     if (options.key !== undefined) message.key = options.key;
-    const r = await this.outbox.append(sid, message);
+    const r = await this.outbox.append(sid, message, options.ifFull === 'reject');
     switch (r.status) {
       case 'stored': {
         const local = this.sessions.get(sid);

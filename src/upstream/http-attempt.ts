@@ -62,7 +62,8 @@ export async function attempt(req: AttemptRequest): Promise<AttemptOutcome> {
       message: `upstream answered ${status}${detail(text)}`,
       retryable: status === 408 || status === 429,
     };
-  return { kind: 'failed', status, message: `upstream answered ${status}${detail(text)}` };
+  // A 5xx body is the upstream's internals (stack traces, hosts): the client gets the status.
+  return { kind: 'failed', status, message: `upstream answered ${status}` };
 }
 
 /** The body as text, or undefined if it is larger than `max` bytes (reading stops there). */
@@ -112,10 +113,13 @@ function detail(text: string | undefined): string {
   return `: ${message.length > MAX_MESSAGE_CHARS ? `${message.slice(0, MAX_MESSAGE_CHARS - 1)}…` : message}`;
 }
 
-/** fetch hides the reason in `cause` (ECONNREFUSED …); name it without leaking a stack. */
+/**
+ * fetch hides the reason in `cause` (ECONNREFUSED …); name it by its code only. The error's
+ * own message can hold the URL, credentials included, and this text goes to clients.
+ */
 function connectionMessage(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
   const code = typeof cause?.code === 'string' ? cause.code : undefined;
-  const why = code ?? (error instanceof Error ? error.message : 'connection failed');
-  return `upstream unreachable (${why})`;
+  const name = error instanceof Error ? error.name : undefined;
+  return `upstream unreachable (${code ?? name ?? 'connection failed'})`;
 }
