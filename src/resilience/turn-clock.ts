@@ -15,6 +15,12 @@
 
 type Schedule = (fn: () => void) => void;
 
+/**
+ * Monotonic milliseconds on the epoch scale: `Date.now()` can step backwards (NTP, a VM
+ * resumed), and a time window fed a step back would stop evicting its buckets.
+ */
+const monotonicNow = (): number => performance.timeOrigin + performance.now();
+
 // Browser-safe: setImmediate is Node's; browsers get a zero-delay timeout.
 const nextTurn: Schedule =
   typeof globalThis.setImmediate === 'function'
@@ -32,12 +38,12 @@ export class TurnClock {
   };
 
   /**
-   * @param read the exact time source (default Date.now)
+   * @param read the exact time source (default: monotonic, on the epoch scale)
    * @param maxUses reads served from one clock read at most (default 1024)
    * @param schedule runs a function at the start of the next turn (default setImmediate)
    */
   constructor(
-    private readonly read: () => number = Date.now,
+    private readonly read: () => number = monotonicNow,
     private readonly maxUses = 1024,
     private readonly schedule: Schedule = nextTurn,
   ) {}
