@@ -4,7 +4,7 @@
  * prom-client labelled `inc` looks its child up by label values on every call (~166 ns).
  */
 import { RwsError } from '../errors.js';
-import { LabelSets } from './labels.js';
+import { foldScrape, LabelSets, RefusedOnce } from './labels.js';
 import type { Collectable, FamilySnapshot, MetricDefinitionBase, Series } from './types.js';
 
 export class CounterChild {
@@ -28,9 +28,16 @@ export class CounterChild {
 export interface CounterDefinition extends MetricDefinitionBase {
   /**
    * A total read at scrape time instead of counted (CPU seconds): a number, or one value per
-   * label set. A counter with `collect` has no children to increment.
+   * label set. A counter with `collect` has no children to increment. Label sets past the
+   * cap are summed into the overflow series (repeated sets are summed too).
    */
   collect?: () => number | Iterable<readonly [readonly string[], number]>;
+  /**
+   * With `collect`: when the total started counting, in seconds since the epoch (its
+   * `_created`; the process start for process CPU time). Default: the registration time for
+   * an unlabelled counter, none for a labelled one.
+   */
+  created?: number;
 }
 
 export class Counter implements Collectable {
@@ -39,15 +46,18 @@ export class Counter implements Collectable {
   private readonly single: CounterChild | undefined;
   /** When a counter computed at scrape time started counting (its `_created`). */
   private readonly createdAt: number;
+  /** Counts the label sets a counter computed at scrape time refuses, once each. */
+  private readonly refused: RefusedOnce;
 
   constructor(
     private readonly def: CounterDefinition,
-    cap: number,
+    private readonly cap: number,
     nowSeconds: () => number,
     onDrop: () => void,
   ) {
     this.name = def.name;
-    this.createdAt = nowSeconds();
+    this.createdAt = def.created ?? nowSeconds();
+    this.refused = new RefusedOnce(cap, onDrop);
     const names = def.labelNames ?? [];
     this.sets = new LabelSets(
       def.name,
@@ -77,10 +87,13 @@ export class Counter implements Collectable {
     let series: Series[];
     if (this.def.collect !== undefined) {
       const v = this.def.collect();
+      const created = this.def.created;
       series =
         typeof v === 'number'
           ? [{ labelValues: [], value: v, created: this.createdAt }]
-          : [...v].map(([labelValues, value]) => ({ labelValues, value }));
+          : foldScrape(this.name, this.def.labelNames ?? [], this.cap, v, this.refused).map((s) =>
+              created === undefined ? s : { ...s, created },
+            );
     } else {
       series = this.sets.children().map((c) => ({
         labelValues: c.labelValues,

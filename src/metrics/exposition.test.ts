@@ -101,6 +101,9 @@ describe('exposition', () => {
     ['text/html,application/xhtml+xml,*/*;q=0.8', 'prometheus'],
     ['application/openmetrics-text', 'openmetrics'],
     ['application/openmetrics-text; version=1.0.0', 'openmetrics'],
+    // A parameter value may be a quoted string (RFC 9110).
+    ['application/openmetrics-text; version="1.0.0"; charset=utf-8', 'openmetrics'],
+    ['application/openmetrics-text; version="2.0.0"', 'prometheus'],
     // What Prometheus 2.x sends by default.
     [
       'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1',

@@ -13,9 +13,17 @@ export const CONTENT_TYPES: Record<ExpositionFormat, string> = {
   openmetrics: 'application/openmetrics-text; version=1.0.0; charset=utf-8',
 };
 
+/** A parameter value as a quoted string (`"1.0.0"`, RFC 9110 §5.6.4) is read without its quotes. */
+function unquote(v: string): string {
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"')
+    ? v.slice(1, -1).replace(/\\(.)/g, '$1')
+    : v;
+}
+
 /**
  * Picks the format from an Accept header: OpenMetrics when it is accepted (version 1.0.0 or
- * unversioned) with a quality at least that of text/plain or a wildcard; otherwise text 0.0.4.
+ * unversioned; the version may be quoted) with a quality at least that of text/plain or a
+ * wildcard; otherwise text 0.0.4.
  */
 export function negotiate(accept: string | undefined): ExpositionFormat {
   if (accept === undefined || accept === '') return 'prometheus';
@@ -26,7 +34,8 @@ export function negotiate(accept: string | undefined): ExpositionFormat {
     let q = 1;
     let version: string | undefined;
     for (const p of params) {
-      const [k, v = ''] = p.split('=').map((s) => s.trim());
+      const [k, raw = ''] = p.split('=').map((s) => s.trim());
+      const v = unquote(raw);
       if (k === 'q') q = Number.isFinite(Number(v)) ? Number(v) : 0;
       else if (k === 'version') version = v;
     }

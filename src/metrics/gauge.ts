@@ -1,9 +1,10 @@
 /**
  * A gauge computed at scrape time by a callback, never by a timer (a timer would run whether
  * or not anyone scrapes, and the original's un-stopped cleanup task leaked every discarded
- * metrics object). Label sets above the cap are summed into the overflow series.
+ * metrics object). Label sets above the cap are summed into the overflow series, and each
+ * refused label set is counted once, not once per scrape.
  */
-import { LabelSets } from './labels.js';
+import { foldScrape, RefusedOnce, type FoldedSample } from './labels.js';
 import type { Collectable, FamilySnapshot, MetricDefinitionBase } from './types.js';
 
 export interface GaugeDefinition extends MetricDefinitionBase {
@@ -11,40 +12,26 @@ export interface GaugeDefinition extends MetricDefinitionBase {
   collect: () => number | undefined | Iterable<readonly [readonly string[], number]>;
 }
 
-interface Slot {
-  labelValues: readonly string[];
-  value: number;
-}
-
 export class Gauge implements Collectable {
   readonly name: string;
+  private readonly refused: RefusedOnce;
 
   constructor(
     private readonly def: GaugeDefinition,
     private readonly cap: number,
-    private readonly onDrop: () => void,
+    onDrop: () => void,
   ) {
     this.name = def.name;
+    this.refused = new RefusedOnce(cap, onDrop);
   }
 
   snapshot(): FamilySnapshot {
     const labelNames = this.def.labelNames ?? [];
     const v = this.def.collect();
-    let series: Slot[];
+    let series: FoldedSample[];
     if (v === undefined) series = [];
     else if (typeof v === 'number') series = [{ labelValues: [], value: v }];
-    else {
-      // Built per scrape and dropped after it: the cap bounds the scrape's size.
-      const sets = new LabelSets<Slot>(
-        this.name,
-        labelNames,
-        this.cap,
-        (labelValues) => ({ labelValues, value: 0 }),
-        this.onDrop,
-      );
-      for (const [values, value] of v) sets.get(values).value += value;
-      series = sets.children();
-    }
+    else series = foldScrape(this.name, labelNames, this.cap, v, this.refused);
     return {
       name: this.name,
       help: this.def.help,

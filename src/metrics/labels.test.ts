@@ -6,6 +6,8 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
+import { formatMetrics } from './exposition.js';
+import { OVERFLOW_VALUE } from './labels.js';
 import { Registry } from './registry.js';
 
 function gcFunction(): () => void {
@@ -45,5 +47,22 @@ describe('cardinality cap', () => {
     });
     // Unbounded, 1M ids would retain ≥ 100 MB (≈ 100+ B per id); the cap keeps it flat.
     expect(grown).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it('a real label value equal to the overflow marker shares the overflow series (no duplicate)', () => {
+    const r = new Registry({ clock: new ManualClock(), maxLabelSets: 2 });
+    const c = r.counter({ name: 'rws_errs_total', help: 'Errors.', labelNames: ['code', 'kind'] });
+    c.labels(OVERFLOW_VALUE, OVERFLOW_VALUE).inc(); // not a refusal: held apart from the cap
+    c.labels(OVERFLOW_VALUE, 'x').inc(); // only some values equal to the marker: a set of its own
+    c.labels('a', 'x').inc();
+    c.labels('b', 'x').inc(); // over the cap: folded into the overflow series
+    const text = formatMetrics(r.collect(), 'prometheus');
+    expect(text.split('\n').filter((l) => l.startsWith('rws_errs_total{'))).toEqual([
+      'rws_errs_total{code="_overflow",kind="x"} 1',
+      'rws_errs_total{code="a",kind="x"} 1',
+      'rws_errs_total{code="_overflow",kind="_overflow"} 2',
+    ]);
+    const dropped = r.collect().find((f) => f.name === 'rws_metrics_label_sets_dropped_total')!;
+    expect(dropped.series).toMatchObject([{ labelValues: ['rws_errs_total'], value: 1 }]);
   });
 });

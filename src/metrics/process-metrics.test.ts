@@ -3,6 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
+import { formatMetrics } from './exposition.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { Registry } from './registry.js';
 
@@ -35,6 +36,27 @@ describe('process metrics', () => {
       const u = value(r, 'rws_eventloop_utilization')!;
       expect(u).toBeGreaterThanOrEqual(0);
       expect(u).toBeLessThanOrEqual(1);
+    } finally {
+      p.stop();
+    }
+  });
+
+  it('the CPU counters are created at the process start (their totals count from it)', () => {
+    const clock = new ManualClock(1_700_000_000_000);
+    const r = new Registry({ clock });
+    const p = registerProcessMetrics(r, clock);
+    try {
+      const text = formatMetrics(r.collect(), 'openmetrics');
+      const sampleOf = (series: string): number | undefined => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      const start = sampleOf('rws_process_start_time_seconds')!;
+      expect(start).toBeGreaterThan(0);
+      // A _created after the start would claim the CPU seconds since the start were used after
+      // it: created-timestamp zero ingestion would then inject a 0 and a rate spike.
+      expect(sampleOf('rws_process_cpu_user_seconds_created')).toBe(start);
+      expect(sampleOf('rws_process_cpu_system_seconds_created')).toBe(start);
     } finally {
       p.stop();
     }

@@ -61,12 +61,14 @@ export function registerProcessMetrics(registry: Registry, clock: Clock): Proces
     help: 'User CPU time spent by the process, in seconds.',
     unit: 'seconds',
     collect: () => process.cpuUsage().user / 1e6,
+    created: startSeconds, // the total counts from the process start
   });
   registry.counter({
     name: 'rws_process_cpu_system_seconds_total',
     help: 'System CPU time spent by the process, in seconds.',
     unit: 'seconds',
     collect: () => process.cpuUsage().system / 1e6,
+    created: startSeconds, // the total counts from the process start
   });
   let mem = process.memoryUsage();
   registry.beforeCollect(() => {

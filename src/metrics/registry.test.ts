@@ -98,6 +98,85 @@ describe('Registry', () => {
     ]);
   });
 
+  it('a labelled counter computed at scrape time sums repeated label sets and caps them like a gauge', () => {
+    const r = new Registry({ clock: new ManualClock(), maxLabelSets: 2 });
+    r.counter({
+      name: 'rws_things_total',
+      help: 'Things.',
+      labelNames: ['kind'],
+      collect: () => [
+        [['a'], 1],
+        [['b'], 2],
+        [['c'], 3],
+        [['d'], 4],
+        [['d'], 5],
+        [['a'], 10],
+      ],
+    });
+    expect(family(r, 'rws_things_total').series).toEqual([
+      { labelValues: ['a'], value: 11 },
+      { labelValues: ['b'], value: 2 },
+      { labelValues: ['_overflow'], value: 12 },
+    ]);
+    expect(family(r, 'rws_metrics_label_sets_dropped_total').series).toMatchObject([
+      { labelValues: ['rws_things_total'], value: 2 },
+    ]);
+  });
+
+  it('a metric computed at scrape time counts each refused label set once, not once per scrape', () => {
+    const r = new Registry({ clock: new ManualClock(), maxLabelSets: 3 });
+    let sets = ['a', 'b', 'c', 'd'];
+    r.gauge({
+      name: 'lg',
+      help: 'h',
+      labelNames: ['k'],
+      collect: () => sets.map((k) => [[k], 1] as const),
+    });
+    const dropped = (): number | undefined =>
+      family(r, 'rws_metrics_label_sets_dropped_total').series[0]?.value;
+    expect(dropped()).toBe(1); // counted in the scrape that refused it
+    expect(dropped()).toBe(1);
+    expect(dropped()).toBe(1);
+    sets = ['a', 'b', 'c', 'e', 'd']; // one more refused label set
+    expect(dropped()).toBe(2);
+    expect(family(r, 'lg').series.at(-1)).toEqual({ labelValues: ['_overflow'], value: 2 });
+    sets = ['a', 'b', 'c', 'f'];
+    expect(dropped()).toBe(3);
+    // At most `maxLabelSets` refused sets are remembered: past that, new ones go uncounted
+    // (the count may fall short, but never grows with the number of scrapes).
+    sets = ['a', 'b', 'c', 'g'];
+    expect(dropped()).toBe(3);
+    expect(dropped()).toBe(3);
+  });
+
+  it('a scrape-time counter with an explicit created reports it as the _created of its series', () => {
+    const r = new Registry({ clock: new ManualClock(), maxLabelSets: 1 });
+    r.counter({
+      name: 'a_seconds_total',
+      help: 'h',
+      unit: 'seconds',
+      created: 5,
+      collect: () => 1,
+    });
+    r.counter({
+      name: 'b_total',
+      help: 'h',
+      labelNames: ['k'],
+      created: 7,
+      collect: () => [
+        [['x'], 1],
+        [['y'], 2],
+      ],
+    });
+    expect(family(r, 'a_seconds_total').series).toEqual([
+      { labelValues: [], value: 1, created: 5 },
+    ]);
+    expect(family(r, 'b_total').series).toEqual([
+      { labelValues: ['x'], value: 1, created: 7 },
+      { labelValues: ['_overflow'], value: 2, created: 7 },
+    ]);
+  });
+
   it('caps label sets per metric: the excess goes to one overflow series and is counted', () => {
     const r = new Registry({ clock: new ManualClock(), maxLabelSets: 3 });
     const c = r.counter({ name: 'codes_total', help: 'h', labelNames: ['code', 'kind'] });
@@ -169,6 +248,15 @@ describe('Registry', () => {
     expect(code(() => r.counter({ name: 'l_total', help: 'h', labelNames: ['__x'] }))).toBe(
       'metric_bad_label',
     );
+    // Only counters may end with _total (promtool rejects any other type named so).
+    expect(code(() => r.gauge({ name: 'open_total', help: 'h', collect: () => 1 }))).toBe(
+      'metric_bad_name',
+    );
+    expect(
+      code(() =>
+        r.histogram({ name: 'lat_seconds_total', help: 'h', unit: 'seconds', buckets: [1] }),
+      ),
+    ).toBe('metric_bad_name');
     r.counter({ name: 'dup_total', help: 'h' });
     expect(code(() => r.counter({ name: 'dup_total', help: 'h' }))).toBe('metric_exists');
     // OpenMetrics names the counter's family `dup`: a gauge `dup` would clash with it.

@@ -10,7 +10,7 @@ import { Counter, type CounterChild, type CounterDefinition } from './counter.js
 import { Gauge, type GaugeDefinition } from './gauge.js';
 import { Histogram, type HistogramDefinition } from './histogram.js';
 import { checkLabelNames } from './labels.js';
-import type { Collectable, FamilySnapshot, MetricDefinitionBase } from './types.js';
+import type { Collectable, FamilySnapshot, MetricDefinitionBase, MetricType } from './types.js';
 
 export interface RegistryOptions {
   /** Most label sets per metric (default 100); more go to one overflow series. */
@@ -56,19 +56,17 @@ export class Registry {
   private readonly nowSeconds = (): number => this.clock.now() / 1000;
 
   counter(def: CounterDefinition): Counter {
-    this.check(def);
-    if (!def.name.endsWith('_total'))
-      throw new RwsError('metric_bad_name', `counter ${def.name} must end with _total`);
+    this.check(def, 'counter');
     return this.add(new Counter(def, this.maxLabelSets, this.nowSeconds, this.onDrop(def)));
   }
 
   gauge(def: GaugeDefinition): Gauge {
-    this.check(def);
+    this.check(def, 'gauge');
     return this.add(new Gauge(def, this.maxLabelSets, this.onDrop(def)));
   }
 
   histogram(def: HistogramDefinition): Histogram {
-    this.check(def);
+    this.check(def, 'histogram');
     return this.add(new Histogram(def, this.maxLabelSets, this.nowSeconds, this.onDrop(def)));
   }
 
@@ -77,10 +75,15 @@ export class Registry {
     this.hooks.push(fn);
   }
 
-  /** A snapshot of every family, in registration order. */
+  /**
+   * A snapshot of every family, in registration order. The drop counter is read last, so it
+   * includes the label sets refused by metrics computed during this very scrape.
+   */
   collect(): FamilySnapshot[] {
     for (const h of this.hooks) h();
-    return [...this.metrics.values()].map((m) => m.snapshot());
+    const metrics = [...this.metrics.values()];
+    const snapshots = metrics.map((m) => (m === this.dropped ? undefined : m.snapshot()));
+    return metrics.map((m, i) => snapshots[i] ?? m.snapshot());
   }
 
   /** A registered metric by name (tests, the JSON stats). */
@@ -88,9 +91,14 @@ export class Registry {
     return this.metrics.get(name);
   }
 
-  private check(def: MetricDefinitionBase): void {
+  private check(def: MetricDefinitionBase, type: MetricType): void {
     if (!METRIC_NAME.test(def.name) || RESERVED_SUFFIXES.some((s) => def.name.endsWith(s)))
       throw new RwsError('metric_bad_name', `bad metric name "${def.name}"`);
+    // Only counters end with _total (promtool: "non-counter metrics should not have _total").
+    if (type === 'counter' && !def.name.endsWith('_total'))
+      throw new RwsError('metric_bad_name', `counter ${def.name} must end with _total`);
+    if (type !== 'counter' && def.name.endsWith('_total'))
+      throw new RwsError('metric_bad_name', `${type} ${def.name} must not end with _total`);
     if (def.unit !== undefined && !def.name.replace(/_total$/, '').endsWith(`_${def.unit}`))
       throw new RwsError(
         'metric_bad_name',
