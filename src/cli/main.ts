@@ -144,6 +144,9 @@ async function serve(
     },
     'resilient-ws listening',
   );
+  // Whatever the log level (the testing preset logs warn and above only): with port 0 this is
+  // the only place the URLs appear. On stderr, so stdout stays one log object per line.
+  io.err(`resilient-ws listening on ${info.url} (HTTP ${info.httpUrl})`);
   if (config.demo)
     io.out(`resilient-ws demo: open ${info.httpUrl}/ in a browser; WebSocket endpoint ${info.url}`);
   return exited;

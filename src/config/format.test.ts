@@ -43,6 +43,17 @@ describe('formatConfig', () => {
 });
 
 describe('formatSettingValue', () => {
+  it('prints upstreamUrl, never credentials in it', () => {
+    expect(formatSettingValue('upstreamUrl', 'http://127.0.0.1:9000/hook')).toBe(
+      'http://127.0.0.1:9000/hook',
+    );
+    expect(formatSettingValue('upstreamUrl', 'https://h/a@b')).toBe('https://h/a@b');
+    expect(formatSettingValue('upstreamUrl', 'http://alice:pa55@h:9/x')).toBe(
+      'http://<redacted>@h:9/x',
+    );
+    expect(formatSettingValue('upstreamUrl', '')).toBe('""');
+  });
+
   it('renders durations, sizes and secrets', () => {
     expect(formatSettingValue('messageTtl', 250)).toBe('250ms');
     expect(formatSettingValue('highWaterMark', 1536)).toBe('1536b');

@@ -4,10 +4,12 @@
 import type { ConfigResolution } from './resolve.js';
 import { SETTING_KEYS, settingOf, type ResolvedConfig, type SettingKey } from './schema.js';
 import { formatDuration, formatSize } from './units.js';
+import { redactUrlCredentials } from './url.js';
 
 /**
  * One value in the units an operator writes (`300s`, `1mb`). Secrets show only whether they
- * are set, so this output can be pasted into a ticket.
+ * are set, and URL settings never show credentials, so this output can be pasted into a
+ * ticket.
  */
 export function formatSettingValue<K extends SettingKey>(key: K, value: ResolvedConfig[K]): string {
   const setting = settingOf(key);
@@ -18,7 +20,8 @@ export function formatSettingValue<K extends SettingKey>(key: K, value: Resolved
     case 'size':
       return formatSize(value as number);
     case 'string':
-      return value === '' ? '""' : String(value);
+      if (value === '') return '""';
+      return setting.httpUrl === true ? redactUrlCredentials(String(value)) : String(value);
     default:
       return String(value);
   }

@@ -60,6 +60,16 @@ describe('presets', () => {
     expect(test.heartbeatInterval + test.heartbeatTimeout).toBeLessThanOrEqual(2000);
   });
 
+  // docs/operations.md: keep shutdownTimeout at least one upstreamTimeout, so that a call in
+  // flight at shutdown can finish. (development trades that for a fast Ctrl-C, and says so.)
+  it.each(['production', 'testing'] as const)(
+    '%s keeps shutdownTimeout at least upstreamTimeout',
+    (name) => {
+      const { config } = resolveConfig({ env: { RWS_PRESET: name } });
+      expect(config.shutdownTimeout).toBeGreaterThanOrEqual(config.upstreamTimeout);
+    },
+  );
+
   it('`config` output names the preset as the source of its values', () => {
     const text = formatConfig(resolveConfig({ env: {}, argv: ['--preset', 'development'] }));
     expect(text).toContain('preset = development (flag)');

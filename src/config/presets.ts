@@ -90,8 +90,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       upstreamBackoffCap: { value: 200, why: 'retries happen at once instead of after a minute' },
       breakerOpenDuration: { value: 1 * SECOND, why: 'a test sees the half-open probe within 1 s' },
       shutdownTimeout: {
-        value: 1 * SECOND,
-        why: 'a test process never waits long for its server to stop',
+        value: 2 * SECOND,
+        why: 'not below upstreamTimeout (2 s): a call in flight at shutdown can finish; still quick',
       },
     },
   },

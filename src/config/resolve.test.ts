@@ -145,7 +145,7 @@ describe('resolveConfig: presets', () => {
     });
     expect(config.preset).toBe('testing');
     expect(sources.preset).toBe('file');
-    expect([config.shutdownTimeout, sources.shutdownTimeout]).toEqual([1000, 'preset']);
+    expect([config.shutdownTimeout, sources.shutdownTimeout]).toEqual([2000, 'preset']);
     expect([config.sweepInterval, sources.sweepInterval]).toEqual([200, 'file']);
     expect([config.heartbeatTimeout, sources.heartbeatTimeout]).toEqual([3000, 'file']);
     expect([config.heartbeatInterval, sources.heartbeatInterval]).toEqual([4000, 'env']);
@@ -381,6 +381,48 @@ describe('resolveConfig: errors', () => {
   it('never puts the admin token in an error', () => {
     const error = failure({ env: { RWS_ADMIN_TOKEN: 's3cret-token', RWS_PORT: 'x' } });
     expect(JSON.stringify(error.problems) + error.message).not.toContain('s3cret-token');
+  });
+
+  // A URL without its scheme used to start the server, and then every client message failed
+  // upstream, was retried and opened the breaker.
+  it.each([['localhost:9000/hook'], ['upstream.internal/hook'], ['ftp://upstream.internal/hook']])(
+    'refuses RWS_UPSTREAM_URL=%s naming the key, the value, the source and what is allowed',
+    (url) => {
+      expect(problems({ env: { RWS_UPSTREAM_URL: url } })).toEqual([
+        expect.objectContaining({
+          key: 'upstreamUrl',
+          value: JSON.stringify(url),
+          source: 'environment RWS_UPSTREAM_URL',
+          allowed: expect.stringContaining('http:// or https:// URL') as string,
+        }),
+      ]);
+    },
+  );
+
+  it('refuses an upstreamUrl with user:password, without quoting the credentials', () => {
+    for (const url of [
+      'http://alice:pa55word@upstream.internal/hook',
+      'http://alice:pa#55word@upstream.internal/hook',
+      'alice:pa55word@upstream.internal/hook',
+    ]) {
+      const error = failure({ argv: ['--upstream-url', url] });
+      const [problem, ...rest] = error.problems;
+      expect(rest).toEqual([]);
+      expect(problem).toMatchObject({ key: 'upstreamUrl', source: 'flag --upstream-url' });
+      expect(problem!.value).toContain('<redacted>@upstream.internal/hook');
+      expect(problem!.message).toContain('use a credential-free URL');
+      const text = JSON.stringify(error.problems) + error.message;
+      expect(text, url).not.toContain('pa55word');
+      expect(text, url).not.toContain('alice');
+    }
+  });
+
+  it('accepts an http(s) upstreamUrl from every source', () => {
+    const url = 'https://upstream.internal:8443/hook';
+    expect(resolve({ env: { RWS_UPSTREAM_URL: url } }).config.upstreamUrl).toBe(url);
+    expect(resolve({ overrides: { upstreamUrl: url } }).config.upstreamUrl).toBe(url);
+    expect(resolve({ file: writeConfig({ upstreamUrl: url }) }).config.upstreamUrl).toBe(url);
+    expect(resolve({ overrides: { upstreamUrl: '' } }).config.upstreamUrl).toBe('');
   });
 
   it('rejects unknown override names', () => {

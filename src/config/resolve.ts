@@ -15,7 +15,7 @@ import {
 } from './schema.js';
 import { isPresetName, presetLayer } from './presets.js';
 import { envLayer, fileLayer, flagLayer, overrideLayer, type Layer } from './sources.js';
-import { describeAllowed, describeRaw, parseSettingValue } from './values.js';
+import { describeAllowed, describeRaw, describeRefusal, parseSettingValue } from './values.js';
 
 export interface ResolveOptions {
   /** CLI arguments after the subcommand, e.g. `['--port', '9000']`. Default: none. */
@@ -119,7 +119,7 @@ function invalidValue(key: SettingKey, raw: unknown, label: string): ConfigProbl
   const value = describeRaw(key, raw);
   const allowed = describeAllowed(key);
   return {
-    message: `invalid ${key} ${value} from ${label}: expected ${allowed}`,
+    message: `invalid ${key} ${value} from ${label}: expected ${allowed}${describeRefusal(key, raw)}`,
     key,
     source: label,
     value,

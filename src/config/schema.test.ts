@@ -142,6 +142,32 @@ describe('value parsing', () => {
     expect(parseSettingValue('adminToken', '')).toEqual({ ok: true, value: '' });
   });
 
+  it('takes upstreamUrl empty or as an http(s) URL without credentials', () => {
+    for (const good of [
+      '',
+      'http://127.0.0.1:9000/hook',
+      'https://upstream.internal/hook?x=1',
+      'HTTPS://Upstream.Internal',
+      'http://[::1]:9000/hook',
+    ]) {
+      expect(parseSettingValue('upstreamUrl', good), good).toEqual({ ok: true, value: good });
+    }
+    for (const bad of [
+      'localhost:9000/hook',
+      'upstream.internal/hook',
+      'ftp://upstream.internal/hook',
+      'http:upstream.internal/hook',
+      'http://',
+      'http://up stream/hook',
+      ' http://upstream.internal/hook',
+      'http://user:pass@upstream.internal/hook',
+      'http://user@upstream.internal/hook',
+      42,
+    ]) {
+      expect(parseSettingValue('upstreamUrl', bad).ok, String(bad)).toBe(false);
+    }
+  });
+
   it('supports plain numbers for settings of kind number', () => {
     const rate: Setting = {
       kind: 'number',
@@ -168,5 +194,8 @@ describe('describeAllowed', () => {
     expect(describeAllowed('overflow')).toBe('one of drop-oldest, drop-newest, reject, disconnect');
     expect(describeAllowed('demo')).toBe('true or false (also yes/no, 1/0)');
     expect(describeAllowed('host')).toBe('a non-empty string without spaces');
+    expect(describeAllowed('upstreamUrl')).toMatch(
+      /^empty, or an http:\/\/ or https:\/\/ URL .*without user:password/,
+    );
   });
 });

@@ -254,6 +254,7 @@ export const SETTINGS = {
     env: 'RWS_UPSTREAM_URL',
     flag: '--upstream-url',
     default: '',
+    httpUrl: true,
     doc: 'HTTP(S) URL that each client message is POSTed to as JSON {sid, id, data}; its answer decides ok or nack. Empty: the application handler (or the demo) answers.',
   },
   upstreamTimeout: {

@@ -42,6 +42,12 @@ export interface StringSetting extends Common {
   readonly default: string;
   /** Reject empty values and values with whitespace (host names, addresses). */
   readonly nonEmpty?: boolean;
+  /**
+   * Empty, or an absolute `http://` / `https://` URL without `user:password@` (Node's fetch
+   * refuses credentials in a URL, and its error would quote them). Partly secret: whatever
+   * sits before an `@` is shown as `<redacted>` by `config` and in error messages.
+   */
+  readonly httpUrl?: boolean;
 }
 export interface EnumSetting extends Common {
   readonly kind: 'enum';

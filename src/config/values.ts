@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { SETTINGS, SETTING_KEYS, settingOf, type Setting, type SettingKey } from './schema.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+import { isHttpUrlSetting, redactUrlCredentials } from './url.js';
 
 const TRUTHY = ['true', '1', 'yes'];
 const FALSY = ['false', '0', 'no'];
@@ -48,6 +49,7 @@ export function valueSchema(setting: Setting): z.ZodType {
       return trimmed.toLowerCase().pipe(z.enum(setting.values as [string, ...string[]]));
     case 'string':
       if (setting.nonEmpty === true) return z.string().regex(/^\S+$/);
+      if (setting.httpUrl === true) return z.string().refine(isHttpUrlSetting);
       // HTTP trims header values, so a token with outer spaces could never match a request.
       if (setting.secret === true) return z.string().regex(/^(?:\S(?:.*\S)?)?$/s);
       return z.string();
@@ -85,17 +87,37 @@ export function describeAllowed(keyOrSetting: SettingKey | Setting): string {
       return `one of ${setting.values.join(', ')}`;
     case 'string':
       if (setting.nonEmpty === true) return 'a non-empty string without spaces';
+      if (setting.httpUrl === true) return HTTP_URL_ALLOWED;
       return setting.secret === true ? 'a string without leading or trailing spaces' : 'a string';
   }
 }
 
-/** A value as written by the user, quoted and shortened for an error message; secrets hidden. */
+const HTTP_URL_ALLOWED = 'empty, or an http:// or https:// URL without user:password';
+
+/** Why a refused value is wrong, when the allowed text alone does not say it; or ''. */
+export function describeRefusal(key: SettingKey, raw: unknown): string {
+  const setting = settingOf(key);
+  if (setting.kind !== 'string' || setting.httpUrl !== true || typeof raw !== 'string') return '';
+  // Refused because Node's fetch throws on credentials in a URL, and its error quotes them.
+  return redactUrlCredentials(raw) === raw
+    ? ''
+    : "; Node's fetch refuses credentials in a URL: use a credential-free URL";
+}
+
+/**
+ * A value as written by the user, quoted and shortened for an error message; secrets hidden,
+ * and the credentials part of a URL setting too.
+ */
 export function describeRaw(key: SettingKey, raw: unknown): string {
   const setting = settingOf(key);
   if (setting.secret === true) return '<redacted>';
+  const shown =
+    setting.kind === 'string' && setting.httpUrl === true && typeof raw === 'string'
+      ? redactUrlCredentials(raw)
+      : raw;
   const text =
-    typeof raw === 'string' || (typeof raw === 'object' && raw !== null)
-      ? JSON.stringify(raw)
-      : String(raw);
+    typeof shown === 'string' || (typeof shown === 'object' && shown !== null)
+      ? JSON.stringify(shown)
+      : String(shown);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

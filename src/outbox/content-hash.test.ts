@@ -107,6 +107,14 @@ describe('idempotencyId', () => {
     expect(idempotencyId('1', { key: 'k', volatile: false }, undefined)).toBeUndefined();
   });
 
+  it('refuses an explicit id in the reserved xxh64: namespace (bad_options)', () => {
+    const forged = (): unknown => idempotencyId('1', { id: `${CONTENT_ID_PREFIX}0123` }, hash);
+    expect(code(forged)).toBe('bad_options');
+    expect(forged).toThrow(/xxh64:.*reserved/);
+    expect(idempotencyId('1', { id: 'xxh64' }, hash)).toBe('xxh64');
+    expect(idempotencyId('1', { id: 'order-xxh64:1' }, hash)).toBe('order-xxh64:1');
+  });
+
   it("is the prefixed hash of the serialized text with dedup: 'content'", () => {
     expect(idempotencyId('{"a":1}', { dedup: 'content' }, hash)).toBe(
       `${CONTENT_ID_PREFIX}h({"a":1})`,

@@ -108,7 +108,8 @@ export const CONTENT_ID_PREFIX = 'xxh64:';
 
 /**
  * The idempotency id of a send whose data serialized to `json`: the explicit `id`, the
- * content hash's (`xxh64:<hex>`) with `dedup: 'content'`, or none.
+ * content hash's (`xxh64:<hex>`) with `dedup: 'content'`, or none. The `xxh64:` prefix is
+ * reserved: an explicit id starting with it is refused (`bad_options`).
  *
  * Content dedup refuses `volatile` and `key`: volatile and keyed (progress) frames repeat the
  * same payload on purpose, and suppressing them is the original's bug (it swallowed its own
@@ -119,7 +120,16 @@ export function idempotencyId(
   options: DedupSendOptions,
   hash: ((json: string) => string) | undefined,
 ): string | undefined {
-  if (options.dedup === undefined) return options.id;
+  if (options.dedup === undefined) {
+    // Content ids share the dedup window with caller ids: a caller id in their namespace
+    // could make a later content-deduped send of other data answer `dup: true`, unsent.
+    if (options.id?.startsWith(CONTENT_ID_PREFIX) === true)
+      throw new RwsError(
+        'bad_options',
+        `message ids starting with "${CONTENT_ID_PREFIX}" are reserved for dedup: 'content'; choose another id`,
+      );
+    return options.id;
+  }
   if (options.dedup !== 'content')
     throw new RwsError('bad_options', `dedup must be 'content' (got ${String(options.dedup)})`);
   if (options.id !== undefined)

@@ -4,8 +4,16 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
+import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
-import { attachLogger, createLogger, logRequest, requestId } from './logging.js';
+import {
+  REDACT_MAX_DEPTH,
+  attachLogger,
+  createLogger,
+  logRequest,
+  redactSecrets,
+  requestId,
+} from './logging.js';
 
 const SECRETS = ['resume-key-5f1e', 'hello-token-9a2b', 'Bearer admin-tok-77c3', 'sess=cookie-41d'];
 
@@ -219,5 +227,130 @@ describe('attachLogger', () => {
       [30, 'shutdown started'],
     ]);
     expect(lines()[2]).toMatchObject({ where: 'sweeper', err: { message: 'store down' } });
+  });
+});
+
+describe('breaker state changes', () => {
+  const breaker = (events: Emitter<CoreEvents>) => (from: string, to: string, reason: string) =>
+    events.emit('breaker', { name: 'upstream', from, to, reason });
+
+  // Breaker lines used to be rate-limited by breaker and target state: a transition back to a
+  // state seen in the last 10 s was held back, then written later as a `repeated` line
+  // carrying that old state, after the line of the current one.
+  it('are never rate-limited: the last breaker line states the current state', () => {
+    const events = new Emitter<CoreEvents>();
+    const clock = new ManualClock();
+    const { log, lines } = capture('info');
+    const attached = attachLogger(events, log, { clock, repeatWindowMs: 10_000 });
+    const change = breaker(events);
+    change('closed', 'open', 'failures');
+    clock.advance(1000);
+    change('open', 'half_open', 'open_elapsed');
+    change('half_open', 'open', 'probe_failed');
+    clock.advance(1000);
+    change('open', 'half_open', 'open_elapsed');
+    change('half_open', 'closed', 'probes_succeeded');
+    clock.advance(30_000);
+    attached.detach();
+    const breakerLines = lines().filter((l) => l.msg === 'circuit breaker state changed');
+    expect(breakerLines.map((l) => [l.level, l.from, l.to, l.repeated])).toEqual([
+      [40, 'closed', 'open', undefined],
+      [30, 'open', 'half_open', undefined],
+      [40, 'half_open', 'open', undefined],
+      [30, 'open', 'half_open', undefined],
+      [30, 'half_open', 'closed', undefined],
+    ]);
+  });
+
+  it('a breaker re-opening within the window is logged when it happens', () => {
+    const events = new Emitter<CoreEvents>();
+    const clock = new ManualClock();
+    const { log, lines } = capture('info');
+    attachLogger(events, log, { clock, repeatWindowMs: 10_000 });
+    const change = breaker(events);
+    change('closed', 'open', 'failures');
+    clock.advance(1000);
+    change('open', 'half_open', 'open_elapsed');
+    change('half_open', 'open', 'probe_failed');
+    expect(lines().at(-1)).toMatchObject({ level: 40, from: 'half_open', to: 'open' });
+  });
+});
+
+describe('redaction at any depth', () => {
+  // Redaction used to stop at `*.*.key`: an error whose details carried a hello frame
+  // (err.details.frame.resume.key, err.details.frame.token) wrote both in clear.
+  it('redacts a resume key and a token inside an error reported by the error event', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, text, lines } = capture('info');
+    attachLogger(events, log, { clock: new ManualClock() });
+    const frame = {
+      t: 'hello',
+      v: 1,
+      token: 'hello-token-deep-1',
+      resume: { sid: 's1', key: 'resume-key-deep-2', ack: 0 },
+    };
+    events.emit('error', {
+      where: 'handshake',
+      error: new RwsError('internal', 'hello failed', { details: { frame } }),
+    });
+    expect(text()).not.toContain('resume-key-deep-2');
+    expect(text()).not.toContain('hello-token-deep-1');
+    expect(lines()[0]).toMatchObject({
+      msg: 'background operation failed',
+      where: 'handshake',
+      err: {
+        message: 'hello failed',
+        details: {
+          frame: { t: 'hello', token: '[redacted]', resume: { sid: 's1', key: '[redacted]' } },
+        },
+      },
+    });
+  });
+
+  it('redacts secret fields however deep and whatever their case, in objects, arrays and errors', () => {
+    const { log, text, lines } = capture('info');
+    const deep = { a: { b: { c: { d: { e: { Authorization: 'deep-auth-1', ok: 1 } } } } } };
+    log.info(
+      {
+        deep,
+        list: [{ x: [{ PASSWORD: 'deep-pass-2' }] }],
+        error: Object.assign(new Error('nested'), {
+          details: { headers: { Cookie: 'deep-cookie-3', 'X-Admin-Token': 'deep-admin-4' } },
+        }),
+        wrapped: {
+          cause: new RwsError('internal', 'inner', { details: { adminToken: 'deep-5' } }),
+        },
+      },
+      'deep',
+    );
+    log.info({ err: new Error('top', { cause: { apiKey: 'kept', Key: 'deep-key-6' } }) }, 'cause');
+    for (const secret of ['deep-auth-1', 'deep-pass-2', 'deep-cookie-3', 'deep-admin-4', 'deep-5'])
+      expect(text()).not.toContain(secret);
+    expect(text()).not.toContain('deep-key-6');
+    expect(lines()[0]).toMatchObject({
+      deep: { a: { b: { c: { d: { e: { Authorization: '[redacted]', ok: 1 } } } } } },
+      list: [{ x: [{ PASSWORD: '[redacted]' }] }],
+      error: { type: 'Error', message: 'nested', details: { headers: { Cookie: '[redacted]' } } },
+      wrapped: { cause: { type: 'RwsError', message: 'inner' } },
+    });
+  });
+
+  it('never writes what lies below the depth bound, and survives cycles', () => {
+    let nested: Record<string, unknown> = { token: 'too-deep-token' };
+    for (let i = 0; i < REDACT_MAX_DEPTH + 5; i++) nested = { next: nested };
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    const { log, text, lines } = capture('info');
+    log.info({ nested, cyclic }, 'bounded');
+    expect(text()).not.toContain('too-deep-token');
+    expect(text()).toContain('[too deep]');
+    expect(lines()[0]).toMatchObject({ cyclic: { name: 'loop', self: '[circular]' } });
+  });
+
+  it('leaves the logged objects themselves untouched', () => {
+    const frame = { token: 'caller-token', when: new Date(0) };
+    const copy = redactSecrets({ frame }) as { frame: Record<string, unknown> };
+    expect(copy.frame).toEqual({ token: '[redacted]', when: new Date(0) });
+    expect(frame.token).toBe('caller-token');
   });
 });

@@ -23,22 +23,82 @@ export interface LoggerOptions {
 }
 
 // A second line of defence: the code logs sids, never keys, but a field added later (a frame,
-// a request, an error's details) must not carry a secret out. One wildcard level covers
-// `{ frame: { key } }`, `{ req: { headers: { authorization } } }` and the like.
+// a request, an error's details) must not carry a secret out. Every logged object is walked
+// (redactSecrets) and a field with one of these names is replaced at any depth, whatever the
+// case of its name; fast-redact's paths below also cover the first levels of child-logger
+// bindings, which pino does not pass through the log formatter.
 const SECRET_FIELDS = ['key', 'token', 'adminToken', 'authorization', 'cookie', 'password'];
+const SECRET_NAMES = new Set(
+  [...SECRET_FIELDS, 'x-admin-token', 'set-cookie', 'proxy-authorization'].map((f) =>
+    f.toLowerCase(),
+  ),
+);
 export const REDACT_PATHS = [
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`]),
   ...['resume.key', '*.resume.key', '*.*.resume.key'],
   ...['headers.authorization', 'headers.cookie', 'headers["x-admin-token"]'],
   ...['*.headers.authorization', '*.headers.cookie', '*.headers["x-admin-token"]'],
 ];
+const CENSOR = '[redacted]';
+/** Levels below the logged object that are walked; deeper values are replaced, not written. */
+export const REDACT_MAX_DEPTH = 10;
+// Top-level fields with their own serializer: `req` keeps its IncomingMessage (the serializer
+// reads the socket and the request id), `err` is redacted by its serializer.
+const SERIALIZED = new Set(['req', 'err']);
+
+/**
+ * A copy of `value` as JSON would write it, with every secret field (see SECRET_FIELDS, any
+ * case) replaced by `[redacted]` at any depth. Errors become pino's error objects first
+ * (type, message, stack and their own fields, `details` included); values with a toJSON
+ * (dates, buffers, URLs) are kept as they are. Cycles become `[circular]` and anything
+ * deeper than REDACT_MAX_DEPTH levels `[too deep]`, so nothing unwalked is ever written.
+ */
+export function redactSecrets(value: unknown): unknown {
+  return scrub(value, 0, new Set());
+}
+
+function scrub(value: unknown, depth: number, ancestors: Set<object>): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.has(value)) return '[circular]';
+  if (depth > REDACT_MAX_DEPTH) return '[too deep]';
+  let source: object = value;
+  if (value instanceof Error) source = pino.stdSerializers.err(value);
+  else if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
+  ancestors.add(value);
+  let copy: unknown;
+  if (Array.isArray(source)) {
+    copy = source.map((item: unknown) => scrub(item, depth + 1, ancestors));
+  } else {
+    const out: Record<string, unknown> = {};
+    for (const [name, field] of Object.entries(source)) {
+      out[name] = SECRET_NAMES.has(name.toLowerCase())
+        ? CENSOR
+        : scrub(field, depth + 1, ancestors);
+    }
+    copy = out;
+  }
+  ancestors.delete(value);
+  return copy;
+}
+
+/** The `log` formatter: the logged object, redacted; serialized fields are left to their serializer. */
+function redactLogObject(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(obj)) {
+    if (SECRET_NAMES.has(name.toLowerCase())) out[name] = CENSOR;
+    else if (SERIALIZED.has(name)) out[name] = field;
+    else out[name] = scrub(field, 0, new Set([obj]));
+  }
+  return out;
+}
 
 export function createLogger(options: LoggerOptions): Logger {
   const config = {
     level: options.level,
     base: { service: 'resilient-ws' },
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    serializers: { req: requestFields, err: pino.stdSerializers.err },
+    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    formatters: { log: redactLogObject },
+    serializers: { req: requestFields, err: redactSecrets },
   };
   if (options.format === 'pretty') {
     // In-process and synchronous (not a worker transport): lines are not lost when the CLI
@@ -118,8 +178,9 @@ export interface AttachOptions {
 
 /**
  * Logs the core's events. Levels: info for what an operator acts on (partial resumes, breaker
- * changes, shutdown), warn for failures (rate-limited per kind), debug for session life
- * cycle, trace for per-message events (only subscribed when trace is on).
+ * changes, shutdown), warn for failures (rate-limited per kind; breaker transitions never
+ * are), debug for session life cycle, trace for per-message events (only subscribed when
+ * trace is on).
  */
 export function attachLogger(
   events: Emitter<CoreEvents>,
@@ -179,8 +240,10 @@ export function attachLogger(
       else limited(`upstream:${e.outcome}`, 'warn', fields, 'upstream call failed');
     }),
     events.on('breaker', (e) => {
+      // Never rate-limited: transitions are rare, each one matters, and a held-back line
+      // written later would state a breaker's old state after its current one.
       const level = e.to === 'open' || e.to === 'forced_open' ? 'warn' : 'info';
-      limited(`breaker:${e.name}:${e.to}`, level, { ...e }, 'circuit breaker state changed');
+      log[level]({ ...e }, 'circuit breaker state changed');
     }),
     events.on('shutdown', (e) => log.info({ drain: e.drain }, 'shutdown started')),
     events.on('error', (e) =>

@@ -4,7 +4,11 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isRwsError } from '../errors.js';
-import { loadContentHasher, type ContentHasher } from '../outbox/content-hash.js';
+import {
+  CONTENT_ID_PREFIX,
+  loadContentHasher,
+  type ContentHasher,
+} from '../outbox/content-hash.js';
 import { HubHarness } from './test-support/hub-harness.js';
 
 let hasher: ContentHasher;
@@ -126,6 +130,24 @@ describe("send with dedup: 'content'", () => {
     );
     expect(hashed).toEqual([]);
     expect(await h.hub.send(sid, 1)).toEqual({ seq: 1 });
+  });
+
+  // Content ids share the id window with caller ids: a caller id that happened to be
+  // `xxh64:<hash of X>` made a later content-deduped send of X answer `dup: true`, and X was
+  // never stored or delivered. The namespace is reserved now.
+  it('refuses a caller id in the xxh64: namespace, so a content-deduped send is never a false dup', async () => {
+    const { h } = harness();
+    const { t, sid } = await h.session();
+    t.take();
+    const x = { order: 42, status: 'shipped' };
+    const forged = CONTENT_ID_PREFIX + hasher.hash64hex(JSON.stringify(x));
+    expect(await codeOf(h.hub.send(sid, { unrelated: true }, { id: forged }))).toBe('bad_options');
+    expect(await codeOf(h.hub.broadcast({ unrelated: true }, { id: forged } as never))).toBe(
+      'bad_options',
+    );
+    expect(await h.hub.send(sid, x, { dedup: 'content' })).toEqual({ seq: 1 });
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'msg', seq: 1, id: forged, data: x }]);
   });
 
   it('fails with content_hash_unavailable when the hub has no hasher', async () => {

@@ -178,6 +178,11 @@ describe('resilient-ws CLI', () => {
     ],
     [['serve', '--no-such-flag'], {}, /no-such-flag/],
     [['serve'], { RWS_HOST: '0.0.0.0' }, /refusing to bind 0\.0\.0\.0 without RWS_ADMIN_TOKEN/],
+    [
+      ['serve'],
+      { RWS_UPSTREAM_URL: 'localhost:9000/hook' },
+      /upstreamUrl "localhost:9000\/hook" from environment RWS_UPSTREAM_URL: expected empty, or an http:\/\/ or https:\/\/ URL/,
+    ],
   ] as const)(
     'bad configuration %j %j exits 2 naming key, value, source and what is allowed',
     async (args, env, message) => {
@@ -188,6 +193,53 @@ describe('resilient-ws CLI', () => {
     },
   );
 
+  it('refuses an upstreamUrl with credentials (exit 2) without printing them', async () => {
+    for (const command of ['serve', 'config']) {
+      const r = await run([command, '--upstream-url', 'http://alice:pa55word@127.0.0.1:9/hook']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('"http://<redacted>@127.0.0.1:9/hook" from flag --upstream-url');
+      expect(r.stderr).toContain('credential-free URL');
+      expect(r.stderr + r.stdout).not.toMatch(/alice|pa55word/);
+    }
+    const ok = await run(['config'], { RWS_UPSTREAM_URL: 'https://upstream.internal/hook' });
+    expect(ok.stdout).toMatch(/^upstreamUrl = https:\/\/upstream\.internal\/hook \(env\)$/m);
+  });
+
+  // The testing preset (for test suites, which use port 0) logs at warn, and the JSON
+  // `resilient-ws listening` line is info: the process used to print nothing at all, so a
+  // harness could not learn where the server listens.
+  it('serve on port 0 tells where it listens whatever the log level (testing preset)', async () => {
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', RWS_PRESET: 'testing' },
+      stdio: 'pipe',
+    });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 10_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m =
+          /^resilient-ws listening on (ws:\/\/127\.0\.0\.1:\d+\/ws) \(HTTP http:\/\/\S+\)$/m.exec(
+            stderr,
+          );
+        if (m !== null) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    const c = await RawClient.connect(url);
+    expect(await c.hello()).toMatchObject({ t: 'welcome' });
+    c.close();
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(stdout).not.toContain('resilient-ws listening'); // the info line stays filtered
+  });
+
   it('an unknown command exits 1 with usage', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(1);
@@ -196,6 +248,7 @@ describe('resilient-ws CLI', () => {
 
   it('serve accepts clients, logs JSON, and exits 0 on SIGTERM after closing clients with 1001', async () => {
     const s = await serve([], { RWS_LOG_LEVEL: 'info' });
+    expect(s.output()).toContain(`resilient-ws listening on ${s.url} (HTTP ${s.http})`);
     const c = await RawClient.connect(s.url);
     expect(await c.hello()).toMatchObject({ t: 'welcome' });
     s.child.kill('SIGTERM');
