@@ -64,7 +64,8 @@ export function demoRoutes(req: IncomingMessage, res: ServerResponse, path: stri
     res.end(PAGE);
     return true;
   }
-  const m = /^\/sdk\/((?:client|src\/protocol)\/[\w./-]+\.js)$/.exec(path);
+  // The SDK imports src/protocol and src/resilience (backoff): both are browser-safe.
+  const m = /^\/sdk\/((?:client|src\/protocol|src\/resilience)\/[\w./-]+\.js)$/.exec(path);
   if (m === null) return false;
   const file = normalize(join(DIST, m[1]!));
   if (!file.startsWith(DIST + sep)) return false;

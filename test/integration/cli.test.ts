@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient } from '../support/raw-client.js';
+import { RawClient, eventually } from '../support/raw-client.js';
 
 const BIN = fileURLToPath(new URL('../../bin/resilient-ws.js', import.meta.url));
 const children: ChildProcess[] = [];
@@ -248,7 +248,12 @@ describe('resilient-ws CLI', () => {
 
   it('serve accepts clients, logs JSON, and exits 0 on SIGTERM after closing clients with 1001', async () => {
     const s = await serve([], { RWS_LOG_LEVEL: 'info' });
-    expect(s.output()).toContain(`resilient-ws listening on ${s.url} (HTTP ${s.http})`);
+    // stderr and stdout are separate pipes: the human line may land after the JSON one.
+    await eventually(
+      () => s.output().includes(`resilient-ws listening on ${s.url} (HTTP ${s.http})`),
+      5000,
+      'the listening line on stderr',
+    );
     const c = await RawClient.connect(s.url);
     expect(await c.hello()).toMatchObject({ t: 'welcome' });
     s.child.kill('SIGTERM');

@@ -73,11 +73,19 @@ describe("dedup: 'content'", () => {
     const { server, sid, post } = await connected();
     const keyed = await post({ data: { pct: 50 }, key: 'progress', dedup: 'content' });
     expect(keyed.status).toBe(400);
+    // The route refuses the combination itself (bad_request, naming the fields); the library
+    // refuses it too (bad_options).
     expect(keyed.body).toEqual(
       expect.objectContaining({
-        error: expect.objectContaining({ code: 'bad_options' }) as unknown,
+        error: expect.objectContaining({
+          code: 'bad_request',
+          message: expect.stringContaining('"key"') as unknown,
+        }) as unknown,
       }),
     );
+    await expect(server.send(sid, 1, { dedup: 'content', key: 'k' })).rejects.toMatchObject({
+      code: 'bad_options',
+    });
     expect((await post({ data: 1, id: 'x', dedup: 'content' })).status).toBe(400);
     expect((await post({ data: 1, volatile: true, dedup: 'content' })).status).toBe(400);
     await expect(server.send(sid, 1, { dedup: 'content', volatile: true })).rejects.toThrow(
