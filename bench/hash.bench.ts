@@ -181,19 +181,25 @@ checks.push(
     bar,
     quickNote,
   ),
-  atLeast(
-    'hub path: ContentHasher.hash64hex (native) over SHA-256 of the same text at 10 KB',
-    pairedRatio(hash10k['sha256 text']!, hash10k['xxh64 native text']!).median,
-    2,
-    'own bar, not in BENCHMARKS.md: guards the reused-buffer encoding (napi string copy measured ~2x slower)',
-  ),
-  atLeast(
-    'JSON.stringify of the 10 KB object / hub-path hash of its text (why the key never re-serializes)',
-    pairedRatio(hash10k['JSON.stringify']!, hash10k['xxh64 native text']!).median,
-    3,
-    'context: hashing must stay far cheaper than a second serialization',
-  ),
 );
+// Our own bars (not in BENCHMARKS.md), checked in full mode only: in quick mode's 1 ms rounds
+// the string-encoding path was seen 4x slower in one CI run out of several (an outlier the
+// 41-round full mode absorbs), and a gate must not fail on noise.
+if (!QUICK)
+  checks.push(
+    atLeast(
+      'hub path: ContentHasher.hash64hex (native) over SHA-256 of the same text at 10 KB',
+      pairedRatio(hash10k['sha256 text']!, hash10k['xxh64 native text']!).median,
+      2,
+      'own bar, not in BENCHMARKS.md: guards the reused-buffer encoding (napi string copy measured ~2x slower)',
+    ),
+    atLeast(
+      'JSON.stringify of the 10 KB object / hub-path hash of its text (why the key never re-serializes)',
+      pairedRatio(hash10k['JSON.stringify']!, hash10k['xxh64 native text']!).median,
+      3,
+      'context: hashing must stay far cheaper than a second serialization',
+    ),
+  );
 
 report({
   name: 'hash',
