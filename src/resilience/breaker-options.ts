@@ -91,31 +91,18 @@ function invalid(key: string, value: unknown, allowed: string): RwsError {
   );
 }
 
-function int(
-  key: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
+type Bounds = [key: string, value: number | undefined, fallback: number, min: number, max: number];
+
+function bounded(integer: boolean, [key, value, fallback, min, max]: Bounds): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw invalid(key, v, `an integer from ${min} to ${max}`);
+  const ok = integer ? Number.isInteger(v) : Number.isFinite(v);
+  if (!ok || v < min || v > max)
+    throw invalid(key, v, `${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
   return v;
 }
 
-function num(
-  key: string,
-  value: number | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < min || v > max)
-    throw invalid(key, v, `a number from ${min} to ${max}`);
-  return v;
-}
+const int = (...b: Bounds): number => bounded(true, b);
+const num = (...b: Bounds): number => bounded(false, b);
 
 function resolveWindow(w: WindowOptions | undefined): OutcomeWindow {
   if (w === undefined)

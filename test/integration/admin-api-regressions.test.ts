@@ -5,17 +5,9 @@ import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createServer } from '../../src/index.js';
 import { RawClient, sleep, type Frame } from '../support/raw-client.js';
-import { postJson, startServer } from '../support/server.js';
+import { getJson, postJson, startServer } from '../support/server.js';
 
 type Json = Record<string, unknown>;
-
-async function getJson(
-  url: string,
-  init: RequestInit = {},
-): Promise<{ status: number; body: Json }> {
-  const res = await fetch(url, init);
-  return { status: res.status, body: (await res.json()) as Json };
-}
 
 async function session(url: string): Promise<{ c: RawClient; sid: string }> {
   const c = await RawClient.connect(url);

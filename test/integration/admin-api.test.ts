@@ -5,18 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RawClient, eventually, type Frame } from '../support/raw-client.js';
-import { postJson, startServer } from '../support/server.js';
+import { getJson, postJson, startServer } from '../support/server.js';
 
 type Welcome = Frame & { sid: string; key: string };
 type Json = Record<string, unknown>;
-
-async function getJson(
-  url: string,
-  init: RequestInit = {},
-): Promise<{ status: number; body: Json }> {
-  const res = await fetch(url, init);
-  return { status: res.status, body: (await res.json()) as Json };
-}
 
 const code = (body: Json) => (body.error as { code: string }).code;
 

@@ -34,3 +34,12 @@ export async function postJson(
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
+
+/** fetch a URL and parse its JSON body (any method; GET by default). */
+export async function getJson(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, init);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
