@@ -23,8 +23,7 @@ const obs = createObservability({
   events,
   connections: () => 0,
   attachedSessions: () => 0,
-  storeStats: () =>
-    Promise.resolve({ sessions: 0, messages: 0, bytes: 0, oldestEnqueuedAt: undefined }),
+  storeStats: () => Promise.resolve({ sessions: 0, messages: 0, bytes: 0, oldestAt: undefined }),
   dlqSize: () => 0,
   breakers: () => [{ name: 'upstream', state: 'closed' }],
   sent: () => ({ messages: 0, bytes: 0 }),

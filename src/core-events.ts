@@ -58,8 +58,8 @@ export interface CoreEvents {
   };
   /** A circuit breaker changed state (`from`/`to`: closed, open, half_open, forced_open, disabled). */
   breaker: { name: string; from: string; to: string; reason: string };
-  /** The server began shutting down (stop accepting, close clients with 1001). */
-  shutdown: { drain: boolean };
+  /** The server began shutting down (stop accepting, drain upstream calls within `timeoutMs`, close clients with 1001). */
+  shutdown: { timeoutMs: number };
   /** Something failed that no caller could be told about (a store error in a background task). */
   error: { where: string; error: unknown };
 }

@@ -335,7 +335,7 @@ describe('product metrics', () => {
     state.attached = 2;
     state.dlq = 7;
     state.dlqEvicted = 3;
-    state.store = { sessions: 5, messages: 40, bytes: 4000, oldestEnqueuedAt: clock.now() };
+    state.store = { sessions: 5, messages: 40, bytes: 4000, oldestAt: clock.now() };
     state.breakers = [{ name: 'upstream', state: 'half_open' }];
     clock.advance(1500);
     expect(value('rws_connections')).toBe(3);
@@ -348,7 +348,7 @@ describe('product metrics', () => {
     expect(value('rws_dlq_evicted_total')).toBe(3);
     expect(value('rws_breaker_state', 'upstream', 'half_open')).toBe(1);
     expect(value('rws_breaker_state', 'upstream', 'closed')).toBe(0);
-    state.store = { sessions: 1, messages: 0, bytes: 0, oldestEnqueuedAt: undefined };
+    state.store = { sessions: 1, messages: 0, bytes: 0, oldestAt: undefined };
     expect(value('rws_outbox_oldest_message_age_seconds')).toBe(0);
     expect(value('rws_sessions', 'detached')).toBe(0); // clamped, never negative
   });

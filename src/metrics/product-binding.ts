@@ -24,7 +24,7 @@ export interface StoreFigures {
   messages: number;
   bytes: number;
   /** Enqueue time (ms since the epoch) of the oldest retained message, if any. */
-  oldestEnqueuedAt?: number | undefined;
+  oldestAt?: number | undefined;
 }
 
 export interface ProductSources {
@@ -85,7 +85,7 @@ export function bindProductMetrics(
   gauge(P.outboxOldestAge, () => {
     const s = sources.store();
     if (s === undefined) return undefined;
-    const t = s.oldestEnqueuedAt;
+    const t = s.oldestAt;
     return t === undefined ? 0 : Math.max(0, (sources.now() - t) / 1000);
   });
   gauge(P.dlq, () => sources.dlqSize());

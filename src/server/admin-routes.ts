@@ -14,7 +14,7 @@ import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { Hub } from '../session/hub.js';
 import type { SessionRecord, SessionSort, Store } from '../store/store.js';
-import { HttpError, readOptionalJson, sendJson } from './http-util.js';
+import { allow, decodeSegment, HttpError, readOptionalJson, sendJson } from './http-util.js';
 
 export interface AdminContext {
   hub: Hub;
@@ -262,23 +262,4 @@ function reasonParam(q: URLSearchParams) {
       `unknown dead-letter reason ${JSON.stringify(raw.slice(0, 32))}`,
     );
   return raw;
-}
-
-export function allow(method: string, ...methods: string[]): void {
-  if (!methods.includes(method))
-    throw new HttpError(405, 'method_not_allowed', `use ${methods.join(' or ')}`, {
-      allow: methods.join(', '),
-    });
-}
-
-export function decodeSegment(segment: string, what: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new HttpError(
-      400,
-      'bad_request',
-      `the ${what} in the path is not valid percent-encoding`,
-    );
-  }
 }

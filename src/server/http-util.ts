@@ -84,3 +84,23 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   const b = createHash('sha256').update(token).digest();
   return timingSafeEqual(a, b);
 }
+
+/** 405 with an `Allow` header unless `method` is one of `methods`. */
+export function allow(method: string, ...methods: string[]): void {
+  if (!methods.includes(method))
+    throw new HttpError(405, 'method_not_allowed', `use ${methods.join(' or ')}`, {
+      allow: methods.join(', '),
+    });
+}
+
+export function decodeSegment(segment: string, what: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(
+      400,
+      'bad_request',
+      `the ${what} in the path is not valid percent-encoding`,
+    );
+  }
+}

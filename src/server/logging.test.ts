@@ -219,7 +219,7 @@ describe('attachLogger', () => {
     events.emit('breaker', { name: 'upstream', from: 'closed', to: 'open', reason: 'failures' });
     events.emit('breaker', { name: 'upstream', from: 'open', to: 'half_open', reason: 'timer' });
     events.emit('error', { where: 'sweeper', error: new Error('store down') });
-    events.emit('shutdown', { drain: true });
+    events.emit('shutdown', { timeoutMs: 1000 });
     expect(lines().map((l) => [l.level, l.msg])).toEqual([
       [40, 'circuit breaker state changed'],
       [30, 'circuit breaker state changed'],

@@ -245,7 +245,7 @@ export function attachLogger(
       const level = e.to === 'open' || e.to === 'forced_open' ? 'warn' : 'info';
       log[level]({ ...e }, 'circuit breaker state changed');
     }),
-    events.on('shutdown', (e) => log.info({ drain: e.drain }, 'shutdown started')),
+    events.on('shutdown', (e) => log.info({ timeoutMs: e.timeoutMs }, 'shutdown started')),
     events.on('error', (e) =>
       limited(
         `error:${e.where}`,

@@ -43,7 +43,7 @@ function options(over: Partial<ObservabilityOptions> = {}): ObservabilityOptions
     connections: () => 2,
     attachedSessions: () => 1,
     storeStats: () =>
-      Promise.resolve({ sessions: 3, messages: 5, bytes: 500, oldestEnqueuedAt: undefined }),
+      Promise.resolve({ sessions: 3, messages: 5, bytes: 500, oldestAt: undefined }),
     dlqSize: () => 4,
     breakers: () => [{ name: 'upstream', state: 'closed' }],
     sent: () => ({ messages: 0, bytes: 0 }),

@@ -22,14 +22,6 @@ import {
 } from '../metrics/index.js';
 import { sendError } from './http-util.js';
 
-/** The store's figures that the metrics read (structurally a subset of the store's stats). */
-export interface StoreStats {
-  sessions: number;
-  messages: number;
-  bytes: number;
-  oldestEnqueuedAt?: number | undefined;
-}
-
 export interface ObservabilityOptions {
   enabled: boolean;
   /** Most label sets per metric (`metricsMaxLabelSets`). */
@@ -37,7 +29,8 @@ export interface ObservabilityOptions {
   events: Emitter<CoreEvents>;
   connections: () => number;
   attachedSessions: () => number;
-  storeStats: () => Promise<StoreStats>;
+  /** The store's figures (`Store.stats()` fits as is). */
+  storeStats: () => Promise<StoreFigures>;
   dlqSize: () => number;
   /** Dead letters evicted from the full queue so far (default: none counted). */
   dlqEvicted?: () => number;

@@ -7,8 +7,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRwsError } from '../errors.js';
 import { MAX_ID_LENGTH } from '../protocol/index.js';
 import type { Hub, SendOptions } from '../session/hub.js';
-import { adminRoute, allow, decodeSegment, type AdminContext } from './admin-routes.js';
-import { bearerMatches, HttpError, readJson, sendError, sendJson } from './http-util.js';
+import { adminRoute, type AdminContext } from './admin-routes.js';
+import {
+  allow,
+  bearerMatches,
+  decodeSegment,
+  HttpError,
+  readJson,
+  sendError,
+  sendJson,
+} from './http-util.js';
 import { requestId } from './logging.js';
 
 export interface RouteContext {

@@ -161,10 +161,7 @@ export class RwsServer extends Emitter<CoreEvents> {
           events: this,
           connections: () => this.hub.connections.size,
           attachedSessions: () => this.hub.sessions.size,
-          storeStats: async () => {
-            const s = await this.store.stats();
-            return { ...s, oldestEnqueuedAt: s.oldestAt };
-          },
+          storeStats: () => this.store.stats(),
           dlqSize: () => this.dlq.size,
           dlqEvicted: () => this.dlq.evicted,
           breakers: () => this.breakers.list().map((b) => ({ name: b.name, state: b.state })),
@@ -286,7 +283,7 @@ export class RwsServer extends Emitter<CoreEvents> {
 
   private async doClose(timeoutMs: number): Promise<void> {
     this.draining = true;
-    this.emit('shutdown', { drain: true });
+    this.emit('shutdown', { timeoutMs });
     for (const t of this.timers) t.cancel();
     this.timers = [];
     this.endpoint.close();
