@@ -497,6 +497,7 @@ data.failureAsync = failAsync;
 }
 
 report({
+  row: 'circuit breaker',
   name: 'breaker',
   title: 'Circuit breaker: ours vs cockatiel and opossum',
   method:

@@ -202,6 +202,7 @@ if (!QUICK)
   );
 
 report({
+  row: 'hash',
   name: 'hash',
   title: 'Hash: xxHash64 (native and wasm) vs SHA-256',
   method: [

@@ -176,6 +176,7 @@ const rows = variants.map((v) => {
 });
 const note = QUICK ? 'quick mode: looser bar (2x) for a noisy box' : undefined;
 report({
+  row: 'metrics overhead',
   name: 'metrics-hot',
   title: 'Metrics hot path: ns per operation',
   method: `${ROUNDS} paired interleaved rounds of ${ITER} operations (peers: ${ITER / 50}), order rotated; one loop per variant. "minus baseline" is the paired difference against an empty loop reading the same input array.`,

@@ -93,6 +93,7 @@ obs.close();
 
 const KB = 1024;
 report({
+  row: 'metrics overhead',
   name: 'metrics-memory',
   title: 'Metrics memory: retained heap',
   method:

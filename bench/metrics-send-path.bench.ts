@@ -199,6 +199,7 @@ async function main(): Promise<void> {
   ];
   const iqr = (x: { q1: number; q3: number }) => `IQR ${x.q1.toFixed(3)}–${x.q3.toFixed(3)}`;
   report({
+    row: 'metrics overhead',
     name: 'metrics-send-path',
     title: 'Metrics overhead on the real send path',
     method:

@@ -116,9 +116,27 @@ export function pairedDelta(a: readonly number[], b: readonly number[]): Spread 
   return spread(a.map((x, i) => x - b[i]!));
 }
 
+/** The rows of BENCHMARKS.md's bar table; REPORT.md's scorecard groups checks by them. */
+export const BAR_ROWS = [
+  'hash',
+  'dedup window',
+  'cleanup',
+  'metrics overhead',
+  'circuit breaker',
+  'end-to-end push',
+  'latency',
+  'memory per connection',
+  'sustained memory',
+  'resume',
+  'multi-node (Redis)',
+] as const;
+export type BarRow = (typeof BAR_ROWS)[number];
+
 /** A bar from BENCHMARKS.md, checked against a measured figure. */
 export interface Check {
   name: string;
+  /** The BENCHMARKS.md row; defaults to the result's `row`. */
+  row?: BarRow;
   value: number;
   /** Human-readable bar, e.g. "<= 1.01". */
   bar: string;
@@ -139,6 +157,8 @@ export interface BenchResult {
   /** File stem: bench/results/<name>.json */
   name: string;
   title: string;
+  /** The BENCHMARKS.md row its checks belong to (a check may name another). */
+  row: BarRow;
   /** What was measured and how (method, process layout), for the report. */
   method: string;
   /** Table rows for the markdown summary. */
