@@ -1,15 +1,22 @@
 /**
  * `npm run bench` runs every bench/*.bench.ts (built to dist/bench) in its own
- * `node --expose-gc` process, one after another, and writes bench/results/SUMMARY.md.
+ * `node --expose-gc` process, one after another, then writes bench/results/REPORT.md: the
+ * machine, a scorecard with one section per row of BENCHMARKS.md (its bar, every check
+ * measured for it, pass or fail) and each benchmark's own tables.
  * `npm run bench:check` does the same in quick mode (BENCH_QUICK=1, results under
- * bench/results/quick) and exits non-zero if any ratio misses its bar.
+ * bench/results/quick) and exits non-zero if any gate misses.
  *
  *   node dist/bench/run.js [--check] [name-filter ...]
+ *
+ * With a filter only the named benchmarks run; the report is rebuilt from every result file
+ * present and says when they come from different runs.
  */
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildReport, type StoredResult } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -20,31 +27,63 @@ const files = readdirSync(here)
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 
-const env = { ...process.env, ...(check ? { BENCH_QUICK: '1' } : {}) };
+const runId = new Date().toISOString();
+const env = { ...process.env, BENCH_RUN_ID: runId, ...(check ? { BENCH_QUICK: '1' } : {}) };
 const failed: string[] = [];
-const summaries: string[] = [];
+const durations: Record<string, number> = {};
 const resultsDir = join(here, '..', '..', 'bench', 'results', ...(check ? ['quick'] : []));
+mkdirSync(resultsDir, { recursive: true });
+const suiteStart = Date.now();
 for (const f of files) {
   const name = f.replace(/\.bench\.js$/, '');
   console.log(`\n### ${name}${check ? ' (quick)' : ''}`);
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['--expose-gc', join(here, f)], {
-    stdio: 'inherit',
-    env,
-  });
-  const secs = ((Date.now() - started) / 1000).toFixed(1);
-  if (r.status !== 0) failed.push(`${name} (exit ${r.status ?? r.signal}, ${secs} s)`);
-  const md = join(resultsDir, `${name}.md`);
-  if (existsSync(md)) summaries.push(readFileSync(md, 'utf8'));
-}
-if (filters.length === 0) {
-  writeFileSync(
-    join(resultsDir, 'SUMMARY.md'),
-    `# Benchmark results${check ? ' (quick mode)' : ''}\n\nNode ${process.version}. Every figure is a ratio or a paired difference measured in one run; absolute times are context only.\n\n${summaries.join('\n')}`,
+  // A large old space: the cleanup benchmark holds 1M sessions.
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--max-old-space-size=8192', join(here, f)],
+    { stdio: 'inherit', env },
   );
+  durations[name] = (Date.now() - started) / 1000;
+  if (r.status !== 0)
+    failed.push(`${name} (exit ${r.status ?? r.signal}, ${durations[name].toFixed(1)} s)`);
 }
+const suiteSeconds = (Date.now() - suiteStart) / 1000;
+
+const results: StoredResult[] = readdirSync(resultsDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
+  .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as StoredResult)
+  .filter((r) => Array.isArray(r.checks));
+writeFileSync(
+  join(resultsDir, 'REPORT.md'),
+  buildReport({
+    results,
+    machine: machine(),
+    quick: check,
+    ...(filters.length === 0
+      ? { durations: { perBenchmark: durations, suite: suiteSeconds } }
+      : {}),
+  }),
+);
+
 if (failed.length > 0) {
   console.error(`\nbench: ${failed.length} failed: ${failed.join(', ')}`);
   process.exit(1);
 }
-console.log(`\nbench: ${files.length} passed`);
+console.log(`\nbench: ${files.length} passed in ${suiteSeconds.toFixed(0)} s`);
+
+function machine(): string {
+  const cpu = cpus();
+  const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return [
+    `- CPU: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Linux ${release()}`,
+    `- Node ${process.version}; commit ${commit}; taskset ${pin ? 'available (end-to-end servers and clients pinned to separate cores)' : 'absent (processes not pinned)'}`,
+  ].join('\n');
+}

@@ -214,6 +214,7 @@ export function report(r: BenchResult): void {
     cpu: cpus()[0]?.model ?? 'unknown',
     quick: QUICK,
     date: new Date().toISOString(),
+    ...(process.env.BENCH_RUN_ID ? { runId: process.env.BENCH_RUN_ID } : {}),
   };
   writeFileSync(join(dir, `${r.name}.json`), JSON.stringify({ ...r, env }, null, 2) + '\n');
   const md = toMarkdown(r);
