@@ -1,6 +1,11 @@
 /**
  * A TCP proxy on loopback that the test can cut: `cut()` destroys the live client↔server
  * socket pair at once (no close handshake), as a network failure would.
+ *
+ * Both legs set TCP_NODELAY, as `ws` does on its own sockets: with Nagle's algorithm on, a
+ * handshake made of several small writes waits for the peer's delayed ACK (up to 40 ms per
+ * round trip), which measured the proxy rather than the protocol (the resume benchmark saw
+ * Socket.IO's reconnect → first message at 48 ms instead of 3 ms).
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -11,8 +16,8 @@ export class ChaosProxy {
   cuts = 0;
 
   constructor(private readonly target: { host: string; port: number }) {
-    this.server = createServer((client) => {
-      const upstream = createConnection(this.target);
+    this.server = createServer({ noDelay: true }, (client) => {
+      const upstream = createConnection({ ...this.target, noDelay: true });
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
       client.pipe(upstream);
