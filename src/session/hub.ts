@@ -17,6 +17,7 @@ import { FlushScheduler } from './flush-scheduler.js';
 import { FrameHandler } from './frame-handler.js';
 import type { LocalSession } from './local-session.js';
 import type { Transport, TransportHandlers } from './transport-port.js';
+import { ConnectionHandlers, type ConnectionOwner } from './connection-handlers.js';
 
 export interface HubOptions {
   sessionTtlMs: number;
@@ -91,26 +92,33 @@ export class Hub {
     this.frames = new FrameHandler(this);
   }
 
-  /** Wire a new transport; returns the callbacks the transport must call. */
-  accept(transport: Transport): { connection: Connection; handlers: TransportHandlers } {
+  /**
+   * Wire a new transport; returns the callbacks the transport must call. Nothing here makes a
+   * closure per connection: the callbacks below are shared by every connection, and the
+   * handlers are one small object (an idle connection's heap is a benchmarked figure).
+   */
+  accept(
+    transport: Transport,
+    remote?: string,
+  ): { connection: Connection; handlers: TransportHandlers } {
     const conn = new Connection(
       transport,
       this.scheduler,
       this.options.writer,
-      () => this.clock.now(),
-      (c) => this.onWritable(c),
+      this.now,
+      this.writable,
     );
     this.connections.add(conn);
-    this.events.emit('connection', { remote: transport.remoteAddress });
-    return {
-      connection: conn,
-      handlers: {
-        onMessage: (text) => this.frames.onMessage(conn, text),
-        onClose: (code, reason) => this.onClose(conn, code, reason),
-        onDrain: () => conn.drained(),
-      },
-    };
+    this.events.emit('connection', { remote });
+    return { connection: conn, handlers: new ConnectionHandlers(this.owner, conn) };
   }
+
+  private readonly now = (): number => this.clock.now();
+  private readonly writable = (conn: Connection): void => this.onWritable(conn);
+  private readonly owner: ConnectionOwner = {
+    message: (conn, text) => this.frames.onMessage(conn, text),
+    closed: (conn, code, reason) => this.onClose(conn, code, reason),
+  };
 
   /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
   async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {

@@ -11,7 +11,6 @@ export interface Transport {
   terminate(): void;
   /** Bytes queued but not yet handed to the network. */
   readonly bufferedAmount: number;
-  readonly remoteAddress: string | undefined;
 }
 
 /** What the transport calls into; set once by whoever accepts the connection. */

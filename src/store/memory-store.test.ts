@@ -31,12 +31,17 @@ describe('MemoryStore', () => {
     expect(isRwsError(error) && error.code).toBe('session_exists');
   });
 
-  it('gives each session its own epoch', async () => {
+  it("gives its sessions the store's epoch, and another store another one", async () => {
+    // A memory store never loses a stream while keeping its record, so one epoch per store
+    // tells a client everything an epoch can: a new store (a restart) is a new epoch.
     const store = new MemoryStore({ limits: DEFAULT_LIMITS });
     const a = await store.createSession({ sid: 'a', keyHash: KEY, now: T0 });
     const b = await store.createSession({ sid: 'b', keyHash: KEY, now: T0 });
     expect(a.epoch).toMatch(/^[0-9a-f]{16}$/);
-    expect(a.epoch).not.toBe(b.epoch);
+    expect(b.epoch).toBe(a.epoch);
+    const other = new MemoryStore({ limits: DEFAULT_LIMITS });
+    const c = await other.createSession({ sid: 'a', keyHash: KEY, now: T0 });
+    expect(c.epoch).not.toBe(a.epoch);
   });
 
   it('sweeps at a cost proportional to what expires, not to what is stored', async () => {

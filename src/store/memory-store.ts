@@ -7,6 +7,7 @@
  */
 /* eslint-disable @typescript-eslint/require-await -- deliberate: the contract is async for
    networked stores, and an async method turns a thrown store_closed into a rejection. */
+import { randomBytes } from 'node:crypto';
 import { RwsError } from '../errors.js';
 import { DedupWindow } from './dedup-window.js';
 import { ResultBudget } from './result-budget.js';
@@ -60,6 +61,13 @@ export class MemoryStore implements Store {
   private readonly totals: OutboxTotals = { messages: 0, bytes: 0 };
   private attachedCount = 0;
   private closed = false;
+  /**
+   * The epoch of every session of this store. A memory store never loses a session's stream
+   * while keeping its record, so a stream's epoch never changes; a restart is a new store with
+   * a new epoch. One string per store rather than per session (an idle connection's heap is a
+   * benchmarked figure).
+   */
+  readonly epoch = randomBytes(8).toString('hex');
 
   constructor(options: MemoryStoreOptions) {
     this.limits = { ...options.limits };
@@ -72,7 +80,7 @@ export class MemoryStore implements Store {
     if (this.sessions.has(init.sid)) {
       throw new RwsError('session_exists', 'a session with this sid already exists');
     }
-    const s = newSessionState(init, this.totals);
+    const s = newSessionState(init, this.totals, this.epoch);
     this.sessions.set(s.sid, s);
     this.attachedCount++;
     return toRecord(s);

@@ -2,7 +2,7 @@
  * One session as the memory store holds it, and the operations on it that need nothing from
  * the rest of the store.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ResultBudget } from './result-budget.js';
 import type { DedupWindow } from './dedup-window.js';
 import type { WheelEntry } from './expiry-wheel.js';
@@ -27,15 +27,16 @@ export interface SessionState extends WheelEntry {
   clientResults: ResultBudget | undefined;
 }
 
+/** `epoch`: the store's (see MemoryStore.epoch); shared, not a string per session. */
 export function newSessionState(
   init: { sid: string; keyHash: string; now: number },
   totals: OutboxTotals,
+  epoch: string,
 ): SessionState {
   return {
     sid: init.sid,
     keyHash: init.keyHash,
-    // The memory store never loses a stream without its record, so this never changes.
-    epoch: randomBytes(8).toString('hex'),
+    epoch,
     createdAt: init.now,
     last: 0,
     acked: 0,

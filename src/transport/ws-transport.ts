@@ -1,14 +1,40 @@
-/** Adapts a `ws` WebSocket to the core's Transport port. */
-import type { WebSocket } from 'ws';
+/**
+ * Adapts a `ws` WebSocket to the core's Transport port.
+ *
+ * The server's sockets are `RwsSocket`s, which know their transport, so every listener is a
+ * function shared by all connections rather than closures per connection: an idle
+ * connection's heap is a benchmarked figure (BENCHMARKS.md "memory per connection").
+ */
+import { WebSocket } from 'ws';
 import type { Transport, TransportHandlers } from '../session/transport-port.js';
 
-export class WsTransport implements Transport {
-  private handlers: TransportHandlers | undefined;
+/** What `WebSocketServer` creates for each upgrade (its `WebSocket` option). */
+export class RwsSocket extends WebSocket {
+  transport: WsTransport | undefined = undefined;
+}
 
-  constructor(
-    private readonly ws: WebSocket,
-    readonly remoteAddress: string | undefined,
-  ) {}
+function ignore(): void {}
+
+function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  // Protocol v1 is text only; a binary message is decoded as UTF-8 and validated like text.
+  const text = isBinary || typeof data !== 'string' ? toText(data) : data;
+  (this as RwsSocket).transport?.handlers?.onMessage(text);
+}
+
+function onClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as RwsSocket).transport?.handlers?.onClose(code, reason.toString());
+}
+
+export class WsTransport implements Transport {
+  handlers: TransportHandlers | undefined;
+
+  constructor(private readonly ws: RwsSocket) {
+    ws.transport = this;
+    // Before anything else: a socket refused after this still reads until the peer's close,
+    // and an 'error' without a listener (invalid UTF-8, oversize) would crash the process.
+    // 'error' precedes 'close' (e.g. 1009 on an oversize message); close handles the rest.
+    ws.on('error', ignore);
+  }
 
   get bufferedAmount(): number {
     return this.ws.bufferedAmount;
@@ -17,14 +43,8 @@ export class WsTransport implements Transport {
   /** Connect the socket's events to the core. Call once. */
   bind(handlers: TransportHandlers): void {
     this.handlers = handlers;
-    this.ws.on('message', (data, isBinary) => {
-      // Protocol v1 is text only; a binary message is decoded as UTF-8 and validated like text.
-      const text = isBinary || typeof data !== 'string' ? toText(data) : data;
-      handlers.onMessage(text);
-    });
-    this.ws.on('close', (code, reason) => handlers.onClose(code, reason.toString()));
-    // 'error' precedes 'close' (e.g. 1009 on an oversize message); close handles the rest.
-    this.ws.on('error', () => undefined);
+    this.ws.on('message', onMessage);
+    this.ws.on('close', onClose);
   }
 
   send(text: string): void {
