@@ -58,3 +58,46 @@ describe('DedupWindow', () => {
     expect(w.get('new', 1100)).toBe(1);
   });
 });
+
+describe('DedupWindow bookkeeping', () => {
+  it('stays exact while ids are re-recorded, deleted and expire in any mix', () => {
+    // A reference model: id -> time of its latest record, checked after every operation.
+    const window = 50;
+    const w = new DedupWindow<number>(window, 40);
+    const model = new Map<string, { at: number; value: number }>();
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let t = 0; t < 20_000; t++) {
+      const id = `id${rnd(60)}`;
+      const op = rnd(10);
+      if (op < 6) {
+        w.set(id, t, t);
+        for (const [k, e] of model) if (e.at + window <= t) model.delete(k);
+        model.delete(id);
+        model.set(id, { at: t, value: t });
+        while (model.size > 40) model.delete(model.keys().next().value!);
+      } else if (op < 7) {
+        w.delete(id);
+        model.delete(id);
+      } else {
+        const e = model.get(id);
+        const expected = e !== undefined && e.at + window > t ? e.value : undefined;
+        expect(w.get(id, t)).toBe(expected);
+        // get() drops every expired id first, as set() does; delete() drops only its own.
+        for (const [k, m] of model) if (m.at + window <= t) model.delete(k);
+      }
+      expect(w.size).toBe(model.size);
+    }
+  });
+
+  it('keeps its queue bounded by the ids it holds', () => {
+    const w = new DedupWindow<true>(10, 1_000_000);
+    for (let t = 0; t < 100_000; t++) w.set(`id${t}`, true, t);
+    expect(w.size).toBe(10);
+    const queue = (w as unknown as { queue: unknown[]; head: number }).queue;
+    expect(queue.length).toBeLessThan(2100);
+  });
+});
