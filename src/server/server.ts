@@ -151,6 +151,7 @@ export class RwsServer extends Emitter<CoreEvents> {
     });
     this.endpoint = new WsEndpoint(this.hub, {
       maxFrameBytes: c.maxFrame,
+      highWaterMark: c.highWaterMark,
       maxConnections: c.maxConnections,
       isDraining: () => this.draining,
     });

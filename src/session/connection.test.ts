@@ -14,13 +14,14 @@ function setup(limits: Partial<WriterLimits> = {}) {
   const transport = new FakeTransport();
   let now = 1000;
   const onWritable = vi.fn();
-  const conn = new Connection(
-    transport,
+  const conn = new Connection(transport, {
     scheduler,
-    { highWaterMark: 1000, maxBatchFrames: 64, maxBatchChars: 10_000, ...limits },
-    () => now,
-    onWritable,
-  );
+    limits: { highWaterMark: 1000, maxBatchFrames: 64, maxBatchChars: 10_000, ...limits },
+    now: () => now,
+    writable: onWritable,
+    message: () => {},
+    closed: () => {},
+  });
   conn.state = 'open';
   transport.bind({
     onMessage: () => {},

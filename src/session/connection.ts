@@ -4,7 +4,7 @@
  */
 import { CloseCode, encodeFrame, ErrorCode, type ServerFrame } from '../protocol/index.js';
 import type { FlushScheduler } from './flush-scheduler.js';
-import type { Transport } from './transport-port.js';
+import type { Transport, TransportHandlers } from './transport-port.js';
 
 export type ConnectionState = 'hello' | 'handshaking' | 'open' | 'closed';
 
@@ -23,36 +23,77 @@ export interface WriterLimits {
   maxBuffered?: number;
 }
 
-export class Connection {
+/**
+ * What a connection calls into: the hub, through one object shared by every connection (no
+ * closures per connection: an idle connection's heap is a benchmarked figure).
+ */
+export interface ConnectionOwner {
+  readonly scheduler: FlushScheduler;
+  readonly limits: WriterLimits;
+  now(): number;
+  /** A congested connection can take more. */
+  writable(conn: Connection): void;
+  message(conn: Connection, text: string): void;
+  closed(conn: Connection, code: number, reason: string): void;
+}
+
+/** The connection is also its transport's handlers (prototype methods, no closures). */
+export class Connection implements TransportHandlers {
   state: ConnectionState = 'hello';
   /** The session this connection serves once hello completed. */
   sid: string | undefined;
   readonly openedAt: number;
-  lastReceivedAt: number;
-  lastSentAt: number;
+  // The other times are kept as whole-ms offsets from `openedAt`: small integers live in the
+  // object itself, while every time field holding epoch ms (or a fraction, from the monotonic
+  // clock) costs a 16-byte heap number per connection. They serve heartbeats and deadlines
+  // (seconds), so ±0.5 ms is nothing.
+  private receivedAfter = 0;
+  private sentAfter = 0;
+  /** -1: no hello yet. */
+  private handshakeAfter = -1;
   badFrames = 0;
-  /** When hello arrived (the handshake's deadline is measured from here). */
-  handshakeAt = 0;
   /** `bye` received: later frames are ignored while the session is forgotten. */
   ending = false;
   /** True while the socket is above the high-water mark: stored messages wait in the outbox. */
   congested = false;
   closeCode: number | undefined;
-  private pending: string[] = [];
+  /** This turn's frames; none (no array) between turns, as on most idle connections. */
+  private pending: string[] | undefined = undefined;
   private pendingChars = 0;
   private marked = false;
 
   constructor(
     readonly transport: Transport,
-    private readonly scheduler: FlushScheduler,
-    private readonly limits: WriterLimits,
-    private readonly now: () => number,
-    /** Called when a congested connection can take more. */
-    private readonly onWritable: (conn: Connection) => void,
+    private readonly owner: ConnectionOwner,
   ) {
-    this.openedAt = now();
-    this.lastReceivedAt = this.openedAt;
-    this.lastSentAt = this.openedAt;
+    this.openedAt = owner.now();
+  }
+
+  /** When the peer last sent anything. */
+  get lastReceivedAt(): number {
+    return this.openedAt + this.receivedAfter;
+  }
+
+  set lastReceivedAt(at: number) {
+    this.receivedAfter = Math.round(at - this.openedAt);
+  }
+
+  /** When anything was last written to the peer. */
+  get lastSentAt(): number {
+    return this.openedAt + this.sentAfter;
+  }
+
+  set lastSentAt(at: number) {
+    this.sentAfter = Math.round(at - this.openedAt);
+  }
+
+  /** When hello arrived (the handshake's deadline is measured from here); 0 before. */
+  get handshakeAt(): number {
+    return this.handshakeAfter < 0 ? 0 : this.openedAt + this.handshakeAfter;
+  }
+
+  set handshakeAt(at: number) {
+    this.handshakeAfter = Math.round(at - this.openedAt);
   }
 
   get isOpen(): boolean {
@@ -65,7 +106,9 @@ export class Connection {
   /** Whether stored messages may be written now (open, socket and this turn's batch below the mark). */
   get writable(): boolean {
     return (
-      this.state === 'open' && !this.congested && this.pendingChars <= this.limits.highWaterMark
+      this.state === 'open' &&
+      !this.congested &&
+      this.pendingChars <= this.owner.limits.highWaterMark
     );
   }
 
@@ -76,11 +119,11 @@ export class Connection {
   /** Queue one encoded frame; it leaves with the rest of this turn's batch. */
   write(text: string): void {
     if (this.state === 'closed') return;
-    this.pending.push(text);
+    (this.pending ??= []).push(text);
     this.pendingChars += text.length;
     if (!this.marked) {
       this.marked = true;
-      this.scheduler.mark(this);
+      this.owner.scheduler.mark(this);
     }
   }
 
@@ -91,20 +134,17 @@ export class Connection {
   /** Hand the pending frames to the transport; `check`: apply the hard bound after. */
   private send(check: boolean): void {
     this.marked = false;
-    if (this.pending.length === 0 || this.state === 'closed') {
-      this.pending = [];
-      this.pendingChars = 0;
-      return;
-    }
     const frames = this.pending;
-    this.pending = [];
+    this.pending = undefined;
     this.pendingChars = 0;
+    if (frames === undefined || frames.length === 0 || this.state === 'closed') return;
     let batch: string[] = [];
     let chars = 0;
     for (const f of frames) {
       if (
         batch.length > 0 &&
-        (batch.length >= this.limits.maxBatchFrames || chars + f.length > this.limits.maxBatchChars)
+        (batch.length >= this.owner.limits.maxBatchFrames ||
+          chars + f.length > this.owner.limits.maxBatchChars)
       ) {
         this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'));
         batch = [];
@@ -114,15 +154,16 @@ export class Connection {
       chars += f.length + 1;
     }
     this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'));
-    this.lastSentAt = this.now();
+    this.lastSentAt = this.owner.now();
     if (!check) return;
     const buffered = this.transport.bufferedAmount;
-    const hardLimit = this.limits.maxBuffered ?? 2 * this.limits.highWaterMark + 1024 * 1024;
+    const hardLimit =
+      this.owner.limits.maxBuffered ?? 2 * this.owner.limits.highWaterMark + 1024 * 1024;
     if (buffered > hardLimit) {
       this.closeSlowConsumer(`more than ${hardLimit} bytes waiting for this peer`);
       return;
     }
-    if (buffered > this.limits.highWaterMark) this.congested = true;
+    if (buffered > this.owner.limits.highWaterMark) this.congested = true;
     else if (this.deferred) this.wake();
   }
 
@@ -134,14 +175,26 @@ export class Connection {
   /** The transport finished a write. */
   drained(): void {
     if (!this.congested) return;
-    if (this.transport.bufferedAmount > this.limits.highWaterMark / 2) return;
+    if (this.transport.bufferedAmount > this.owner.limits.highWaterMark / 2) return;
     this.congested = false;
     if (this.deferred) this.wake();
   }
 
   private wake(): void {
     this.deferred = false;
-    if (this.state === 'open') this.onWritable(this);
+    if (this.state === 'open') this.owner.writable(this);
+  }
+
+  onMessage(text: string): void {
+    this.owner.message(this, text);
+  }
+
+  onClose(code: number, reason: string): void {
+    this.owner.closed(this, code, reason);
+  }
+
+  onDrain(): void {
+    this.drained();
   }
 
   /** Error `slow_consumer`, close 4002 (retryable: the client resumes and catches up). */

@@ -12,12 +12,11 @@ import type { Outbox } from '../outbox/outbox.js';
 import { CloseCode, encodeMsg, ErrorCode } from '../protocol/index.js';
 import type { StoredMessage } from '../store/store.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
-import { Connection, type WriterLimits } from './connection.js';
+import { Connection, type ConnectionOwner, type WriterLimits } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameHandler } from './frame-handler.js';
 import type { LocalSession } from './local-session.js';
 import type { Transport, TransportHandlers } from './transport-port.js';
-import { ConnectionHandlers, type ConnectionOwner } from './connection-handlers.js';
 
 export interface HubOptions {
   sessionTtlMs: number;
@@ -90,35 +89,38 @@ export class Hub {
       options.handler,
     );
     this.frames = new FrameHandler(this);
+    this.owner = {
+      scheduler,
+      limits: options.writer,
+      now: () => clock.now(),
+      writable: (conn) => this.onWritable(conn),
+      message: (conn, text) => this.frames.onMessage(conn, text),
+      closed: (conn, code, reason) => this.onClose(conn, code, reason),
+    };
   }
 
   /**
-   * Wire a new transport; returns the callbacks the transport must call. Nothing here makes a
-   * closure per connection: the callbacks below are shared by every connection, and the
-   * handlers are one small object (an idle connection's heap is a benchmarked figure).
+   * Wire a new transport (`remote` reads the peer's address); returns the callbacks the
+   * transport must call: the connection itself. Nothing here makes a closure per connection:
+   * every connection calls into one shared owner (an idle connection's heap is a
+   * benchmarked figure).
    */
   accept(
     transport: Transport,
-    remote?: string,
+    remote?: () => string | undefined,
   ): { connection: Connection; handlers: TransportHandlers } {
-    const conn = new Connection(
-      transport,
-      this.scheduler,
-      this.options.writer,
-      this.now,
-      this.writable,
-    );
+    const conn = new Connection(transport, this.owner);
     this.connections.add(conn);
-    this.events.emit('connection', { remote });
-    return { connection: conn, handlers: new ConnectionHandlers(this.owner, conn) };
+    // Read only if a listener asks: Node caches a socket's peer address (~90 bytes) once read.
+    this.events.emit('connection', {
+      get remote() {
+        return remote?.();
+      },
+    });
+    return { connection: conn, handlers: conn };
   }
 
-  private readonly now = (): number => this.clock.now();
-  private readonly writable = (conn: Connection): void => this.onWritable(conn);
-  private readonly owner: ConnectionOwner = {
-    message: (conn, text) => this.frames.onMessage(conn, text),
-    closed: (conn, code, reason) => this.onClose(conn, code, reason),
-  };
+  private readonly owner: ConnectionOwner;
 
   /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
   async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {

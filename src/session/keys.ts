@@ -13,6 +13,11 @@ export function newResumeKey(): string {
   return randomBytes(16).toString('base64url');
 }
 
+/**
+ * SHA-256 of the key, its first 128 bits in base64url (22 characters): as strong as the
+ * 128-bit key it hashes, and kept for every session (64 hex characters cost ~40 bytes more
+ * per idle session; BENCHMARKS.md "memory per connection").
+ */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+  return createHash('sha256').update(key).digest().subarray(0, 16).toString('base64url');
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isRwsError } from '../errors.js';
 import { DEFAULT_LIMITS, type OutboxLimits } from './limits.js';
 import { MemoryStore } from './memory-store.js';
+import { EMPTY_OUTBOX } from './session-state.js';
 import { runStoreContract } from './store.contract.js';
 
 runStoreContract('memory', (limits) => new MemoryStore({ limits }));
@@ -42,6 +43,24 @@ describe('MemoryStore', () => {
     const other = new MemoryStore({ limits: DEFAULT_LIMITS });
     const c = await other.createSession({ sid: 'a', keyHash: KEY, now: T0 });
     expect(c.epoch).not.toBe(a.epoch);
+  });
+
+  it('gives a session its own outbox only at its first message; the shared empty one stays empty', async () => {
+    const store = new MemoryStore({ limits: DEFAULT_LIMITS });
+    await store.createSession({ sid: 'idle', keyHash: KEY, now: T0 });
+    await store.createSession({ sid: 'busy', keyHash: KEY, now: T0 });
+    await store.append('busy', msg('"x"'), T0);
+    await store.ack('idle', 5, T0);
+    await store.ack('busy', 1, T0);
+    await store.append('busy', msg('"y"'), T0);
+    const idle = await store.read('idle', 0, 10, T0);
+    const busy = await store.read('busy', 0, 10, T0);
+    expect('messages' in idle && idle.messages).toEqual([]);
+    expect('messages' in busy && busy.messages.map((m) => m.data)).toEqual(['"y"']);
+    const st = await store.stats();
+    expect([st.messages, st.bytes]).toEqual([1, 3]);
+    expect(EMPTY_OUTBOX.count).toBe(0);
+    expect(EMPTY_OUTBOX.bytes).toBe(0);
   });
 
   it('sweeps at a cost proportional to what expires, not to what is stored', async () => {

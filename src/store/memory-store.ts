@@ -21,6 +21,7 @@ import {
   keyMatches,
   newSessionState,
   nextDeadline,
+  outboxFor,
   recordLoss,
   toRecord,
   type SessionState,
@@ -80,16 +81,16 @@ export class MemoryStore implements Store {
     if (this.sessions.has(init.sid)) {
       throw new RwsError('session_exists', 'a session with this sid already exists');
     }
-    const s = newSessionState(init, this.totals, this.epoch);
+    const s = newSessionState(init);
     this.sessions.set(s.sid, s);
     this.attachedCount++;
-    return toRecord(s);
+    return toRecord(s, this.epoch);
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
     this.assertOpen();
     const s = this.sessions.get(sid);
-    return s === undefined ? undefined : toRecord(s);
+    return s === undefined ? undefined : toRecord(s, this.epoch);
   }
 
   async resume(sid: string, keyHash: string, ack: number, now: number): Promise<ResumeResult> {
@@ -108,7 +109,7 @@ export class MemoryStore implements Store {
     this.settle(s);
     return {
       status: 'ok',
-      session: toRecord(s),
+      session: toRecord(s, this.epoch),
       acked: s.acked,
       missing: s.losses?.count ?? 0,
       messages: s.outbox.after(s.acked, Number.POSITIVE_INFINITY),
@@ -152,7 +153,7 @@ export class MemoryStore implements Store {
     }
     const { maxMessages, maxBytes, overflow } = this.limits;
     if (message.bytes > maxBytes || maxMessages < 1) return FULL;
-    const outbox = s.outbox;
+    const outbox = outboxFor(s, this.totals);
     const superseded = message.key === undefined ? undefined : outbox.keyed(message.key);
     const fits =
       outbox.count - (superseded === undefined ? 0 : 1) < maxMessages &&
@@ -289,7 +290,7 @@ export class MemoryStore implements Store {
               : a.outbox.bytes > b.outbox.bytes,
           )
         : topN(withMessages(this.sessions.values()), limit, (a, b) => oldestAt(a) < oldestAt(b));
-    return top.map(toRecord);
+    return top.map((s) => toRecord(s, this.epoch));
   }
 
   async ping(): Promise<void> {

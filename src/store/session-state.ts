@@ -13,13 +13,13 @@ import type { SessionRecord, StoredMessage } from './store.js';
 export interface SessionState extends WheelEntry {
   readonly sid: string;
   readonly keyHash: string;
-  readonly epoch: string;
   readonly createdAt: number;
   last: number;
   acked: number;
   attached: boolean;
   expiresAt: number | undefined;
-  readonly outbox: SessionOutbox;
+  /** EMPTY_OUTBOX (shared, never written) until the first message: most sessions idle. */
+  outbox: SessionOutbox;
   // Created on first use: most sessions never lose a message or send an id.
   losses: LossRuns | undefined;
   sentIds: DedupWindow<number> | undefined;
@@ -27,22 +27,29 @@ export interface SessionState extends WheelEntry {
   clientResults: ResultBudget | undefined;
 }
 
-/** `epoch`: the store's (see MemoryStore.epoch); shared, not a string per session. */
-export function newSessionState(
-  init: { sid: string; keyHash: string; now: number },
-  totals: OutboxTotals,
-  epoch: string,
-): SessionState {
+/**
+ * The outbox of every session that never had a message: reads see it empty, and the store
+ * gives the session its own (`outboxFor`) before the first append. An outbox and its array
+ * cost ~100 bytes per idle session (BENCHMARKS.md "memory per connection").
+ */
+export const EMPTY_OUTBOX = new SessionOutbox({ messages: 0, bytes: 0 });
+
+/** The session's own outbox, created on first use. */
+export function outboxFor(s: SessionState, totals: OutboxTotals): SessionOutbox {
+  if (s.outbox === EMPTY_OUTBOX) s.outbox = new SessionOutbox(totals);
+  return s.outbox;
+}
+
+export function newSessionState(init: { sid: string; keyHash: string; now: number }): SessionState {
   return {
     sid: init.sid,
     keyHash: init.keyHash,
-    epoch,
     createdAt: init.now,
     last: 0,
     acked: 0,
     attached: true,
     expiresAt: undefined,
-    outbox: new SessionOutbox(totals),
+    outbox: EMPTY_OUTBOX,
     losses: undefined,
     sentIds: undefined,
     clientIds: undefined,
@@ -51,11 +58,12 @@ export function newSessionState(
   };
 }
 
-export function toRecord(s: SessionState): SessionRecord {
+/** `epoch`: the store's (MemoryStore.epoch), the same for all its sessions. */
+export function toRecord(s: SessionState, epoch: string): SessionRecord {
   const r: SessionRecord = {
     sid: s.sid,
     keyHash: s.keyHash,
-    epoch: s.epoch,
+    epoch,
     createdAt: s.createdAt,
     last: s.last,
     acked: s.acked,

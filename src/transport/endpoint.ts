@@ -12,6 +12,8 @@ import { RwsSocket, WsTransport } from './ws-transport.js';
 
 export interface EndpointOptions {
   maxFrameBytes: number;
+  /** The connections' high-water mark (bytes): writes that may reach its half are watched. */
+  highWaterMark: number;
   maxConnections: number;
   /** While true, new connections are refused with 4003 (draining). */
   isDraining: () => boolean;
@@ -54,7 +56,7 @@ export class WsEndpoint {
    */
   private opened(ws: RwsSocket, req: IncomingMessage): void {
     // First: the transport listens for 'error' (an unheard one would crash the process).
-    const transport = new WsTransport(ws);
+    const transport = new WsTransport(ws, this.options.highWaterMark / 2);
     if (req.headers['sec-websocket-protocol'] !== undefined && ws.protocol !== SUBPROTOCOL) {
       // The client asked for subprotocols and none is ours: it would misread every frame.
       ws.close(CloseCode.Policy, `unsupported subprotocol; use ${SUBPROTOCOL}`);
@@ -68,8 +70,7 @@ export class WsEndpoint {
       ws.close(CloseCode.Overloaded, 'too many connections');
       return;
     }
-    // The address is read here, not kept: only the connection event uses it.
-    const { handlers } = this.hub.accept(transport, req.socket.remoteAddress);
+    const { handlers } = this.hub.accept(transport, () => req.socket.remoteAddress);
     transport.bind(handlers);
   }
 

@@ -28,7 +28,15 @@ function onClose(this: WebSocket, code: number, reason: Buffer): void {
 export class WsTransport implements Transport {
   handlers: TransportHandlers | undefined;
 
-  constructor(private readonly ws: RwsSocket) {
+  /**
+   * @param watchFrom buffered bytes from which a write carries a completion callback: half
+   *   the connection's high-water mark, where `Connection.drained()` lets a congested
+   *   connection write again.
+   */
+  constructor(
+    private readonly ws: RwsSocket,
+    private readonly watchFrom: number,
+  ) {
     ws.transport = this;
     // Before anything else: a socket refused after this still reads until the peer's close,
     // and an 'error' without a listener (invalid UTF-8, oversize) would crash the process.
@@ -47,9 +55,18 @@ export class WsTransport implements Transport {
     this.ws.on('close', onClose);
   }
 
+  /**
+   * A write that may leave the socket at or above `watchFrom` (3 bytes per UTF-16 unit at
+   * most) carries a completion callback, so a congested connection hears when it drains: the
+   * last write before congestion is always one of them, and so is every write while it lasts.
+   * Other writes carry none, and the callback is made on first need, so an idle connection
+   * holds no closure (~100 bytes each; BENCHMARKS.md "memory per connection").
+   */
   send(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(text, this.afterWrite);
+    if (this.ws.bufferedAmount + 3 * text.length >= this.watchFrom)
+      this.ws.send(text, (this.afterWrite ??= () => this.handlers?.onDrain()));
+    else this.ws.send(text);
   }
 
   close(code: number, reason: string): void {
@@ -65,9 +82,7 @@ export class WsTransport implements Transport {
     this.ws.terminate();
   }
 
-  private readonly afterWrite = (): void => {
-    this.handlers?.onDrain();
-  };
+  private afterWrite: (() => void) | undefined = undefined;
 }
 
 function toText(data: unknown): string {

@@ -65,7 +65,7 @@ export class HubHarness {
   /** Accept a new fake connection. */
   connect(remote?: string): FakeTransport {
     const t = new FakeTransport(remote);
-    t.bind(this.hub.accept(t, t.remoteAddress).handlers);
+    t.bind(this.hub.accept(t, () => t.remoteAddress).handlers);
     return t;
   }
 

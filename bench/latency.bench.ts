@@ -1,0 +1,332 @@
+/**
+ * Latency (BENCHMARKS.md "latency"): one-way server → client latency at a fixed offered load
+ * of 10 000 msg/s over 100 connections, p50 / p99 / p99.9, for resilient-ws (full reliability
+ * layer, metrics on), raw `ws` and Socket.IO with connection-state recovery.
+ *
+ * The processes and the clients are those of the push benchmark (bench/lib/e2e.ts): per
+ * system one server and one client process, servers pinned to CPU 0 and clients to CPU 1.
+ * Each server ticks every 10 ms on a fixed schedule and sends one ~100 B message to each of
+ * its 100 connections (100 msg/s per connection); each message carries the tick's
+ * process.hrtime.bigint() (the instant the application produced it), and the client reads
+ * the same clock (CLOCK_MONOTONIC, system-wide on Linux) after decoding it.
+ */
+import {
+  SYSTEMS,
+  WINDOW,
+  canPin,
+  startPairs,
+  stopPairs,
+  type ClientResult,
+  type PaceResult,
+  type Pair,
+  type System,
+} from './lib/e2e.js';
+import { QUICK, atLeast, atMost, report, spread, type Check } from './lib/harness.js';
+
+const CONNS = 100;
+const TICK_MS = 10;
+const RATE = (CONNS * 1000) / TICK_MS; // 10 000 msg/s
+const BYTES = 100;
+/** Ticks per round: 0.5 s of load per system per round. Many short rounds rather than a few
+ *  long ones: on a shared machine the interference comes in bursts of seconds, and short
+ *  rotated rounds spread it over all three systems (1.5 s rounds gave per-round p99 ratios
+ *  with an IQR of 0.7–4.7 under load). */
+const TICKS = 50;
+const ROUNDS = QUICK ? 10 : 45;
+const WARMUP = QUICK ? 2 : 3;
+/** A round whose achieved offered rate is further than this from RATE is void. */
+const RATE_TOLERANCE = 0.03;
+/** Void rounds are run again, at most this many times in all. */
+const MAX_VOID = QUICK ? 3 : 8;
+
+type PerSystem<T> = Record<System, T[]>;
+const perSystem = <T>(): PerSystem<T> => ({ 'resilient-ws': [], ws: [], 'socket.io': [] });
+
+function quantile(sorted: Float64Array | number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+interface RoundFigures {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+const started = Date.now();
+const pin = canPin();
+const base = String(process.hrtime.bigint());
+/** Every sample of the recorded rounds, µs, per system. */
+const pooled: PerSystem<Float64Array> = perSystem();
+const rounds: PerSystem<RoundFigures> = perSystem();
+const paces: PerSystem<PaceResult> = perSystem();
+const clientCpu: PerSystem<number> = perSystem();
+const failures: string[] = [];
+const voids: string[] = [];
+
+let pairs: Pair[] = [];
+try {
+  pairs = await startPairs(CONNS, pin);
+  let recorded = 0;
+  for (let r = 0; recorded < ROUNDS; r++) {
+    const round: {
+      system: System;
+      pace: PaceResult;
+      figures: RoundFigures;
+      samples: Float64Array;
+      cpu: number;
+    }[] = [];
+    for (let k = 0; k < pairs.length; k++) {
+      const p = pairs[(r + k) % pairs.length]!;
+      await p.client.ask({ cmd: 'arm', perConn: TICKS, latency: true, base });
+      const pace = await p.server.ask<PaceResult>({
+        cmd: 'pace',
+        ticks: TICKS,
+        tickMs: TICK_MS,
+        bytes: BYTES,
+        base,
+      });
+      // The server answers once every message it sent was acked, so the client has them all;
+      // the short wait is only for a client that is missing some.
+      const cli = await p.client.ask<ClientResult>({ cmd: 'wait', timeoutMs: 5000 });
+      const wrong = [
+        ...(cli.received !== pace.sent ? [`sent ${pace.sent}, delivered ${cli.received}`] : []),
+        ...(p.system === 'socket.io' && pace.stored !== pace.sent
+          ? [`Socket.IO stored ${pace.stored} packets for recovery, sent ${pace.sent}`]
+          : []),
+        ...pace.problems,
+        ...cli.problems,
+      ];
+      if (wrong.length > 0) throw new Error(`${p.system}, round ${r}: ${wrong.join('; ')}`);
+      const samples = Float64Array.from(cli.samples!).sort();
+      round.push({
+        system: p.system,
+        pace,
+        samples,
+        cpu: cli.cpuUs,
+        figures: {
+          p50: quantile(samples, 0.5),
+          p99: quantile(samples, 0.99),
+          p999: quantile(samples, 0.999),
+          max: samples[samples.length - 1]!,
+        },
+      });
+    }
+    if (r < WARMUP) continue;
+    // The offered load must be what was asked, for every system of the round.
+    const off = round.filter(
+      (x) => x.pace.stalled > 0 || Math.abs(x.pace.rate / RATE - 1) > RATE_TOLERANCE,
+    );
+    if (off.length > 0) {
+      voids.push(
+        `round ${r}: ${off.map((x) => `${x.system} ${x.pace.rate.toFixed(0)} msg/s, ${x.pace.stalled} stalled`).join('; ')}`,
+      );
+      console.error(`void ${voids.at(-1)}`);
+      if (voids.length > MAX_VOID) throw new Error(`too many void rounds (${voids.length})`);
+      continue;
+    }
+    recorded++;
+    for (const x of round) {
+      rounds[x.system].push(x.figures);
+      paces[x.system].push(x.pace);
+      pooled[x.system].push(x.samples);
+      clientCpu[x.system].push(x.cpu / x.pace.sent);
+    }
+  }
+} catch (error) {
+  failures.push(String(error));
+  console.error(`FAILED: ${String(error)}`);
+} finally {
+  await stopPairs(pairs);
+}
+const seconds = (Date.now() - started) / 1000;
+
+// ---- report ----
+const NAMES: Record<System, string> = {
+  'resilient-ws': 'resilient-ws (metrics on)',
+  ws: 'raw ws',
+  'socket.io': 'Socket.IO + recovery',
+};
+const ms = (us: number) => us / 1000;
+const rows: (string | number)[][] = [];
+const checks: Check[] = [];
+const summary: Record<string, unknown> = {};
+const complete = SYSTEMS.every((s) => rounds[s].length === ROUNDS);
+if (complete) {
+  for (const s of SYSTEMS) {
+    const all = new Float64Array(pooled[s].reduce((a, x) => a + x.length, 0));
+    let o = 0;
+    for (const x of pooled[s]) {
+      all.set(x, o);
+      o += x.length;
+    }
+    all.sort();
+    const fig = {
+      samples: all.length,
+      p50: ms(quantile(all, 0.5)),
+      p99: ms(quantile(all, 0.99)),
+      p999: ms(quantile(all, 0.999)),
+      max: ms(all[all.length - 1]!),
+      rate: spread(paces[s].map((x) => x.rate)).median,
+      lagP99: spread(paces[s].map((x) => x.lagP99)).median,
+      workP50: spread(paces[s].map((x) => x.workP50)).median,
+      workP99: spread(paces[s].map((x) => x.workP99)).median,
+      serverCpuPer1M: spread(paces[s].map((x) => x.cpuUs / x.sent)).median,
+      roundP99: spread(rounds[s].map((x) => ms(x.p99))),
+    };
+    summary[s] = fig;
+    rows.push([
+      NAMES[s],
+      fig.samples,
+      fig.p50,
+      fig.p99,
+      fig.p999,
+      fig.max,
+      `${fig.roundP99.q1.toFixed(2)}–${fig.roundP99.q3.toFixed(2)}`,
+      fig.rate,
+      fig.lagP99,
+      `${fig.workP50.toFixed(2)} / ${fig.workP99.toFixed(2)}`,
+      fig.serverCpuPer1M,
+    ]);
+  }
+  const ratio = (a: System, b: System) =>
+    spread(rounds[a].map((x, i) => x.p99 / rounds[b][i]!.p99));
+  // The least-disturbed rounds: interference (other processes on the two cores) only adds
+  // latency, so the lower quartile of each system's per-round p99 is the most robust figure.
+  const calm = (a: System, b: System) =>
+    spread(rounds[a].map((x) => x.p99)).q1 / spread(rounds[b].map((x) => x.p99)).q1;
+  const vsWs = ratio('resilient-ws', 'ws');
+  const vsSio = ratio('resilient-ws', 'socket.io');
+  const calmWs = calm('resilient-ws', 'ws');
+  const calmSio = calm('resilient-ws', 'socket.io');
+  const p50Ws = spread(rounds['resilient-ws'].map((x, i) => x.p50 / rounds.ws[i]!.p50));
+  summary.ratios = { vsWs, vsSio, calmWs, calmSio, p50Ws };
+  const iqr = (x: { q1: number; q3: number }) => `IQR ${x.q1.toFixed(2)}–${x.q3.toFixed(2)}`;
+  const ratioRow = (name: string, value: number, spreadText: string) => [
+    name,
+    '—',
+    '—',
+    value,
+    spreadText,
+    '—',
+    '—',
+    '—',
+    '—',
+    '—',
+    '—',
+  ];
+  rows.push(
+    ratioRow('p99 ratio resilient-ws / raw ws (per round, median)', vsWs.median, iqr(vsWs)),
+    ratioRow('p99 ratio resilient-ws / Socket.IO (per round, median)', vsSio.median, iqr(vsSio)),
+    ratioRow('p99 ratio resilient-ws / raw ws, calmest quarter of rounds (q1 / q1)', calmWs, '—'),
+    ratioRow(
+      'p99 ratio resilient-ws / Socket.IO, calmest quarter of rounds (q1 / q1)',
+      calmSio,
+      '—',
+    ),
+    ratioRow(
+      'p50 ratio resilient-ws / raw ws (per round, median), for context',
+      p50Ws.median,
+      iqr(p50Ws),
+    ),
+  );
+  if (QUICK) {
+    // Quick mode (the CI gate): 10 rounds of 0.5 s. With other jobs on the two cores,
+    // preemption stalls of 5–50 ms set the p99 of most rounds (per-round ratio IQRs of
+    // 0.49–2.94 vs raw ws and 0.26–1.14 vs Socket.IO observed, while the p50s held steady),
+    // so the gate compares the calmest quarter of rounds (lower quartile of per-round p99).
+    // That figure read 1.05–1.94 vs raw ws and 0.74–1.06 vs Socket.IO over the runs observed
+    // (the high end on the calmer machine), hence margins of 2.5 and 1.25: a gate against a
+    // gross regression, not the bar, which full mode checks.
+    const note = (observed: string) =>
+      `quick mode: ${ROUNDS} rounds of ${(TICKS * TICK_MS) / 1000} s on a shared 2-core VM, lower quartile of per-round p99 (observed ${observed}); a gross-regression gate, full mode checks the bar`;
+    checks.push(
+      atMost(
+        'p99 resilient-ws / raw ws (calmest quarter of rounds)',
+        calmWs,
+        2.5,
+        note('1.05–1.94'),
+      ),
+      atMost(
+        'p99 resilient-ws / Socket.IO + recovery (calmest quarter of rounds)',
+        calmSio,
+        1.25,
+        note('0.74–1.06'),
+      ),
+    );
+  } else {
+    checks.push(
+      atMost('p99 resilient-ws / raw ws (median of per-round ratios)', vsWs.median, 1.5),
+      atMost(
+        'p99 resilient-ws / Socket.IO + recovery (median of per-round ratios)',
+        vsSio.median,
+        0.5,
+      ),
+    );
+  }
+  checks.push(
+    atLeast(
+      'samples per system (enough for p99.9)',
+      Math.min(...SYSTEMS.map((s) => (summary[s] as { samples: number }).samples)),
+      QUICK ? 45_000 : 50_000,
+    ),
+  );
+}
+checks.push(
+  atMost(
+    'rounds that lost, repeated or reordered a message, or did not complete',
+    failures.length + (complete ? 0 : 1),
+    0,
+  ),
+);
+
+report({
+  name: 'latency',
+  title: 'Latency: one-way p50 / p99 / p99.9 at 10 000 msg/s over 100 connections',
+  row: 'latency',
+  method:
+    `Per system one server process and one client process (the processes, clients and flow control of the end-to-end push benchmark: bench/lib/e2e.ts), ` +
+    `${pin ? 'servers pinned to CPU 0 and clients to CPU 1 with taskset' : 'not pinned (no taskset here)'}; ${CONNS} connections per system. ` +
+    `Offered load: every ${TICK_MS} ms, on a fixed schedule (each tick due at start + k × ${TICK_MS} ms, so late ticks do not drift the rate), the server sends one ≤ ${BYTES} B JSON message ` +
+    `to each connection (${RATE} msg/s, 100 msg/s per connection): resilient-ws with server.send(sid, data) (createServer({ metrics: true }), its batching flushes once per event-loop turn), ` +
+    `raw ws with ws.send(JSON.stringify(msg)), Socket.IO 4.8 with connection-state recovery (maxDisconnectionDuration 120 s, websocket transport) with socket.emit('m', msg). ` +
+    `Each message carries process.hrtime.bigint() read when its tick fired (all 100 messages of a tick are produced at that instant, then handed to the library one connection after another); ` +
+    `the client reads the same clock (CLOCK_MONOTONIC is system-wide on Linux) after JSON-decoding it: one-way latency, including each library's work for the messages handed to it before (ws writes each at once, ` +
+    `resilient-ws batches until the end of the event-loop turn), its batching and the client's decode; the tick's own lateness is not counted (reported as tick lag). Clients ack with the SDK's AckBatcher policy (64 messages or 25 ms), window ${WINDOW} (never reached at this load). ` +
+    `${ROUNDS} paired rounds (+${WARMUP} warm-up) of ${(TICKS * TICK_MS) / 1000} s per system, every system once per round, order rotated; ` +
+    `a round whose achieved offered rate (messages sent / elapsed ticks) is off by more than ${RATE_TOLERANCE * 100} % for any system, or that had to skip a send, is void and run again (${voids.length} void). ` +
+    `Percentiles of all samples pooled per system; full mode checks the median of the per-round p99 ratios, quick mode the ratio of the lower quartiles of per-round p99 (the calmest rounds). ` +
+    `"tick lag p99" is how late the server's ticks fired (its own event-loop delay); "server tick work" is the time from a tick to the check phase after its last send completed ` +
+    `(every message of the tick handed to the socket, resilient-ws's end-of-turn flush included), both for context. Run time ${seconds.toFixed(0)} s.`,
+  table: {
+    columns: [
+      'system',
+      'samples',
+      'p50 ms',
+      'p99 ms',
+      'p99.9 ms',
+      'max ms',
+      'per-round p99 IQR, ms',
+      'achieved msg/s',
+      'tick lag p99 ms',
+      'server tick work p50 / p99 ms',
+      'server CPU s per 1M msgs',
+    ],
+    rows,
+  },
+  checks,
+  data: {
+    summary,
+    rounds,
+    paces,
+    clientCpuPer1M: clientCpu,
+    voids,
+    failures,
+    seconds,
+    pinned: pin,
+  },
+});

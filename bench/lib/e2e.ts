@@ -1,0 +1,901 @@
+/**
+ * Process code shared by the end-to-end benchmarks (bench/e2e-push.bench.ts and
+ * bench/latency.bench.ts): a server process and a client process per system, and the
+ * parent-side handle that drives them over IPC.
+ *
+ * The three systems, each built as its users would run it:
+ * - `resilient-ws`: `createServer({ metrics: true })` with the full reliability layer
+ *   (sessions, seq, outbox, dedup, heartbeats); the application pushes with
+ *   `server.send(sid, data)`. Its client speaks protocol v1 over `ws` (hello, then
+ *   cumulative acks with the SDK's own ack policy: `AckBatcher` from client/ack-batcher.ts,
+ *   at the 64th unacked message or after 25 ms).
+ * - `ws`: `new WebSocketServer()`, one `ws.send(JSON.stringify(msg))` per message.
+ * - `socket.io`: Socket.IO 4.8 with connection-state recovery (`maxDisconnectionDuration`
+ *   120 s, websocket transport only), one `socket.emit('m', msg)` per message.
+ *
+ * Processes: each system's server and client run in their own processes, servers pinned to
+ * CPU 0 and clients to CPU 1 with `taskset` where it exists; only one system works at a time.
+ *
+ * Flow control, the same for all three: a credit window of `WINDOW` messages per connection.
+ * The client acknowledges what it processed (resilient-ws: protocol `ack` frames; ws and
+ * Socket.IO: a small application ack carrying the count), with the same policy everywhere
+ * (the SDK's `AckBatcher`), and the server keeps sent − acked ≤ `WINDOW`. Raw `ws` also stops
+ * while `bufferedAmount` is above `WS_HIGH_WATER_MARK` (resilient-ws has the same mark
+ * inside; Socket.IO offers none to its users). Clients decode every message (`JSON.parse`;
+ * Socket.IO's parser does it itself) and check that message i of a round is the i-th
+ * received on its connection; a round ends only when every message reached its client.
+ *
+ * Push mode writes as fast as the window allows, `SLICE` messages per connection per turn
+ * (`stream`) or all at once (`burst`); latency mode (`pace`) sends one message per connection
+ * per tick on a fixed schedule.
+ *
+ * Run as a child: `node e2e.js server|client <system>`; it talks to its parent over IPC.
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AckBatcher } from '../../client/ack-batcher.js';
+
+export const SYSTEMS = ['resilient-ws', 'ws', 'socket.io'] as const;
+export type System = (typeof SYSTEMS)[number];
+
+/**
+ * How the application produces in push mode. `stream`: at most SLICE messages per connection
+ * per event-loop turn (a source fed by I/O), within the window. `burst`: everything the
+ * window allows in one synchronous loop (a fan-out of a backlog).
+ */
+export type Producer = 'stream' | 'burst';
+
+/** Most unacknowledged messages per connection, for every system. */
+export const WINDOW = 1000;
+/** Stream producer: most messages written to one connection per event-loop turn. */
+export const SLICE = 64;
+/** Raw `ws`: stop writing above this `bufferedAmount` (resilient-ws's default mark). */
+export const WS_HIGH_WATER_MARK = 1024 * 1024;
+/** The SDK's ack policy (client/options.ts defaults), used by every client. */
+export const ACK_DELAY_MS = 25;
+export const ACK_MAX_UNACKED = 64;
+/** resilient-ws outbox bounds: its defaults; WINDOW messages of ≤ 1 KB fit in them. */
+export const RWS_OUTBOX_MAX = 1000;
+export const RWS_OUTBOX_MAX_BYTES = 1024 * 1024;
+
+/** Timestamps travel as TS_OFFSET + ns since a common base: always 16 digits, so the
+ *  payload size does not depend on the mode or the time. */
+const TS_OFFSET = 1e15;
+
+/** The application message every system sends. */
+export interface Payload {
+  /** 1-based index within the round, per connection. */
+  i: number;
+  /** TS_OFFSET + send time (ns after the run's base, CLOCK_MONOTONIC); filler in push mode. */
+  ts: number;
+  p: string;
+}
+
+/** Padding so that JSON.stringify(payload) is at most `bytes` (exactly, at 6-digit i). */
+export function padding(bytes: number): string {
+  const base = JSON.stringify({ i: 999_999, ts: TS_OFFSET, p: '' }).length;
+  if (bytes < base) throw new Error(`payload of ${bytes} B is too small`);
+  return 'x'.repeat(bytes - base);
+}
+
+const SELF = fileURLToPath(import.meta.url);
+
+// ---------------------------------------------------------------------------------------
+// IPC
+
+type ServerCommand =
+  | { cmd: 'links'; n: number }
+  | { cmd: 'push'; perConn: number; bytes: number; producer: Producer }
+  | { cmd: 'pace'; ticks: number; tickMs: number; bytes: number; base: string }
+  | { cmd: 'stop' };
+
+type ClientCommand =
+  | { cmd: 'connect'; url: string; n: number }
+  | { cmd: 'arm'; perConn: number; latency: boolean; base: string }
+  | { cmd: 'wait'; timeoutMs: number }
+  | { cmd: 'stop' };
+
+export interface PushResult {
+  /** hrtime (ns, as a string) when the server started the round. */
+  t0: string;
+  /** hrtime when the application handed the last message of the round to the library. */
+  tLastSend: string;
+  /** Server process CPU (user + system) from the start until every message was acked, µs. */
+  cpuUs: number;
+  sent: number;
+  problems: string[];
+  /** Socket.IO: packets its recovery log stored during the round. */
+  stored?: number;
+  heapUsed: number;
+}
+
+export interface PaceResult {
+  sent: number;
+  /** Achieved offered rate, msg/s, over the round's ticks. */
+  rate: number;
+  /** How late the ticks fired, ms (p99, max): the server's own event-loop delay. */
+  lagP99: number;
+  lagMax: number;
+  /** Server time from a tick to the check phase after it (every message of the tick handed
+   *  to the socket, resilient-ws's flush included), ms: p50, p99 over the round's ticks. */
+  workP50: number;
+  workP99: number;
+  /** Sends skipped because the window or the high-water mark was reached. */
+  stalled: number;
+  cpuUs: number;
+  problems: string[];
+  stored?: number;
+}
+
+export interface ClientResult {
+  received: number;
+  expected: number;
+  /** hrtime (ns, as a string) when the last message of the round arrived. */
+  tLast: string;
+  /** Client process CPU from arm to the last message, µs. */
+  cpuUs: number;
+  /** One-way latencies, µs (latency mode). */
+  samples?: number[];
+  problems: string[];
+}
+
+interface Reply {
+  id: number;
+  error?: string;
+}
+
+/** Parent-side handle of one child process: requests with ids, answered in any order. */
+export class Proc {
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
+  readonly ready: Promise<{ url?: string }>;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
+    let readyResolve!: (v: { url?: string }) => void;
+    let readyReject!: (e: Error) => void;
+    this.ready = new Promise((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    child.on('message', (m: Reply & { url?: string }) => {
+      if (m.id === 0) {
+        readyResolve(m);
+        return;
+      }
+      const p = this.pending.get(m.id);
+      if (p === undefined) return;
+      this.pending.delete(m.id);
+      clearTimeout(p.timer);
+      if (m.error !== undefined) p.reject(new Error(`${this.name}: ${m.error}`));
+      else p.resolve(m);
+    });
+    child.on('exit', (code, signal) => {
+      const e = new Error(`${this.name} exited (${code ?? signal})`);
+      readyReject(e);
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(e);
+      }
+      this.pending.clear();
+    });
+  }
+
+  ask<T>(command: ServerCommand | ClientCommand, timeoutMs = 120_000): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${this.name}: no answer to ${command.cmd} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
+      this.child.send({ id, ...command });
+    });
+  }
+
+  /** Ends the child: a polite stop, then SIGKILL of this child (by its handle) after 2 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    try {
+      this.child.send({ id: -1, cmd: 'stop' });
+    } catch {
+      // channel already closed
+    }
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+/** Whether `taskset` can pin processes here (BENCHMARKS.md "Method"). */
+export function canPin(): boolean {
+  return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+
+/**
+ * Starts `node e2e.js <role> <system>`: servers pinned to CPU 0, clients to CPU 1 (with
+ * taskset; otherwise forked unpinned). A large old space: Socket.IO's recovery log keeps
+ * every packet for its maxDisconnectionDuration.
+ */
+export function startProcess(role: 'server' | 'client', system: System, pin: boolean): Proc {
+  // BENCH_E2E_CPU_PROF=<system>[:<role>] profiles that process (--cpu-prof into
+  // BENCH_E2E_CPU_PROF_DIR, default <tmpdir>/rws-e2e-profiles) to see where its time goes.
+  const [profSystem, profRole = 'server'] = (process.env.BENCH_E2E_CPU_PROF ?? '').split(':');
+  const prof =
+    profSystem === system && profRole === role
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${process.env.BENCH_E2E_CPU_PROF_DIR ?? join(tmpdir(), 'rws-e2e-profiles')}`,
+        ]
+      : [];
+  const node = ['--max-old-space-size=8192', ...prof];
+  const args = [...node, SELF, role, system];
+  const child = pin
+    ? spawn('taskset', ['-c', role === 'server' ? '0' : '1', process.execPath, ...args], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
+    : fork(SELF, [role, system], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        execArgv: node,
+      });
+  return new Proc(`${system} ${role}`, child);
+}
+
+/** One system's server and client processes, connected with `conns` connections. */
+export interface Pair {
+  system: System;
+  server: Proc;
+  client: Proc;
+}
+
+export async function startPairs(conns: number, pin: boolean): Promise<Pair[]> {
+  const pairs = SYSTEMS.map((system) => ({
+    system,
+    server: startProcess('server', system, pin),
+    client: startProcess('client', system, pin),
+  }));
+  try {
+    await Promise.all(
+      pairs.map(async (p) => {
+        const { url } = await p.server.ready;
+        await p.client.ready;
+        await p.client.ask({ cmd: 'connect', url: url!, n: conns }, 30_000);
+        await p.server.ask({ cmd: 'links', n: conns }, 30_000);
+      }),
+    );
+  } catch (error) {
+    await stopPairs(pairs);
+    throw error;
+  }
+  return pairs;
+}
+
+export async function stopPairs(pairs: readonly Pair[]): Promise<void> {
+  await Promise.all(pairs.flatMap((p) => [p.client.stop(), p.server.stop()]));
+}
+
+// ---------------------------------------------------------------------------------------
+// Server process
+
+/** One client connection as the server application sees it. */
+class Link {
+  sent = 0;
+  acked = 0;
+  target = 0;
+  /** ws: a send is waiting for the socket to drain below the high-water mark. */
+  waiting = false;
+  /** resilient-ws: the session's seq before this round (acks are seqs). */
+  seqBase = 0;
+  constructor(public write: (msg: Payload) => void) {}
+}
+
+interface ServerState {
+  links: Link[];
+  mode: 'idle' | 'push' | 'pace';
+  /** Push mode: messages per connection per turn (Infinity: the whole window at once). */
+  slice: number;
+  pad: string;
+  problems: string[];
+  /** Links not yet fully acked this round, and what to call when none is left. */
+  open: number;
+  /** Links that have not been handed all their messages yet (push mode). */
+  unsent: number;
+  tLastSend: bigint;
+  onDone: (() => void) | undefined;
+  /** Socket.IO: its recovery log (SessionAwareAdapter.packets). */
+  storedPackets: (() => number) | undefined;
+  /** resilient-ws: the promise of the last server.send (they resolve in call order). */
+  lastSend: Promise<unknown> | undefined;
+}
+
+const S: ServerState = {
+  links: [],
+  mode: 'idle',
+  slice: SLICE,
+  pad: '',
+  problems: [],
+  open: 0,
+  unsent: 0,
+  tLastSend: 0n,
+  onDone: undefined,
+  storedPackets: undefined,
+  lastSend: undefined,
+};
+
+function problem(list: string[], text: string): void {
+  if (list.length < 20) list.push(text);
+}
+
+let fillScheduled = false;
+
+/**
+ * Push mode: write while the round has messages left and the window has room, at most SLICE
+ * in this turn; returns whether it stopped at the slice (there is more to write now).
+ */
+function pump(l: Link): boolean {
+  const pad = S.pad;
+  const slice = S.slice;
+  let n = 0;
+  while (l.sent < l.target && l.sent - l.acked < WINDOW && !l.waiting) {
+    if (n++ === slice) {
+      scheduleFill();
+      return true;
+    }
+    const i = ++l.sent;
+    l.write({ i, ts: TS_OFFSET + i, p: pad });
+    if (i === l.target && --S.unsent === 0) lastWritten();
+  }
+  return false;
+}
+
+/** The application handed its last message of the round to the library. */
+function lastWritten(): void {
+  S.tLastSend = process.hrtime.bigint();
+}
+
+function scheduleFill(): void {
+  if (fillScheduled) return;
+  fillScheduled = true;
+  setImmediate(fill);
+}
+
+/** The next turn's slice for every connection that still has credit and messages. */
+function fill(): void {
+  fillScheduled = false;
+  if (S.mode !== 'push') return;
+  for (const l of S.links) pump(l);
+}
+
+function onAck(l: Link, count: number): void {
+  if (count <= l.acked) return;
+  if (count > l.sent) problem(S.problems, `ack ${count} above sent ${l.sent}`);
+  l.acked = count;
+  if (S.mode === 'push') pump(l);
+  if (l.acked >= l.target && S.mode !== 'idle' && --S.open === 0) S.onDone?.();
+}
+
+function onDrained(l: Link): void {
+  l.waiting = false;
+  if (S.mode === 'push') pump(l);
+}
+
+function addLink(write: (msg: Payload) => void): Link {
+  const l = new Link(write);
+  S.links.push(l);
+  return l;
+}
+
+function removeLink(l: Link, why: string): void {
+  const i = S.links.indexOf(l);
+  if (i >= 0) S.links.splice(i, 1);
+  if (S.mode !== 'idle') problem(S.problems, `a connection closed during a round: ${why}`);
+}
+
+async function listenResilientWs(): Promise<string> {
+  const { createServer } = await import('../../src/index.js');
+  const server = createServer({
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    metrics: true,
+    outboxMax: RWS_OUTBOX_MAX,
+    outboxMaxBytes: RWS_OUTBOX_MAX_BYTES,
+  });
+  if (server.observability === undefined) throw new Error('metrics are off');
+  const bySid = new Map<string, Link>();
+  const failed = (e: unknown) => problem(S.problems, `send failed: ${String(e)}`);
+  server.on('session', ({ sid }) => {
+    const l = addLink((msg) => {
+      S.lastSend = server.send(sid, msg).catch(failed);
+    });
+    bySid.set(sid, l);
+  });
+  server.on('ack', ({ sid, seq }) => {
+    const l = bySid.get(sid);
+    if (l !== undefined) onAck(l, seq - l.seqBase);
+  });
+  server.on('disconnect', ({ sid, code }) => {
+    const l = sid === undefined ? undefined : bySid.get(sid);
+    if (l !== undefined) removeLink(l, `close ${code}`);
+  });
+  // A message dropped by the outbox would be lost to the client: the round must fail.
+  server.on('drop', ({ reason, count }) =>
+    problem(S.problems, `resilient-ws dropped ${count} message(s): ${reason}`),
+  );
+  const { url } = await server.listen();
+  // Acks are seqs: remember each session's seq at the start of a round.
+  beforeRound = () => {
+    for (const l of S.links) l.seqBase += l.sent;
+  };
+  return url;
+}
+
+async function listenWs(): Promise<string> {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  wss.on('connection', (ws) => {
+    const l: Link = addLink((msg) => {
+      const text = JSON.stringify(msg);
+      if (ws.bufferedAmount > WS_HIGH_WATER_MARK) {
+        // Above the mark: this send carries the callback that resumes the writer.
+        l.waiting = true;
+        ws.send(text, () => onDrained(l));
+      } else ws.send(text);
+    });
+    ws.on('message', (data: Buffer) => onAck(l, (JSON.parse(data.toString()) as { a: number }).a));
+    ws.on('close', (code) => removeLink(l, `close ${code}`));
+  });
+  const port = (wss.address() as { port: number }).port;
+  return `ws://127.0.0.1:${port}`;
+}
+
+async function listenSocketIo(): Promise<string> {
+  const { createServer: createHttpServer } = await import('node:http');
+  const { Server } = await import('socket.io');
+  const http = createHttpServer();
+  const io = new Server(http, {
+    connectionStateRecovery: { maxDisconnectionDuration: 120_000 },
+    transports: ['websocket'],
+  });
+  // With recovery on, Socket.IO uses its SessionAwareAdapter, and socket.emit goes through
+  // adapter.broadcast, which appends an offset to the packet and keeps it in `packets`.
+  const adapter = io.of('/').adapter as unknown as { constructor: { name: string } } & {
+    packets?: unknown[];
+  };
+  if (adapter.constructor.name !== 'SessionAwareAdapter' || !Array.isArray(adapter.packets))
+    throw new Error(`Socket.IO recovery is not active (adapter ${adapter.constructor.name})`);
+  S.storedPackets = () => adapter.packets!.length;
+  io.on('connection', (socket) => {
+    const l = addLink((msg) => {
+      socket.emit('m', msg);
+    });
+    socket.on('a', (n: number) => onAck(l, n));
+    socket.on('disconnect', (reason) => removeLink(l, reason));
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const port = (http.address() as { port: number }).port;
+  return `http://127.0.0.1:${port}`;
+}
+
+let beforeRound: () => void = () => undefined;
+
+function startRound(mode: 'push' | 'pace', target: number, bytes: number): Promise<void> {
+  beforeRound();
+  S.pad = padding(bytes);
+  S.problems = [];
+  S.mode = mode;
+  S.open = S.links.length;
+  S.unsent = S.links.length;
+  for (const l of S.links) {
+    l.sent = 0;
+    l.acked = 0;
+    l.target = target;
+  }
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      const sent = S.links.reduce((a, l) => a + l.sent, 0);
+      const acked = S.links.reduce((a, l) => a + l.acked, 0);
+      reject(new Error(`round not acked within 60 s: sent ${sent}, acked ${acked}`));
+    }, 60_000);
+    S.onDone = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+}
+
+function endRound(): void {
+  S.mode = 'idle';
+  S.onDone = undefined;
+}
+
+async function push(perConn: number, bytes: number, producer: Producer): Promise<PushResult> {
+  S.slice = producer === 'stream' ? SLICE : Number.POSITIVE_INFINITY;
+  const stored0 = S.storedPackets?.() ?? 0;
+  const done = startRound('push', perConn, bytes);
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (const l of S.links) pump(l);
+  await done;
+  const c = process.cpuUsage(c0);
+  endRound();
+  const sent = S.links.reduce((a, l) => a + l.sent, 0);
+  const r: PushResult = {
+    t0: String(t0),
+    tLastSend: String(S.tLastSend),
+    cpuUs: c.user + c.system,
+    sent,
+    problems: S.problems,
+    heapUsed: process.memoryUsage().heapUsed,
+  };
+  if (S.storedPackets !== undefined) r.stored = S.storedPackets() - stored0;
+  return r;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Latency mode: every `tickMs`, one message per connection, on a fixed schedule. */
+async function pace(
+  ticks: number,
+  tickMs: number,
+  bytes: number,
+  base: bigint,
+): Promise<PaceResult> {
+  const stored0 = S.storedPackets?.() ?? 0;
+  const done = startRound('pace', ticks, bytes);
+  const pad = S.pad;
+  const tickNs = tickMs * 1e6;
+  const lags = new Float64Array(ticks);
+  const work = new Float64Array(ticks);
+  let stalled = 0;
+  const c0 = process.cpuUsage();
+  const start = Number(process.hrtime.bigint() - base) + 2e6;
+  let first = 0;
+  let last = 0;
+  for (let k = 0; k < ticks; k++) {
+    const due = start + k * tickNs;
+    const wait = due - Number(process.hrtime.bigint() - base);
+    if (wait > 0) await sleep(wait / 1e6);
+    const now = Number(process.hrtime.bigint() - base);
+    lags[k] = (now - due) / 1e6;
+    if (k === 0) first = now;
+    last = now;
+    // The tick's messages all exist from this instant: each carries it, so the latency of
+    // the 100th includes the library's work for the 99 before it (whether it writes at
+    // once, like ws, or batches until the end of the turn, like resilient-ws).
+    const ts = TS_OFFSET + now;
+    for (const l of S.links) {
+      if (l.sent - l.acked >= WINDOW || l.waiting) {
+        stalled++;
+        l.target--; // this message will never come: the round is void anyway
+        continue;
+      }
+      const i = ++l.sent;
+      l.write({ i, ts, p: pad });
+    }
+    // The end of the tick's work: the check phase after the last send completed (for
+    // resilient-ws, its send promise resolves once the frame is queued, and its flush runs in
+    // that check phase, before this callback).
+    const tick = k;
+    void (S.lastSend ?? Promise.resolve()).then(() =>
+      setImmediate(() => (work[tick] = (Number(process.hrtime.bigint() - base) - now) / 1e6)),
+    );
+  }
+  if (stalled > 0) {
+    // Some links will get fewer messages than planned: count again who still owes acks.
+    S.open = S.links.filter((l) => l.acked < l.target).length;
+    if (S.open === 0) S.onDone?.();
+  }
+  await done;
+  const c = process.cpuUsage(c0);
+  endRound();
+  const sent = S.links.reduce((a, l) => a + l.sent, 0);
+  const sorted = Array.from(lags).sort((a, b) => a - b);
+  const works = Array.from(work).sort((a, b) => a - b);
+  const r: PaceResult = {
+    sent,
+    rate: sent / ((last - first + tickNs) / 1e9),
+    lagP99: sorted[Math.floor(0.99 * (sorted.length - 1))]!,
+    lagMax: sorted[sorted.length - 1]!,
+    workP50: works[Math.floor(0.5 * (works.length - 1))]!,
+    workP99: works[Math.floor(0.99 * (works.length - 1))]!,
+    stalled,
+    cpuUs: c.user + c.system,
+    problems: S.problems,
+  };
+  if (S.storedPackets !== undefined) r.stored = S.storedPackets() - stored0;
+  return r;
+}
+
+async function serverMain(system: System): Promise<void> {
+  const url =
+    system === 'resilient-ws'
+      ? await listenResilientWs()
+      : system === 'ws'
+        ? await listenWs()
+        : await listenSocketIo();
+  process.on('message', (m: ServerCommand & { id: number }) => {
+    const answer = (p: Promise<object>) =>
+      p.then(
+        (r) => process.send!({ id: m.id, ...r }),
+        (e: unknown) => process.send!({ id: m.id, error: String(e) }),
+      );
+    switch (m.cmd) {
+      case 'links':
+        void answer(
+          (async () => {
+            const deadline = Date.now() + 20_000;
+            while (S.links.length !== m.n) {
+              if (Date.now() > deadline)
+                throw new Error(`${S.links.length} connections, expected ${m.n}`);
+              await sleep(5);
+            }
+            return {};
+          })(),
+        );
+        break;
+      case 'push':
+        void answer(push(m.perConn, m.bytes, m.producer));
+        break;
+      case 'pace':
+        void answer(pace(m.ticks, m.tickMs, m.bytes, BigInt(m.base)));
+        break;
+      case 'stop':
+        process.exit(0);
+    }
+  });
+  process.send!({ id: 0, url });
+}
+
+// ---------------------------------------------------------------------------------------
+// Client process
+
+class ClientLink {
+  /** Messages received this round. */
+  count = 0;
+  /** resilient-ws: the last seq received (must rise by 1). */
+  lastSeq = 0;
+  acks!: AckBatcher;
+}
+
+interface ClientState {
+  links: ClientLink[];
+  expected: number;
+  received: number;
+  tLast: bigint;
+  c0: NodeJS.CpuUsage;
+  cpuUs: number;
+  samples: Float64Array | undefined;
+  base: bigint;
+  problems: string[];
+  onDone: (() => void) | undefined;
+  resetAcks: boolean;
+}
+
+const C: ClientState = {
+  links: [],
+  expected: 0,
+  received: 0,
+  tLast: 0n,
+  c0: { user: 0, system: 0 },
+  cpuUs: 0,
+  samples: undefined,
+  base: 0n,
+  problems: [],
+  onDone: undefined,
+  resetAcks: true,
+};
+
+/** Every client: the decoded message is counted, checked and (latency mode) timed. */
+function received(l: ClientLink, m: Payload): void {
+  const n = ++l.count;
+  if (m.i !== n) problem(C.problems, `message ${m.i} arrived as number ${n} of its connection`);
+  const samples = C.samples;
+  if (samples !== undefined) {
+    const now = Number(process.hrtime.bigint() - C.base);
+    samples[C.received] = (now - (m.ts - TS_OFFSET)) / 1000;
+  }
+  if (++C.received === C.expected) {
+    C.tLast = process.hrtime.bigint();
+    const c = process.cpuUsage(C.c0);
+    C.cpuUs = c.user + c.system;
+    C.onDone?.();
+  }
+}
+
+async function connectResilientWs(url: string, n: number): Promise<void> {
+  const { default: WebSocket } = await import('ws');
+  const { AckBatcher } = await import('../../client/ack-batcher.js');
+  const { systemClock } = await import('../../client/clock.js');
+  C.resetAcks = false; // acks are session seqs, cumulative across rounds
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(url, 'rws.v1', { perMessageDeflate: false });
+      const l = new ClientLink();
+      l.acks = new AckBatcher(
+        systemClock,
+        ACK_DELAY_MS,
+        (seq) => ws.send(`{"t":"ack","seq":${seq}}`),
+        ACK_MAX_UNACKED,
+      );
+      ws.on('error', reject);
+      ws.on('open', () => ws.send('{"t":"hello","v":1}'));
+      ws.on('close', (code) => problem(C.problems, `resilient-ws connection closed: ${code}`));
+      ws.on('message', (data: Buffer) => {
+        // A WebSocket message is a batch of frames separated by newlines (protocol §1).
+        for (const line of data.toString('utf8').split('\n')) {
+          if (line === '') continue;
+          const f = JSON.parse(line) as { t: string; seq?: number; data?: Payload; code?: string };
+          switch (f.t) {
+            case 'msg':
+              if (f.seq !== l.lastSeq + 1)
+                problem(C.problems, `seq ${f.seq} after ${l.lastSeq}: a hole or a repeat`);
+              l.lastSeq = f.seq!;
+              received(l, f.data!);
+              l.acks.processed(f.seq!);
+              break;
+            case 'ping':
+              ws.send('{"t":"pong"}');
+              break;
+            case 'welcome':
+              C.links.push(l);
+              resolve();
+              break;
+            case 'error':
+              problem(C.problems, `resilient-ws error frame: ${f.code}`);
+              break;
+          }
+        }
+      });
+    });
+  await Promise.all(Array.from({ length: n }, one));
+}
+
+async function connectWs(url: string, n: number): Promise<void> {
+  const { default: WebSocket } = await import('ws');
+  const { AckBatcher } = await import('../../client/ack-batcher.js');
+  const { systemClock } = await import('../../client/clock.js');
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const l = new ClientLink();
+      l.acks = new AckBatcher(
+        systemClock,
+        ACK_DELAY_MS,
+        (count) => ws.send(`{"a":${count}}`),
+        ACK_MAX_UNACKED,
+      );
+      ws.on('error', reject);
+      ws.on('open', () => {
+        C.links.push(l);
+        resolve();
+      });
+      ws.on('close', (code) => problem(C.problems, `ws connection closed: ${code}`));
+      ws.on('message', (data: Buffer) => {
+        received(l, JSON.parse(data.toString('utf8')) as Payload);
+        l.acks.processed(l.count);
+      });
+    });
+  await Promise.all(Array.from({ length: n }, one));
+}
+
+async function connectSocketIo(url: string, n: number): Promise<void> {
+  const { io } = await import('socket.io-client');
+  const { AckBatcher } = await import('../../client/ack-batcher.js');
+  const { systemClock } = await import('../../client/clock.js');
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+      const l = new ClientLink();
+      l.acks = new AckBatcher(
+        systemClock,
+        ACK_DELAY_MS,
+        (count) => socket.emit('a', count),
+        ACK_MAX_UNACKED,
+      );
+      socket.once('connect_error', reject);
+      socket.once('connect', () => {
+        C.links.push(l);
+        resolve();
+      });
+      socket.on('disconnect', (reason) => problem(C.problems, `socket.io disconnect: ${reason}`));
+      // With recovery the last argument is the packet's offset (the client keeps it).
+      socket.on('m', (m: Payload) => {
+        received(l, m);
+        l.acks.processed(l.count);
+      });
+    });
+  await Promise.all(Array.from({ length: n }, one));
+}
+
+function arm(perConn: number, latency: boolean, base: bigint): void {
+  C.expected = perConn * C.links.length;
+  C.received = 0;
+  C.tLast = 0n;
+  C.problems = [];
+  C.base = base;
+  C.samples = latency ? new Float64Array(C.expected) : undefined;
+  for (const l of C.links) {
+    l.count = 0;
+    if (C.resetAcks) l.acks.reset(0);
+  }
+  C.c0 = process.cpuUsage();
+}
+
+function waitRound(timeoutMs: number): Promise<ClientResult> {
+  const result = (): ClientResult => {
+    const r: ClientResult = {
+      received: C.received,
+      expected: C.expected,
+      tLast: String(C.tLast),
+      cpuUs: C.cpuUs,
+      problems: C.problems,
+    };
+    if (C.samples !== undefined) r.samples = Array.from(C.samples.subarray(0, C.received));
+    return r;
+  };
+  if (C.received >= C.expected) return Promise.resolve(result());
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      C.onDone = undefined;
+      resolve(result());
+    }, timeoutMs);
+    C.onDone = () => {
+      clearTimeout(timer);
+      C.onDone = undefined;
+      resolve(result());
+    };
+  });
+}
+
+function clientMain(system: System): void {
+  process.on('message', (m: ClientCommand & { id: number }) => {
+    const answer = (p: Promise<object>) =>
+      p.then(
+        (r) => process.send!({ id: m.id, ...r }),
+        (e: unknown) => process.send!({ id: m.id, error: String(e) }),
+      );
+    switch (m.cmd) {
+      case 'connect':
+        void answer(
+          (system === 'resilient-ws'
+            ? connectResilientWs(m.url, m.n)
+            : system === 'ws'
+              ? connectWs(m.url, m.n)
+              : connectSocketIo(m.url, m.n)
+          ).then(() => ({})),
+        );
+        break;
+      case 'arm':
+        arm(m.perConn, m.latency, BigInt(m.base));
+        void answer(Promise.resolve({}));
+        break;
+      case 'wait':
+        void answer(waitRound(m.timeoutMs));
+        break;
+      case 'stop':
+        process.exit(0);
+    }
+  });
+  process.send!({ id: 0 });
+}
+
+// ---------------------------------------------------------------------------------------
+
+if (process.argv[1] === SELF) {
+  // A child ends with its parent, whatever happens to the parent.
+  process.on('disconnect', () => process.exit(0));
+  const [role, system] = process.argv.slice(2) as ['server' | 'client', System];
+  if (!SYSTEMS.includes(system)) throw new Error(`unknown system ${system}`);
+  if (role === 'server') await serverMain(system);
+  else clientMain(system);
+}
