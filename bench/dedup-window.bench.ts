@@ -370,6 +370,42 @@ for (const holes of HOLES) {
 }
 figures.iteratorNsByDeletedEntries = iteratorNs;
 
+// The floor under any hash table at 1M ids: one dependent load that misses the caches. A
+// random cyclic permutation over 16M slots (64 MB, far above the L2/L3 here) is chased so
+// every load depends on the previous one; ns per load, median of 5.
+function memoryLatencyNs(): number {
+  const n = QUICK ? 1 << 22 : 1 << 24;
+  const next = new Uint32Array(n);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  for (let i = 0; i < n; i++) next[order[i]!] = order[(i + 1) % n]!;
+  const steps = 2_000_000;
+  const runs: number[] = [];
+  let p = 0;
+  for (let r = 0; r < 5; r++) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < steps; i++) p = next[p]!;
+    runs.push(Number(process.hrtime.bigint() - t0) / steps);
+  }
+  keep(p);
+  return spread(runs).median;
+}
+const missNs = memoryLatencyNs();
+rows.push([
+  `context (machine): one dependent memory load that misses the caches (pointer chase over ${QUICK ? 16 : 64} MB)`,
+  '—',
+  missNs,
+  '—',
+  '—',
+]);
+figures.cacheMissNs = missNs;
+
 report({
   row: 'dedup window',
   name: 'dedup-window',
@@ -385,7 +421,8 @@ report({
     `A figure from less than one turnover (×N < 1) has not seen the window's steady state. ` +
     `ns per check as median (IQR); ratios are per-round paired against the same case at 1k. ` +
     `Context: the original's approach reconstructed (an array filtered for expiry and scanned with some() on every check), new ids at 1k and 20k in steady state, ${LIST_ROUNDS} rounds; ` +
-    `and the cost (ns, median of 7) of a fresh Map iterator's first step when deleted entries lie before the first live one, which is what an eviction through a Map iterator pays.`,
+    `and the cost (ns, median of 7) of a fresh Map iterator's first step when deleted entries lie before the first live one, which is what an eviction through a Map iterator pays; ` +
+    `and this machine's memory latency (a dependent load that misses every cache), the floor under each lookup of a random key among 1M: a new id costs at least a lookup miss, an insert and the expired id's delete.`,
   table: {
     columns: [
       'case',

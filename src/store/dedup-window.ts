@@ -29,6 +29,9 @@ export class DedupWindow<V> {
   /** Every live entry once, oldest first, behind a dead prefix of `head` slots. */
   private queue: Entry<V>[] = [];
   private head = 0;
+  /** The id the last get() missed, until the next set(): the store's get-then-set of a new
+   * id then looks it up once, not twice. */
+  private lastMiss: string | undefined = undefined;
 
   /**
    * @param windowMs how long an id is remembered, ms; an id seen at `t` is forgotten at
@@ -48,7 +51,10 @@ export class DedupWindow<V> {
   get(id: string, now: number): V | undefined {
     this.evictExpired(now);
     const entry = this.entries.get(id);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) {
+      this.lastMiss = id;
+      return undefined;
+    }
     // A clock that stepped backwards can leave an expired id behind a fresher one.
     if (entry.at + this.windowMs <= now) {
       this.remove(entry);
@@ -61,7 +67,9 @@ export class DedupWindow<V> {
   set(id: string, value: V, now: number): void {
     if (this.maxIds <= 0 || this.windowMs <= 0) return;
     this.evictExpired(now);
-    const previous = this.entries.get(id);
+    // Nothing was added since get() missed this id (only set() adds), so it is still absent.
+    const previous = id === this.lastMiss ? undefined : this.entries.get(id);
+    this.lastMiss = undefined;
     if (previous !== undefined) previous.gone = true;
     const entry: Entry<V> = { id, at: now, value, gone: false };
     this.entries.set(id, entry);
