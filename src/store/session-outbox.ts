@@ -103,7 +103,9 @@ export class SessionOutbox {
 
   /** Empty the outbox and return what it held. */
   clear(): StoredMessage[] {
-    const out = this.items.slice(this.head);
+    // Hand the array over rather than copy it when nothing was removed from its front (a
+    // sweep that reaps many sessions allocated a copy per session).
+    const out = this.head === 0 ? this.items : this.items.slice(this.head);
     for (const m of out) this.removed(m);
     this.items = [];
     this.head = 0;
