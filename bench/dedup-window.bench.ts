@@ -336,14 +336,27 @@ for (const { kind, title } of KINDS) {
     ]);
     if (ns.median > worst.ns) worst = { label, ns: ns.median };
   }
-  checks.push(
-    atMost(
-      `${kind}: cost at 1M / cost at 1k (paired ratio median)`,
-      pairedRatio(product.ns[`${kind} @1M`]!, base).median,
-      1.5,
-    ),
-    atMost(`${kind}: ns per check at the slowest size (${worst.label})`, worst.ns, 200),
-  );
+  if (QUICK)
+    // A regression gate, not the bar: up to 10k ids everything fits in the caches, so an O(1)
+    // check costs about the same as at 1k (1.1-1.3x measured), while the O(n) eviction this
+    // benchmark found read 10x and more at 10k. Absolute ns are not gated on a noisy CI VM.
+    checks.push(
+      atMost(
+        `${kind}: cost at 10k / cost at 1k (paired ratio median)`,
+        pairedRatio(product.ns[`${kind} @10k`]!, base).median,
+        2,
+        'quick mode: a regression gate for O(1) within the caches (the O(n) eviction read >= 10x); full mode checks the bars at 1M',
+      ),
+    );
+  else
+    checks.push(
+      atMost(
+        `${kind}: cost at 1M / cost at 1k (paired ratio median)`,
+        pairedRatio(product.ns[`${kind} @1M`]!, base).median,
+        1.5,
+      ),
+      atMost(`${kind}: ns per check at the slowest size (${worst.label})`, worst.ns, 200),
+    );
 }
 const listBase = original.ns[listCases[0]!.name]!;
 for (const { label } of LIST_SIZES) {
