@@ -2,11 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import { Emitter } from '../events.js';
-import { DEFAULT_LIMITS, type OutboxLimits } from '../store/limits.js';
+import { DEFAULT_LIMITS, type OutboxLimits, type OverflowPolicy } from '../store/limits.js';
 import { MemoryStore } from '../store/memory-store.js';
-import type { NewMessage } from '../store/store.js';
+import type { NewMessage, Store } from '../store/store.js';
 import { DeadLetterQueue } from './dead-letters.js';
-import { Outbox } from './outbox.js';
+import { Outbox, type AppendOutcome } from './outbox.js';
 
 function setup(limits: Partial<OutboxLimits> = {}) {
   const clock = new ManualClock(0);
@@ -364,4 +364,58 @@ describe('Outbox.sweep', () => {
     expect(reaps).toEqual([]);
     expect((await store.getSession(sid))?.attached).toBe(true);
   });
+});
+
+describe('Outbox.appendNow', () => {
+  it('is available over the memory store, not over a store without appendNow', () => {
+    const { outbox, store, dlq, events, clock } = setup();
+    expect(outbox.canAppendNow).toBe(true);
+    const bare: Store = new Proxy(store, {
+      get: (target, prop) =>
+        prop === 'appendNow' ? undefined : (Reflect.get(target, prop) as unknown),
+    });
+    const async = new Outbox(bare, DEFAULT_LIMITS, dlq, events, clock);
+    expect(async.canAppendNow).toBe(false);
+    expect(() => async.appendNow('s1', msg('x'))).toThrow(/no appendNow/);
+  });
+
+  /** Every kind of outcome through `append` or `appendNow`: everything the caller sees. */
+  async function scenario(overflow: OverflowPolicy, sync: boolean) {
+    const { outbox, record, session, dlq, clock } = setup({ maxMessages: 3, overflow });
+    const events = {
+      send: record('send'),
+      drop: record('drop'),
+      duplicateSend: record('duplicateSend'),
+      timings: record('sendTiming'),
+    };
+    const sid = await session();
+    const append = async (m: NewMessage, rejectWhenFull = false): Promise<AppendOutcome> =>
+      sync ? outbox.appendNow(sid, m, rejectWhenFull) : outbox.append(sid, m, rejectWhenFull);
+    const outcomes: AppendOutcome[] = [];
+    for (let i = 0; i < 40; i++) {
+      clock.advance(1);
+      outcomes.push(await append(msg(i % 5 === 0 ? 'same' : i, i % 5 === 0 ? { id: 'i' } : {})));
+    }
+    outcomes.push(await append(msg('refuse me'), true));
+    outcomes.push(await append(msg('x'.repeat(DEFAULT_LIMITS.maxBytes + 1))));
+    const unknown = sync
+      ? outbox.appendNow('nope', msg('x'))
+      : await outbox.append('nope', msg('x'));
+    return {
+      outcomes,
+      unknown,
+      events: { ...events, timings: events.timings.length },
+      totals: outbox.totals,
+      seqs: await seqsOf(outbox, sid),
+      deadLetters: dlq.list().map((d) => [d.reason, d.data, d.seq, d.at]),
+    };
+  }
+
+  for (const overflow of ['drop-oldest', 'drop-newest', 'reject', 'disconnect'] as const) {
+    it(`gives the outcomes, events, counts and dead letters of append (${overflow})`, async () => {
+      const expected = await scenario(overflow, false);
+      expect(await scenario(overflow, true)).toEqual(expected);
+      if (overflow === 'drop-oldest') expect(expected.events.timings).toBeGreaterThan(0);
+    });
+  }
 });

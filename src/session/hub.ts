@@ -8,9 +8,9 @@ import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import { idempotencyId } from '../outbox/content-hash.js';
-import type { Outbox } from '../outbox/outbox.js';
+import type { AppendOutcome, Outbox } from '../outbox/outbox.js';
 import { CloseCode, encodeMsg, ErrorCode } from '../protocol/index.js';
-import type { StoredMessage } from '../store/store.js';
+import type { NewMessage, StoredMessage } from '../store/store.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { Connection, type ConnectionOwner, type WriterLimits } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
@@ -122,19 +122,49 @@ export class Hub {
 
   private readonly owner: ConnectionOwner;
 
-  /** Send one stored (or volatile) message to a session. Serializes `data` exactly once. */
-  async send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
-    const json = serialize(data);
-    const bytes = this.checkSize(json);
-    const id = idempotencyId(json, options, this.options.contentHash);
-    return this.sendSerialized(sid, json, bytes, id, options);
+  /**
+   * Send one stored (or volatile) message to a session. Serializes `data` exactly once.
+   * Always returns a promise, never throws: every error is a rejection.
+   */
+  send(sid: string, data: unknown, options: SendOptions = {}): Promise<SendResult> {
+    try {
+      const json = serialize(data);
+      const bytes = this.checkSize(json);
+      const id = idempotencyId(json, options, this.options.contentHash);
+      return this.sendSerialized(sid, json, bytes, id, options);
+    } catch (error) {
+      return rejection(error);
+    }
   }
 
   /**
    * `json` was serialized, size-checked (`bytes`) and given its idempotency `id` once by the
-   * caller, for every recipient.
+   * caller, for every recipient. Never throws: every error is a rejection.
+   *
+   * Fast path: a stored send on a store that answers at once (`outbox.canAppendNow`, the
+   * memory store) does all of its work now and returns one settled promise. Otherwise (a
+   * volatile send, a networked store) the async path. Both append at call time, so a send's
+   * seq order is its call order either way.
    */
-  private async sendSerialized(
+  private sendSerialized(
+    sid: string,
+    json: string,
+    bytes: number,
+    id: string | undefined,
+    options: SendOptions,
+  ): Promise<SendResult> {
+    if (options.volatile === true || !this.outbox.canAppendNow)
+      return this.sendAsync(sid, json, bytes, id, options);
+    try {
+      const message = newMessage(json, bytes, id, options);
+      const r = this.outbox.appendNow(sid, message, options.ifFull === 'reject');
+      return Promise.resolve(this.sent(sid, json, id, r));
+    } catch (error) {
+      return rejection(error);
+    }
+  }
+
+  private async sendAsync(
     sid: string,
     json: string,
     bytes: number,
@@ -142,13 +172,13 @@ export class Hub {
     options: SendOptions,
   ): Promise<SendResult> {
     if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
-    const message: { data: string; bytes: number; id?: string; key?: string } = {
-      data: json,
-      bytes,
-    };
-    if (id !== undefined) message.id = id;
-    if (options.key !== undefined) message.key = options.key;
+    const message = newMessage(json, bytes, id, options);
     const r = await this.outbox.append(sid, message, options.ifFull === 'reject');
+    return this.sent(sid, json, id, r);
+  }
+
+  /** What a stored send does with the outbox's answer (both paths): deliver, or throw. */
+  private sent(sid: string, json: string, id: string | undefined, r: AppendOutcome): SendResult {
     switch (r.status) {
       case 'stored': {
         const local = this.sessions.get(sid);
@@ -362,6 +392,25 @@ export class Hub {
       .detach(sid, this.clock.now(), this.options.sessionTtlMs)
       .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }));
   }
+}
+
+/** What an async function returns when its body throws `error`: a promise rejected with it. */
+function rejection(error: unknown): Promise<never> {
+  // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrown as is
+  return Promise.reject(error);
+}
+
+/** The store's view of one send (an object per send: `id` and `key` only when given). */
+function newMessage(
+  data: string,
+  bytes: number,
+  id: string | undefined,
+  options: SendOptions,
+): NewMessage {
+  const message: NewMessage = { data, bytes };
+  if (id !== undefined) message.id = id;
+  if (options.key !== undefined) message.key = options.key;
+  return message;
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -144,6 +144,11 @@ export class MemoryStore implements Store {
   }
 
   async append(sid: string, message: NewMessage, now: number): Promise<AppendResult> {
+    return this.appendNow(sid, message, now);
+  }
+
+  /** `append` without the promise: the send path's fast path (see `Store.appendNow`). */
+  appendNow(sid: string, message: NewMessage, now: number): AppendResult {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return UNKNOWN;

@@ -649,6 +649,80 @@ export function runStoreContract(
       });
     });
 
+    // Optional: a store that answers at once implements `appendNow` (the send path's fast
+    // path). It must be `append` without the promise; stores without it skip these.
+    describe('appendNow (when the store has it)', () => {
+      type Append = (sid: string, message: NewMessage, now: number) => Promise<AppendResult>;
+
+      /** Every kind of append result, then what the store holds: through `append`. */
+      async function scenario(limits: Partial<OutboxLimits>, append: (store: Store) => Append) {
+        const store = await open(limits);
+        const sid = await session(store);
+        const add = append(store);
+        const results: AppendResult[] = [];
+        const steps: [NewMessage, number][] = [
+          [msg('a', { id: 'i1' }), T0],
+          [msg('a', { id: 'i1' }), T0 + 1], // duplicate
+          [msg('p1', { key: 'k' }), T0 + 2],
+          [msg('p2', { key: 'k', id: 'i2' }), T0 + 3], // supersedes p1
+          [msg('b'), T0 + 4],
+          [msg('c'), T0 + 5],
+          [msg('d'), T0 + 6],
+          [msg('e'), T0 + 7], // the sixth: full (drop-oldest evicts, reject refuses)
+          [sized(2000), T0 + 8], // larger than the byte bound: full under every policy
+        ];
+        for (const [m, now] of steps) results.push(await add(sid, m, now));
+        results.push(await add('nope', msg('x'), T0 + 9));
+        const read = await store.read(sid, 0, 100, T0 + 10);
+        const { sid: _sid, epoch: _epoch, ...record } = (await store.getSession(sid))!;
+        return { results, read, record };
+      }
+
+      const viaAppend = (store: Store): Append => store.append.bind(store);
+      const viaAppendNow =
+        (store: Store): Append =>
+        (sid, message, now) =>
+          Promise.resolve(store.appendNow!(sid, message, now));
+
+      for (const overflow of ['drop-oldest', 'reject'] as const) {
+        it(`gives what append gives, with the same effect (${overflow})`, async () => {
+          const probe = await open();
+          if (probe.appendNow === undefined) return;
+          const expected = await scenario({ overflow }, viaAppend);
+          const actual = await scenario({ overflow }, viaAppendNow);
+          expect(actual).toEqual(expected);
+          expect(actual.results.map((r) => r.status)).toContain('duplicate');
+          expect(actual.results.map((r) => r.status)).toContain('full');
+        });
+      }
+
+      it('takes effect in call order with append', async () => {
+        const store = await open();
+        if (store.appendNow === undefined) return;
+        const sid = await session(store);
+        const first = store.append(sid, msg('1'), T0);
+        const second = store.appendNow(sid, msg('2'), T0);
+        const third = store.append(sid, msg('3'), T0);
+        expect([storedSeq(await first), storedSeq(second), storedSeq(await third)]).toEqual([
+          1, 2, 3,
+        ]);
+      });
+
+      it('throws store_closed once closed', async () => {
+        const store = await open();
+        if (store.appendNow === undefined) return;
+        const sid = await session(store);
+        await store.close();
+        let error: unknown;
+        try {
+          store.appendNow(sid, msg('x'), T0);
+        } catch (e) {
+          error = e;
+        }
+        expect(isRwsError(error) && error.code).toBe('store_closed');
+      });
+    });
+
     describe('close', () => {
       it('answers ping while open and rejects every call once closed', async () => {
         const store = await open();

@@ -5,11 +5,11 @@
  * and inbound client-message ids). The server keeps nothing durable of its own: in Redis
  * mode any node can serve any session because all of this lives in the store.
  *
- * Every method is async and atomic per session: no caller can observe a half-applied
- * operation, and operations on one session take effect in call order (the memory store
- * resolves in call order; a networked store must pipeline one session's commands on one
- * connection). `store.contract.ts` is the executable form of this contract; every store
- * runs it.
+ * Every method is async (but the optional `appendNow`) and atomic per session: no caller can
+ * observe a half-applied operation, and operations on one session take effect in call order
+ * (the memory store resolves in call order; a networked store must pipeline one session's
+ * commands on one connection). `store.contract.ts` is the executable form of this contract;
+ * every store runs it.
  *
  * Ordering: `append` assigns seq = last + 1 (1, 2, 3 …) per session; seqs never repeat or go
  * backwards within an epoch. Outbox reads return messages in seq order. Holes in the seq
@@ -158,6 +158,15 @@ export interface Store {
   sessionIds(): Promise<string[]>;
 
   append(sid: string, message: NewMessage, now: number): Promise<AppendResult>;
+  /**
+   * Optional synchronous `append`, for a store that can answer at once (no I/O, like the
+   * memory store). When present it is the same operation: same result, same effect, and
+   * ordered with every other call on the session exactly as `append` would be; it throws
+   * (e.g. `store_closed`) where `append` rejects. The send path uses it to skip a promise
+   * per layer: a send then costs one promise instead of a chain of four (see
+   * docs/architecture.md, "Send"). A networked store leaves it out.
+   */
+  appendNow?(sid: string, message: NewMessage, now: number): AppendResult;
   ack(sid: string, seq: number, now: number): Promise<AckResult>;
   /** Up to `limit` retained, unexpired messages with seq > `afterSeq`, in order. */
   read(sid: string, afterSeq: number, limit: number, now: number): Promise<ReadResult>;
