@@ -33,9 +33,9 @@ const obs = createObservability({
 function operations(n: number): void {
   for (let i = 0; i < n; i++) {
     const sid = `session-${i % SESSIONS}`;
-    // What the core emits per send: `send` (nobody listens) and, 1 in 16, `sendTiming`.
+    // What the core emits per send: `send` (nobody listens) and, 1 in 128, `sendTiming`.
     events.emit('send', { sid, seq: i, bytes: 100 });
-    if ((i & 15) === 0) events.emit('sendTiming', { durationMs: 0.004 });
+    if ((i & 127) === 0) events.emit('sendTiming', { durationMs: 0.004 });
     events.emit('ack', { sid, seq: i, removed: 1, latencyMs: 12 });
     if (i % 10 === 0) events.emit('drop', { sid, reason: 'overflow', count: 1 });
   }

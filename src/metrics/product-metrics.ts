@@ -133,7 +133,7 @@ export const PRODUCT_METRICS = {
     labelNames: [],
     buckets: SEND_BUCKETS,
     source: 'event:send',
-    help: 'Time to store a sent message in the outbox (store append), in seconds; sampled, 1 send in 16.',
+    help: 'Time to store a sent message in the outbox (store append), in seconds; sampled, 1 send in 128.',
   }),
   outboxMessages: m({
     name: 'rws_outbox_messages',

@@ -6,7 +6,7 @@ import { DEFAULT_LIMITS, type OutboxLimits, type OverflowPolicy } from '../store
 import { MemoryStore } from '../store/memory-store.js';
 import type { NewMessage, Store } from '../store/store.js';
 import { DeadLetterQueue } from './dead-letters.js';
-import { Outbox, type AppendOutcome } from './outbox.js';
+import { Outbox, SEND_TIMING_EVERY, type AppendOutcome } from './outbox.js';
 
 function setup(limits: Partial<OutboxLimits> = {}) {
   const clock = new ManualClock(0);
@@ -51,11 +51,11 @@ describe('Outbox.append', () => {
     expect(await seqsOf(outbox, sid)).toEqual([1, 2]);
   });
 
-  it('times the store append for 1 send in 16 (a clock read is not free)', async () => {
-    const { outbox, record, session } = setup();
+  it('times the store append for 1 send in SEND_TIMING_EVERY (a clock read is not free)', async () => {
+    const { outbox, record, session } = setup({ maxMessages: 10_000 });
     const timings = record('sendTiming');
     const sid = await session();
-    for (let i = 0; i < 48; i++) await outbox.append(sid, msg(String(i)));
+    for (let i = 0; i < 3 * SEND_TIMING_EVERY; i++) await outbox.append(sid, msg(String(i)));
     expect(timings).toHaveLength(3);
     for (const e of timings as { durationMs: number }[])
       expect(e.durationMs).toBeGreaterThanOrEqual(0);
@@ -392,7 +392,8 @@ describe('Outbox.appendNow', () => {
     const append = async (m: NewMessage, rejectWhenFull = false): Promise<AppendOutcome> =>
       sync ? outbox.appendNow(sid, m, rejectWhenFull) : outbox.append(sid, m, rejectWhenFull);
     const outcomes: AppendOutcome[] = [];
-    for (let i = 0; i < 40; i++) {
+    // More appends than SEND_TIMING_EVERY, so that both paths take a timing sample.
+    for (let i = 0; i < SEND_TIMING_EVERY + 24; i++) {
       clock.advance(1);
       outcomes.push(await append(msg(i % 5 === 0 ? 'same' : i, i % 5 === 0 ? { id: 'i' } : {})));
     }

@@ -84,11 +84,11 @@ describe('GET /metrics', () => {
     expect(sample(text, 'rws_process_resident_memory_bytes')).toBeGreaterThan(0);
     expect(text).not.toContain(w.sid); // never a per-session label value
 
-    // 16 more stored sends: appends 6..21, so the 16th append was timed.
-    for (let i = 0; i < 16; i++)
+    // 128 more stored sends: appends 6..133, so the 128th append was timed (1 in 128).
+    for (let i = 0; i < 128; i++)
       await postJson(`${info.httpUrl}/api/sessions/${w.sid}/messages`, { data: i });
     text = (await scrape(info.httpUrl)).body;
-    expect(sample(text, 'rws_messages_sent_total')).toBe(20);
+    expect(sample(text, 'rws_messages_sent_total')).toBe(132);
     expect(sample(text, 'rws_send_duration_seconds_count')).toBe(1);
     c2.close();
   });
