@@ -300,6 +300,24 @@ function lostSilently(
   return silent;
 }
 
+/** What the client saw of a stream of `sent` numbers, the same figures for both systems. */
+function streamCounts(stream: StreamObserver, proxy: ChaosProxy, sent: number) {
+  const lost = stream.lost(sent);
+  return {
+    cuts: stream.cuts,
+    socketsCut: proxy.cuts,
+    sent,
+    delivered: stream.delivered,
+    unique: stream.unique,
+    lost: lost.count,
+    lostRanges: lost.ranges.slice(0, 50),
+    lostSilently: lostSilently(stream, lost.ranges),
+    duplicates: stream.duplicates,
+    reordered: stream.reordered,
+    anomalies: stream.anomalies,
+  };
+}
+
 /** Waits until every streamed number arrived (or 10 s), then a little more for late repeats. */
 async function drain(stream: StreamObserver, sent: number): Promise<void> {
   await until(() => stream.unique >= sent, 10_000);
@@ -391,20 +409,9 @@ async function rwsChaos(pin: boolean, seed: number): Promise<ChaosResult> {
   await client.close();
   await proxy.close();
   await peer.stop();
-  const lost = stream.lost(stop.sent);
   return {
     system: 'resilient-ws',
-    cuts: stream.cuts,
-    socketsCut: proxy.cuts,
-    sent: stop.sent,
-    delivered: stream.delivered,
-    unique: stream.unique,
-    lost: lost.count,
-    lostRanges: lost.ranges.slice(0, 50),
-    lostSilently: lostSilently(stream, lost.ranges),
-    duplicates: stream.duplicates,
-    reordered: stream.reordered,
-    anomalies: stream.anomalies,
+    ...streamCounts(stream, proxy, stop.sent),
     recoveredTrue,
     recoveredFalse,
     notRecoveredReasons: reasons,
@@ -477,20 +484,9 @@ async function sioChaos(pin: boolean, seed: number): Promise<ChaosResult> {
   socket.disconnect();
   await proxy.close();
   await peer.stop();
-  const lost = stream.lost(stop.sent);
   return {
     system: 'Socket.IO 4.8 + recovery',
-    cuts: stream.cuts,
-    socketsCut: proxy.cuts,
-    sent: stop.sent,
-    delivered: stream.delivered,
-    unique: stream.unique,
-    lost: lost.count,
-    lostRanges: lost.ranges.slice(0, 50),
-    lostSilently: lostSilently(stream, lost.ranges),
-    duplicates: stream.duplicates,
-    reordered: stream.reordered,
-    anomalies: stream.anomalies,
+    ...streamCounts(stream, proxy, stop.sent),
     recoveredTrue,
     recoveredFalse,
     notRecoveredReasons: {},
