@@ -93,7 +93,8 @@ export class Connection implements TransportHandlers {
   }
 
   set handshakeAt(at: number) {
-    this.handshakeAfter = Math.round(at - this.openedAt);
+    // ≥ 0: a wall clock that stepped back must not read as "no hello yet".
+    this.handshakeAfter = Math.max(0, Math.round(at - this.openedAt));
   }
 
   get isOpen(): boolean {
@@ -146,14 +147,14 @@ export class Connection implements TransportHandlers {
         (batch.length >= this.owner.limits.maxBatchFrames ||
           chars + f.length > this.owner.limits.maxBatchChars)
       ) {
-        this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'));
+        this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'), this.congested);
         batch = [];
         chars = 0;
       }
       batch.push(f);
       chars += f.length + 1;
     }
-    this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'));
+    this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'), this.congested);
     this.lastSentAt = this.owner.now();
     if (!check) return;
     const buffered = this.transport.bufferedAmount;

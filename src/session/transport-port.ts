@@ -3,8 +3,11 @@
  * tests use a fake. Nothing else in the core sees a socket.
  */
 export interface Transport {
-  /** Queue one WebSocket text message. Never throws; a closed transport ignores it. */
-  send(text: string): void;
+  /**
+   * Queue one WebSocket text message. Never throws; a closed transport ignores it. `watch`:
+   * the connection is congested, so this write must report its completion (`onDrain`).
+   */
+  send(text: string, watch?: boolean): void;
   /** Close with a code and reason (reason ≤ 123 bytes). Idempotent. */
   close(code: number, reason: string): void;
   /** Drop the connection at once, without a close handshake (shutdown of stragglers). */

@@ -29,6 +29,8 @@ export class DedupWindow<V> {
   /** Every live entry once, oldest first, behind a dead prefix of `head` slots. */
   private queue: Entry<V>[] = [];
   private head = 0;
+  /** Queued entries marked gone (deleted or re-recorded) behind the head, not yet skipped. */
+  private dead = 0;
   /** The id the last get() missed, until the next set(): the store's get-then-set of a new
    * id then looks it up once, not twice. */
   private lastMiss: string | undefined = undefined;
@@ -70,7 +72,7 @@ export class DedupWindow<V> {
     // Nothing was added since get() missed this id (only set() adds), so it is still absent.
     const previous = id === this.lastMiss ? undefined : this.entries.get(id);
     this.lastMiss = undefined;
-    if (previous !== undefined) previous.gone = true;
+    if (previous !== undefined) this.markGone(previous);
     const entry: Entry<V> = { id, at: now, value, gone: false };
     this.entries.set(id, entry);
     this.queue.push(entry);
@@ -83,8 +85,23 @@ export class DedupWindow<V> {
   }
 
   private remove(entry: Entry<V>): void {
-    entry.gone = true;
+    this.markGone(entry);
     this.entries.delete(entry.id);
+  }
+
+  /**
+   * Gone entries leave the queue when they reach its head; behind a long-lived id that could
+   * take the whole window, so ids deleted or re-recorded over and over (a client retrying a
+   * refused message) would grow the queue past `maxIds`. Once the gone entries outnumber the
+   * live ones (plus a slack), the queue is rebuilt from the live ones: O(1) amortized, and
+   * the queue never holds more than twice the ids plus the slack.
+   */
+  private markGone(entry: Entry<V>): void {
+    entry.gone = true;
+    if (++this.dead <= this.entries.size + COMPACT_MIN) return;
+    this.queue = this.queue.slice(this.head).filter((e) => !e.gone);
+    this.head = 0;
+    this.dead = 0;
   }
 
   private evictExpired(now: number): void {
@@ -92,9 +109,11 @@ export class DedupWindow<V> {
     let head = this.head;
     while (head < queue.length) {
       const entry = queue[head]!;
-      if (!entry.gone) {
+      if (entry.gone) this.dead--;
+      else {
         if (entry.at + this.windowMs > now) break;
-        this.remove(entry);
+        entry.gone = true;
+        this.entries.delete(entry.id);
       }
       head++;
     }
@@ -106,8 +125,10 @@ export class DedupWindow<V> {
     let head = this.head;
     while (head < queue.length) {
       const entry = queue[head++]!;
-      if (!entry.gone) {
-        this.remove(entry);
+      if (entry.gone) this.dead--;
+      else {
+        entry.gone = true;
+        this.entries.delete(entry.id);
         break;
       }
     }

@@ -103,6 +103,8 @@ export class SessionOutbox {
 
   /** Empty the outbox and return what it held. */
   clear(): StoredMessage[] {
+    // Nothing to hand over (and the shared empty outbox is never written).
+    if (this.head === this.items.length) return [];
     // Hand the array over rather than copy it when nothing was removed from its front (a
     // sweep that reaps many sessions allocated a copy per session).
     const out = this.head === 0 ? this.items : this.items.slice(this.head);

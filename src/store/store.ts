@@ -164,7 +164,9 @@ export interface Store {
    * ordered with every other call on the session exactly as `append` would be; it throws
    * (e.g. `store_closed`) where `append` rejects. The send path uses it to skip a promise
    * per layer: a send then costs one promise instead of a chain of four (see
-   * docs/architecture.md, "Send"). A networked store leaves it out.
+   * docs/architecture.md, "Send"). A networked store leaves it out. A wrapper that overrides
+   * `append` (decorating, instrumenting) must override or hide `appendNow` too, or sends will
+   * bypass it.
    */
   appendNow?(sid: string, message: NewMessage, now: number): AppendResult;
   ack(sid: string, seq: number, now: number): Promise<AckResult>;

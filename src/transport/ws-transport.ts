@@ -56,15 +56,17 @@ export class WsTransport implements Transport {
   }
 
   /**
-   * A write that may leave the socket at or above `watchFrom` (3 bytes per UTF-16 unit at
-   * most) carries a completion callback, so a congested connection hears when it drains: the
-   * last write before congestion is always one of them, and so is every write while it lasts.
-   * Other writes carry none, and the callback is made on first need, so an idle connection
-   * holds no closure (~100 bytes each; BENCHMARKS.md "memory per connection").
+   * A write carries a completion callback if the connection is congested (`watch`) or if it
+   * may leave the socket at or above `watchFrom` (3 bytes per UTF-16 unit at most), so a
+   * congested connection hears when it drains: the last write before congestion is always
+   * one of them, and so is every write while congestion lasts — the heartbeat's ping at the
+   * latest, so bytes `ws` writes on its own (pongs) cannot leave it stuck. Other writes carry
+   * none, and the callback is made on first need, so an idle connection holds no closure
+   * (~100 bytes each; BENCHMARKS.md "memory per connection").
    */
-  send(text: string): void {
+  send(text: string, watch = false): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount + 3 * text.length >= this.watchFrom)
+    if (watch || this.ws.bufferedAmount + 3 * text.length >= this.watchFrom)
       this.ws.send(text, (this.afterWrite ??= () => this.handlers?.onDrain()));
     else this.ws.send(text);
   }
