@@ -28,7 +28,7 @@ import {
   type ClientResumedEvent,
   type WebSocketCtor,
 } from '../client/index.js';
-import { ChaosProxy } from '../test/support/chaos-proxy.js';
+import { ChaosProxy, seededRandom } from '../test/support/chaos-proxy.js';
 import { QUICK, atLeast, atMost, report } from './lib/harness.js';
 import {
   OUTSIDE,
@@ -67,17 +67,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const immediate = (): Promise<void> => new Promise((r) => setImmediate(r));
 const now = (): number => performance.now();
 
-/** Deterministic randomness (the chaos test's), so a failing schedule can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function pct(values: readonly number[], q: number): number {
   if (values.length === 0) return NaN;

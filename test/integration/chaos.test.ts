@@ -6,24 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ResilientClient } from '../../client/index.js';
-import { ChaosProxy } from '../support/chaos-proxy.js';
+import { ChaosProxy, seededRandom } from '../support/chaos-proxy.js';
 import { sleep } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
 
 const MESSAGES = 5000;
 const CUTS = 200;
 
-/** Deterministic randomness so a failure can be replayed (seed printed on failure). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** Cut the proxied connection CUTS times at random moments while `busy()` holds or cuts remain. */
 async function chaos(proxy: ChaosProxy, random: () => number): Promise<void> {
