@@ -376,7 +376,9 @@ describe('Outbox.appendNow', () => {
     });
     const async = new Outbox(bare, DEFAULT_LIMITS, dlq, events, clock);
     expect(async.canAppendNow).toBe(false);
-    expect(() => async.appendNow('s1', msg('x'))).toThrow(/no appendNow/);
+    expect(() => async.appendNow('s1', msg('x'))).toThrow(
+      expect.objectContaining({ code: 'store_not_synchronous' }),
+    );
   });
 
   /** Every kind of outcome through `append` or `appendNow`: everything the caller sees. */

@@ -4,6 +4,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { CoreEvents, DropReason } from '../core-events.js';
+import { RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
 import type {
   AckResult,
@@ -66,7 +67,10 @@ export class Outbox {
    */
   appendNow(sid: string, message: NewMessage, rejectWhenFull = false): AppendOutcome {
     if (this.store.appendNow === undefined)
-      throw new Error(`the ${this.store.kind} store has no appendNow (check canAppendNow)`);
+      throw new RwsError(
+        'store_not_synchronous',
+        `the ${this.store.kind} store has no appendNow: use append (see canAppendNow)`,
+      );
     const now = this.clock.now();
     const t0 = this.timingStart();
     const r = this.store.appendNow(sid, message, now);

@@ -153,28 +153,17 @@ export class Hub {
     id: string | undefined,
     options: SendOptions,
   ): Promise<SendResult> {
-    if (options.volatile === true || !this.outbox.canAppendNow)
-      return this.sendAsync(sid, json, bytes, id, options);
+    if (options.volatile === true)
+      return this.sendVolatile(sid, json).then((delivered) => ({ delivered }));
     try {
       const message = newMessage(json, bytes, id, options);
-      const r = this.outbox.appendNow(sid, message, options.ifFull === 'reject');
-      return Promise.resolve(this.sent(sid, json, id, r));
+      const reject = options.ifFull === 'reject';
+      if (!this.outbox.canAppendNow)
+        return this.outbox.append(sid, message, reject).then((r) => this.sent(sid, json, id, r));
+      return Promise.resolve(this.sent(sid, json, id, this.outbox.appendNow(sid, message, reject)));
     } catch (error) {
       return rejection(error);
     }
-  }
-
-  private async sendAsync(
-    sid: string,
-    json: string,
-    bytes: number,
-    id: string | undefined,
-    options: SendOptions,
-  ): Promise<SendResult> {
-    if (options.volatile === true) return { delivered: await this.sendVolatile(sid, json) };
-    const message = newMessage(json, bytes, id, options);
-    const r = await this.outbox.append(sid, message, options.ifFull === 'reject');
-    return this.sent(sid, json, id, r);
   }
 
   /** What a stored send does with the outbox's answer (both paths): deliver, or throw. */

@@ -31,9 +31,6 @@ export class DedupWindow<V> {
   private head = 0;
   /** Queued entries marked gone (deleted or re-recorded) behind the head, not yet skipped. */
   private dead = 0;
-  /** The id the last get() missed, until the next set(): the store's get-then-set of a new
-   * id then looks it up once, not twice. */
-  private lastMiss: string | undefined = undefined;
 
   /**
    * @param windowMs how long an id is remembered, ms; an id seen at `t` is forgotten at
@@ -53,10 +50,7 @@ export class DedupWindow<V> {
   get(id: string, now: number): V | undefined {
     this.evictExpired(now);
     const entry = this.entries.get(id);
-    if (entry === undefined) {
-      this.lastMiss = id;
-      return undefined;
-    }
+    if (entry === undefined) return undefined;
     // A clock that stepped backwards can leave an expired id behind a fresher one.
     if (entry.at + this.windowMs <= now) {
       this.remove(entry);
@@ -69,9 +63,7 @@ export class DedupWindow<V> {
   set(id: string, value: V, now: number): void {
     if (this.maxIds <= 0 || this.windowMs <= 0) return;
     this.evictExpired(now);
-    // Nothing was added since get() missed this id (only set() adds), so it is still absent.
-    const previous = id === this.lastMiss ? undefined : this.entries.get(id);
-    this.lastMiss = undefined;
+    const previous = this.entries.get(id);
     if (previous !== undefined) this.markGone(previous);
     const entry: Entry<V> = { id, at: now, value, gone: false };
     this.entries.set(id, entry);

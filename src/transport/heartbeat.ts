@@ -44,8 +44,6 @@ export function startHeartbeat(hub: Hub, clock: Clock, o: HeartbeatOptions): Tim
         continue;
       }
       if (conn.state !== 'open') continue;
-      // A backstop: a congested connection whose socket drained without a watched write.
-      if (conn.congested) conn.drained();
       if (now - conn.lastReceivedAt >= silentLimit) {
         hub.events.emit('heartbeatTimeout', { sid: conn.sid });
         conn.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
