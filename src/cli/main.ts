@@ -85,7 +85,7 @@ async function serve(
   const logs = attachLogger(server, log);
   if (log.isLevelEnabled('debug')) {
     // One debug line per HTTP request (a second listener: the routes stay free of logging).
-    server.http.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    server.observeRequests((req: IncomingMessage, res: ServerResponse) => {
       const start = performance.now();
       res.once('finish', () => logRequest(log, req, res.statusCode, performance.now() - start));
     });

@@ -3,7 +3,12 @@
  * endpoint, heartbeat, sweeper, breakers, upstream and metrics, and serves HTTP + WebSocket
  * on one port.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../config/index.js';
@@ -206,6 +211,62 @@ export class RwsServer extends Emitter<CoreEvents> {
   /** Set or replace the client-message handler. */
   onMessage(handler: MessageHandler): void {
     this.hub.clientMessages.handler = handler;
+  }
+
+  /** The client-message handler (undefined: messages are acknowledged with no data). */
+  get messageHandler(): MessageHandler | undefined {
+    return this.hub.clientMessages.handler;
+  }
+
+  set messageHandler(handler: MessageHandler | undefined) {
+    this.hub.clientMessages.handler = handler;
+  }
+
+  /** WebSocket connections open on this node, in any state (hello, handshake, open). */
+  get connectionCount(): number {
+    return this.hub.connections.size;
+  }
+
+  /** Sessions attached to a connection on this node. */
+  get attachedCount(): number {
+    return this.hub.sessions.size;
+  }
+
+  /** Whether session `sid` is attached to a connection on this node. */
+  isAttached(sid: string): boolean {
+    return this.hub.sessions.has(sid);
+  }
+
+  /** The ids of the sessions attached on this node (a snapshot). */
+  attachedSessionIds(): string[] {
+    return [...this.hub.sessions.keys()];
+  }
+
+  /**
+   * End a session at once, wherever it is attached: its connection closes with 1000, what
+   * its outbox held is dead-lettered (`session_closed`). False when there is no such session.
+   */
+  endSession(sid: string): Promise<boolean> {
+    return this.hub.endSession(sid);
+  }
+
+  /** Stored sends accepted by this node since start (messages, bytes of their data). */
+  get sentTotals(): { messages: number; bytes: number } {
+    const t = this.hub.outbox.totals;
+    return { messages: t.sent, bytes: t.sentBytes };
+  }
+
+  /** The metrics figures as JSON (what `/api/stats` shows); undefined when metrics are off. */
+  metricsStats(): Promise<Record<string, unknown>> | undefined {
+    return this.observability?.stats();
+  }
+
+  /**
+   * Observe every HTTP request this server answers (after the routes; the CLI logs them at
+   * debug level). The listener must not write to the response.
+   */
+  observeRequests(listener: (req: IncomingMessage, res: ServerResponse) => void): void {
+    this.http.on('request', listener);
   }
 
   /** Loads what start-up needs asynchronously (the content hasher); listen() calls it. */
