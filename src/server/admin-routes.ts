@@ -169,12 +169,12 @@ async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
   const s = await ctx.store.stats();
   return {
     uptimeSeconds: (now - ctx.startedAt) / 1000,
-    connections: ctx.hub.connections.size,
+    connections: ctx.hub.connectionCount,
     sessions: {
       total: s.sessions,
       attached: s.attached,
       detached: s.detached,
-      attachedHere: ctx.hub.sessions.size,
+      attachedHere: ctx.hub.attachedCount,
     },
     outbox: {
       messages: s.messages,
@@ -194,7 +194,7 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
     sid: r.sid,
     epoch: r.epoch,
     attached: r.attached,
-    attachedHere: ctx.hub.sessions.has(r.sid),
+    attachedHere: ctx.hub.isAttached(r.sid),
     createdAt: new Date(r.createdAt).toISOString(),
     last: r.last,
     acked: r.acked,

@@ -25,6 +25,7 @@ import type { MessageHandler } from '../session/client-messages.js';
 import { Hub, type SendOptions, type SendResult } from '../session/hub.js';
 import { startSweeper } from '../session/sweeper.js';
 import { MemoryStore } from '../store/memory-store.js';
+import type { SessionBus } from '../store/session-bus.js';
 import type { OutboxLimits, Store } from '../store/store.js';
 import { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
@@ -38,8 +39,21 @@ export interface ServerOptions extends ConfigOverrides {
   onMessage?: MessageHandler;
   /** Checks `hello.token`; false closes the connection with 4500. */
   authenticate?: (token: string | undefined) => boolean | Promise<boolean>;
-  /** A store to use instead of the one named by `store` (tests, custom backends). */
+  /**
+   * A store to use instead of the one named by `store` (custom backends; several servers of
+   * one process sharing one store). The caller owns it: `close()` does not close it.
+   */
   storeInstance?: Store;
+  /**
+   * The session bus shared with the other nodes of a shared store (docs/architecture.md,
+   * "Several nodes"). Default: a loopback bus of this server alone.
+   */
+  bus?: SessionBus;
+  /** This node's name on the bus and its owner token in the store (default: random). */
+  node?: string;
+  /** How often sessions attached here are checked against the store when the bus may lose
+   *  events (`bus.reliable` false); default 5000 ms. */
+  positionCheckIntervalMs?: number;
   /** Time source (tests inject a manual clock). */
   clock?: Clock;
   /** Extra HTTP routes served after the built-in ones (the demo page). */
@@ -69,15 +83,18 @@ export class RwsServer extends Emitter<CoreEvents> {
   readonly config: ResolvedConfig;
   readonly store: Store;
   readonly dlq: DeadLetterQueue;
-  readonly hub: Hub;
-  readonly http: HttpServer;
+  private readonly hub: Hub;
+  private readonly http: HttpServer;
   /** This server's circuit breakers (`upstream` when an upstream is set); no global ones. */
   readonly breakers: BreakerRegistry;
   /** Metrics and /api/stats figures; undefined when metrics are off. */
-  readonly observability: Observability | undefined;
+  private readonly observability: Observability | undefined;
   /** The gateway upstream (RWS_UPSTREAM_URL); undefined when none is set. */
-  readonly upstream: Upstream | undefined;
+  private readonly upstream: Upstream | undefined;
   private readonly endpoint: WsEndpoint;
+  private readonly ownsStore: boolean;
+  private readonly bus: SessionBus | undefined;
+  private readonly positionCheckIntervalMs: number;
   private readonly clock: Clock;
   private timers: TimerHandle[] = [];
   private draining = false;
@@ -91,6 +108,9 @@ export class RwsServer extends Emitter<CoreEvents> {
       onMessage,
       authenticate,
       storeInstance,
+      bus,
+      node,
+      positionCheckIntervalMs,
       clock,
       extraRoutes,
       config,
@@ -110,6 +130,9 @@ export class RwsServer extends Emitter<CoreEvents> {
       dedupResultBudget: c.dedupResultBudget,
     };
     this.store = storeInstance ?? new MemoryStore({ limits });
+    this.ownsStore = storeInstance === undefined;
+    this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
+    this.bus = bus;
     this.dlq = new DeadLetterQueue(c.dlqMax);
     // Production breakers keep their own per-turn cached clock; a test clock is used as given.
     this.breakers = new BreakerRegistry(breakerDefaults(c, clock));
@@ -137,6 +160,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       heartbeatIntervalMs: c.heartbeatInterval,
       maxBadFrames: c.maxBadFrames,
       maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
+      maxQueuedClientMessages: 1000,
       writer: {
         highWaterMark: c.highWaterMark,
         maxBatchFrames: 64,
@@ -145,6 +169,8 @@ export class RwsServer extends Emitter<CoreEvents> {
       },
       ...(authenticate === undefined ? {} : { authenticate }),
       ...(handler === undefined ? {} : { handler }),
+      ...(bus === undefined ? {} : { bus }),
+      ...(node === undefined ? {} : { node }),
       contentHash: (json: string) => {
         if (this.hasher === undefined)
           throw new RwsError(
@@ -165,8 +191,8 @@ export class RwsServer extends Emitter<CoreEvents> {
           enabled: true,
           maxLabelSets: c.metricsMaxLabelSets,
           events: this,
-          connections: () => this.hub.connections.size,
-          attachedSessions: () => this.hub.sessions.size,
+          connections: () => this.hub.connectionCount,
+          attachedSessions: () => this.hub.attachedCount,
           storeStats: () => this.store.stats(),
           dlqSize: () => this.dlq.size,
           dlqEvicted: () => this.dlq.evicted,
@@ -210,7 +236,7 @@ export class RwsServer extends Emitter<CoreEvents> {
 
   /** Set or replace the client-message handler. */
   onMessage(handler: MessageHandler): void {
-    this.hub.clientMessages.handler = handler;
+    this.hub.setHandler(handler);
   }
 
   /** The client-message handler (undefined: messages are acknowledged with no data). */
@@ -219,27 +245,27 @@ export class RwsServer extends Emitter<CoreEvents> {
   }
 
   set messageHandler(handler: MessageHandler | undefined) {
-    this.hub.clientMessages.handler = handler;
+    this.hub.setHandler(handler);
   }
 
   /** WebSocket connections open on this node, in any state (hello, handshake, open). */
   get connectionCount(): number {
-    return this.hub.connections.size;
+    return this.hub.connectionCount;
   }
 
   /** Sessions attached to a connection on this node. */
   get attachedCount(): number {
-    return this.hub.sessions.size;
+    return this.hub.attachedCount;
   }
 
   /** Whether session `sid` is attached to a connection on this node. */
   isAttached(sid: string): boolean {
-    return this.hub.sessions.has(sid);
+    return this.hub.isAttached(sid);
   }
 
   /** The ids of the sessions attached on this node (a snapshot). */
   attachedSessionIds(): string[] {
-    return [...this.hub.sessions.keys()];
+    return this.hub.attachedIds();
   }
 
   /**
@@ -304,6 +330,8 @@ export class RwsServer extends Emitter<CoreEvents> {
       }),
       startSweeper(this.hub, this.clock, c.sweepInterval),
     );
+    if (this.bus !== undefined && !this.bus.reliable)
+      this.hub.positions.start(this.clock, this.positionCheckIntervalMs);
     return this.address();
   }
 
@@ -359,11 +387,12 @@ export class RwsServer extends Emitter<CoreEvents> {
     }
     // Sessions detach as their connections close; the store must outlive that.
     await this.hub.closeAll(CloseCode.GoingAway, 'server going away');
+    this.hub.close();
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.http.closeAllConnections();
     await httpClosed;
     this.observability?.close();
-    await this.store.close();
+    if (this.ownsStore) await this.store.close();
   }
 }
 

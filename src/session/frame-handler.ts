@@ -10,10 +10,30 @@ import {
   type ClientFrame,
   type Decoded,
 } from '../protocol/index.js';
+import type { Clock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import type { Emitter } from '../events.js';
+import type { Outbox } from '../outbox/outbox.js';
+import type { ClientMessages } from './client-messages.js';
 import type { Connection } from './connection.js';
-import { Handshake } from './handshake.js';
-import type { Hub } from './hub.js';
+import type { Delivery } from './delivery.js';
+import type { Handshake } from './handshake.js';
 import type { LocalSession } from './local-session.js';
+import type { SessionRegistry } from './session-registry.js';
+
+/** What the frame handler works with (narrow on purpose: not the hub). */
+export interface FrameContext {
+  readonly registry: SessionRegistry;
+  readonly delivery: Delivery;
+  readonly outbox: Outbox;
+  readonly clientMessages: ClientMessages;
+  readonly handshake: Handshake;
+  readonly events: Emitter<CoreEvents>;
+  readonly clock: Clock;
+  readonly maxBadFrames: number;
+  /** The session ended here on purpose (bye): tell the other nodes (bus `ended`). */
+  ended(sid: string, by: 'bye'): void;
+}
 
 const MAX_EARLY_FRAMES = 1000;
 /** What frames held before welcome may add up to (characters). */
@@ -25,15 +45,11 @@ export class FrameHandler {
     { items: { d: Decoded<ClientFrame>; size: number }[]; chars: number }
   >();
 
-  private readonly handshake: Handshake;
-
-  constructor(private readonly hub: Hub) {
-    this.handshake = new Handshake(hub);
-  }
+  constructor(private readonly ctx: FrameContext) {}
 
   onMessage(conn: Connection, text: string): void {
     if (conn.state === 'closed') return;
-    conn.lastReceivedAt = this.hub.clock.now();
+    conn.lastReceivedAt = this.ctx.clock.now();
     const decoded = decodeClientMessage(text);
     // Each frame's share of the message, for the byte bounds on what waits (close enough:
     // frames of one message are usually alike, and the bound is what matters).
@@ -64,13 +80,13 @@ export class FrameHandler {
           return;
         }
         conn.state = 'handshaking';
-        conn.handshakeAt = this.hub.clock.now();
-        this.handshake.run(conn, frame).then(
+        conn.handshakeAt = this.ctx.clock.now();
+        this.ctx.handshake.run(conn, frame).then(
           (local) => {
             if (local !== undefined) this.finishHandshake(conn, local);
           },
           (error: unknown) => {
-            this.hub.events.emit('error', { where: 'hello', error });
+            this.ctx.events.emit('error', { where: 'hello', error });
             conn.close(CloseCode.Overloaded, 'store unavailable', {
               code: ErrorCode.Unavailable,
               message: 'the session store failed; retry',
@@ -112,7 +128,7 @@ export class FrameHandler {
     const sid = conn.sid!;
     switch (frame.t) {
       case 'ack':
-        this.hub.outbox
+        this.ctx.outbox
           .ack(sid, frame.seq)
           .then((r) => {
             // Not fatal on a live connection (PROTOCOL.md: the ack gets an error frame); it
@@ -124,10 +140,10 @@ export class FrameHandler {
                 `ack ${frame.seq} is above the last seq ${r.last}`,
               );
           })
-          .catch((error: unknown) => this.hub.events.emit('error', { where: 'ack', error }));
+          .catch((error: unknown) => this.ctx.events.emit('error', { where: 'ack', error }));
         return;
       case 'msg':
-        this.hub.clientMessages.accept(sid, frame, (s) => this.hub.replyTo(s), size);
+        this.ctx.clientMessages.accept(sid, frame, this.replyTo, size);
         return;
       case 'ping':
         conn.sendFrame({ t: 'pong' });
@@ -143,21 +159,26 @@ export class FrameHandler {
     }
   }
 
+  /** Replies go to whichever connection the session has when the answer is ready. */
+  private readonly replyTo = (sid: string): ((text: string) => void) | undefined =>
+    this.ctx.delivery.replyTo(sid);
+
   private async bye(conn: Connection, sid: string): Promise<void> {
-    const hub = this.hub;
+    const ctx = this.ctx;
     conn.ending = true;
-    const local = hub.sessions.get(sid);
-    if (local !== undefined && local.conn === conn) local.ended = true;
-    if (hub.resuming.has(sid)) hub.endedWhileResuming.add(sid);
+    const local = ctx.registry.current(sid);
+    const mine = local !== undefined && local.conn === conn ? local : undefined;
+    if (mine !== undefined) ctx.registry.ending(mine);
     try {
       // Client messages sent before bye are handled and answered first (in order), then the
       // session is forgotten.
-      await hub.clientMessages.idle(sid);
-      if (hub.sessions.get(sid) === local) hub.sessions.delete(sid);
-      await hub.outbox.forget(sid);
-      hub.events.emit('end', { sid, by: 'bye' });
+      await ctx.clientMessages.idle(sid);
+      if (mine !== undefined) ctx.registry.ended(mine);
+      await ctx.outbox.forget(sid);
+      ctx.ended(sid, 'bye');
+      ctx.events.emit('end', { sid, by: 'bye' });
     } catch (error) {
-      hub.events.emit('error', { where: 'bye', error });
+      ctx.events.emit('error', { where: 'bye', error });
     }
     conn.close(CloseCode.Normal, 'bye');
   }
@@ -167,7 +188,7 @@ export class FrameHandler {
     this.early.delete(conn);
     // Messages stored while the handshake was in flight (or beyond the high-water mark) are
     // in the store: one read catches up.
-    void this.hub.pump(local);
+    void this.ctx.delivery.pump(local);
     if (queued === undefined) return;
     for (const { d, size } of queued.items) {
       if (conn.state !== 'open') return;
@@ -177,7 +198,7 @@ export class FrameHandler {
   }
 
   private refuseHello(conn: Connection, message: string): void {
-    this.hub.events.emit('frameError', { sid: undefined, code: ErrorCode.HelloRequired });
+    this.ctx.events.emit('frameError', { sid: undefined, code: ErrorCode.HelloRequired });
     conn.close(CloseCode.ProtocolError, 'hello required', {
       code: ErrorCode.HelloRequired,
       message,
@@ -186,11 +207,11 @@ export class FrameHandler {
 
   private frameError(conn: Connection, code: string, message: string): void {
     conn.badFrames++;
-    this.hub.events.emit('frameError', { sid: conn.sid, code });
-    if (conn.badFrames > this.hub.options.maxBadFrames) {
+    this.ctx.events.emit('frameError', { sid: conn.sid, code });
+    if (conn.badFrames > this.ctx.maxBadFrames) {
       conn.close(CloseCode.ProtocolError, 'too many bad frames', {
         code: ErrorCode.TooManyErrors,
-        message: `more than ${this.hub.options.maxBadFrames} bad or unknown frames`,
+        message: `more than ${this.ctx.maxBadFrames} bad or unknown frames`,
       });
       return;
     }

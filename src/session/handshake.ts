@@ -11,21 +11,46 @@ import {
   type ResumeRequest,
   type WelcomeFrame,
 } from '../protocol/index.js';
+import type { Clock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import type { Emitter } from '../events.js';
+import type { Outbox } from '../outbox/outbox.js';
 import type { ResumeResult, StoredMessage } from '../store/store.js';
 import type { Connection } from './connection.js';
-import type { Hub } from './hub.js';
+import type { Delivery } from './delivery.js';
 import { hashKey, newResumeKey, newSessionId } from './keys.js';
 import type { LocalSession } from './local-session.js';
+import type { SessionRegistry } from './session-registry.js';
+
+/** Checks `hello.token`; false refuses the connection with 4500. */
+export type Authenticate = (token: string | undefined) => boolean | Promise<boolean>;
+
+/** What the handshake works with (narrow on purpose: not the hub). */
+export interface HandshakeContext {
+  readonly registry: SessionRegistry;
+  readonly delivery: Delivery;
+  readonly outbox: Outbox;
+  readonly events: Emitter<CoreEvents>;
+  readonly clock: Clock;
+  readonly heartbeatIntervalMs: number;
+  readonly authenticate: Authenticate | undefined;
+  /** This node's owner token in the store (see `Store.detach`). */
+  readonly node: string;
+  /** Mark the session detached in the store (its connection here went away). */
+  detach(sid: string): void;
+  /** The session was resumed here: another node holding it must let go (bus `takeover`). */
+  tookOver(sid: string): void;
+}
 
 export class Handshake {
-  constructor(private readonly hub: Hub) {}
+  constructor(private readonly ctx: HandshakeContext) {}
 
   /**
    * Answers `hello`. Resolves with the session now attached to `conn`, or undefined when the
    * connection was refused (and closed) or went away meanwhile. Rejects if the store fails.
    */
   async run(conn: Connection, hello: HelloFrame): Promise<LocalSession | undefined> {
-    const hub = this.hub;
+    const ctx = this.ctx;
     if (hello.v !== PROTOCOL_VERSION) {
       conn.close(CloseCode.ProtocolError, 'unsupported version', {
         code: ErrorCode.UnsupportedVersion,
@@ -33,7 +58,7 @@ export class Handshake {
       });
       return undefined;
     }
-    if (hub.options.authenticate !== undefined && !(await hub.options.authenticate(hello.token))) {
+    if (ctx.authenticate !== undefined && !(await ctx.authenticate(hello.token))) {
       conn.close(CloseCode.Unauthorized, 'unauthorized', {
         code: ErrorCode.Unauthorized,
         message: 'the hello token was refused',
@@ -48,43 +73,34 @@ export class Handshake {
     conn: Connection,
     { sid, key, ack }: ResumeRequest,
   ): Promise<LocalSession | undefined> {
-    const hub = this.hub;
-    hub.resuming.set(sid, conn);
+    const ctx = this.ctx;
+    ctx.registry.beginResume(sid, conn);
     let r: ResumeResult | undefined;
-    let endedMeanwhile = false;
+    let ended = false;
     try {
-      r = await hub.outbox.resume(sid, hashKey(key), ack);
+      r = await ctx.outbox.resume(sid, hashKey(key), ack);
     } finally {
-      if (hub.resuming.get(sid) === conn) hub.resuming.delete(sid);
-      endedMeanwhile = hub.endedWhileResuming.delete(sid);
-      // A connection that closed while we checked (its close skipped the detach because a
-      // resume was in flight) must still detach the session it held — unless this resume
-      // took it over. Also when the store failed.
-      const previous = hub.sessions.get(sid);
-      if (
-        (r === undefined || r.status !== 'ok') &&
-        previous !== undefined &&
-        previous.conn.state === 'closed' &&
-        !previous.ended
-      ) {
-        hub.sessions.delete(sid);
-        hub.detach(sid);
-      }
+      // A connection that closed while we checked (its close left the detach to this resume)
+      // must still detach the session it held — unless this resume took it over. Also when
+      // the store failed.
+      const finished = ctx.registry.finishResume(sid, conn, r?.status === 'ok');
+      ended = finished.ended;
+      if (finished.detach !== undefined) ctx.detach(sid);
     }
     // bye or an admin ended the session while this resume was in flight: it is gone.
-    if (r.status === 'ok' && endedMeanwhile) return this.newSession(conn, 'unknown_session');
+    if (r.status === 'ok' && ended) return this.newSession(conn, 'unknown_session');
     switch (r.status) {
       case 'unknown_session':
         return this.newSession(conn, 'unknown_session');
       case 'bad_key':
-        hub.events.emit('frameError', { sid: undefined, code: ErrorCode.BadKey });
+        ctx.events.emit('frameError', { sid: undefined, code: ErrorCode.BadKey });
         conn.close(CloseCode.BadKey, 'bad resume key', {
           code: ErrorCode.BadKey,
           message: 'the resume key does not match this session',
         });
         return undefined;
       case 'bad_ack':
-        hub.events.emit('frameError', { sid, code: ErrorCode.BadAck });
+        ctx.events.emit('frameError', { sid, code: ErrorCode.BadAck });
         conn.close(CloseCode.ProtocolError, 'bad ack', {
           code: ErrorCode.BadAck,
           message: `resume ack ${ack} is above the last seq ${r.last}`,
@@ -93,17 +109,16 @@ export class Handshake {
       case 'ok':
         break;
     }
-    const previous = hub.sessions.get(sid);
     if (conn.state === 'closed') {
-      // The new connection went away while resuming: the session stays detached.
+      // The new connection went away while resuming: the session stays detached (unless its
+      // earlier connection here is still open and keeps it).
+      const previous = ctx.registry.current(sid);
       if (previous === undefined || previous.conn.state === 'closed') {
-        if (previous !== undefined) hub.sessions.delete(sid);
-        hub.detach(sid);
+        if (previous !== undefined) ctx.registry.ended(previous);
+        ctx.detach(sid);
       }
       return undefined;
     }
-    if (previous !== undefined && previous.conn !== conn)
-      previous.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
     const gap = r.missing > 0;
     const welcome: WelcomeFrame = {
       t: 'welcome',
@@ -114,7 +129,7 @@ export class Handshake {
       resumed: true,
       recovered: !gap && !r.epochChanged,
       last: r.session.last,
-      hb: hub.options.heartbeatIntervalMs,
+      hb: ctx.heartbeatIntervalMs,
     };
     if (r.epochChanged) welcome.reason = 'epoch_changed';
     else if (gap) welcome.reason = 'gap';
@@ -126,17 +141,17 @@ export class Handshake {
     conn: Connection,
     reason: 'new_session' | 'unknown_session',
   ): Promise<LocalSession | undefined> {
-    const hub = this.hub;
+    const ctx = this.ctx;
     const sid = newSessionId();
     const key = newResumeKey();
-    const rec = await hub.outbox.store.createSession({
+    const rec = await ctx.outbox.store.createSession({
       sid,
       keyHash: hashKey(key),
-      now: hub.clock.now(),
+      now: ctx.clock.now(),
     });
     if (conn.state === 'closed') {
       // Nobody ever received this session's key: it can never be resumed, so free it now.
-      await hub.outbox.store.deleteSession(sid);
+      await ctx.outbox.store.deleteSession(sid);
       return undefined;
     }
     const welcome: WelcomeFrame = {
@@ -149,7 +164,7 @@ export class Handshake {
       recovered: false,
       reason,
       last: 0,
-      hb: hub.options.heartbeatIntervalMs,
+      hb: ctx.heartbeatIntervalMs,
     };
     return this.open(conn, welcome, 0, [], 0);
   }
@@ -165,23 +180,18 @@ export class Handshake {
     replay: readonly StoredMessage[],
     missing: number,
   ): LocalSession {
-    const hub = this.hub;
+    const ctx = this.ctx;
     const { sid, resumed, recovered, reason } = welcome;
-    const local: LocalSession = {
-      sid,
-      conn,
-      sentSeq: acked,
-      pumping: false,
-      needsPump: false,
-      ended: false,
-    };
-    hub.sessions.set(sid, local);
+    const local: LocalSession = { sid, conn, sentSeq: acked, pumping: false, needsPump: false };
+    // Takeover: the session's earlier connection here, if another one held it, closes.
+    ctx.registry.attach(local)?.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
+    if (resumed) ctx.tookOver(sid);
     conn.sid = sid;
     conn.state = 'open';
     conn.sendFrame(welcome);
-    hub.writeStored(local, replay);
-    hub.events.emit('session', { sid, resumed });
-    hub.events.emit('resume', {
+    ctx.delivery.writeStored(local, replay);
+    ctx.events.emit('session', { sid, resumed });
+    ctx.events.emit('resume', {
       sid,
       resumed,
       recovered,

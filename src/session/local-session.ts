@@ -9,6 +9,4 @@ export interface LocalSession {
   /** A pump (store read → socket) is running; deliveries meanwhile set `needsPump`. */
   pumping: boolean;
   needsPump: boolean;
-  /** Set when the session ended on purpose (bye, admin): closing must not detach it. */
-  ended: boolean;
 }

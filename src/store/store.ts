@@ -62,6 +62,8 @@ export interface SessionRecord {
   /** Highest cumulative ack received (0 if none). */
   acked: number;
   attached: boolean;
+  /** The node that holds the session while attached (its owner token); absent while detached. */
+  owner?: string;
   /** When a detached session will be reaped (ms since epoch); absent while attached. */
   expiresAt?: number;
   /** Messages and bytes currently retained in the outbox. */

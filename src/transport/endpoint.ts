@@ -66,7 +66,7 @@ export class WsEndpoint {
       ws.close(CloseCode.Overloaded, 'draining');
       return;
     }
-    if (this.hub.connections.size >= this.options.maxConnections) {
+    if (this.hub.connectionCount >= this.options.maxConnections) {
       ws.close(CloseCode.Overloaded, 'too many connections');
       return;
     }

@@ -6,7 +6,9 @@
  */
 import type { Clock, TimerHandle } from '../clock.js';
 import { CloseCode, ErrorCode } from '../protocol/index.js';
-import type { Hub } from '../session/hub.js';
+import type { CoreEvents } from '../core-events.js';
+import type { Emitter } from '../events.js';
+import type { Connection } from '../session/connection.js';
 
 export interface HeartbeatOptions {
   intervalMs: number;
@@ -19,14 +21,24 @@ export function heartbeatTick(o: HeartbeatOptions): number {
   return Math.max(5, Math.min(1000, o.intervalMs / 4, o.timeoutMs / 4, o.helloTimeoutMs / 4));
 }
 
-export function startHeartbeat(hub: Hub, clock: Clock, o: HeartbeatOptions): TimerHandle {
+/** What the heartbeat watches: every open connection of this node, and where to report. */
+export interface HeartbeatContext {
+  readonly connections: Iterable<Connection>;
+  readonly events: Emitter<CoreEvents>;
+}
+
+export function startHeartbeat(
+  ctx: HeartbeatContext,
+  clock: Clock,
+  o: HeartbeatOptions,
+): TimerHandle {
   const silentLimit = o.intervalMs + o.timeoutMs;
   return clock.every(heartbeatTick(o), () => {
     const now = clock.now();
-    for (const conn of hub.connections) {
+    for (const conn of ctx.connections) {
       if (conn.state === 'hello') {
         if (now - conn.openedAt >= o.helloTimeoutMs) {
-          hub.events.emit('frameError', { sid: undefined, code: ErrorCode.HelloTimeout });
+          ctx.events.emit('frameError', { sid: undefined, code: ErrorCode.HelloTimeout });
           conn.close(CloseCode.ProtocolError, 'hello timeout', {
             code: ErrorCode.HelloTimeout,
             message: `no hello within ${o.helloTimeoutMs} ms`,
@@ -45,7 +57,7 @@ export function startHeartbeat(hub: Hub, clock: Clock, o: HeartbeatOptions): Tim
       }
       if (conn.state !== 'open') continue;
       if (now - conn.lastReceivedAt >= silentLimit) {
-        hub.events.emit('heartbeatTimeout', { sid: conn.sid });
+        ctx.events.emit('heartbeatTimeout', { sid: conn.sid });
         conn.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
         continue;
       }

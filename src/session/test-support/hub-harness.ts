@@ -26,6 +26,7 @@ export const TEST_HUB_OPTIONS: HubOptions = {
   heartbeatIntervalMs: 1000,
   maxBadFrames: 3,
   maxMessageBytes: 1024 * 1024,
+  maxQueuedClientMessages: 1000,
   writer: TEST_WRITER,
 };
 

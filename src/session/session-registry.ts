@@ -1,0 +1,229 @@
+/**
+ * The one owner of this node's session state: the open connections, and one slot per
+ * session that is attached here or being resumed here. Every change to that state goes
+ * through a method of this class, named for the event that causes it; nothing else holds a
+ * map of sessions (docs/architecture.md, "Session state on a node").
+ *
+ * A slot is one of:
+ * - `attached`: a connection of this node serves the session (`local`). `ending`: bye is
+ *   being handled (its earlier client messages are still answered on `local`), so a close
+ *   of that connection must not detach the session.
+ * - `resuming`: a hello with `resume` for the session is waiting for the store. `previous`
+ *   is the session's earlier connection here, if any: it keeps receiving until the resume
+ *   decides (takeover closes it with 4001). `ended`: the session was ended (bye, admin, or
+ *   another node) before or while the resume was in flight, so the resume must not revive it.
+ *
+ * Detached sessions have no slot: they live only in the store.
+ */
+import type { Connection } from './connection.js';
+import type { LocalSession } from './local-session.js';
+
+export type SessionSlot =
+  | { readonly kind: 'attached'; readonly local: LocalSession; ending: boolean }
+  | {
+      readonly kind: 'resuming';
+      /** The connection whose resume is in flight (the latest one, if several raced). */
+      conn: Connection;
+      previous: LocalSession | undefined;
+      ended: boolean;
+    };
+
+/** What a closing connection leaves to do: detach its session in the store, or nothing. */
+export type Release = { detach: LocalSession } | undefined;
+
+export class SessionRegistry {
+  private readonly open = new Set<Connection>();
+  private readonly slots = new Map<string, SessionSlot>();
+  private attached = 0;
+
+  // ---- connections ----
+
+  add(conn: Connection): void {
+    this.open.add(conn);
+  }
+
+  /** Every open connection of this node (heartbeat, shutdown). */
+  get connections(): ReadonlySet<Connection> {
+    return this.open;
+  }
+
+  get connectionCount(): number {
+    return this.open.size;
+  }
+
+  /**
+   * `conn` closed. Its session (if it held one) is detached unless the session is ending
+   * (bye) or a resume of it is in flight (the resume decides: see `finishResume`).
+   */
+  remove(conn: Connection): Release {
+    this.open.delete(conn);
+    const sid = conn.sid;
+    if (sid === undefined) return undefined;
+    const slot = this.slots.get(sid);
+    if (slot === undefined || slot.kind !== 'attached' || slot.local.conn !== conn)
+      return undefined;
+    this.delete(sid);
+    return slot.ending ? undefined : { detach: slot.local };
+  }
+
+  // ---- sessions ----
+
+  /** The session's connection here: the attached one, or the one a resume may take over. */
+  current(sid: string): LocalSession | undefined {
+    const slot = this.slots.get(sid);
+    if (slot === undefined) return undefined;
+    return slot.kind === 'attached' ? slot.local : slot.previous;
+  }
+
+  /** Sessions attached to a connection of this node (a resuming one counts once attached). */
+  get attachedCount(): number {
+    return this.attached;
+  }
+
+  /** A snapshot of the sessions with a connection here (attached, or resuming with one). */
+  localSessions(): LocalSession[] {
+    const out: LocalSession[] = [];
+    for (const slot of this.slots.values()) {
+      const local = slot.kind === 'attached' ? slot.local : slot.previous;
+      if (local !== undefined) out.push(local);
+    }
+    return out;
+  }
+
+  /**
+   * Attach `local` (a new session, or a resume that succeeded). Returns the session's earlier
+   * connection here, if another one held it: the caller closes it (4001, takeover).
+   */
+  attach(local: LocalSession): LocalSession | undefined {
+    const slot = this.slots.get(local.sid);
+    let previous: LocalSession | undefined;
+    if (slot === undefined) {
+      this.attached++;
+      this.slots.set(local.sid, { kind: 'attached', local, ending: false });
+    } else if (slot.kind === 'attached') {
+      previous = slot.local;
+      this.slots.set(local.sid, { kind: 'attached', local, ending: false });
+    } else {
+      // A later resume of the same session is still in flight: it will take over from this one.
+      previous = slot.previous;
+      if (previous === undefined) this.attached++;
+      slot.previous = local;
+    }
+    return previous !== undefined && previous.conn !== local.conn ? previous : undefined;
+  }
+
+  /** A resume of `sid` on `conn` starts: a close of the session's current connection waits. */
+  beginResume(sid: string, conn: Connection): void {
+    const slot = this.slots.get(sid);
+    if (slot === undefined) {
+      this.slots.set(sid, { kind: 'resuming', conn, previous: undefined, ended: false });
+    } else if (slot.kind === 'attached') {
+      // A session whose bye is being handled is ending: its resume must not revive it.
+      this.slots.set(sid, { kind: 'resuming', conn, previous: slot.local, ended: slot.ending });
+    } else {
+      slot.conn = conn;
+    }
+  }
+
+  /**
+   * The store answered the resume of `sid` on `conn` (or failed). Returns whether the session
+   * was ended meanwhile, and the earlier connection if it closed while the resume was in
+   * flight and must now be detached (its close left that to the resume). `resumed`: the
+   * store accepted the resume (the caller attaches the session next, so nothing is detached).
+   */
+  finishResume(
+    sid: string,
+    conn: Connection,
+    resumed: boolean,
+  ): { ended: boolean; detach: LocalSession | undefined } {
+    const slot = this.slots.get(sid);
+    if (slot === undefined || slot.kind !== 'resuming') return { ended: false, detach: undefined };
+    const { previous, ended } = slot;
+    let detach: LocalSession | undefined;
+    if (slot.conn === conn) {
+      // The last resume in flight: the slot returns to what it was, or goes.
+      if (previous === undefined) this.slots.delete(sid);
+      else if (previous.conn.state === 'closed') {
+        this.delete(sid);
+        if (!resumed && !ended) detach = previous;
+      } else this.slots.set(sid, { kind: 'attached', local: previous, ending: ended });
+    }
+    return { ended, detach };
+  }
+
+  /**
+   * End `sid` here at once (admin, or ended on another node). Returns its connection here, if
+   * it had one, for the caller to close; a resume in flight will fail.
+   */
+  end(sid: string): LocalSession | undefined {
+    const slot = this.slots.get(sid);
+    if (slot === undefined) return undefined;
+    if (slot.kind === 'attached') {
+      this.delete(sid);
+      return slot.local;
+    }
+    slot.ended = true;
+    const previous = slot.previous;
+    if (previous !== undefined) {
+      slot.previous = undefined;
+      this.attached--;
+    }
+    return previous;
+  }
+
+  /**
+   * Another node owns `sid` now: forget its connection here (returned, for the caller to
+   * close with 4001). A resume of it in flight here goes on: it may take the session back.
+   */
+  takenOver(sid: string): LocalSession | undefined {
+    const slot = this.slots.get(sid);
+    if (slot === undefined) return undefined;
+    if (slot.kind === 'attached') {
+      this.delete(sid);
+      return slot.local;
+    }
+    const previous = slot.previous;
+    if (previous !== undefined) {
+      slot.previous = undefined;
+      this.attached--;
+    }
+    return previous;
+  }
+
+  /**
+   * bye arrived on `local`'s connection: the session is ending. Its connection stays current
+   * (replies to earlier messages still reach it) until `ended(local)`; a close meanwhile does
+   * not detach it; a resume meanwhile fails.
+   */
+  ending(local: LocalSession): void {
+    const slot = this.slots.get(local.sid);
+    if (slot === undefined) return;
+    if (slot.kind === 'attached') {
+      if (slot.local === local) slot.ending = true;
+    } else if (slot.previous === local) slot.ended = true;
+  }
+
+  /** The session `local` served is gone from the store: forget its connection here. */
+  ended(local: LocalSession): void {
+    const slot = this.slots.get(local.sid);
+    if (slot === undefined) return;
+    if (slot.kind === 'attached') {
+      if (slot.local === local) this.delete(local.sid);
+    } else if (slot.previous === local) {
+      slot.previous = undefined;
+      this.attached--;
+    }
+  }
+
+  /** Whether `local` is still the session's connection here (a pump stops when not). */
+  isCurrent(local: LocalSession): boolean {
+    return this.current(local.sid) === local;
+  }
+
+  private delete(sid: string): void {
+    const slot = this.slots.get(sid);
+    if (slot === undefined) return;
+    this.slots.delete(sid);
+    if (slot.kind === 'attached' || slot.previous !== undefined) this.attached--;
+  }
+}
