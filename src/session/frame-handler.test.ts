@@ -357,3 +357,20 @@ describe('acks, heartbeats and bye', () => {
     await expect(h.hub.send(sid, 'late')).rejects.toMatchObject({ code: 'unknown_session' });
   });
 });
+
+describe('bye after client messages', () => {
+  it('a msg followed by bye in the same message is handled and answered first', async () => {
+    const h = new HubHarness();
+    const seen: unknown[] = [];
+    h.hub.setHandler((m) => {
+      seen.push(m.data);
+      return 'done';
+    });
+    const a = await h.session();
+    a.t.peerSends({ t: 'msg', id: 'c1', data: 'last words' }, { t: 'bye' });
+    await h.settle();
+    expect(a.t.closed?.code).toBe(1000);
+    expect(seen).toEqual(['last words']);
+    expect(a.t.framesOf('ok').map((f) => f.id)).toEqual(['c1']);
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * Delivery through the Hub: batching, backpressure, volatile messages, overflow policies,
- * broadcast and admin end. Resume and takeover are in hub-resume.test.ts.
+ * Sends through the Hub (send-path.ts) and the hub's own life cycle: batching, volatile
+ * messages, overflow policies, broadcast, admin end and shutdown. Backpressure and losses
+ * are in delivery.test.ts, resume and takeover in handshake.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { OverflowPolicy } from '../store/limits.js';
@@ -94,108 +95,6 @@ describe('delivery and batching', () => {
   });
 });
 
-describe('backpressure', () => {
-  it('above the high-water mark stored messages stay in the outbox; after a drain the rest arrive in order, once', async () => {
-    const h = new HubHarness({ writer: { highWaterMark: 1000 } });
-    const { t, sid } = await h.session();
-    await h.hub.send(sid, 1);
-    t.bufferedAmount = 5000; // the socket falls behind while this turn's batch is written
-    h.flush();
-    for (const i of range(2, 10)) await h.hub.send(sid, i);
-    await h.settle();
-    expect(t.seqs).toEqual([1]);
-    const held = await h.store.read(sid, 1, 100, h.clock.now());
-    expect(held.status === 'ok' && held.messages.map((m) => m.seq)).toEqual(range(2, 10));
-
-    // Still above half the mark: keep waiting.
-    t.drain(800);
-    await h.settle();
-    expect(t.seqs).toEqual([1]);
-
-    t.drain(0);
-    await h.hub.send(sid, 11); // arrives while the catch-up read is in flight
-    await h.settle();
-    expect(t.seqs).toEqual(range(1, 11));
-    await h.hub.send(sid, 12);
-    await h.settle();
-    expect(t.seqs).toEqual(range(1, 12));
-  });
-
-  it('congestion that recurs during a long catch-up stops it again, without loss or repeats', async () => {
-    const h = new HubHarness({ writer: { highWaterMark: 2000 } });
-    const { t, sid } = await h.session();
-    await h.hub.send(sid, 1);
-    t.bufferedAmount = 5000;
-    h.flush();
-    // More than one store read's worth (256) waits in the outbox.
-    for (const i of range(2, 600)) await h.hub.send(sid, i);
-    await h.settle();
-    expect(t.seqs).toEqual([1]);
-    // Each drain lets some through, and each flush finds the socket behind again.
-    for (let round = 0; round < 100 && t.seqs.length < 600; round++) {
-      const n = t.seqs.length;
-      t.drain(0);
-      t.bufferedAmount = 5000;
-      if (round % 3 === 0) await h.hub.send(sid, 'extra'); // new sends meanwhile
-      await h.settle();
-      expect(t.seqs.length).toBeGreaterThan(n);
-    }
-    t.drain(0);
-    await h.settle();
-    const last = (await h.store.getSession(sid))!.last;
-    expect(last).toBeGreaterThan(600);
-    expect(t.seqs).toEqual(range(1, last));
-  });
-
-  it('more than the high-water mark in one turn is written over several turns, in order, once', async () => {
-    const h = new HubHarness({ writer: { highWaterMark: 200 } });
-    const { t, sid } = await h.session();
-    const before = t.messages.length;
-    await Promise.all(range(1, 50).map((i) => h.hub.send(sid, `message number ${i}`)));
-    await h.settle();
-    expect(t.seqs).toEqual(range(1, 50));
-    const batches = t.messages.slice(before);
-    expect(batches.length).toBeGreaterThan(1);
-    for (const b of batches) expect(b.length).toBeLessThan(200 + 60);
-  });
-
-  it('volatile messages are written when the socket keeps up, dropped while it is congested', async () => {
-    const h = new HubHarness({ writer: { highWaterMark: 1000 } });
-    const { t, sid } = await h.session();
-    t.take();
-    expect(await h.hub.send(sid, 'v1', { volatile: true })).toEqual({ delivered: true });
-    await h.settle();
-    expect(t.take()).toEqual([{ t: 'msg', data: 'v1' }]);
-
-    await h.hub.send(sid, 'stored');
-    t.bufferedAmount = 5000;
-    h.flush();
-    t.take();
-    expect(await h.hub.send(sid, 'v2', { volatile: true })).toEqual({ delivered: false });
-    await h.settle();
-    t.drain(0);
-    await h.settle();
-    expect(t.take()).toEqual([]);
-    expect(await h.hub.send(sid, 'v3', { volatile: true })).toEqual({ delivered: true });
-    await h.settle();
-    expect(t.take()).toEqual([{ t: 'msg', data: 'v3' }]);
-    // Volatile messages never take a seq.
-    expect(await h.store.getSession(sid)).toMatchObject({ last: 1 });
-  });
-
-  it('a volatile message for a detached session is not delivered; for an unknown one it is an error', async () => {
-    const h = new HubHarness();
-    const { t, sid } = await h.session();
-    t.fireClose(1006);
-    await h.settle();
-    expect(await h.hub.send(sid, 'v', { volatile: true })).toEqual({ delivered: false });
-    expect(await h.store.getSession(sid)).toMatchObject({ last: 0, depth: 0 });
-    await expect(h.hub.send('nope', 'v', { volatile: true })).rejects.toMatchObject({
-      code: 'unknown_session',
-    });
-  });
-});
-
 describe('overflow policies through send', () => {
   it('disconnect: the message is refused and the slow consumer closed with 4002', async () => {
     const h = new HubHarness({ limits: { maxMessages: 2, overflow: 'disconnect' } });
@@ -242,40 +141,6 @@ describe('overflow policies through send', () => {
     await h.settle();
     expect(t.seqs).toEqual([1, 2, 3]);
     expect(h.dlq.list({ sid }).map((e) => e.seq)).toEqual([1]);
-  });
-});
-
-describe('losses on an attached connection', () => {
-  it('drop-oldest evicting a message never written closes the consumer 4002, so its resume reports the gap', async () => {
-    const h = new HubHarness({ limits: { maxMessages: 2 }, writer: { highWaterMark: 1000 } });
-    const { t, sid, key } = await h.session();
-    await h.hub.send(sid, 1);
-    t.bufferedAmount = 5000;
-    h.flush();
-    await h.hub.send(sid, 2);
-    await h.hub.send(sid, 3); // evicts 1: already written, not a hole
-    expect(t.closed).toBeUndefined();
-    await h.hub.send(sid, 4); // evicts 2: never written
-    await h.settle();
-    expect(t.closed?.code).toBe(4002);
-    expect(t.framesOf('error')).toEqual([
-      { t: 'error', code: 'slow_consumer', message: expect.any(String) as string },
-    ]);
-    t.fireClose();
-    await h.settle();
-    const again = h.connect();
-    const w = await h.hello(again, { sid, key, ack: 1 });
-    expect(w).toMatchObject({ recovered: false, reason: 'gap', missing: 1, last: 4 });
-    expect(again.seqs).toEqual([3, 4]);
-  });
-
-  it('data larger than maxMessageBytes is refused with message_too_large, nothing stored', async () => {
-    const h = new HubHarness({ hub: { maxMessageBytes: 100 } });
-    const { sid } = await h.session();
-    const send = async (data: unknown): Promise<unknown> => h.hub.send(sid, data);
-    await expect(send('x'.repeat(200))).rejects.toMatchObject({ code: 'message_too_large' });
-    expect(await h.store.getSession(sid)).toMatchObject({ last: 0 });
-    expect(await send('x'.repeat(50))).toEqual({ seq: 1 });
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * Resume and takeover through the Hub: replay order, gaps, refusals, a connection replaced by
- * a newer one, and connections that close while a resume is in flight.
+ * The handshake (handshake.ts) through the Hub: resume (replay order, gaps, refusals),
+ * takeover of a connection by a newer one, and the races a resume can meet: a connection
+ * closing, the session ended by bye or an admin, the store failing, all while the store is
+ * answering.
  */
 import { describe, expect, it } from 'vitest';
 import { HubHarness } from './test-support/hub-harness.js';
@@ -321,5 +323,87 @@ describe('a close during an in-flight resume', () => {
     await h.settle();
     expect(b.closed?.code).toBe(4502);
     expect(await h.store.getSession(a.sid)).toMatchObject({ attached: false });
+  });
+});
+
+describe('a session ended or a store failing during an in-flight resume', () => {
+  it('store.resume fails while the old connection closes: the session is detached (and reaped)', async () => {
+    const h = new HubHarness({ hub: { sessionTtlMs: 0 } });
+    const a = await h.session();
+    await h.hub.send(a.sid, 'm1');
+    await h.settle();
+
+    // The store fails this one resume (a Redis hiccup, a breaker opening…).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    h.store.resume = async () => {
+      await gate;
+      throw new Error('store unavailable');
+    };
+
+    const b = h.connect();
+    b.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: a.key, ack: 0 } });
+    // The old connection dies while the resume is in flight: its close leaves the detach to
+    // the resume.
+    a.t.fireClose(1006);
+    release();
+    await h.settle();
+    expect(b.closed?.code).toBe(4003);
+
+    // Nobody holds the session any more: it is detached, and with sessionTtl 0 reaped by the
+    // next sweep.
+    expect(h.hub.isAttached(a.sid)).toBe(false);
+    h.clock.advance(10_000);
+    await h.outbox.sweep();
+    expect(await h.store.getSession(a.sid)).toBeUndefined();
+  });
+
+  it('an admin kick (endSession) racing a resume gives the new connection a new session', async () => {
+    const h = new HubHarness();
+    const a = await h.session();
+    const b = h.connect();
+    // The resume reaches the store first…
+    b.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: a.key, ack: 0 } });
+    // …then the session is ended (admin kick; the same happens with `bye` from the old connection).
+    void h.hub.endSession(a.sid);
+    await h.settle();
+
+    expect(await h.store.getSession(a.sid)).toBeUndefined();
+    expect(b.welcome.resumed).toBe(false);
+    expect(b.welcome.reason).toBe('unknown_session');
+    expect(h.hub.isAttached(a.sid)).toBe(false);
+    expect(a.t.closed?.code).toBe(1000);
+  });
+
+  it('bye from the old connection racing a resume: a new session, no ghost attachment', async () => {
+    const h = new HubHarness();
+    const a = await h.session();
+    const b = h.connect();
+    b.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: a.key, ack: 0 } });
+    a.t.peerSends({ t: 'bye' });
+    await h.settle();
+    expect(await h.store.getSession(a.sid)).toBeUndefined();
+    expect(b.welcome.resumed).toBe(false);
+    expect(h.hub.isAttached(a.sid)).toBe(false);
+  });
+
+  it('a resume that starts while bye is being handled does not revive the session', async () => {
+    const h = new HubHarness();
+    // bye waits for the session's earlier client messages: a slow handler holds it there.
+    let finish!: () => void;
+    h.hub.setHandler(() => new Promise<void>((r) => (finish = r)));
+    const a = await h.session();
+    a.t.peerSends({ t: 'msg', id: 'c1', data: 'slow' }, { t: 'bye' });
+    await h.settle();
+    // The resume starts after bye did and reaches the store before bye forgets the session.
+    const b = h.connect();
+    b.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: a.key, ack: 0 } });
+    await h.settle();
+    finish();
+    await h.settle();
+    expect(await h.store.getSession(a.sid)).toBeUndefined();
+    expect(b.welcome.resumed).toBe(false);
+    expect(b.welcome.sid).not.toBe(a.sid);
+    expect(h.hub.isAttached(a.sid)).toBe(false);
   });
 });
