@@ -10,6 +10,7 @@ import { Outbox } from '../../outbox/outbox.js';
 import type { ResumeRequest } from '../../protocol/index.js';
 import { DEFAULT_LIMITS, type OutboxLimits } from '../../store/limits.js';
 import { MemoryStore } from '../../store/memory-store.js';
+import type { SessionBus } from '../../store/session-bus.js';
 import type { WriterLimits } from '../connection.js';
 import { FlushScheduler } from '../flush-scheduler.js';
 import { Hub, type HubOptions } from '../hub.js';
@@ -32,6 +33,11 @@ export const TEST_HUB_OPTIONS: HubOptions = {
 
 export interface HarnessOptions {
   limits?: Partial<OutboxLimits>;
+  /** Share a store, a bus and a clock with another harness: two nodes in one process. */
+  store?: MemoryStore;
+  bus?: SessionBus;
+  clock?: ManualClock;
+  node?: string;
   writer?: Partial<WriterLimits>;
   hub?: Partial<Omit<HubOptions, 'writer'>>;
   dlqMax?: number;
@@ -40,7 +46,7 @@ export interface HarnessOptions {
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class HubHarness {
-  readonly clock = new ManualClock();
+  readonly clock: ManualClock;
   readonly events = new Emitter<CoreEvents>();
   readonly limits: OutboxLimits;
   readonly store: MemoryStore;
@@ -51,14 +57,17 @@ export class HubHarness {
   readonly scheduler = new FlushScheduler((fn) => this.deferred.push(fn));
 
   constructor(options: HarnessOptions = {}) {
+    this.clock = options.clock ?? new ManualClock();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.store = new MemoryStore({ limits: this.limits });
+    this.store = options.store ?? new MemoryStore({ limits: this.limits });
     this.dlq = new DeadLetterQueue(options.dlqMax ?? 1000);
     this.outbox = new Outbox(this.store, this.limits, this.dlq, this.events, this.clock);
     const hubOptions: HubOptions = {
       ...TEST_HUB_OPTIONS,
       ...options.hub,
       writer: { ...TEST_WRITER, ...options.writer },
+      ...(options.bus === undefined ? {} : { bus: options.bus }),
+      ...(options.node === undefined ? {} : { node: options.node }),
     };
     this.hub = new Hub(this.outbox, this.clock, this.events, hubOptions, this.scheduler);
   }

@@ -1,0 +1,141 @@
+/**
+ * Two hubs on one shared memory store and one bus (docs/architecture.md, "Several nodes"):
+ * a session moves between nodes, a send on either node reaches it, a resume on one node
+ * closes the other node's connection with 4001, an end or a loss on one node reaches the
+ * connection on the other, and lost bus events are repaired from the store.
+ */
+import { describe, expect, it } from 'vitest';
+import { LossyBus, TwoNodes } from './test-support/two-nodes.js';
+
+describe('two nodes on one store and one bus', () => {
+  it('a client resumes on the other node with recovered: true, and sends on either node reach it', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    await n.a.hub.send(s.sid, 'a1');
+    await n.b.hub.send(s.sid, 'b1'); // stored by B, delivered by A (bus: appended)
+    await n.settle();
+    expect(s.t.framesOf('msg').map((m) => [m.seq, m.data])).toEqual([
+      [1, 'a1'],
+      [2, 'b1'],
+    ]);
+
+    // The client acks 1 and loses its connection to A; it resumes on B.
+    s.t.peerSends({ t: 'ack', seq: 1 });
+    await n.settle();
+    s.t.fireClose(1006);
+    await n.settle();
+    await n.b.hub.send(s.sid, 'b2'); // while detached: stored only
+    const t2 = n.b.connect();
+    const w = await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 1 });
+    await n.settle();
+    expect(w).toMatchObject({ resumed: true, recovered: true, last: 3 });
+    expect(t2.framesOf('msg').map((m) => m.seq)).toEqual([2, 3]);
+    expect(n.b.hub.isAttached(s.sid)).toBe(true);
+    expect(n.a.hub.isAttached(s.sid)).toBe(false);
+
+    // Sends on either node reach it on B, in order, once.
+    await n.a.hub.send(s.sid, 'a2');
+    await n.b.hub.send(s.sid, 'b3');
+    await n.a.hub.send(s.sid, 'a3');
+    await n.settle();
+    expect(t2.framesOf('msg').map((m) => m.data)).toEqual(['b1', 'b2', 'a2', 'b3', 'a3']);
+    expect(t2.seqs).toEqual([2, 3, 4, 5, 6]);
+  });
+
+  it('an admin end on one node closes the connection on the other with 1000', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    expect(await n.b.hub.endSession(s.sid)).toBe(true);
+    await n.settle();
+    expect(s.t.closed?.code).toBe(1000);
+    expect(n.a.hub.isAttached(s.sid)).toBe(false);
+    expect(await n.store.getSession(s.sid)).toBeUndefined();
+  });
+
+  it('a bye handled on one node is final on the other: its resume there gets a new session', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    s.t.peerSends({ t: 'bye' });
+    await n.settle();
+    const t2 = n.b.connect();
+    const w = await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 0 });
+    expect(w).toMatchObject({ resumed: false, reason: 'unknown_session' });
+  });
+
+  it('a drop-oldest eviction on one node of a message never written on the other closes it with 4002', async () => {
+    const n = new TwoNodes(undefined, { limits: { maxMessages: 2, overflow: 'drop-oldest' } });
+    const s = await n.a.session();
+    s.t.bufferedAmount = 10 * 1024 * 1024; // congested: nothing more is written on A
+    s.t.peerSends({ t: 'ping' });
+    await n.settle();
+    for (const d of ['m1', 'm2', 'm3']) await n.b.hub.send(s.sid, d); // m1 evicted, never sent
+    await n.settle();
+    expect(s.t.closed?.code).toBe(4002);
+    const t2 = n.b.connect();
+    const w = await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 0 });
+    expect(w).toMatchObject({ resumed: true, recovered: false, reason: 'gap', missing: 1 });
+  });
+
+  it('the disconnect policy on one node closes the slow consumer on the other with 4002', async () => {
+    const n = new TwoNodes(undefined, { limits: { maxMessages: 1, overflow: 'disconnect' } });
+    const s = await n.a.session();
+    s.t.bufferedAmount = 10 * 1024 * 1024;
+    s.t.peerSends({ t: 'ping' });
+    await n.settle();
+    await n.b.hub.send(s.sid, 'm1');
+    expect(await n.b.hub.send(s.sid, 'm2')).toEqual({ dropped: 'overflow', policy: 'disconnect' });
+    await n.settle();
+    expect(s.t.closed?.code).toBe(4002);
+  });
+
+  it('an expiry found by the other node sweeper of a message never written closes it with 4002', async () => {
+    const n = new TwoNodes(undefined, { limits: { messageTtlMs: 1000 } });
+    const s = await n.a.session();
+    s.t.bufferedAmount = 10 * 1024 * 1024;
+    s.t.peerSends({ t: 'ping' });
+    await n.settle();
+    await n.a.hub.send(s.sid, 'm1');
+    n.clock.advance(2000);
+    const swept = await n.b.outbox.sweep();
+    for (const e of swept.expired) n.b.hub.lost(e.sid, e.messages);
+    await n.settle();
+    expect(s.t.closed?.code).toBe(4002);
+  });
+
+  it('lost appended hints are repaired from the store: by the next message, or by the position check', async () => {
+    const bus = new LossyBus();
+    const n = new TwoNodes(bus);
+    const s = await n.a.session();
+    bus.drop.add('appended');
+    await n.b.hub.send(s.sid, 'b1');
+    await n.settle();
+    expect(s.t.seqs).toEqual([]); // the hint was lost
+    expect(bus.published.map((e) => e.type)).toEqual(['appended']);
+
+    // The next message sent on A itself finds a hole (seq 2 after 0) and reads the store.
+    await n.a.hub.send(s.sid, 'a1');
+    await n.settle();
+    expect(s.t.seqs).toEqual([1, 2]);
+
+    // A lost hint of the last message: the position check reads it.
+    await n.b.hub.send(s.sid, 'b2');
+    await n.settle();
+    expect(s.t.seqs).toEqual([1, 2]);
+    await n.a.hub.positions.run();
+    await n.settle();
+    expect(s.t.seqs).toEqual([1, 2, 3]);
+  });
+
+  it('a lost ended hint is repaired by the position check (1000)', async () => {
+    const bus = new LossyBus();
+    const n = new TwoNodes(bus);
+    const s = await n.a.session();
+    bus.drop.add('ended');
+    await n.b.hub.endSession(s.sid);
+    await n.settle();
+    expect(s.t.closed).toBeUndefined();
+    await n.a.hub.positions.run();
+    await n.settle();
+    expect(s.t.closed?.code).toBe(1000);
+  });
+});
