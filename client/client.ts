@@ -309,7 +309,9 @@ export class ResilientClient {
    * resumed this session (another client instance, e.g. a second tab restoring a persisted
    * session), and taking it back would start a takeover storm. The session is kept (it is
    * the other instance's now). 1000 without `bye` (the server ended the session) and 4502
-   * (the key was refused) make the session useless: it is forgotten.
+   * (the key was refused) make the session useless: it is forgotten. Every other code goes by
+   * `isRetryableClose`, the codes reserved for applications included (4400–4499 reconnect,
+   * 4900–4999 stop), so the SDK and the protocol's ranges cannot disagree.
    */
   private lost(code: number, reason: string): void {
     if (this.closing !== undefined) return this.finish(code, reason, ClientErrorCode.Closed);

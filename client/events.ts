@@ -66,7 +66,8 @@ export interface ClientCloseEvent {
   reason: string;
   /**
    * False once the client has stopped for good (state `closed`): after `close()`, a terminal
-   * code, and 4001 (another connection took the session over).
+   * code (application codes 4900–4999 included), and 4001 (another connection took the
+   * session over).
    */
   willReconnect: boolean;
 }

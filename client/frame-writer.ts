@@ -1,7 +1,7 @@
 /**
  * Outgoing frames for one connection, batched: frames written in the same tick (a loop of
  * `send` calls) or while one server message is handled (its pongs and acks) leave as one
- * WebSocket message joined by '\n', as PROTOCOL.md allows. Per-message system calls are most
+ * WebSocket message joined by '\n', as docs/protocol.md §1 allows. Per-message system calls are most
  * of a WebSocket server's cost, so the batch saves the server more than the client.
  */
 

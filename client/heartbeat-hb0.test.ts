@@ -1,7 +1,7 @@
 /**
  * Regression: `welcome.hb: 0` (accepted by the codec: "integer >= 0") does not switch the
  * client's keep-alive and watchdog off. The server always answers `ping` with `pong`
- * (protocol §2.1), so the client pings at a default interval of 25 000 ms and drops a
+ * (docs/protocol.md §2.1), so the client pings at a default interval of 25 000 ms and drops a
  * connection silent for that + `heartbeatTimeoutMs`: a half-open connection is detected.
  */
 import { expect, it } from 'vitest';

@@ -18,4 +18,9 @@ export { fullJitter, DEFAULT_BACKOFF, type BackoffOptions } from '../src/resilie
 export type { ClientClock } from './clock.js';
 export type { Listener } from './emitter.js';
 export type { WebSocketCtor, WebSocketLike } from './socket.js';
-export { CloseCode, isRetryableClose } from '../src/protocol/index.js';
+export {
+  CloseCode,
+  CloseRange,
+  isApplicationCloseCode,
+  isRetryableClose,
+} from '../src/protocol/index.js';

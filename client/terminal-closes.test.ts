@@ -1,6 +1,6 @@
 /**
  * Regression: what each terminal close does to `client.session`.
- * - An unsolicited 1000 means the server ended the session (hub.endSession; protocol §11):
+ * - An unsolicited 1000 means the server ended the session (hub.endSession; docs/protocol.md §11):
  *   `session` becomes undefined, so an app that persists it does not resume a dead session.
  * - 4502 (bad resume key): the stored key is useless, `session` becomes undefined.
  * - 4001 (replaced by a newer connection): another client instance (e.g. a second tab that

@@ -26,7 +26,10 @@ export interface CoreEvents {
    *  metrics count sends from `Outbox.totals` instead, a per-send event costs 3-8 % of the
    *  send path: bench/metrics-send-path.bench.ts). */
   send: { sid: string; seq: number; bytes: number };
-  /** The store append's time, sampled: 1 stored send in 16 (a clock read is not free). */
+  /**
+   * The store append's time, sampled: 1 stored send in `SEND_TIMING_EVERY` (128, in
+   * outbox/outbox.ts), because a clock read is not free.
+   */
   sendTiming: { durationMs: number };
   /** A client acknowledged messages (cumulative). `latencyMs`: from the enqueue of the newest
    *  message this ack removed to the ack (absent when the store cannot tell). */

@@ -44,7 +44,8 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
     },
   },
   production: {
-    summary: 'A deployed node: the SPEC defaults, JSON logs, a drain that fits the orchestrator.',
+    summary:
+      'A deployed node: the built-in defaults, JSON logs, a drain that fits the orchestrator.',
     values: {
       logLevel: {
         value: 'info',

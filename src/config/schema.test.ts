@@ -57,7 +57,7 @@ describe('settings table', () => {
     }
   });
 
-  it('uses the defaults of SPEC §2', () => {
+  it('keeps the defaults docs/configuration.md, docs/protocol.md and docs/operations.md state', () => {
     const defaults = Object.fromEntries(SETTING_KEYS.map((key) => [key, SETTINGS[key].default]));
     expect(defaults).toMatchObject({
       host: '127.0.0.1',

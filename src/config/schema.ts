@@ -3,7 +3,8 @@
  * bounds, unit and doc line. resolve() reads it, `resilient-ws config` prints it and
  * docs/configuration.md is generated from it, so a setting that is not here does not exist.
  *
- * Durations are stored in milliseconds and sizes in bytes; defaults follow SPEC §2.
+ * Durations are stored in milliseconds and sizes in bytes. docs/protocol.md and
+ * docs/operations.md quote several defaults; schema.test.ts pins them, so they move together.
  */
 import type { Setting } from './setting.js';
 import { GB, HOUR, KB, MB, SECOND } from './units.js';

@@ -76,7 +76,7 @@ describe('parseSize', () => {
 });
 
 describe('formatting', () => {
-  it('shows durations as the spec writes them', () => {
+  it('shows durations as docs/configuration.md writes them', () => {
     expect(formatDuration(300_000)).toBe('300s');
     expect(formatDuration(250)).toBe('250ms');
     expect(formatDuration(1500)).toBe('1500ms');

@@ -53,7 +53,7 @@ function wholeNumber(value: number): number | undefined {
 
 /**
  * Milliseconds in the unit a person would write: whole hours as `h`, whole seconds as `s`
- * (so the default TTL reads `300s`, as in the spec), anything else as `ms`.
+ * (so the default TTL reads `300s`, as docs/configuration.md shows it), anything else as `ms`.
  */
 export function formatDuration(ms: number): string {
   if (ms >= HOUR && ms % HOUR === 0) return `${ms / HOUR}h`;

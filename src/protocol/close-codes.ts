@@ -1,8 +1,9 @@
 /**
- * WebSocket close codes used by protocol v1, as data. Ranges (PROTOCOL.md "Close codes"):
+ * WebSocket close codes used by protocol v1, as data. Ranges (docs/protocol.md §11):
  * 4000–4499 are retryable (the SDK reconnects and resumes — except after 4001: another
  * connection took the session, and fighting over it would be a takeover storm), 4500–4999
- * are terminal.
+ * are terminal. Inside them, 4400–4499 and 4900–4999 are reserved for applications: the
+ * library never sends a code from either, and they follow the rule of the range they sit in.
  */
 export const CloseCode = {
   /** After `bye`: the session is over. */
@@ -27,14 +28,42 @@ export const CloseCode = {
 export type CloseCodeName = keyof typeof CloseCode;
 export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
 
+/** Private-use close codes (4000–4999, RFC 6455 §7.4.2) and how a client treats them. */
+export const CloseRange = {
+  /** The client reconnects and resumes. */
+  Retryable: { first: 4000, last: 4499 },
+  /** The client stops. */
+  Terminal: { first: 4500, last: 4999 },
+  /**
+   * Reserved for applications, never sent by the library: a close the application decided
+   * (a gateway or proxy in front of the server, another implementation of the protocol)
+   * after which the client reconnects and resumes. Part of `Retryable`.
+   */
+  ApplicationRetryable: { first: 4400, last: 4499 },
+  /** Reserved for applications, never sent by the library: the client stops. Part of `Terminal`. */
+  ApplicationTerminal: { first: 4900, last: 4999 },
+} as const;
+
+function within(code: number, range: { first: number; last: number }): boolean {
+  return code >= range.first && code <= range.last;
+}
+
+/** Whether the code is one of those reserved for applications (4400–4499, 4900–4999). */
+export function isApplicationCloseCode(code: number): boolean {
+  return (
+    within(code, CloseRange.ApplicationRetryable) || within(code, CloseRange.ApplicationTerminal)
+  );
+}
+
 /**
  * Whether a client should reconnect after this close code.
  * 1000 (bye) and 1007/1008/1009 (the same input would fail again) and 4500–4999 are terminal;
- * everything else, including 1001, 1006 and 4000–4499, is retryable.
+ * everything else, including 1001, 1006 and 4000–4499, is retryable. Application codes follow
+ * the range they sit in: 4400–4499 retryable, 4900–4999 terminal.
  */
 export function isRetryableClose(code: number): boolean {
-  if (code >= 4000 && code <= 4499) return true;
-  if (code >= 4500 && code <= 4999) return false;
+  if (within(code, CloseRange.Retryable)) return true;
+  if (within(code, CloseRange.Terminal)) return false;
   // 1007 (invalid payload data): the same bytes would fail again.
   return (
     code !== CloseCode.Normal &&

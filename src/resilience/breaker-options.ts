@@ -1,7 +1,7 @@
 /**
- * A breaker's options, their defaults (SPEC §2: 5 consecutive failures or >= 50 % of >= 20
- * calls in 30 s; open 60 s; 3 probes; 2 successes to close) and their validation, done once
- * at construction. A bad value throws RwsError `invalid_breaker_option` naming the key.
+ * A breaker's options, their defaults (the `breaker*` settings of docs/configuration.md: 5
+ * consecutive failures or >= 50 % of >= 20 calls in 30 s; open 60 s; 3 probes; 2 successes to
+ * close) and their validation, done once at construction. A bad value throws RwsError `invalid_breaker_option` naming the key.
  */
 import { RwsError } from '../errors.js';
 import { CountWindow, TimeWindow, type OutcomeWindow } from './outcome-window.js';
