@@ -401,7 +401,7 @@ export function createServer(options: ServerOptions = {}): RwsServer {
   return new RwsServer(options);
 }
 
-/** Breaker settings from the configuration (SPEC §2 defaults), shared by every breaker. */
+/** Breaker settings from the configuration (the `breaker*` settings, docs/configuration.md), shared by every breaker. */
 function breakerDefaults(c: ResolvedConfig, clock: Clock | undefined): BreakerOptions {
   return {
     failureThreshold: c.breakerFailureThreshold,

@@ -16,7 +16,13 @@ function setup(limits: Partial<WriterLimits> = {}) {
   const onWritable = vi.fn();
   const conn = new Connection(transport, {
     scheduler,
-    limits: { highWaterMark: 1000, maxBatchFrames: 64, maxBatchChars: 10_000, ...limits },
+    limits: {
+      highWaterMark: 1000,
+      maxBatchFrames: 64,
+      maxBatchChars: 10_000,
+      maxBuffered: 2 * 1000 + 1024 * 1024,
+      ...limits,
+    },
     now: () => now,
     writable: onWritable,
     message: () => {},

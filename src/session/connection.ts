@@ -16,11 +16,11 @@ export interface WriterLimits {
   /** Most characters joined into one WebSocket message (a single larger frame goes alone). */
   maxBatchChars: number;
   /**
-   * Hard bound on what may wait for a peer, in bytes (default 2 × highWaterMark + 1 MiB).
-   * Stored messages stop at the high-water mark, but replies and pongs do not; a peer that
-   * keeps sending without reading is closed as a slow consumer (4002) past this bound.
+   * Hard bound on what may wait for a peer, in bytes (the server passes 2 × highWaterMark +
+   * maxFrame). Stored messages stop at the high-water mark, but replies and pongs do not; a
+   * peer that keeps sending without reading is closed as a slow consumer (4002) past it.
    */
-  maxBuffered?: number;
+  maxBuffered: number;
 }
 
 /**
@@ -158,8 +158,7 @@ export class Connection implements TransportHandlers {
     this.lastSentAt = this.owner.now();
     if (!check) return;
     const buffered = this.transport.bufferedAmount;
-    const hardLimit =
-      this.owner.limits.maxBuffered ?? 2 * this.owner.limits.highWaterMark + 1024 * 1024;
+    const hardLimit = this.owner.limits.maxBuffered;
     if (buffered > hardLimit) {
       this.closeSlowConsumer(`more than ${hardLimit} bytes waiting for this peer`);
       return;

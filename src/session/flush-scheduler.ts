@@ -1,8 +1,9 @@
 /**
  * Coalesces writes: frames queued during one turn of the event loop leave as one WebSocket
  * message per connection (frames joined by '\n'). Per-message write system calls are most
- * of a WebSocket server's cost (BENCHMARKS.md: raw ws corked in batches of 64 sends is
- * 4.7× faster than one send per message), and the outbox is a natural batch.
+ * of a WebSocket server's cost (docs/performance.md, "end-to-end push": raw ws corked in
+ * batches of 64 sends is 4.7× faster than one send per message), and the outbox is a
+ * natural batch.
  */
 export interface Flushable {
   flush(): void;

@@ -131,7 +131,7 @@ export class FrameHandler {
         this.ctx.outbox
           .ack(sid, frame.seq)
           .then((r) => {
-            // Not fatal on a live connection (PROTOCOL.md: the ack gets an error frame); it
+            // Not fatal on a live connection (docs/protocol.md: the ack gets an error frame); it
             // counts toward the bad-frame limit like any refused frame.
             if (r.status === 'bad_ack')
               this.frameError(

@@ -16,7 +16,7 @@ export function newResumeKey(): string {
 /**
  * SHA-256 of the key, its first 128 bits in base64url (22 characters): as strong as the
  * 128-bit key it hashes, and kept for every session (64 hex characters cost ~40 bytes more
- * per idle session; BENCHMARKS.md "memory per connection").
+ * per idle session; docs/performance.md, "memory per connection").
  */
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest().subarray(0, 16).toString('base64url');

@@ -12,7 +12,7 @@ import { FakeTransport } from './test-support/fake-transport.js';
 
 const owner: ConnectionOwner = {
   scheduler: new FlushScheduler(() => {}),
-  limits: { highWaterMark: 1024, maxBatchFrames: 64, maxBatchChars: 1024 },
+  limits: { highWaterMark: 1024, maxBatchFrames: 64, maxBatchChars: 1024, maxBuffered: 4096 },
   now: () => 0,
   writable: () => {},
   message: () => {},

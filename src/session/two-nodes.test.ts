@@ -5,7 +5,14 @@
  * connection on the other, and lost bus events are repaired from the store.
  */
 import { describe, expect, it } from 'vitest';
+import type { FakeTransport } from './test-support/fake-transport.js';
 import { LossyBus, TwoNodes } from './test-support/two-nodes.js';
+
+/** Above the high-water mark (1 MiB), below the hard bound (3 MiB): stored messages wait. */
+function congest(t: FakeTransport): void {
+  t.bufferedAmount = 2 * 1024 * 1024;
+  t.peerSends({ t: 'ping' }); // the pong's flush sees the socket congested
+}
 
 describe('two nodes on one store and one bus', () => {
   it('a client resumes on the other node with recovered: true, and sends on either node reach it', async () => {
@@ -65,9 +72,9 @@ describe('two nodes on one store and one bus', () => {
   it('a drop-oldest eviction on one node of a message never written on the other closes it with 4002', async () => {
     const n = new TwoNodes(undefined, { limits: { maxMessages: 2, overflow: 'drop-oldest' } });
     const s = await n.a.session();
-    s.t.bufferedAmount = 10 * 1024 * 1024; // congested: nothing more is written on A
-    s.t.peerSends({ t: 'ping' });
+    congest(s.t);
     await n.settle();
+    expect(s.t.closed).toBeUndefined();
     for (const d of ['m1', 'm2', 'm3']) await n.b.hub.send(s.sid, d); // m1 evicted, never sent
     await n.settle();
     expect(s.t.closed?.code).toBe(4002);
@@ -79,9 +86,9 @@ describe('two nodes on one store and one bus', () => {
   it('the disconnect policy on one node closes the slow consumer on the other with 4002', async () => {
     const n = new TwoNodes(undefined, { limits: { maxMessages: 1, overflow: 'disconnect' } });
     const s = await n.a.session();
-    s.t.bufferedAmount = 10 * 1024 * 1024;
-    s.t.peerSends({ t: 'ping' });
+    congest(s.t);
     await n.settle();
+    expect(s.t.closed).toBeUndefined();
     await n.b.hub.send(s.sid, 'm1');
     expect(await n.b.hub.send(s.sid, 'm2')).toEqual({ dropped: 'overflow', policy: 'disconnect' });
     await n.settle();
@@ -91,9 +98,9 @@ describe('two nodes on one store and one bus', () => {
   it('an expiry found by the other node sweeper of a message never written closes it with 4002', async () => {
     const n = new TwoNodes(undefined, { limits: { messageTtlMs: 1000 } });
     const s = await n.a.session();
-    s.t.bufferedAmount = 10 * 1024 * 1024;
-    s.t.peerSends({ t: 'ping' });
+    congest(s.t);
     await n.settle();
+    expect(s.t.closed).toBeUndefined();
     await n.a.hub.send(s.sid, 'm1');
     n.clock.advance(2000);
     const swept = await n.b.outbox.sweep();

@@ -18,7 +18,12 @@ describe('connection times when the wall clock steps back', () => {
     let now = 1_700_000_010_000;
     const conn = new Connection(new FakeTransport(), {
       scheduler: new FlushScheduler(() => {}),
-      limits: { highWaterMark: 1000, maxBatchFrames: 64, maxBatchChars: 10_000 },
+      limits: {
+        highWaterMark: 1000,
+        maxBatchFrames: 64,
+        maxBatchChars: 10_000,
+        maxBuffered: 1 << 20,
+      },
       now: () => now,
       writable: () => {},
       message: () => {},
@@ -46,7 +51,12 @@ describe('connection times when the wall clock steps back', () => {
     const transport = new FakeTransport();
     const conn = new Connection(transport, {
       scheduler: new FlushScheduler(() => {}),
-      limits: { highWaterMark: 1000, maxBatchFrames: 64, maxBatchChars: 10_000 },
+      limits: {
+        highWaterMark: 1000,
+        maxBatchFrames: 64,
+        maxBatchChars: 10_000,
+        maxBuffered: 1 << 20,
+      },
       now: () => clock.now(),
       writable: () => {},
       message: () => {},

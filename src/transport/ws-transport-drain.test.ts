@@ -67,7 +67,12 @@ function setup(hwm: number, watchFrom = hwm / 2) {
   let wakes = 0;
   const conn = new Connection(transport, {
     scheduler: new FlushScheduler(() => {}),
-    limits: { highWaterMark: hwm, maxBatchFrames: 64, maxBatchChars: 1 << 20 },
+    limits: {
+      highWaterMark: hwm,
+      maxBatchFrames: 64,
+      maxBatchChars: 1 << 20,
+      maxBuffered: 2 * hwm + (1 << 20),
+    },
     now: () => 1000,
     writable: () => {
       wakes++;

@@ -3,7 +3,7 @@
  *
  * The server's sockets are `RwsSocket`s, which know their transport, so every listener is a
  * function shared by all connections rather than closures per connection: an idle
- * connection's heap is a benchmarked figure (BENCHMARKS.md "memory per connection").
+ * connection's heap is a benchmarked figure (docs/performance.md, "memory per connection").
  */
 import { WebSocket } from 'ws';
 import type { Transport, TransportHandlers } from '../session/transport-port.js';
@@ -62,7 +62,7 @@ export class WsTransport implements Transport {
    * one of them, and so is every write while congestion lasts — the heartbeat's ping at the
    * latest, so bytes `ws` writes on its own (pongs) cannot leave it stuck. Other writes carry
    * none, and the callback is made on first need, so an idle connection holds no closure
-   * (~100 bytes each; BENCHMARKS.md "memory per connection").
+   * (~100 bytes each; docs/performance.md, "memory per connection").
    */
   send(text: string, watch = false): void {
     if (this.ws.readyState !== this.ws.OPEN) return;

@@ -20,7 +20,15 @@ export const TEST_WRITER: WriterLimits = {
   highWaterMark: 1024 * 1024,
   maxBatchFrames: 64,
   maxBatchChars: 256 * 1024,
+  maxBuffered: 3 * 1024 * 1024,
 };
+
+/** The test writer with `overrides`; the hard bound follows the server's formula (2 × the
+ *  high-water mark + a 1 MiB max frame) unless given. */
+export function writerLimits(overrides: Partial<WriterLimits> = {}): WriterLimits {
+  const highWaterMark = overrides.highWaterMark ?? TEST_WRITER.highWaterMark;
+  return { ...TEST_WRITER, maxBuffered: 2 * highWaterMark + 1024 * 1024, ...overrides };
+}
 
 export const TEST_HUB_OPTIONS: HubOptions = {
   sessionTtlMs: 60_000,
@@ -65,7 +73,7 @@ export class HubHarness {
     const hubOptions: HubOptions = {
       ...TEST_HUB_OPTIONS,
       ...options.hub,
-      writer: { ...TEST_WRITER, ...options.writer },
+      writer: writerLimits(options.writer),
       ...(options.bus === undefined ? {} : { bus: options.bus }),
       ...(options.node === undefined ? {} : { node: options.node }),
     };
