@@ -16,7 +16,8 @@ import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { loadContentHasher, type ContentHasher } from '../outbox/content-hash.js';
-import { DeadLetterQueue } from '../outbox/dead-letters.js';
+import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
+import { MemoryDeadLetterStore } from '../outbox/dead-letters.js';
 import { Outbox } from '../outbox/outbox.js';
 import { CloseCode } from '../protocol/index.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.js';
@@ -32,7 +33,9 @@ import { Upstream } from '../upstream/upstream.js';
 import { createObservability, type Observability } from './observability.js';
 import { handleRequest, type RouteContext } from './routes.js';
 
-export interface ServerOptions extends ConfigOverrides {
+export interface ServerOptions<
+  D extends DeadLetterStore = MemoryDeadLetterStore,
+> extends ConfigOverrides {
   /** Handles client messages; its result becomes `ok.data`. Throw NackError to refuse.
    *  With `upstreamUrl` set the upstream answers instead (this handler is not used). */
   onMessage?: MessageHandler;
@@ -40,6 +43,12 @@ export interface ServerOptions extends ConfigOverrides {
   authenticate?: (token: string | undefined) => boolean | Promise<boolean>;
   /** A store to use instead of the one named by `store` (tests, custom backends). */
   storeInstance?: Store;
+  /**
+   * A dead-letter store to use instead of the memory one bounded by `dlqMax` (a shared store,
+   * so that every node's admin API sees every dead letter; tests). It is `server.dlq`; the
+   * server does not close it. See src/outbox/dead-letter-store.ts for what it must do.
+   */
+  deadLetterInstance?: D;
   /** Time source (tests inject a manual clock). */
   clock?: Clock;
   /** Extra HTTP routes served after the built-in ones (the demo page). */
@@ -65,10 +74,13 @@ export interface CloseOptions {
   timeoutMs?: number;
 }
 
-export class RwsServer extends Emitter<CoreEvents> {
+export class RwsServer<
+  D extends DeadLetterStore = MemoryDeadLetterStore,
+> extends Emitter<CoreEvents> {
   readonly config: ResolvedConfig;
   readonly store: Store;
-  readonly dlq: DeadLetterQueue;
+  /** The dead letters: `deadLetterInstance`, or the memory store bounded by `dlqMax`. */
+  readonly dlq: D;
   readonly hub: Hub;
   readonly http: HttpServer;
   /** This server's circuit breakers (`upstream` when an upstream is set); no global ones. */
@@ -85,12 +97,13 @@ export class RwsServer extends Emitter<CoreEvents> {
   private hasher: ContentHasher | undefined;
   private hasherLoading: Promise<void> | undefined;
 
-  constructor(options: ServerOptions = {}) {
+  constructor(options: ServerOptions<D> = {}) {
     super();
     const {
       onMessage,
       authenticate,
       storeInstance,
+      deadLetterInstance,
       clock,
       extraRoutes,
       config,
@@ -110,7 +123,9 @@ export class RwsServer extends Emitter<CoreEvents> {
       dedupResultBudget: c.dedupResultBudget,
     };
     this.store = storeInstance ?? new MemoryStore({ limits });
-    this.dlq = new DeadLetterQueue(c.dlqMax);
+    // Without an instance D is the default, MemoryDeadLetterStore (unless a caller names
+    // another type and passes none).
+    this.dlq = deadLetterInstance ?? (new MemoryDeadLetterStore(c.dlqMax) as unknown as D);
     // Production breakers keep their own per-turn cached clock; a test clock is used as given.
     this.breakers = new BreakerRegistry(breakerDefaults(c, clock));
     this.breakers.on('stateChange', (e) =>
@@ -168,8 +183,7 @@ export class RwsServer extends Emitter<CoreEvents> {
           connections: () => this.hub.connections.size,
           attachedSessions: () => this.hub.sessions.size,
           storeStats: () => this.store.stats(),
-          dlqSize: () => this.dlq.size,
-          dlqEvicted: () => this.dlq.evicted,
+          dlqStats: () => this.dlq.stats(),
           breakers: () => this.breakers.list().map((b) => ({ name: b.name, state: b.state })),
           sent: () => ({ messages: outbox.totals.sent, bytes: outbox.totals.sentBytes }),
           clock: this.clock,
@@ -186,6 +200,7 @@ export class RwsServer extends Emitter<CoreEvents> {
         clock: this.clock,
         startedAt: this.clock.now(),
         maxBodyBytes: c.maxFrame,
+        onError: (where, error) => this.emit('error', { where, error }),
         ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
       },
       ...(obs === undefined ? {} : { serveMetrics: (req, res) => obs.serveMetrics(req, res) }),
@@ -367,8 +382,17 @@ export class RwsServer extends Emitter<CoreEvents> {
   }
 }
 
-/** Create a server; call `listen()` to serve. */
-export function createServer(options: ServerOptions = {}): RwsServer {
+/**
+ * Create a server; call `listen()` to serve. `server.dlq` is typed as the
+ * `deadLetterInstance` given, else as the memory store (synchronous reads).
+ */
+export function createServer<D extends DeadLetterStore>(
+  options: ServerOptions<D> & { deadLetterInstance: D },
+): RwsServer<D>;
+export function createServer(options?: ServerOptions): RwsServer;
+export function createServer(
+  options: ServerOptions<DeadLetterStore> = {},
+): RwsServer<DeadLetterStore> {
   return new RwsServer(options);
 }
 
