@@ -7,6 +7,7 @@ import {
   MemoryDeadLetterStore,
   type DeadLetterReason,
 } from './dead-letters.js';
+import { StreamIdDeadLetterStore } from './test-support/stream-dead-letter-store.js';
 
 runDeadLetterStoreContract('memory', (max) => new MemoryDeadLetterStore(max));
 
@@ -97,3 +98,10 @@ describe('MemoryDeadLetterStore', () => {
     expect(isDeadLetterReason('nope')).toBe(false);
   });
 });
+
+// The contract does not assume numeric ids nor synchronous answers: the same suite passes on
+// an async store with Redis-stream-like string ids.
+runDeadLetterStoreContract(
+  'async, stream ids (test stand-in)',
+  (max) => new StreamIdDeadLetterStore(max),
+);
