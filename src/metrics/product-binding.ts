@@ -32,9 +32,10 @@ export interface ProductSources {
   attachedSessions(): number;
   /** The figures of the last refresh; `undefined` (no sample) when the store could not tell. */
   store(): StoreFigures | undefined;
-  dlqSize(): number;
-  /** Dead letters evicted from the full queue so far. */
-  dlqEvicted(): number;
+  /** Dead letters held; `undefined` (no sample) when the dead-letter store could not tell. */
+  dlqSize(): number | undefined;
+  /** Dead letters evicted from the full queue so far; `undefined` as for `dlqSize`. */
+  dlqEvicted(): number | undefined;
   breakers(): Array<{ name: string; state: string }>;
   /** Stored sends and their bytes so far (the outbox's plain counters, read at scrape). */
   sent(): { messages: number; bytes: number };
@@ -89,7 +90,7 @@ export function bindProductMetrics(
     return t === undefined ? 0 : Math.max(0, (sources.now() - t) / 1000);
   });
   gauge(P.dlq, () => sources.dlqSize());
-  scraped(P.dlqEvicted, () => sources.dlqEvicted());
+  registry.counter({ ...defOf(P.dlqEvicted), collect: () => sources.dlqEvicted() ?? [] });
   gauge(P.breakerState, () =>
     sources
       .breakers()

@@ -1,44 +1,41 @@
 /**
- * Bounded dead-letter queue: every message the server gives up on lands here with its
- * reason, so nothing is dropped silently. When full, the oldest entry is evicted and counted
- * in `evicted` (the queue itself is bounded too).
+ * The memory implementation of the dead-letter port (src/outbox/dead-letter-store.ts): one
+ * node's bounded queue. When full, the oldest entry is evicted and counted in `evicted`.
+ * It answers synchronously (the port's callers await, which takes a plain value too), so
+ * code holding this class may read it directly: `list()` is an array, `size` a number.
  */
-export const DEAD_LETTER_REASONS = [
-  'ttl',
-  'overflow',
-  'session_reaped',
-  'session_closed',
-  'upstream_failed',
-] as const;
-export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+import { RwsError } from '../errors.js';
+import {
+  pageLimit,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterId,
+  type DeadLetterQuery,
+  type DeadLetterReason,
+  type DeadLetterStats,
+  type DeadLetterStore,
+} from './dead-letter-store.js';
 
-export function isDeadLetterReason(value: string): value is DeadLetterReason {
-  return (DEAD_LETTER_REASONS as readonly string[]).includes(value);
-}
+export {
+  DEAD_LETTER_REASONS,
+  isDeadLetterReason,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterId,
+  type DeadLetterQuery,
+  type DeadLetterReason,
+  type DeadLetterStats,
+  type DeadLetterStore,
+} from './dead-letter-store.js';
 
-export interface DeadLetter {
-  /** Queue-local id, increasing. */
+/** A dead letter of the memory store: its id is a number, 1 and up. */
+export interface MemoryDeadLetter extends DeadLetter {
   id: number;
-  sid: string;
-  /** Absent when the message never got a seq (drop-newest, reject, disconnect). */
-  seq?: number;
-  reason: DeadLetterReason;
-  /** The message data as serialized JSON text. */
-  data: string;
-  /** When it was dead-lettered (ms since epoch). */
-  at: number;
 }
 
-export interface DeadLetterQuery {
-  reason?: DeadLetterReason;
-  sid?: string;
-  /** Only entries with id > after (paging cursor). */
-  after?: number;
-  limit?: number;
-}
-
-export class DeadLetterQueue {
-  private readonly entries = new Map<number, DeadLetter>();
+export class MemoryDeadLetterStore implements DeadLetterStore {
+  readonly kind = 'memory';
+  private readonly entries = new Map<number, MemoryDeadLetter>();
   private readonly claimed = new Set<number>();
   private nextId = 1;
   /** Entries pushed out because the queue was full. */
@@ -52,7 +49,14 @@ export class DeadLetterQueue {
     upstream_failed: 0,
   };
 
-  constructor(private readonly max: number) {}
+  /** @param max the most entries kept (`dlqMax`); 0 keeps none (each add counts as evicted). */
+  constructor(private readonly max: number) {
+    if (!Number.isSafeInteger(max) || max < 0)
+      throw new RwsError(
+        'bad_options',
+        `the dead-letter bound must be an integer >= 0, got ${max}`,
+      );
+  }
 
   get size(): number {
     return this.entries.size;
@@ -65,7 +69,7 @@ export class DeadLetterQueue {
       return;
     }
     const id = this.nextId++;
-    const entry: DeadLetter =
+    const entry: MemoryDeadLetter =
       seq === undefined ? { id, sid, reason, data, at } : { id, sid, seq, reason, data, at };
     this.entries.set(id, entry);
     if (this.entries.size > this.max) {
@@ -79,30 +83,46 @@ export class DeadLetterQueue {
    * Mark an entry as being replayed; false when it already is (a second replay racing the
    * first would send it twice). At most one mark per entry, so the set stays bounded.
    */
-  claim(id: number): boolean {
-    if (this.claimed.has(id) || !this.entries.has(id)) return false;
-    this.claimed.add(id);
+  claim(id: DeadLetterId): boolean {
+    const key = this.key(id);
+    if (key === undefined || this.claimed.has(key) || !this.entries.has(key)) return false;
+    this.claimed.add(key);
     return true;
   }
 
-  unclaim(id: number): void {
-    this.claimed.delete(id);
+  unclaim(id: DeadLetterId): void {
+    const key = this.key(id);
+    if (key !== undefined) this.claimed.delete(key);
   }
 
-  get(id: number): DeadLetter | undefined {
-    return this.entries.get(id);
+  get(id: DeadLetterId): MemoryDeadLetter | undefined {
+    const key = this.key(id);
+    return key === undefined ? undefined : this.entries.get(key);
   }
 
-  delete(id: number): boolean {
-    return this.entries.delete(id);
+  delete(id: DeadLetterId): boolean {
+    const key = this.key(id);
+    return key !== undefined && this.entries.delete(key);
   }
 
-  list(query: DeadLetterQuery = {}): DeadLetter[] {
-    // 1001: a page of the API's maximum 1000 plus one, to tell whether there is a next page.
-    const limit = Math.max(1, Math.min(query.limit ?? 100, 1001));
-    const out: DeadLetter[] = [];
+  /**
+   * Oldest first, at most `pageLimit(query.limit)` (default 100, 1..1001). A string `after`
+   * must be one of this store's ids as text; anything else is a `bad_cursor` RwsError.
+   */
+  list(query: DeadLetterQuery = {}): MemoryDeadLetter[] {
+    const limit = pageLimit(query.limit);
+    let after: number | undefined;
+    if (query.after !== undefined) {
+      after = this.key(query.after);
+      if (after === undefined)
+        throw new RwsError(
+          'bad_cursor',
+          `not a dead-letter id of the memory store: ${JSON.stringify(String(query.after).slice(0, 32))}`,
+        );
+    }
+    const out: MemoryDeadLetter[] = [];
     for (const e of this.entries.values()) {
-      if (query.after !== undefined && e.id <= query.after) continue;
+      if (after !== undefined && e.id <= after) continue;
       if (query.reason !== undefined && e.reason !== query.reason) continue;
       if (query.sid !== undefined && e.sid !== query.sid) continue;
       out.push(e);
@@ -118,7 +138,7 @@ export class DeadLetterQueue {
   }
 
   /** Remove the entries matching `filter` (all when empty); returns how many. */
-  purge(filter: { reason?: DeadLetterReason; sid?: string } = {}): number {
+  purge(filter: DeadLetterFilter = {}): number {
     if (filter.reason === undefined && filter.sid === undefined) return this.clear();
     let n = 0;
     for (const [id, e] of this.entries) {
@@ -129,4 +149,25 @@ export class DeadLetterQueue {
     }
     return n;
   }
+
+  stats(): DeadLetterStats {
+    return { size: this.entries.size, evicted: this.evicted, added: { ...this.added } };
+  }
+
+  /** Decimal digits of a safe integer (0 included: "before the first entry"). */
+  parseId(text: string): number | undefined {
+    if (!/^\d{1,16}$/.test(text)) return undefined;
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+
+  private key(id: DeadLetterId): number | undefined {
+    if (typeof id === 'number') return Number.isSafeInteger(id) && id >= 0 ? id : undefined;
+    return this.parseId(id);
+  }
 }
+
+/** @deprecated The memory dead-letter store's former name: use `MemoryDeadLetterStore`. */
+export const DeadLetterQueue = MemoryDeadLetterStore;
+/** @deprecated The memory dead-letter store's former name: use `MemoryDeadLetterStore`. */
+export type DeadLetterQueue = MemoryDeadLetterStore;

@@ -17,7 +17,7 @@ import type {
   Store,
   SweepResult,
 } from '../store/store.js';
-import type { DeadLetterQueue } from './dead-letters.js';
+import { DeadLetterWriter, type DeadLetterSink } from './dead-letter-store.js';
 
 export type AppendOutcome =
   /** `dropped`: older messages evicted by drop-oldest to make room (already dead-lettered). */
@@ -43,14 +43,17 @@ export class Outbox {
   private appends = 0;
   /** The store answers appends at once (`Store.appendNow`): `appendNow` may be used. */
   readonly canAppendNow: boolean;
+  /** Dead letters go through it: never awaited, a failing store reported and counted. */
+  readonly deadLetters: DeadLetterWriter;
   constructor(
     readonly store: Store,
     readonly limits: OutboxLimits,
-    private readonly dlq: DeadLetterQueue,
+    dlq: DeadLetterSink,
     private readonly events: Emitter<CoreEvents>,
     private readonly clock: Clock,
   ) {
     this.canAppendNow = store.appendNow !== undefined;
+    this.deadLetters = new DeadLetterWriter(dlq, events);
   }
 
   /** `rejectWhenFull`: a full outbox refuses the message whatever the overflow policy. */
@@ -119,7 +122,7 @@ export class Outbox {
         // the sender too (the hub checks the size first, so this is a last line of defence).
         if (policy === 'reject' || policy === 'drop-oldest' || rejectWhenFull)
           return { status: 'rejected' };
-        this.dlq.add(sid, 'overflow', message.data, now);
+        this.deadLetters.add(sid, 'overflow', message.data, now);
         this.events.emit('drop', { sid, reason: 'overflow', count: 1 });
         return {
           status: 'dropped',
@@ -175,7 +178,7 @@ export class Outbox {
 
   private deadLetter(sid: string, reason: DropReason, messages: readonly StoredMessage[]): void {
     const now = this.clock.now();
-    for (const m of messages) this.dlq.add(sid, reason, m.data, now, m.seq);
+    for (const m of messages) this.deadLetters.add(sid, reason, m.data, now, m.seq);
     this.events.emit('drop', { sid, reason, count: messages.length });
     if (reason === 'ttl') this.events.emit('expire', { sid, count: messages.length });
   }

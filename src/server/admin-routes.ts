@@ -2,14 +2,17 @@
  * The admin API (docs/protocol.md "HTTP API"): stats, top-N sessions, one session, kick,
  * dead letters (list, replay, purge) and breakers (list, reset, force open). Everything here
  * answers in bounded time and size whatever the number of sessions: lists are top-N or paged.
+ * Dead letters are read through the port (src/outbox/dead-letter-store.ts), always awaited:
+ * with a shared store every node's API shows every node's dead letters.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
 import {
   isDeadLetterReason,
   type DeadLetter,
-  type DeadLetterQueue,
-} from '../outbox/dead-letters.js';
+  type DeadLetterId,
+  type DeadLetterStore,
+} from '../outbox/dead-letter-store.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { Hub } from '../session/hub.js';
@@ -19,18 +22,21 @@ import { allow, decodeSegment, HttpError, readOptionalJson, sendJson } from './h
 export interface AdminContext {
   hub: Hub;
   store: Store;
-  dlq: DeadLetterQueue;
+  dlq: DeadLetterStore;
   breakers: BreakerRegistry;
   clock: Clock;
   /** The metrics figures as JSON (absent when metrics are off). */
   metricsStats?: () => Promise<Record<string, unknown>>;
   startedAt: number;
   maxBodyBytes: number;
+  /** Where failures no caller can be told about go (the server's `error` event). */
+  onError?: (where: string, error: unknown) => void;
 }
 
 const SESSION = /^\/api\/sessions\/([^/]+)$/;
-const DLQ_REPLAY = /^\/api\/dlq\/(\d+)\/replay$/;
-const DLQ_ENTRY = /^\/api\/dlq\/(\d+)$/;
+// Digits (the memory store's ids) or a stream id (`1700000000000-0`); the store parses them.
+const DLQ_REPLAY = /^\/api\/dlq\/(\d+(?:-\d+)?)\/replay$/;
+const DLQ_ENTRY = /^\/api\/dlq\/(\d+(?:-\d+)?)$/;
 const BREAKER_ACTION = /^\/api\/breakers\/([^/]+)\/(reset|force-open)$/;
 
 const MAX_LIMIT = 1000;
@@ -82,25 +88,29 @@ export async function adminRoute(
     const reason = reasonParam(query);
     const sid = query.get('sid') ?? undefined;
     if (method === 'DELETE') {
-      const purged = ctx.dlq.purge({
+      const purged = await ctx.dlq.purge({
         ...(reason === undefined ? {} : { reason }),
         ...(sid === undefined ? {} : { sid }),
       });
-      sendJson(res, 200, { purged, size: ctx.dlq.size });
+      sendJson(res, 200, { purged, size: (await ctx.dlq.stats()).size });
       return true;
     }
     const limit = intParam(query, 'limit', 100, 1, MAX_LIMIT);
-    const after = intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
-    const entries = ctx.dlq.list({
-      limit: limit + 1,
-      after,
-      ...(reason === undefined ? {} : { reason }),
-      ...(sid === undefined ? {} : { sid }),
-    });
+    const after = cursorParam(ctx, query);
+    // Asked together: one wait, not two, on a networked store.
+    const [entries, figures] = await Promise.all([
+      ctx.dlq.list({
+        limit: limit + 1,
+        ...(after === undefined ? {} : { after }),
+        ...(reason === undefined ? {} : { reason }),
+        ...(sid === undefined ? {} : { sid }),
+      }),
+      ctx.dlq.stats(),
+    ]);
     const page = entries.slice(0, limit);
     sendJson(res, 200, {
-      size: ctx.dlq.size,
-      evicted: ctx.dlq.evicted,
+      size: figures.size,
+      evicted: figures.evicted,
       entries: page.map((e) => ({ ...e, data: parseData(e.data) })),
       // The cursor for the next page, present only when there is one.
       ...(entries.length > limit ? { next: page[page.length - 1]!.id } : {}),
@@ -110,10 +120,10 @@ export async function adminRoute(
   m = DLQ_REPLAY.exec(path);
   if (m !== null) {
     allow(method, 'POST');
-    const id = Number(m[1]);
-    const entry = deadLetter(ctx, id);
+    const id = deadLetterId(ctx, m[1]!);
+    const entry = await deadLetter(ctx, id);
     // One replay of an entry at a time: a second one racing the first would send it twice.
-    if (!ctx.dlq.claim(id))
+    if (!(await ctx.dlq.claim(id)))
       throw new HttpError(409, 'replay_in_progress', `dead letter ${id} is being replayed`);
     try {
       const body = await readOptionalJson(req, ctx.maxBodyBytes);
@@ -123,20 +133,20 @@ export async function adminRoute(
       // A new stored message (new seq). A full outbox refuses it (429 outbox_full) whatever
       // its policy, so it is never dropped again; the entry leaves the queue only once stored.
       const r = await ctx.hub.send(target, JSON.parse(entry.data) as unknown, { ifFull: 'reject' });
-      if (!ctx.dlq.delete(id))
+      if (!(await ctx.dlq.delete(id)))
         throw new HttpError(409, 'replay_in_progress', `dead letter ${id} went away`);
       sendJson(res, 202, { id, sid: target, ...r });
     } finally {
-      ctx.dlq.unclaim(id);
+      await release(ctx, id);
     }
     return true;
   }
   m = DLQ_ENTRY.exec(path);
   if (m !== null) {
     allow(method, 'GET', 'DELETE');
-    const id = Number(m[1]);
-    const entry = deadLetter(ctx, id);
-    if (method === 'DELETE') ctx.dlq.delete(id);
+    const id = deadLetterId(ctx, m[1]!);
+    const entry = await deadLetter(ctx, id);
+    if (method === 'DELETE') await ctx.dlq.delete(id);
     sendJson(res, 200, { ...entry, data: parseData(entry.data) });
     return true;
   }
@@ -181,7 +191,7 @@ async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
       bytes: s.bytes,
       oldestAgeSeconds: s.oldestAt === undefined ? 0 : Math.max(0, now - s.oldestAt) / 1000,
     },
-    dlq: { size: ctx.dlq.size, evicted: ctx.dlq.evicted, added: { ...ctx.dlq.added } },
+    dlq: await dlqStats(ctx),
     breakers: ctx.breakers.list().map((b) => ({ name: b.name, state: b.state })),
     ...(ctx.metricsStats === undefined ? {} : { metrics: await ctx.metricsStats() }),
   };
@@ -215,15 +225,58 @@ function breakerView(b: CircuitBreaker): Record<string, unknown> {
   return { ...s, openUntil: s.openUntil ?? null, lastChange: s.lastChange ?? null };
 }
 
-function deadLetter(ctx: AdminContext, id: number): DeadLetter {
-  const entry = ctx.dlq.get(id);
-  if (entry === undefined)
-    throw new HttpError(
-      404,
-      'unknown_dead_letter',
-      `no dead letter ${id} (replayed, purged or evicted)`,
-    );
+/** The dead-letter figures as /api/stats shows them (a copy: never the store's own object). */
+async function dlqStats(ctx: AdminContext): Promise<Record<string, unknown>> {
+  const s = await ctx.dlq.stats();
+  return { size: s.size, evicted: s.evicted, added: { ...s.added } };
+}
+
+/**
+ * End a replay's claim. After the answer is sent a failure cannot reach the caller: it is
+ * reported (`error` event, where `dead-letter`) and the claim is left to the store (a
+ * networked store bounds a claim's life, src/outbox/dead-letter-store.ts).
+ */
+async function release(ctx: AdminContext, id: DeadLetterId): Promise<void> {
+  try {
+    await ctx.dlq.unclaim(id);
+  } catch (error) {
+    ctx.onError?.('dead-letter', error);
+  }
+}
+
+/** A path segment as the store's id; one it cannot read is no dead letter of it (404). */
+function deadLetterId(ctx: AdminContext, text: string): DeadLetterId {
+  const id = ctx.dlq.parseId(text);
+  if (id === undefined) throw unknownDeadLetter(text);
+  return id;
+}
+
+async function deadLetter(ctx: AdminContext, id: DeadLetterId): Promise<DeadLetter> {
+  const entry = await ctx.dlq.get(id);
+  if (entry === undefined) throw unknownDeadLetter(String(id));
   return entry;
+}
+
+function unknownDeadLetter(id: string): HttpError {
+  return new HttpError(
+    404,
+    'unknown_dead_letter',
+    `no dead letter ${id.slice(0, 64)} (replayed, purged or evicted)`,
+  );
+}
+
+/** `after`: the `next` of a previous page (a dead-letter id); absent: from the oldest. */
+function cursorParam(ctx: AdminContext, q: URLSearchParams): DeadLetterId | undefined {
+  const raw = q.get('after');
+  if (raw === null) return undefined;
+  const id = ctx.dlq.parseId(raw);
+  if (id === undefined)
+    throw new HttpError(
+      400,
+      'bad_request',
+      `"after" must be a dead-letter id (the "next" of a previous page), got ${JSON.stringify(raw.slice(0, 32))}`,
+    );
+  return id;
 }
 
 function unknownSession(sid: string): HttpError {

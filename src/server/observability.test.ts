@@ -127,6 +127,55 @@ describe('createObservability', () => {
     }
   });
 
+  it('reads the dead-letter store once per scrape, awaiting it, and prefers it to dlqSize', async () => {
+    let reads = 0;
+    const o = createObservability(
+      options({
+        dlqStats: () => {
+          reads++;
+          return Promise.resolve({ size: 7, evicted: reads });
+        },
+      }),
+    );
+    try {
+      const first = await get(o.serveMetrics);
+      expect(reads).toBe(1);
+      expect(first.body).toContain('rws_dlq_messages 7\n');
+      expect(first.body).toContain('rws_dlq_evicted_total 1\n');
+      const s = (await o.stats()) as {
+        counters: Record<string, unknown>;
+        gauges: Record<string, unknown>;
+      };
+      expect(reads).toBe(2);
+      expect(s.gauges.rws_dlq_messages).toBe(7);
+      expect(s.counters.rws_dlq_evicted_total).toBe(2);
+    } finally {
+      o.close();
+    }
+  });
+
+  it('a dead-letter store that cannot answer leaves its metrics without a sample', async () => {
+    for (const dlqStats of [
+      () => Promise.reject(new Error('redis down')),
+      () => {
+        throw new Error('closed');
+      },
+    ]) {
+      const o = createObservability(options({ dlqStats }));
+      try {
+        const r = await get(o.serveMetrics);
+        expect(r.status).toBe(200);
+        expect(r.body).not.toMatch(/\nrws_dlq_messages /);
+        expect(r.body).not.toMatch(/\nrws_dlq_evicted_total /);
+        expect(r.body).toContain('# TYPE rws_dlq_messages gauge\n');
+        // The session store's figures are read all the same.
+        expect(r.body).toContain('rws_outbox_messages 5\n');
+      } finally {
+        o.close();
+      }
+    }
+  });
+
   it('close() unsubscribes from every event and is idempotent', () => {
     const events = new Emitter<CoreEvents>();
     const o = createObservability(options({ events }));

@@ -20,6 +20,7 @@ import {
   type FamilySnapshot,
   type StoreFigures,
 } from '../metrics/index.js';
+import type { Awaitable, DeadLetterStats } from '../outbox/dead-letter-store.js';
 import { sendError } from './http-util.js';
 
 export interface ObservabilityOptions {
@@ -31,8 +32,15 @@ export interface ObservabilityOptions {
   attachedSessions: () => number;
   /** The store's figures (`Store.stats()` fits as is). */
   storeStats: () => Promise<StoreFigures>;
-  dlqSize: () => number;
-  /** Dead letters evicted from the full queue so far (default: none counted). */
+  /**
+   * The dead-letter store's figures, read once per scrape like the store's
+   * (`DeadLetterStore.stats()` fits as is). A store that cannot answer leaves the dead-letter
+   * metrics without a sample.
+   */
+  dlqStats?: () => Awaitable<Pick<DeadLetterStats, 'size' | 'evicted'>>;
+  /** @deprecated Use `dlqStats`. Dead letters held; read only without `dlqStats`. */
+  dlqSize?: () => number;
+  /** @deprecated Use `dlqStats`. Evicted so far; read only without `dlqStats` (default 0). */
   dlqEvicted?: () => number;
   /** state: closed | open | half_open | forced_open | disabled */
   breakers: () => Array<{ name: string; state: string }>;
@@ -64,26 +72,26 @@ export function createObservability(o: ObservabilityOptions): Observability {
   const clock = o.clock ?? systemClock;
   const registry = new Registry({ maxLabelSets: o.maxLabelSets, clock });
   let store: StoreFigures | undefined;
+  let dlq: Pick<DeadLetterStats, 'size' | 'evicted'> | undefined;
+  const dlqStats =
+    o.dlqStats ?? (() => ({ size: o.dlqSize?.() ?? 0, evicted: o.dlqEvicted?.() ?? 0 }));
   const off = bindProductMetrics(registry, o.events, {
     connections: o.connections,
     attachedSessions: o.attachedSessions,
     store: () => store,
-    dlqSize: o.dlqSize,
-    dlqEvicted: o.dlqEvicted ?? (() => 0),
+    dlqSize: () => dlq?.size,
+    dlqEvicted: () => dlq?.evicted,
     breakers: o.breakers,
     sent: o.sent,
     now: () => clock.now(),
   });
   const proc = registerProcessMetrics(registry, clock);
 
-  // The store is async, gauges are not: read it once per scrape, before collecting. A store
-  // that cannot answer (Redis down) leaves its gauges without a sample rather than stale.
+  // The stores are async, gauges are not: read them once per scrape, before collecting, at
+  // the same time. A store that cannot answer (Redis down) leaves its metrics without a
+  // sample rather than stale.
   const collect = async (): Promise<FamilySnapshot[]> => {
-    try {
-      store = await o.storeStats();
-    } catch {
-      store = undefined;
-    }
+    [store, dlq] = await Promise.all([answer(o.storeStats), answer(dlqStats)]);
     return registry.collect();
   };
 
@@ -109,6 +117,15 @@ export function createObservability(o: ObservabilityOptions): Observability {
       proc.stop();
     },
   };
+}
+
+/** `read()`'s answer, or undefined when it throws or rejects. */
+async function answer<T>(read: () => Awaitable<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch {
+    return undefined;
+  }
 }
 
 type Figure = number | { count: number; sum: number; p50: number | null; p99: number | null };

@@ -16,7 +16,8 @@ import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { loadContentHasher, type ContentHasher } from '../outbox/content-hash.js';
-import { DeadLetterQueue } from '../outbox/dead-letters.js';
+import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
+import { MemoryDeadLetterStore } from '../outbox/dead-letters.js';
 import { Outbox } from '../outbox/outbox.js';
 import { CloseCode } from '../protocol/index.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.js';
@@ -54,6 +55,12 @@ export interface ServerOptions extends ConfigOverrides {
   /** How often sessions attached here are checked against the store when the bus may lose
    *  events (`bus.reliable` false); default 5000 ms. */
   positionCheckIntervalMs?: number;
+  /**
+   * A dead-letter store to use instead of the memory one bounded by `dlqMax` (a shared store,
+   * so that every node's admin API sees every dead letter; tests). It is `server.dlq`; the
+   * server does not close it. See src/outbox/dead-letter-store.ts for what it must do.
+   */
+  deadLetterInstance?: DeadLetterStore;
   /** Time source (tests inject a manual clock). */
   clock?: Clock;
   /** Extra HTTP routes served after the built-in ones (the demo page). */
@@ -82,7 +89,8 @@ export interface CloseOptions {
 export class RwsServer extends Emitter<CoreEvents> {
   readonly config: ResolvedConfig;
   readonly store: Store;
-  readonly dlq: DeadLetterQueue;
+  /** The dead letters: `deadLetterInstance`, or the memory store bounded by `dlqMax`. */
+  readonly dlq: DeadLetterStore;
   private readonly hub: Hub;
   private readonly http: HttpServer;
   /** This server's circuit breakers (`upstream` when an upstream is set); no global ones. */
@@ -111,6 +119,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       bus,
       node,
       positionCheckIntervalMs,
+      deadLetterInstance,
       clock,
       extraRoutes,
       config,
@@ -133,7 +142,7 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.ownsStore = storeInstance === undefined;
     this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
     this.bus = bus;
-    this.dlq = new DeadLetterQueue(c.dlqMax);
+    this.dlq = deadLetterInstance ?? new MemoryDeadLetterStore(c.dlqMax);
     // Production breakers keep their own per-turn cached clock; a test clock is used as given.
     this.breakers = new BreakerRegistry(breakerDefaults(c, clock));
     this.breakers.on('stateChange', (e) =>
@@ -194,8 +203,7 @@ export class RwsServer extends Emitter<CoreEvents> {
           connections: () => this.hub.connectionCount,
           attachedSessions: () => this.hub.attachedCount,
           storeStats: () => this.store.stats(),
-          dlqSize: () => this.dlq.size,
-          dlqEvicted: () => this.dlq.evicted,
+          dlqStats: () => this.dlq.stats(),
           breakers: () => this.breakers.list().map((b) => ({ name: b.name, state: b.state })),
           sent: () => ({ messages: outbox.totals.sent, bytes: outbox.totals.sentBytes }),
           clock: this.clock,
@@ -212,6 +220,7 @@ export class RwsServer extends Emitter<CoreEvents> {
         clock: this.clock,
         startedAt: this.clock.now(),
         maxBodyBytes: c.maxFrame,
+        onError: (where, error) => this.emit('error', { where, error }),
         ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
       },
       ...(obs === undefined ? {} : { serveMetrics: (req, res) => obs.serveMetrics(req, res) }),
@@ -401,7 +410,8 @@ export function createServer(options: ServerOptions = {}): RwsServer {
   return new RwsServer(options);
 }
 
-/** Breaker settings from the configuration (the `breaker*` settings, docs/configuration.md), shared by every breaker. */
+/** Breaker settings from the configuration (the `breaker*` settings, docs/configuration.md),
+ *  shared by every breaker. */
 function breakerDefaults(c: ResolvedConfig, clock: Clock | undefined): BreakerOptions {
   return {
     failureThreshold: c.breakerFailureThreshold,
