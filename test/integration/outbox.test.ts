@@ -16,7 +16,7 @@ async function detachedSession(
   const c = await RawClient.connect(info.url);
   const w = (await c.hello()) as Welcome;
   c.destroy();
-  await eventually(() => !server.hub.sessions.has(w.sid), 2000, 'detach');
+  await eventually(() => !server.isAttached(w.sid), 2000, 'detach');
   return w;
 }
 
@@ -195,7 +195,7 @@ describe('message classes and idempotency', () => {
     expect(await c.next((f) => f.t === 'msg')).toEqual({ t: 'msg', data: 'telemetry' });
     expect((await server.store.getSession(w.sid))?.last).toBe(0);
     c.destroy();
-    await eventually(() => !server.hub.sessions.has(w.sid), 2000, 'detach');
+    await eventually(() => !server.isAttached(w.sid), 2000, 'detach');
     expect(await server.send(w.sid, 'lost on purpose', { volatile: true })).toEqual({
       delivered: false,
     });
