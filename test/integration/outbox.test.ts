@@ -3,7 +3,7 @@
  * messages, outbound idempotency — through the real server and sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, isRwsError } from '../../src/index.js';
+import { ManualClock, isRwsError, type RwsServer } from '../../src/index.js';
 import { RawClient, eventually, sleep, type Frame } from '../support/raw-client.js';
 import { postJson, startServer } from '../support/server.js';
 
@@ -11,7 +11,7 @@ type Welcome = Frame & { sid: string; key: string };
 
 async function detachedSession(
   info: { url: string },
-  server: { hub: { sessions: Map<string, unknown> } },
+  server: Pick<RwsServer, 'isAttached'>,
 ): Promise<Welcome> {
   const c = await RawClient.connect(info.url);
   const w = (await c.hello()) as Welcome;
