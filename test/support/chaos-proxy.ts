@@ -17,8 +17,6 @@ export class ChaosProxy {
   private paused = false;
   port = 0;
   cuts = 0;
-  /** Bytes forwarded server→client so far (over every connection). */
-  downstreamBytes = 0;
 
   constructor(private readonly target: { host: string; port: number }) {
     this.server = createServer({ noDelay: true }, (client) => {
@@ -26,7 +24,6 @@ export class ChaosProxy {
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
       client.pipe(upstream);
-      upstream.on('data', (chunk: Buffer) => (this.downstreamBytes += chunk.length));
       if (this.paused) upstream.pause();
       else upstream.pipe(client);
       const drop = (): void => {
