@@ -14,7 +14,7 @@ describe('RwsError', () => {
   });
 
   it('has no cause when none is given', () => {
-    expect('cause' in new RwsError('x', 'y')).toBe(false);
+    expect('cause' in new RwsError('internal', 'y')).toBe(false);
   });
 
   it('serializes to its code, message and details; code and message win over details', () => {
@@ -27,14 +27,38 @@ describe('RwsError', () => {
       code: 'outbox_full',
       message: 'full',
     });
-    expect(new RwsError('a', 'b').toJSON()).toEqual({ code: 'a', message: 'b' });
+    expect(new RwsError('not_found', 'b').toJSON()).toEqual({ code: 'not_found', message: 'b' });
+  });
+});
+
+describe('RwsError codes', () => {
+  it('takes the catalog codes; a code outside it, or an unchecked string, does not compile', () => {
+    const wide: string = 'outbox_full';
+    // @ts-expect-error -- not a code of the catalog (src/error-codes.ts)
+    const typo = new RwsError('outbox_ful', 'm');
+    // @ts-expect-error -- a plain string could be anything: narrow it with isRwsErrorCode
+    const unchecked = new RwsError(wide, 'm');
+    expect([typo.code, unchecked.code]).toEqual(['outbox_ful', 'outbox_full']);
+    expect(new RwsError('outbox_full', 'm')).toBeInstanceOf(RwsError);
+  });
+
+  it('a subclass with its own code space passes any string to super()', () => {
+    class AppError extends RwsError {
+      constructor(code: string) {
+        super(code, 'app');
+      }
+    }
+    const e = new AppError('my_app_code');
+    expect(isRwsError(e) && e.code).toBe('my_app_code');
+    expect(e.name).toBe('AppError');
+    expect(e).toBeInstanceOf(RwsError);
   });
 });
 
 describe('isRwsError', () => {
   it('is true for an RwsError and its subclasses', () => {
     class Sub extends RwsError {}
-    expect(isRwsError(new RwsError('c', 'm'))).toBe(true);
+    expect(isRwsError(new RwsError('internal', 'm'))).toBe(true);
     expect(isRwsError(new Sub('c', 'm'))).toBe(true);
   });
 

@@ -4,6 +4,7 @@
  * `Authorization: Bearer <admin token>` when one is configured.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isRwsErrorCode, type RwsErrorCode } from '../error-codes.js';
 import { isRwsError } from '../errors.js';
 import { MAX_ID_LENGTH } from '../protocol/index.js';
 import type { Hub, SendOptions } from '../session/hub.js';
@@ -53,11 +54,11 @@ export async function handleRequest(
     }
     if (path === '/readyz') {
       allow(method, 'GET', 'HEAD');
-      if (ctx.isDraining()) return sendError(res, 503, 'draining', 'the server is shutting down');
+      if (ctx.isDraining()) return fail(res, 'draining', 'the server is shutting down');
       try {
         await ctx.storeReady();
       } catch {
-        return sendError(res, 503, 'store_unavailable', 'the session store is not reachable');
+        return fail(res, 'store_unavailable', 'the session store is not reachable');
       }
       sendJson(res, 200, { status: 'ready' });
       return;
@@ -65,17 +66,12 @@ export async function handleRequest(
     if (path.startsWith('/api/') || path === '/metrics') {
       if (ctx.adminToken !== '' && !bearerMatches(req.headers.authorization, ctx.adminToken)) {
         res.setHeader('www-authenticate', 'Bearer');
-        return sendError(
-          res,
-          401,
-          'unauthorized',
-          'this endpoint needs Authorization: Bearer <admin token>',
-        );
+        return fail(res, 'unauthorized', 'this endpoint needs Authorization: Bearer <admin token>');
       }
       if (path === '/metrics') {
         allow(method, 'GET', 'HEAD');
         if (ctx.serveMetrics === undefined)
-          return sendError(res, 404, 'metrics_disabled', 'metrics are off (RWS_METRICS=false)');
+          return fail(res, 'metrics_disabled', 'metrics are off (RWS_METRICS=false)');
         await ctx.serveMetrics(req, res);
         return;
       }
@@ -85,29 +81,68 @@ export async function handleRequest(
       return;
     }
     if (ctx.extra?.(req, res, path) === true) return;
-    sendError(res, 404, 'not_found', `no route for ${method} ${path}`);
+    fail(res, 'not_found', `no route for ${method} ${path}`);
   } catch (error) {
     if (error instanceof HttpError && error.status === 405)
       res.setHeader('allow', String(error.details?.allow));
     if (error instanceof HttpError)
       return sendError(res, error.status, error.code, error.message, error.details);
-    if (isRwsError(error)) {
-      const status = STATUS[error.code] ?? 500;
-      return sendError(res, status, error.code, error.message, error.details);
-    }
-    sendError(res, 500, 'internal', 'internal error');
+    // A library error keeps its code; one whose code is not the library's (an application's
+    // NackError reaching here) is an internal error.
+    if (isRwsError(error) && isRwsErrorCode(error.code))
+      return sendError(res, ERROR_STATUS[error.code], error.code, error.message, error.details);
+    fail(res, 'internal', 'internal error');
   }
 }
 
-const STATUS: Record<string, number> = {
+/**
+ * The HTTP status of every error code (the catalog: src/error-codes.ts). Exhaustive by type:
+ * a code without a status does not compile. Codes that only a programming or configuration
+ * mistake raises (metric definitions, breaker options) are 500: never the caller's fault.
+ */
+export const ERROR_STATUS: Readonly<Record<RwsErrorCode, number>> = {
   unknown_session: 404,
+  session_exists: 409,
   outbox_full: 429,
   bad_data: 400,
-  store_closed: 503,
-  message_too_large: 413,
   bad_options: 400,
+  message_too_large: 413,
   content_hash_unavailable: 503,
+  store_closed: 503,
+  store_not_synchronous: 500,
+  server_closed: 503,
+  not_listening: 503,
+  config_invalid: 500,
+  breaker_open: 503,
+  breaker_limit: 503,
+  invalid_breaker_option: 500,
+  metric_bad_name: 500,
+  metric_bad_label: 500,
+  metric_bad_buckets: 500,
+  metric_bad_cap: 500,
+  metric_bad_value: 500,
+  metric_exists: 500,
+  metric_read_only: 500,
+  bad_request: 400,
+  bad_json: 400,
+  unsupported_media_type: 415,
+  body_too_large: 413,
+  method_not_allowed: 405,
+  not_found: 404,
+  unauthorized: 401,
+  metrics_disabled: 404,
+  draining: 503,
+  store_unavailable: 503,
+  replay_in_progress: 409,
+  unknown_breaker: 404,
+  unknown_dead_letter: 404,
+  internal: 500,
 };
+
+/** Answer with an error of the catalog, at its status. */
+function fail(res: ServerResponse, code: RwsErrorCode, message: string): void {
+  sendError(res, ERROR_STATUS[code], code, message);
+}
 
 async function api(
   ctx: RouteContext,

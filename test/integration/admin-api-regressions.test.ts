@@ -1,9 +1,9 @@
 /**
  * Regressions found in review: admin HTTP API, DLQ replay and server start/close on a real server.
  */
-import { connect } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createServer } from '../../src/index.js';
+import { createServer, isRwsError } from '../../src/index.js';
 import { RawClient, sleep, type Frame } from '../support/raw-client.js';
 import { getJson, postJson, startServer } from '../support/server.js';
 
@@ -89,16 +89,38 @@ describe('admin API regressions (found in review)', () => {
   });
 
   it('close() called while listen() is still starting leaves no port open', async () => {
-    const server = createServer({ host: '127.0.0.1', port: 0, logLevel: 'silent' });
+    const port = await freePort();
+    const server = createServer({ host: '127.0.0.1', port, logLevel: 'silent' });
     const listening = server.listen().then(
       () => 'listened',
-      (e: unknown) => `refused: ${(e as Error).message}`,
+      (e: unknown) => (isRwsError(e) ? e.code : String(e)),
     );
     await server.close();
-    await listening;
-    await sleep(50);
-    const open = server.http.listening;
-    if (open) await new Promise((r) => server.http.close(r));
-    expect(open).toBe(false);
+    // close() came first: listen() is refused, never a server that listens after close().
+    expect(await listening).toBe('server_closed');
+    expect(() => server.address()).toThrow(expect.objectContaining({ code: 'not_listening' }));
+    // Seen from outside: nothing accepts connections on the port.
+    expect(await tcpConnect(port)).toBe('ECONNREFUSED');
   });
 });
+
+/** A port that was free a moment ago (bound on port 0, then released). */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** How a TCP connect to 127.0.0.1:port ends: 'connected' or the error code. */
+function tcpConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+  });
+}

@@ -1,14 +1,16 @@
 /**
  * The client SDK in a real browser: headless Chromium loads the demo page (served by the
  * gateway, SDK modules from dist/), receives published messages, sends one and gets the
- * echo, and resumes after the server drops its socket.
+ * echo, and resumes after its connection is cut (by a chaos proxy the page is loaded through,
+ * test/support/chaos-proxy.ts).
  * Needs Chromium (Debian package `chromium`, or CHROMIUM_PATH). Without it the test says so
  * and skips; under CI=true a missing browser fails.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { demoHandler, demoRoutes } from '../../src/server/demo.js';
+import { ChaosProxy } from '../support/chaos-proxy.js';
 import { eventually } from '../support/raw-client.js';
 import { postJson, startServer } from '../support/server.js';
 
@@ -48,12 +50,27 @@ describe.skipIf(executablePath === undefined)('client SDK in headless Chromium',
     await browser?.close();
   });
 
+  let proxy: ChaosProxy | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+  });
+
   it('connects from the demo page, receives, sends, and resumes after a dropped socket', async () => {
     const { server, info } = await startServer({ onMessage: demoHandler, extraRoutes: demoRoutes });
+    // The page (and so its WebSocket, to the page's own host) goes through a proxy we can cut.
+    proxy = new ChaosProxy({ host: '127.0.0.1', port: info.port });
+    const proxyPort = await proxy.listen();
+    const disconnects: { sid: string | undefined; code: number }[] = [];
+    server.on('disconnect', (d) => disconnects.push({ sid: d.sid, code: d.code }));
+    const resumes: { sid: string; recovered: boolean }[] = [];
+    server.on('resume', (r) => {
+      if (r.resumed) resumes.push({ sid: r.sid, recovered: r.recovered });
+    });
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${info.httpUrl}/`);
+    await page.goto(`http://127.0.0.1:${proxyPort}/`);
     await page.waitForFunction("document.getElementById('state')?.textContent === 'open'");
     const sid = (await page.textContent('#sid'))!;
     expect(sid).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -71,13 +88,21 @@ describe.skipIf(executablePath === undefined)('client SDK in headless Chromium',
       `document.getElementById('log')?.textContent?.includes('"echo":"from the browser"')`,
     );
 
-    // The server drops the socket; the page's SDK reconnects, resumes and gets what was sent meanwhile.
-    server.hub.sessions.get(sid)!.conn.transport.terminate();
+    // The network drops the connection; the page's SDK reconnects, resumes and gets what was
+    // sent meanwhile.
+    expect(server.isAttached(sid)).toBe(true);
+    expect(proxy.cut()).toBeGreaterThanOrEqual(1);
+    await eventually(
+      () => disconnects.some((d) => d.sid === sid),
+      5000,
+      'the server to see the drop',
+    );
     await postJson(`${info.httpUrl}/api/sessions/${sid}/messages`, { data: { n: 4 } });
     await page.waitForFunction("document.getElementById('seq')?.textContent === '4'", undefined, {
       timeout: 10_000,
     });
     expect(await page.textContent('#log')).toContain('resumed: recovered=true');
+    expect(resumes).toEqual([{ sid, recovered: true }]);
     await eventually(
       async () => (await server.store.getSession(sid))?.depth === 0,
       5000,

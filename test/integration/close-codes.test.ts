@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, type Store } from '../../src/index.js';
 import { DEFAULT_LIMITS } from '../../src/store/limits.js';
-import { RawClient, sleep, type Frame } from '../support/raw-client.js';
+import { RawClient, sleep, within, type Frame } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
 
 type Welcome = Frame & { sid: string; key: string };
@@ -29,16 +29,26 @@ describe('close codes', () => {
     expect(errors).toEqual([]);
   });
 
-  it('1008 when the client offers only subprotocols other than rws.v1', async () => {
-    const { info } = await startServer();
-    const c = await RawClient.connect(info.url, ['chat.v9']).catch((e: Error) => e);
-    if (c instanceof Error) {
-      // ws refuses a handshake whose response lacks the offered subprotocol; both ends fail.
-      expect(c.message).toMatch(/protocol|1008|closed/i);
-      return;
-    }
-    expect((await c.closed).code).toBe(1008);
-  });
+  it.each([['chat.v9'], ['chat.v9, rws.v2']])(
+    '1008 with its reason when the client offers only subprotocols other than rws.v1 (%s)',
+    async (offered) => {
+      // A server that let the socket through would close it with 4501 (no hello) instead.
+      const { server, info } = await startServer({ helloTimeout: 200 });
+      const disconnects: unknown[] = [];
+      server.on('disconnect', (d) => disconnects.push(d));
+      // The offer goes in a plain header: ws would abort the handshake itself otherwise.
+      const c = await RawClient.connect(info.url, [], { 'sec-websocket-protocol': offered });
+      expect(c.ws.protocol).toBe('');
+      expect(await within(c.closed, 5000, 'the close')).toEqual({
+        code: 1008,
+        reason: 'unsupported subprotocol; use rws.v1',
+      });
+      expect(c.frames).toEqual([]);
+      // Refused before the hub saw it: no session, no disconnect event.
+      expect(server.connectionCount).toBe(0);
+      expect(disconnects).toEqual([]);
+    },
+  );
 
   it('accepts a client that offers no subprotocol', async () => {
     const { info } = await startServer();

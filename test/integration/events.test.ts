@@ -93,7 +93,7 @@ describe('server events', () => {
     const a = await RawClient.connect(info.url);
     const w = (await a.hello()) as Welcome;
     a.destroy();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     await server.send(w.sid, 1);
     await server.send(w.sid, 2);
     for (let i = 0; i < 3; i++) {

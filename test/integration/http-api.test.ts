@@ -107,7 +107,7 @@ describe('HTTP API', () => {
     const b = await RawClient.connect(info.url);
     const wb = (await b.hello()) as Welcome;
     b.destroy();
-    await eventually(() => server.hub.sessions.size === 1, 2000, 'detach');
+    await eventually(() => server.attachedCount === 1, 2000, 'detach');
     expect(await postJson(`${info.httpUrl}/api/broadcast`, { data: 'all' })).toEqual({
       status: 202,
       body: { sessions: 2 },

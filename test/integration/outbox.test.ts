@@ -3,7 +3,7 @@
  * messages, outbound idempotency — through the real server and sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, isRwsError } from '../../src/index.js';
+import { ManualClock, isRwsError, type RwsServer } from '../../src/index.js';
 import { RawClient, eventually, sleep, type Frame } from '../support/raw-client.js';
 import { postJson, startServer } from '../support/server.js';
 
@@ -11,12 +11,12 @@ type Welcome = Frame & { sid: string; key: string };
 
 async function detachedSession(
   info: { url: string },
-  server: { hub: { sessions: Map<string, unknown> } },
+  server: Pick<RwsServer, 'isAttached'>,
 ): Promise<Welcome> {
   const c = await RawClient.connect(info.url);
   const w = (await c.hello()) as Welcome;
   c.destroy();
-  await eventually(() => !server.hub.sessions.has(w.sid), 2000, 'detach');
+  await eventually(() => !server.isAttached(w.sid), 2000, 'detach');
   return w;
 }
 
@@ -195,7 +195,7 @@ describe('message classes and idempotency', () => {
     expect(await c.next((f) => f.t === 'msg')).toEqual({ t: 'msg', data: 'telemetry' });
     expect((await server.store.getSession(w.sid))?.last).toBe(0);
     c.destroy();
-    await eventually(() => !server.hub.sessions.has(w.sid), 2000, 'detach');
+    await eventually(() => !server.isAttached(w.sid), 2000, 'detach');
     expect(await server.send(w.sid, 'lost on purpose', { volatile: true })).toEqual({
       delivered: false,
     });

@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RawClient, sleep } from '../support/raw-client.js';
+import { RawClient, within, type Frame } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
 
 const uncaught: unknown[] = [];
@@ -18,17 +18,34 @@ afterEach(() => {
 
 it('a refused connection (maxConnections) that sends invalid UTF-8 does not crash the server', async () => {
   process.on('uncaughtException', onUncaught);
-  const { info } = await startServer({ maxConnections: 1 });
+  const { server, info } = await startServer({ maxConnections: 1 });
   const first = await RawClient.connect(info.url);
-  await first.hello();
+  const w = (await first.hello()) as Frame & { sid: string };
+  // Precondition: the limit is reached, so the next socket is refused.
+  expect(server.connectionCount).toBe(1);
 
   const ws = new WebSocket(info.url, 'rws.v1');
   ws.on('error', () => undefined);
-  ws.on('open', () => {
-    // Text frame with invalid UTF-8: the server's receiver fails with 1007.
-    ws.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  const sent = new Promise<Error | undefined>((resolve) =>
+    ws.once('open', () => {
+      // Text frame with invalid UTF-8: the server's receiver fails with 1007. It leaves
+      // before the client reads the server's close frame (that one is read after 'open').
+      ws.send(Buffer.from([0xff, 0xfe, 0xfd]), { binary: false }, (e) => resolve(e ?? undefined));
+    }),
+  );
+  expect(await within(sent, 5000, 'the invalid frame to be written')).toBeUndefined();
+  // Precondition: the socket really was refused (not served, not failed for another reason).
+  expect(await within(closed, 5000, 'the refusal')).toEqual({
+    code: 4003,
+    reason: 'too many connections',
   });
-  await new Promise((r) => ws.once('close', r));
-  await sleep(50);
-  expect(uncaught.map((e) => String(e))).toEqual([]); // fails: [ 'Error: Invalid UTF-8 sequence' ] (unhandled 'error' event)
+  // The server lives on: the first client still gets its messages.
+  await server.send(w.sid, 'still serving');
+  expect(await first.next((f) => f.t === 'msg')).toMatchObject({ seq: 1, data: 'still serving' });
+  expect(server.connectionCount).toBe(1);
+  expect(uncaught.map((e) => String(e))).toEqual([]); // without the early 'error' listener: ['Error: Invalid WebSocket frame: invalid UTF-8 sequence']
+  first.close();
 });

@@ -42,7 +42,7 @@ describe('client SDK robustness', () => {
     await eventually(() => client.lastSeq === 1, 2000, 'a');
     await sleep(60);
     proxy.cut();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     await server.send(sid, 'b'); // seq 2, expires while away
     await server.send(sid, 'c'); // seq 3, expires while away
     await eventually(() => client.state === 'open', 5000, 'resume');
@@ -77,7 +77,7 @@ describe('client SDK robustness', () => {
     expect(a.stats.reconnects).toBe(0);
     expect(a.session).toEqual(persisted); // b owns it now; a does not forget it
     expect(b.state).toBe('open');
-    expect(server.hub.sessions.has(sid)).toBe(true);
+    expect(server.isAttached(sid)).toBe(true);
     await a.close();
     await b.close();
   });
@@ -115,7 +115,7 @@ describe('client SDK robustness', () => {
     client.connect();
     const { sid } = await ready;
     expect(client.session?.sid).toBe(sid);
-    await server.hub.endSession(sid);
+    await server.endSession(sid);
     await eventually(() => client.state === 'closed', 2000, 'closed');
     expect(client.session).toBeUndefined();
   });

@@ -59,7 +59,7 @@ describe('client SDK with the real server', () => {
     await server.send(sid, 1);
     await eventually(() => got.length === 1, 2000, 'first');
     proxy.cut();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     await server.send(sid, 2);
     await server.send(sid, 3);
     await eventually(() => got.length === 3, 5000, 'replay');
@@ -84,7 +84,7 @@ describe('client SDK with the real server', () => {
     await sleep(60); // let the batched ack reach the server
     const saved = first.session!;
     await proxy.close();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     await first.close(); // not connected: no bye, the session stays resumable
     for (const v of ['b', 'c', 'd', 'e']) await server.send(sid, v);
 
@@ -166,7 +166,7 @@ describe('client SDK with the real server', () => {
     expect(client.state).toBe('closed');
     await sleep(50);
     expect(client.stats.reconnects).toBe(0);
-    expect(server.hub.sessions.has(sid)).toBe(true);
+    expect(server.isAttached(sid)).toBe(true);
     await first.close();
   });
 

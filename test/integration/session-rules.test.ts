@@ -35,7 +35,7 @@ describe('session rules', () => {
     for (let i = 1; i <= 5; i++) await server.send(w.sid, { n: i });
     await a.messagesUpTo(5);
     a.destroy();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     for (let i = 6; i <= 8; i++) await server.send(w.sid, { n: i });
 
     const b = await RawClient.connect(info.url);
@@ -58,7 +58,7 @@ describe('session rules', () => {
     const a = await RawClient.connect(info.url);
     const w = (await a.hello()) as Welcome;
     a.destroy();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     for (let i = 1; i <= 10; i++) await server.send(w.sid, { n: i });
     const b = await RawClient.connect(info.url);
     const w2 = await b.hello({ sid: w.sid, key: w.key, ack: 0 });
@@ -85,7 +85,7 @@ describe('session rules', () => {
     a.send({ t: 'ack', seq: 3 });
     await eventually(async () => (await server.store.getSession(w.sid))?.acked === 3, 2000, 'ack');
     a.destroy();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     const b = await RawClient.connect(info.url);
     const w2 = await b.hello({ sid: w.sid, key: w.key, ack: 1 });
     expect(w2).toMatchObject({ resumed: true, recovered: true, last: 4 });
@@ -133,7 +133,7 @@ describe('session rules', () => {
     const a = await RawClient.connect(info.url);
     const w = (await a.hello()) as Welcome;
     a.destroy();
-    await eventually(() => server.hub.sessions.size === 0, 2000, 'detach');
+    await eventually(() => server.attachedCount === 0, 2000, 'detach');
     clock.advance(1000 + 1000);
     await eventually(
       async () => (await server.store.getSession(w.sid)) === undefined,

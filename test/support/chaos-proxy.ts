@@ -1,6 +1,8 @@
 /**
  * A TCP proxy on loopback that the test can cut: `cut()` destroys the live client↔server
- * socket pair at once (no close handshake), as a network failure would.
+ * socket pair at once (no close handshake), as a network failure would. `pause()` stops
+ * reading the server→client leg (a client that stops reading, seen from the server: its
+ * socket buffers fill and its writes back up); `resume()` lets the bytes flow again.
  *
  * Both legs set TCP_NODELAY, as `ws` does on its own sockets: with Nagle's algorithm on, a
  * handshake made of several small writes waits for the peer's delayed ACK (up to 40 ms per
@@ -12,6 +14,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 export class ChaosProxy {
   private readonly server: Server;
   private readonly pairs = new Set<[Socket, Socket]>();
+  private paused = false;
   port = 0;
   cuts = 0;
 
@@ -21,7 +24,8 @@ export class ChaosProxy {
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
       client.pipe(upstream);
-      upstream.pipe(client);
+      if (this.paused) upstream.pause();
+      else upstream.pipe(client);
       const drop = (): void => {
         this.pairs.delete(pair);
         client.destroy();
@@ -40,6 +44,24 @@ export class ChaosProxy {
 
   get live(): number {
     return this.pairs.size;
+  }
+
+  /**
+   * Stop reading what the server sends, on every live connection and on new ones (the
+   * client→server leg keeps flowing). Nothing is dropped: it waits in the sockets' buffers.
+   */
+  pause(): void {
+    this.paused = true;
+    for (const [client, upstream] of this.pairs) {
+      upstream.unpipe(client);
+      upstream.pause();
+    }
+  }
+
+  /** Forward what the server sends again (what waited first, in order). */
+  resume(): void {
+    this.paused = false;
+    for (const [client, upstream] of this.pairs) upstream.pipe(client);
   }
 
   /** Destroy every live connection; returns how many were cut. */

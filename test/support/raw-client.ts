@@ -41,8 +41,18 @@ export class RawClient {
     });
   }
 
-  static async connect(url: string, protocols: string | string[] = 'rws.v1'): Promise<RawClient> {
-    const ws = new WebSocket(url, protocols);
+  /**
+   * `headers`: extra request headers. A `Sec-WebSocket-Protocol` header given here (with no
+   * `protocols`) is sent as is but not checked by `ws`, so a server that answers without a
+   * subprotocol still opens and its close code can be observed (`ws` aborts a handshake
+   * whose offered subprotocols were not answered, before any close frame is read).
+   */
+  static async connect(
+    url: string,
+    protocols: string | string[] = 'rws.v1',
+    headers: Record<string, string> = {},
+  ): Promise<RawClient> {
+    const ws = new WebSocket(url, protocols, { headers });
     const client = new RawClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
