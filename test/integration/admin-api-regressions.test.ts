@@ -84,7 +84,7 @@ describe('admin API regressions (found in review)', () => {
     expect(replay.status).toBe(429);
     expect((replay.body.error as { code: string }).code).toBe('outbox_full');
     expect((await getJson(`${info.httpUrl}/api/dlq/${String(entry.id)}`)).status).toBe(200);
-    expect(server.dlq.size).toBe(1);
+    expect((await server.dlq.stats()).size).toBe(1);
     c.close();
   });
 

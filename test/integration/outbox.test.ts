@@ -90,7 +90,7 @@ describe('overflow policies', () => {
       error: { code: 'outbox_full', message: expect.any(String) as string, policy: 'reject' },
     });
     // Rejected messages are the sender's to keep: nothing dead-lettered.
-    expect(server.dlq.size).toBe(0);
+    expect((await server.dlq.stats()).size).toBe(0);
   });
 
   it('disconnect: the slow consumer is closed with 4002, resumes and catches up', async () => {
@@ -151,8 +151,8 @@ describe('TTLs and the sweeper', () => {
     await advance(clock, 3000);
     await server.send(w.sid, 'new');
     await advance(clock, 2000); // 'old' is 5 s old: expired at the sweep
-    await eventually(() => server.dlq.size === 1, 2000, 'expiry');
-    expect(server.dlq.list()).toMatchObject([{ reason: 'ttl', seq: 1, data: '"old"' }]);
+    await eventually(async () => (await server.dlq.stats()).size === 1, 2000, 'expiry');
+    expect(await server.dlq.list()).toMatchObject([{ reason: 'ttl', seq: 1, data: '"old"' }]);
     const c = await RawClient.connect(info.url);
     expect(await c.hello({ sid: w.sid, key: w.key, ack: 0 })).toMatchObject({
       recovered: false,

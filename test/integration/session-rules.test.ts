@@ -70,7 +70,7 @@ describe('session rules', () => {
       last: 10,
     });
     expect((await b.messagesUpTo(3)).map((f) => f.seq)).toEqual([8, 9, 10]);
-    expect(server.dlq.list({ sid: w.sid, reason: 'overflow' }).map((d) => d.seq)).toEqual([
+    expect((await server.dlq.list({ sid: w.sid, reason: 'overflow' })).map((d) => d.seq)).toEqual([
       1, 2, 3, 4, 5, 6, 7,
     ]);
     b.close();
@@ -219,7 +219,9 @@ describe('session rules', () => {
     a.send({ t: 'bye' });
     expect((await a.closed).code).toBe(1000);
     expect(await server.store.getSession(w.sid)).toBeUndefined();
-    expect(server.dlq.list({ sid: w.sid }).map((d) => d.reason)).toEqual(['session_closed']);
+    expect((await server.dlq.list({ sid: w.sid })).map((d) => d.reason)).toEqual([
+      'session_closed',
+    ]);
     const b = await RawClient.connect(info.url);
     expect(await b.hello({ sid: w.sid, key: w.key, ack: 0 })).toMatchObject({
       resumed: false,
