@@ -62,7 +62,7 @@ describe('admin API regressions (found in review)', () => {
 
   it('GET /api/dlq?limit=1000 gives a next cursor when more than 1000 entries match', async () => {
     const { server, info } = await startServer();
-    for (let i = 0; i < 1005; i++) server.dlq.add('s', 'overflow', String(i), Date.now());
+    for (let i = 0; i < 1005; i++) await server.dlq.add('s', 'overflow', String(i), Date.now());
     const page = await getJson(`${info.httpUrl}/api/dlq?limit=1000`);
     expect(page.status).toBe(200);
     expect((page.body.entries as Json[]).length).toBe(1000);

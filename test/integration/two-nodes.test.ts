@@ -29,7 +29,7 @@ function balanced(target: () => string): WebSocketCtor {
     constructor(_url: string, protocols?: string | string[]) {
       super(target(), protocols);
     }
-  } as unknown as WebSocketCtor;
+  };
 }
 
 describe('two nodes on one store and one bus', () => {
