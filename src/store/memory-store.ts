@@ -37,6 +37,7 @@ import type {
   SessionSort,
   Store,
   StoreStats,
+  SyncAppend,
   StoredMessage,
   SweepResult,
 } from './store.js';
@@ -52,7 +53,7 @@ export interface MemoryStoreOptions {
 const FULL: AppendResult = { status: 'full' };
 const UNKNOWN = { status: 'unknown_session' } as const;
 
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, SyncAppend {
   readonly kind = 'memory';
 
   private readonly limits: OutboxLimits;
@@ -147,7 +148,7 @@ export class MemoryStore implements Store {
     return this.appendNow(sid, message, now);
   }
 
-  /** `append` without the promise: the send path's fast path (see `Store.appendNow`). */
+  /** `append` without the promise: the send path's fast path (see `SyncAppend`). */
   appendNow(sid: string, message: NewMessage, now: number): AppendResult {
     this.assertOpen();
     const s = this.sessions.get(sid);

@@ -11,7 +11,14 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRwsError } from '../errors.js';
 import type { OutboxLimits, OverflowPolicy } from './limits.js';
-import type { AppendResult, NewMessage, Store, StoredMessage } from './store.js';
+import {
+  hasSyncAppend,
+  type AppendResult,
+  type NewMessage,
+  type Store,
+  type StoredMessage,
+  type SyncAppend,
+} from './store.js';
 
 export interface StoreContractOptions {
   /** Releases a store after each test (default: `store.close()`). */
@@ -649,16 +656,34 @@ export function runStoreContract(
       });
     });
 
-    // Optional: a store that answers at once implements `appendNow` (the send path's fast
-    // path). It must be `append` without the promise; stores without it skip these.
-    describe('appendNow (when the store has it)', () => {
+    // A capability (`SyncAppend`): a store that answers at once implements `appendNow` (the
+    // send path's fast path). It must be `append` without the promise. A store without it
+    // gets these tests reported as skipped, with the reason.
+    describe('appendNow (SyncAppend)', async () => {
+      const probe = await createStore(BASE);
+      const sync = hasSyncAppend(probe);
+      await (options.teardown ?? ((s: Store) => s.close()))(probe);
+      const test = (title: string, fn: () => Promise<void>): void => {
+        if (sync) it(title, fn);
+        else
+          it.skip(`${title} (skipped: the ${probe.kind} store does not implement SyncAppend)`, fn);
+      };
       type Append = (sid: string, message: NewMessage, now: number) => Promise<AppendResult>;
 
-      /** Every kind of append result, then what the store holds: through `append`. */
-      async function scenario(limits: Partial<OutboxLimits>, append: (store: Store) => Append) {
+      async function openSync(limits: Partial<OutboxLimits> = {}): Promise<Store & SyncAppend> {
         const store = await open(limits);
+        if (!hasSyncAppend(store)) throw new Error('the store lost SyncAppend');
+        return store;
+      }
+
+      /** Every kind of append result, then what the store holds: through `append`. */
+      async function scenario(limits: Partial<OutboxLimits>, via: 'append' | 'appendNow') {
+        const store = await openSync(limits);
         const sid = await session(store);
-        const add = append(store);
+        const add: Append =
+          via === 'append'
+            ? store.append.bind(store)
+            : (s, m, now) => Promise.resolve(store.appendNow(s, m, now));
         const results: AppendResult[] = [];
         const steps: [NewMessage, number][] = [
           [msg('a', { id: 'i1' }), T0],
@@ -678,27 +703,18 @@ export function runStoreContract(
         return { results, read, record };
       }
 
-      const viaAppend = (store: Store): Append => store.append.bind(store);
-      const viaAppendNow =
-        (store: Store): Append =>
-        (sid, message, now) =>
-          Promise.resolve(store.appendNow!(sid, message, now));
-
       for (const overflow of ['drop-oldest', 'reject'] as const) {
-        it(`gives what append gives, with the same effect (${overflow})`, async () => {
-          const probe = await open();
-          if (probe.appendNow === undefined) return;
-          const expected = await scenario({ overflow }, viaAppend);
-          const actual = await scenario({ overflow }, viaAppendNow);
+        test(`gives what append gives, with the same effect (${overflow})`, async () => {
+          const expected = await scenario({ overflow }, 'append');
+          const actual = await scenario({ overflow }, 'appendNow');
           expect(actual).toEqual(expected);
           expect(actual.results.map((r) => r.status)).toContain('duplicate');
           expect(actual.results.map((r) => r.status)).toContain('full');
         });
       }
 
-      it('takes effect in call order with append', async () => {
-        const store = await open();
-        if (store.appendNow === undefined) return;
+      test('takes effect in call order with append', async () => {
+        const store = await openSync();
         const sid = await session(store);
         const first = store.append(sid, msg('1'), T0);
         const second = store.appendNow(sid, msg('2'), T0);
@@ -708,9 +724,8 @@ export function runStoreContract(
         ]);
       });
 
-      it('throws store_closed once closed', async () => {
-        const store = await open();
-        if (store.appendNow === undefined) return;
+      test('throws store_closed once closed', async () => {
+        const store = await openSync();
         const sid = await session(store);
         await store.close();
         let error: unknown;

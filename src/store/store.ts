@@ -5,7 +5,7 @@
  * and inbound client-message ids). The server keeps nothing durable of its own: in Redis
  * mode any node can serve any session because all of this lives in the store.
  *
- * Every method is async (but the optional `appendNow`) and atomic per session: no caller can
+ * Every method is async and atomic per session: no caller can
  * observe a half-applied operation, and operations on one session take effect in call order
  * (the memory store resolves in call order; a networked store must pipeline one session's
  * commands on one connection). `store.contract.ts` is the executable form of this contract;
@@ -158,17 +158,6 @@ export interface Store {
   sessionIds(): Promise<string[]>;
 
   append(sid: string, message: NewMessage, now: number): Promise<AppendResult>;
-  /**
-   * Optional synchronous `append`, for a store that can answer at once (no I/O, like the
-   * memory store). When present it is the same operation: same result, same effect, and
-   * ordered with every other call on the session exactly as `append` would be; it throws
-   * (e.g. `store_closed`) where `append` rejects. The send path uses it to skip a promise
-   * per layer: a send then costs one promise instead of a chain of four (see
-   * docs/architecture.md, "Send"). A networked store leaves it out. A wrapper that overrides
-   * `append` (decorating, instrumenting) must override or hide `appendNow` too, or sends will
-   * bypass it.
-   */
-  appendNow?(sid: string, message: NewMessage, now: number): AppendResult;
   ack(sid: string, seq: number, now: number): Promise<AckResult>;
   /** Up to `limit` retained, unexpired messages with seq > `afterSeq`, in order. */
   read(sid: string, afterSeq: number, limit: number, now: number): Promise<ReadResult>;
@@ -199,4 +188,25 @@ export interface Store {
   /** Resolves when the store can serve requests (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A capability, not part of `Store`: a synchronous `append`, for a store that can answer at
+ * once (no I/O, like the memory store). It is the same operation: same result, same effect,
+ * and ordered with every other call on the session exactly as `append` would be; it throws
+ * (e.g. `store_closed`) where `append` rejects. The send path uses it to skip a promise per
+ * layer: a send then costs one promise instead of a chain of four (see docs/architecture.md,
+ * "Send"). The outbox decides once, at construction (`hasSyncAppend`), which path every send
+ * takes. A networked store does not implement it. A wrapper that overrides `append`
+ * (decorating, instrumenting) must override or hide `appendNow` too, or sends will bypass it.
+ * The contract suite runs its `appendNow` tests on a store that has it and reports them as
+ * skipped, with the reason, on one that has not.
+ */
+export interface SyncAppend {
+  appendNow(sid: string, message: NewMessage, now: number): AppendResult;
+}
+
+/** Whether `store` implements `SyncAppend` (has an `appendNow` method). */
+export function hasSyncAppend<S extends Store>(store: S): store is S & SyncAppend {
+  return typeof (store as Partial<SyncAppend>).appendNow === 'function';
 }
