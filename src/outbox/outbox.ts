@@ -154,8 +154,9 @@ export class Outbox {
     return r;
   }
 
-  async resume(sid: string, keyHash: string, ack: number): Promise<ResumeResult> {
-    const r = await this.store.resume(sid, keyHash, ack, this.clock.now());
+  /** `owner`: the resuming connection's token (see `Store.detach`). */
+  async resume(sid: string, keyHash: string, ack: number, owner: string): Promise<ResumeResult> {
+    const r = await this.store.resume(sid, keyHash, ack, this.clock.now(), owner);
     if (r.status === 'ok' && r.expired.length > 0) this.deadLetter(sid, 'ttl', r.expired);
     return r;
   }

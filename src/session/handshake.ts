@@ -53,7 +53,8 @@ export class Handshake {
     let r: ResumeResult | undefined;
     let endedMeanwhile = false;
     try {
-      r = await hub.outbox.resume(sid, hashKey(key), ack);
+      // store-merge: the hub's owner token; the lead wires a per-connection one.
+      r = await hub.outbox.resume(sid, hashKey(key), ack, hub.storeOwner);
     } finally {
       if (hub.resuming.get(sid) === conn) hub.resuming.delete(sid);
       endedMeanwhile = hub.endedWhileResuming.delete(sid);
@@ -133,6 +134,7 @@ export class Handshake {
       sid,
       keyHash: hashKey(key),
       now: hub.clock.now(),
+      owner: hub.storeOwner, // store-merge: the hub's token; the lead wires a per-connection one
     });
     if (conn.state === 'closed') {
       // Nobody ever received this session's key: it can never be resumed, so free it now.

@@ -3,6 +3,7 @@
  * (in seq order, once per connection, stopping at the high-water mark), and the life cycle
  * of connections (hello, takeover, detach, bye). Everything durable is in the store.
  */
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
@@ -73,6 +74,12 @@ export class Hub {
   readonly endedWhileResuming = new Set<string>();
   readonly clientMessages: ClientMessages;
   private readonly frames: FrameHandler;
+  /**
+   * store-merge: the owner token this hub gives the store on createSession, resume and
+   * detach (`Store.detach` is fenced by it). One per hub (node) for now, which fences a late
+   * detach from another node; the lead wires per-connection tokens.
+   */
+  readonly storeOwner = `node-${randomBytes(6).toString('base64url')}`;
 
   constructor(
     readonly outbox: Outbox,
@@ -378,7 +385,7 @@ export class Hub {
 
   detach(sid: string): void {
     this.outbox.store
-      .detach(sid, this.clock.now(), this.options.sessionTtlMs)
+      .detach(sid, this.clock.now(), this.options.sessionTtlMs, this.storeOwner) // store-merge: owner
       .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }));
   }
 }

@@ -50,6 +50,9 @@ export interface MemoryStoreOptions {
   onSweepVisit?: (sid: string) => void;
 }
 
+/** The owner of sessions created, resumed or detached without one (direct use only). */
+export const DIRECT_OWNER = '';
+
 const FULL: AppendResult = { status: 'full' };
 const UNKNOWN = { status: 'unknown_session' } as const;
 
@@ -77,12 +80,22 @@ export class MemoryStore implements Store, SyncAppend {
     this.wheel = new ExpiryWheel(options.bucketMs ?? DEFAULT_BUCKET_MS);
   }
 
-  async createSession(init: { sid: string; keyHash: string; now: number }): Promise<SessionRecord> {
+  /**
+   * `owner` may be left out when the memory store is used directly (tests, benchmarks): it is
+   * then `DIRECT_OWNER`, and so is a `detach` or `resume` without one. Through `Store` it is
+   * always given.
+   */
+  async createSession(init: {
+    sid: string;
+    keyHash: string;
+    now: number;
+    owner?: string;
+  }): Promise<SessionRecord> {
     this.assertOpen();
     if (this.sessions.has(init.sid)) {
       throw new RwsError('session_exists', 'a session with this sid already exists');
     }
-    const s = newSessionState(init);
+    const s = newSessionState({ ...init, owner: init.owner ?? DIRECT_OWNER });
     this.sessions.set(s.sid, s);
     this.attachedCount++;
     return toRecord(s, this.epoch);
@@ -94,7 +107,13 @@ export class MemoryStore implements Store, SyncAppend {
     return s === undefined ? undefined : toRecord(s, this.epoch);
   }
 
-  async resume(sid: string, keyHash: string, ack: number, now: number): Promise<ResumeResult> {
+  async resume(
+    sid: string,
+    keyHash: string,
+    ack: number,
+    now: number,
+    owner = DIRECT_OWNER,
+  ): Promise<ResumeResult> {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return UNKNOWN;
@@ -102,6 +121,7 @@ export class MemoryStore implements Store, SyncAppend {
     if (ack > s.last) return { status: 'bad_ack', last: s.last };
     applyAck(s, ack);
     const expired = expirePrefix(s, now);
+    s.owner = owner;
     if (!s.attached) {
       s.attached = true;
       s.expiresAt = undefined;
@@ -119,10 +139,16 @@ export class MemoryStore implements Store, SyncAppend {
     };
   }
 
-  async detach(sid: string, now: number, sessionTtlMs: number): Promise<boolean> {
+  async detach(
+    sid: string,
+    now: number,
+    sessionTtlMs: number,
+    owner = DIRECT_OWNER,
+  ): Promise<boolean> {
     this.assertOpen();
     const s = this.sessions.get(sid);
-    if (s === undefined) return false;
+    // Fenced: a connection that lost the session to a takeover changes nothing.
+    if (s === undefined || s.owner !== owner) return false;
     if (s.attached) {
       s.attached = false;
       this.attachedCount--;

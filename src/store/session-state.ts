@@ -14,6 +14,8 @@ export interface SessionState extends WheelEntry {
   readonly sid: string;
   readonly keyHash: string;
   readonly createdAt: number;
+  /** The owner token of the last attach (`Store.detach` is fenced by it). */
+  owner: string;
   last: number;
   acked: number;
   attached: boolean;
@@ -40,11 +42,17 @@ export function outboxFor(s: SessionState, totals: OutboxTotals): SessionOutbox 
   return s.outbox;
 }
 
-export function newSessionState(init: { sid: string; keyHash: string; now: number }): SessionState {
+export function newSessionState(init: {
+  sid: string;
+  keyHash: string;
+  now: number;
+  owner: string;
+}): SessionState {
   return {
     sid: init.sid,
     keyHash: init.keyHash,
     createdAt: init.now,
+    owner: init.owner,
     last: 0,
     acked: 0,
     attached: true,

@@ -30,6 +30,9 @@ const TTL = 10_000;
 const WINDOW = 60_000;
 const KEY = 'a'.repeat(64);
 const OTHER_KEY = 'b'.repeat(64);
+/** Owner tokens: which connection (on which node) holds an attached session. */
+const OWNER = 'node-a:1';
+const NEXT_OWNER = 'node-b:7';
 
 const BASE: OutboxLimits = {
   maxMessages: 5,
@@ -81,7 +84,7 @@ export function runStoreContract(
 
     async function session(store: Store, now = T0): Promise<string> {
       const sid = `contract-${randomUUID()}`;
-      await store.createSession({ sid, keyHash: KEY, now });
+      await store.createSession({ sid, keyHash: KEY, now, owner: OWNER });
       return sid;
     }
 
@@ -90,12 +93,17 @@ export function runStoreContract(
     }
 
     const resume = async (store: Store, sid: string, ack: number, now = T0) =>
-      is(await store.resume(sid, KEY, ack, now), 'ok');
+      is(await store.resume(sid, KEY, ack, now, OWNER), 'ok');
 
     describe('sessions', () => {
       it('creates an attached session with nothing sent', async () => {
         const store = await open();
-        const created = await store.createSession({ sid: 's1', keyHash: KEY, now: T0 });
+        const created = await store.createSession({
+          sid: 's1',
+          keyHash: KEY,
+          now: T0,
+          owner: OWNER,
+        });
         expect(created).toMatchObject({ sid: 's1', keyHash: KEY, createdAt: T0, last: 0 });
         expect(created).toMatchObject({ acked: 0, attached: true, depth: 0, bytes: 0 });
         expect(created.expiresAt).toBeUndefined();
@@ -118,10 +126,52 @@ export function runStoreContract(
         expect(await store.append('nope', msg('x'), T0)).toEqual({ status: 'unknown_session' });
         expect(await store.ack('nope', 1, T0)).toEqual({ status: 'unknown_session' });
         expect(await store.read('nope', 0, 10, T0)).toEqual({ status: 'unknown_session' });
-        expect(await store.resume('nope', KEY, 0, T0)).toEqual({ status: 'unknown_session' });
+        expect(await store.resume('nope', KEY, 0, T0, OWNER)).toEqual({
+          status: 'unknown_session',
+        });
         expect(await store.claimClientMessage('nope', 'c1', T0)).toBe('unknown_session');
-        expect(await store.detach('nope', T0, 1000)).toBe(false);
+        expect(await store.detach('nope', T0, 1000, OWNER)).toBe(false);
         expect(await store.deleteSession('nope')).toBeUndefined();
+      });
+      it('detach with a stale owner changes nothing', async () => {
+        const store = await open({ messageTtlMs: 600_000 });
+        const sid = await session(store);
+        await appendAll(store, sid, ['1', '2']);
+        // Node B takes the session over while node A still holds it.
+        const taken = await store.resume(sid, KEY, 0, T0 + 10, NEXT_OWNER);
+        expect(taken).toMatchObject({ status: 'ok', session: { attached: true } });
+        // Node A's connection closes late: its detach must not detach B's session.
+        expect(await store.detach(sid, T0 + 20, 0, OWNER)).toBe(false);
+        expect(await store.detach(sid, T0 + 20, 1000, OWNER)).toBe(false);
+        const after = await store.getSession(sid);
+        expect(after).toMatchObject({ attached: true, depth: 2, last: 2 });
+        expect(after?.expiresAt).toBeUndefined();
+        expect(await store.sweep(T0 + 20)).toEqual({ expired: [], reaped: [] });
+        expect(await store.sweep(T0 + 1020)).toEqual({ expired: [], reaped: [] });
+        expect(seqs(is(await store.read(sid, 0, 10, T0 + 1020), 'ok').messages)).toEqual([1, 2]);
+        expect(await store.stats()).toMatchObject({ attached: 1, detached: 0 });
+        // The current owner's detach works, and A's late one cannot move B's deadline.
+        expect(await store.detach(sid, T0 + 30, 5000, NEXT_OWNER)).toBe(true);
+        expect(await store.detach(sid, T0 + 40, 0, OWNER)).toBe(false);
+        expect(await store.getSession(sid)).toMatchObject({
+          attached: false,
+          expiresAt: T0 + 5030,
+        });
+        expect((await store.sweep(T0 + 5029)).reaped).toEqual([]);
+        expect((await store.sweep(T0 + 5030)).reaped.map((r) => r.sid)).toEqual([sid]);
+      });
+
+      it('a resume makes its caller the owner, also of a detached session', async () => {
+        const store = await open();
+        const sid = await session(store);
+        expect(await store.detach(sid, T0, 60_000, OWNER)).toBe(true);
+        await store.resume(sid, KEY, 0, T0 + 1, NEXT_OWNER);
+        expect(await store.detach(sid, T0 + 2, 60_000, OWNER)).toBe(false);
+        expect(await store.getSession(sid)).toMatchObject({ attached: true });
+        // A refused resume (wrong key) takes nothing over.
+        expect(await store.resume(sid, OTHER_KEY, 0, T0 + 3, OWNER)).toEqual({ status: 'bad_key' });
+        expect(await store.detach(sid, T0 + 4, 60_000, OWNER)).toBe(false);
+        expect(await store.detach(sid, T0 + 4, 60_000, NEXT_OWNER)).toBe(true);
       });
     });
 
@@ -231,7 +281,7 @@ export function runStoreContract(
         const sid = await session(store);
         const { epoch } = (await store.getSession(sid))!;
         await appendAll(store, sid, ['a', 'b', 'c', 'd']);
-        await store.detach(sid, T0 + 1, 60_000);
+        await store.detach(sid, T0 + 1, 60_000, OWNER);
         const r = await resume(store, sid, 1, T0 + 2);
         expect(r).toMatchObject({ acked: 1, missing: 0, expired: [], epochChanged: false });
         expect(r.messages.map((m) => m.data)).toEqual(['b', 'c', 'd']);
@@ -254,11 +304,13 @@ export function runStoreContract(
         const store = await open();
         const sid = await session(store);
         await appendAll(store, sid, ['a', 'b']);
-        await store.detach(sid, T0, 60_000);
-        expect(await store.resume(sid, OTHER_KEY, 0, T0)).toEqual({ status: 'bad_key' });
-        expect(await store.resume(sid, 'short', 0, T0)).toEqual({ status: 'bad_key' });
-        expect(await store.resume('nope', KEY, 0, T0)).toEqual({ status: 'unknown_session' });
-        expect(await store.resume(sid, KEY, 3, T0)).toEqual({ status: 'bad_ack', last: 2 });
+        await store.detach(sid, T0, 60_000, OWNER);
+        expect(await store.resume(sid, OTHER_KEY, 0, T0, OWNER)).toEqual({ status: 'bad_key' });
+        expect(await store.resume(sid, 'short', 0, T0, OWNER)).toEqual({ status: 'bad_key' });
+        expect(await store.resume('nope', KEY, 0, T0, OWNER)).toEqual({
+          status: 'unknown_session',
+        });
+        expect(await store.resume(sid, KEY, 3, T0, OWNER)).toEqual({ status: 'bad_ack', last: 2 });
         expect(await store.getSession(sid)).toMatchObject({ attached: false, acked: 0, depth: 2 });
       });
 
@@ -278,7 +330,7 @@ export function runStoreContract(
         const sid = await session(store);
         await appendAll(store, sid, ['1', '2'], T0);
         await appendAll(store, sid, ['3'], T0 + 5000);
-        await store.detach(sid, T0 + 6000, 60_000);
+        await store.detach(sid, T0 + 6000, 60_000, OWNER);
         const r = await resume(store, sid, 0, T0 + TTL);
         expect(r).toMatchObject({ acked: 0, missing: 2 });
         expect(seqs(r.expired)).toEqual([1, 2]);
@@ -506,7 +558,7 @@ export function runStoreContract(
         const sid = await session(store);
         await appendAll(store, sid, ['1']);
         await store.read(sid, 0, 10, T0 + 4000);
-        await store.detach(sid, T0 + 5000, 60_000);
+        await store.detach(sid, T0 + 5000, 60_000, OWNER);
         expect(seqs((await resume(store, sid, 0, T0 + 8000)).messages)).toEqual([1]);
         const swept = await store.sweep(T0 + TTL);
         expect(seqs(swept.expired[0]?.messages ?? [])).toEqual([1]);
@@ -518,7 +570,7 @@ export function runStoreContract(
         const kept = await session(store);
         await appendAll(store, sid, ['1', '2']);
         await store.claimClientMessage(sid, 'c1', T0);
-        expect(await store.detach(sid, T0 + 100, 5000)).toBe(true);
+        expect(await store.detach(sid, T0 + 100, 5000, OWNER)).toBe(true);
         expect(await store.getSession(sid)).toMatchObject({
           attached: false,
           expiresAt: T0 + 5100,
@@ -529,14 +581,16 @@ export function runStoreContract(
           { sid, seqs: [1, 2] },
         ]);
         expect(await store.getSession(sid)).toBeUndefined();
-        expect(await store.resume(sid, KEY, 0, T0 + 5200)).toEqual({ status: 'unknown_session' });
+        expect(await store.resume(sid, KEY, 0, T0 + 5200, OWNER)).toEqual({
+          status: 'unknown_session',
+        });
         expect(await store.sessionIds()).toEqual([kept]);
       });
 
       it('reaps a session detached with TTL 0 at the very next sweep', async () => {
         const store = await open();
         const sid = await session(store);
-        await store.detach(sid, T0 + 1234, 0);
+        await store.detach(sid, T0 + 1234, 0, OWNER);
         const swept = await store.sweep(T0 + 1234);
         expect(swept.reaped).toEqual([{ sid, messages: [] }]);
         expect(await store.getSession(sid)).toBeUndefined();
@@ -546,7 +600,7 @@ export function runStoreContract(
         const store = await open();
         const attached = await session(store);
         const resumed = await session(store);
-        await store.detach(resumed, T0, 1000);
+        await store.detach(resumed, T0, 1000, OWNER);
         await resume(store, resumed, 0, T0 + 500);
         const swept = await store.sweep(T0 + 365 * 86_400_000);
         expect(swept.reaped).toEqual([]);
@@ -563,11 +617,11 @@ export function runStoreContract(
         await store.claimClientMessage(sid, 'c1', T0);
         expect(seqs((await store.deleteSession(sid)) ?? [])).toEqual([1, 2]);
         expect(await store.getSession(sid)).toBeUndefined();
-        expect(await store.resume(sid, KEY, 0, T0)).toEqual({ status: 'unknown_session' });
+        expect(await store.resume(sid, KEY, 0, T0, OWNER)).toEqual({ status: 'unknown_session' });
         expect(await store.claimClientMessage(sid, 'c1', T0)).toBe('unknown_session');
         expect(await store.sweep(T0 + TTL)).toEqual({ expired: [], reaped: [] });
 
-        await store.createSession({ sid, keyHash: KEY, now: T0 + 1 });
+        await store.createSession({ sid, keyHash: KEY, now: T0 + 1, owner: OWNER });
         expect(storedSeq(await store.append(sid, msg('1', { id: 'op-1' }), T0 + 1))).toBe(1);
         const r = is(await store.append(sid, msg('3', { key: 'k' }), T0 + 1), 'stored');
         expect(r.superseded).toBeUndefined();
@@ -590,7 +644,7 @@ export function runStoreContract(
         await store.append(a, sized(10), T0);
         await store.append(a, sized(20), T0);
         await store.append(b, sized(5), T0);
-        await store.detach(b, T0, 1000);
+        await store.detach(b, T0, 1000, OWNER);
         expect(await store.stats()).toEqual({
           sessions: 2,
           attached: 1,
@@ -746,9 +800,9 @@ export function runStoreContract(
         await store.close();
         const calls: (() => Promise<unknown>)[] = [
           () => store.ping(),
-          () => store.createSession({ sid: 'late', keyHash: KEY, now: T0 }),
+          () => store.createSession({ sid: 'late', keyHash: KEY, now: T0, owner: OWNER }),
           () => store.append(sid, msg('x'), T0),
-          () => store.resume(sid, KEY, 0, T0),
+          () => store.resume(sid, KEY, 0, T0, OWNER),
           () => store.sweep(T0),
           () => store.stats(),
           () => store.topSessions(10, 'depth'),

@@ -22,6 +22,13 @@
  * message is never returned by `read` or `resume`: those operations remove it and hand it
  * back in `expired` so the caller can count it and dead-letter it.
  *
+ * Owners: every attach names its owner, an opaque token for the connection (and node) that
+ * holds the session: `createSession` and `resume` set it, and `detach` is fenced by it. When
+ * node A's connection closes after node B resumed the session, A's late `detach` carries A's
+ * token and changes nothing: the session stays attached to B, its deadline and outbox
+ * untouched. The owner outlives a detach (a later detach by the same owner only moves the
+ * deadline) until the next resume replaces it.
+ *
  * Epoch: an opaque string fixed when a session is created. If a store loses a session's
  * stream but not its record (a Redis restart without persistence, a failover), the epoch
  * changes, and `resume` reports `epochChanged` so the client is told, never silently served
@@ -141,17 +148,36 @@ export type SessionSort = 'depth' | 'age';
 export interface Store {
   readonly kind: string;
 
-  /** Create an attached session with `last = 0`, `acked = 0` and a fresh epoch. */
-  createSession(init: { sid: string; keyHash: string; now: number }): Promise<SessionRecord>;
+  /**
+   * Create an attached session with `last = 0`, `acked = 0` and a fresh epoch, owned by
+   * `owner` (see "Owners" above).
+   */
+  createSession(init: {
+    sid: string;
+    keyHash: string;
+    now: number;
+    owner: string;
+  }): Promise<SessionRecord>;
   getSession(sid: string): Promise<SessionRecord | undefined>;
   /**
    * Atomically: check the key hash, apply the client's ack (cumulative; an ack below the
    * previous one counts as the previous one; above `last` is `bad_ack`), expire what is due,
-   * mark the session attached and return what the client still needs.
+   * mark the session attached, make `owner` its owner (a takeover when another owner held it)
+   * and return what the client still needs. A refused resume changes nothing.
    */
-  resume(sid: string, keyHash: string, ack: number, now: number): Promise<ResumeResult>;
-  /** Mark the session detached; it is reaped at `now + sessionTtlMs` (0: at the next sweep). */
-  detach(sid: string, now: number, sessionTtlMs: number): Promise<boolean>;
+  resume(
+    sid: string,
+    keyHash: string,
+    ack: number,
+    now: number,
+    owner: string,
+  ): Promise<ResumeResult>;
+  /**
+   * Mark the session detached; it is reaped at `now + sessionTtlMs` (0: at the next sweep).
+   * Fenced: when `owner` is not the session's current owner (another connection took it over
+   * since), it changes nothing and returns false, as for an unknown sid.
+   */
+  detach(sid: string, now: number, sessionTtlMs: number, owner: string): Promise<boolean>;
   /** Forget the session at once; returns what its outbox still held. */
   deleteSession(sid: string): Promise<StoredMessage[] | undefined>;
   /** Ids of every live session (for broadcast). */
