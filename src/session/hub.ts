@@ -94,6 +94,7 @@ export class Hub {
       events,
       options.maxQueuedClientMessages ?? 1000,
       options.handler,
+      this.storeOwner, // store-merge: the owner of this hub's client message claims
     );
     this.frames = new FrameHandler(this);
     this.owner = {

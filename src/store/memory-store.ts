@@ -17,6 +17,7 @@ import type { OutboxTotals } from './session-outbox.js';
 import { topN } from './top-n.js';
 import {
   applyAck,
+  CLAIM_DONE,
   expirePrefix,
   keyMatches,
   newSessionState,
@@ -242,13 +243,19 @@ export class MemoryStore implements Store, SyncAppend {
     return { status: 'ok', messages: s.outbox.after(afterSeq, limit), expired, last: s.last };
   }
 
-  async claimClientMessage(sid: string, id: string, now: number): Promise<ClaimResult> {
+  async claimClientMessage(
+    sid: string,
+    id: string,
+    now: number,
+    owner = DIRECT_OWNER,
+  ): Promise<ClaimResult> {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return 'unknown_session';
     const window = (s.clientIds ??= this.newWindow());
-    if (window.get(id, now) !== undefined) return 'duplicate';
-    window.set(id, true, now);
+    const claim = window.get(id, now);
+    if (claim !== undefined) return claim === CLAIM_DONE ? 'duplicate' : 'in_progress';
+    window.set(id, owner, now);
     // An id handled again after its window must not answer with the earlier run's result.
     s.clientResults?.delete(id);
     return 'new';
@@ -261,10 +268,10 @@ export class MemoryStore implements Store, SyncAppend {
     s?.clientResults?.delete(id);
   }
 
-  async completeClientMessage(sid: string, id: string, result: string): Promise<void> {
+  async completeClientMessage(sid: string, id: string, result?: string): Promise<void> {
     this.assertOpen();
     const s = this.sessions.get(sid);
-    if (s === undefined || s.clientIds === undefined) return;
+    if (s?.clientIds?.update(id, CLAIM_DONE) !== true || result === undefined) return;
     (s.clientResults ??= new ResultBudget(this.limits.dedupResultBudget)).set(id, result);
   }
 

@@ -25,7 +25,8 @@ export interface SessionState extends WheelEntry {
   // Created on first use: most sessions never lose a message or send an id.
   losses: LossRuns | undefined;
   sentIds: DedupWindow<number> | undefined;
-  clientIds: DedupWindow<true> | undefined;
+  /** Inbound claims: the owner's token while pending, `CLAIM_DONE` once completed. */
+  clientIds: DedupWindow<string | typeof CLAIM_DONE> | undefined;
   clientResults: ResultBudget | undefined;
 }
 
@@ -35,6 +36,9 @@ export interface SessionState extends WheelEntry {
  * cost ~100 bytes per idle session (BENCHMARKS.md "memory per connection").
  */
 export const EMPTY_OUTBOX = new SessionOutbox({ messages: 0, bytes: 0 });
+
+/** A completed client message claim (a pending one holds its owner's token). */
+export const CLAIM_DONE = true;
 
 /** The session's own outbox, created on first use. */
 export function outboxFor(s: SessionState, totals: OutboxTotals): SessionOutbox {

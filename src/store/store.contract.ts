@@ -129,7 +129,7 @@ export function runStoreContract(
         expect(await store.resume('nope', KEY, 0, T0, OWNER)).toEqual({
           status: 'unknown_session',
         });
-        expect(await store.claimClientMessage('nope', 'c1', T0)).toBe('unknown_session');
+        expect(await store.claimClientMessage('nope', 'c1', T0, OWNER)).toBe('unknown_session');
         expect(await store.detach('nope', T0, 1000, OWNER)).toBe(false);
         expect(await store.deleteSession('nope')).toBeUndefined();
       });
@@ -464,43 +464,85 @@ export function runStoreContract(
     });
 
     describe('inbound dedup', () => {
+      const claim = (store: Store, sid: string, id: string, now: number, owner = OWNER) =>
+        store.claimClientMessage(sid, id, now, owner);
+
       it('claims an id once per window, per session', async () => {
         const store = await open();
         const a = await session(store);
         const b = await session(store);
-        expect(await store.claimClientMessage(a, 'c1', T0)).toBe('new');
-        expect(await store.claimClientMessage(a, 'c1', T0 + WINDOW - 1)).toBe('duplicate');
-        expect(await store.claimClientMessage(b, 'c1', T0)).toBe('new');
-        expect(await store.claimClientMessage(a, 'c1', T0 + WINDOW)).toBe('new');
+        expect(await claim(store, a, 'c1', T0)).toBe('new');
+        await store.completeClientMessage(a, 'c1');
+        expect(await claim(store, a, 'c1', T0 + WINDOW - 1)).toBe('duplicate');
+        expect(await claim(store, b, 'c1', T0)).toBe('new');
+        expect(await claim(store, a, 'c1', T0 + WINDOW)).toBe('new');
       });
 
-      it('forgets a released id so that a retry is handled again', async () => {
+      it('answers in_progress while a claim is pending, duplicate once it is done', async () => {
         const store = await open();
         const sid = await session(store);
-        expect(await store.claimClientMessage(sid, 'c1', T0)).toBe('new');
+        expect(await claim(store, sid, 'c1', T0)).toBe('new');
+        expect(await claim(store, sid, 'c1', T0 + 1)).toBe('in_progress');
+        // Another node's retry of a message whose handler still runs (or whose node died).
+        expect(await claim(store, sid, 'c1', T0 + 2, NEXT_OWNER)).toBe('in_progress');
+        await store.completeClientMessage(sid, 'c1'); // done without a result
+        expect(await claim(store, sid, 'c1', T0 + 3)).toBe('duplicate');
+        expect(await claim(store, sid, 'c1', T0 + 3, NEXT_OWNER)).toBe('duplicate');
+        expect(await store.clientMessageResult(sid, 'c1', T0 + 3)).toBeUndefined();
+      });
+
+      it('a pending claim older than the window is not a duplicate any more', async () => {
+        const store = await open();
+        const sid = await session(store);
+        expect(await claim(store, sid, 'c1', T0)).toBe('new');
+        expect(await claim(store, sid, 'c1', T0 + WINDOW - 1, NEXT_OWNER)).toBe('in_progress');
+        expect(await claim(store, sid, 'c1', T0 + WINDOW, NEXT_OWNER)).toBe('new');
+        expect(await claim(store, sid, 'c1', T0 + WINDOW + 1)).toBe('in_progress');
+      });
+
+      it('forgets a released id, pending or done, so that a retry is handled again', async () => {
+        const store = await open();
+        const sid = await session(store);
+        expect(await claim(store, sid, 'c1', T0)).toBe('new');
         await store.releaseClientMessage(sid, 'c1');
-        expect(await store.claimClientMessage(sid, 'c1', T0 + 1)).toBe('new');
-        expect(await store.claimClientMessage(sid, 'c1', T0 + 2)).toBe('duplicate');
+        expect(await claim(store, sid, 'c1', T0 + 1)).toBe('new');
+        expect(await claim(store, sid, 'c1', T0 + 2)).toBe('in_progress');
+        await store.completeClientMessage(sid, 'c1');
+        await store.releaseClientMessage(sid, 'c1');
+        expect(await claim(store, sid, 'c1', T0 + 3)).toBe('new');
         await store.releaseClientMessage('nope', 'c1');
+      });
+
+      it('completing an id that is no longer claimed claims nothing', async () => {
+        const store = await open();
+        const sid = await session(store);
+        await claim(store, sid, 'c1', T0);
+        await store.releaseClientMessage(sid, 'c1');
+        await store.completeClientMessage(sid, 'c1', '"late"');
+        await store.completeClientMessage(sid, 'never-claimed', '"x"');
+        expect(await store.clientMessageResult(sid, 'c1', T0 + 1)).toBeUndefined();
+        expect(await claim(store, sid, 'c1', T0 + 1)).toBe('new');
+        expect(await claim(store, sid, 'never-claimed', T0 + 1)).toBe('new');
       });
 
       it('keeps a handler result for duplicates, within the window and the result budget', async () => {
         const store = await open({ dedupResultBudget: 10 });
         const sid = await session(store);
-        expect(await store.claimClientMessage(sid, 'c1', T0)).toBe('new');
+        expect(await claim(store, sid, 'c1', T0)).toBe('new');
         expect(await store.clientMessageResult(sid, 'c1', T0)).toBeUndefined();
         await store.completeClientMessage(sid, 'c1', '{"a":1}');
         expect(await store.clientMessageResult(sid, 'c1', T0 + 1)).toBe('{"a":1}');
-        // Over the budget: the oldest result goes, its id stays claimed.
-        await store.claimClientMessage(sid, 'c2', T0 + 2);
+        // Over the budget: the oldest result goes, its id stays done.
+        await claim(store, sid, 'c2', T0 + 2);
         await store.completeClientMessage(sid, 'c2', '"abcdef"');
         expect(await store.clientMessageResult(sid, 'c1', T0 + 3)).toBeUndefined();
         expect(await store.clientMessageResult(sid, 'c2', T0 + 3)).toBe('"abcdef"');
-        expect(await store.claimClientMessage(sid, 'c1', T0 + 3)).toBe('duplicate');
-        // A result larger than the whole budget is not kept.
-        await store.claimClientMessage(sid, 'c3', T0 + 4);
+        expect(await claim(store, sid, 'c1', T0 + 3)).toBe('duplicate');
+        // A result larger than the whole budget is not kept; the id is done all the same.
+        await claim(store, sid, 'c3', T0 + 4);
         await store.completeClientMessage(sid, 'c3', '"0123456789"');
         expect(await store.clientMessageResult(sid, 'c3', T0 + 5)).toBeUndefined();
+        expect(await claim(store, sid, 'c3', T0 + 5)).toBe('duplicate');
         // Past the window the result is gone with the id.
         expect(await store.clientMessageResult(sid, 'c2', T0 + 2 + WINDOW)).toBeUndefined();
       });
@@ -508,21 +550,22 @@ export function runStoreContract(
       it('an id claimed again after its window does not keep the earlier result', async () => {
         const store = await open();
         const sid = await session(store);
-        await store.claimClientMessage(sid, 'c1', T0);
+        await claim(store, sid, 'c1', T0);
         await store.completeClientMessage(sid, 'c1', '"first"');
-        expect(await store.claimClientMessage(sid, 'c1', T0 + WINDOW)).toBe('new');
+        expect(await claim(store, sid, 'c1', T0 + WINDOW)).toBe('new');
         expect(await store.clientMessageResult(sid, 'c1', T0 + WINDOW + 1)).toBeUndefined();
       });
 
       it('a released id loses its result', async () => {
         const store = await open();
         const sid = await session(store);
-        await store.claimClientMessage(sid, 'c1', T0);
+        await claim(store, sid, 'c1', T0);
         await store.completeClientMessage(sid, 'c1', '1');
         await store.releaseClientMessage(sid, 'c1');
         expect(await store.clientMessageResult(sid, 'c1', T0)).toBeUndefined();
         expect(await store.clientMessageResult('nope', 'c1', T0)).toBeUndefined();
         await store.completeClientMessage('nope', 'c1', '1');
+        await store.completeClientMessage('nope', 'c1');
       });
     });
 
@@ -569,7 +612,7 @@ export function runStoreContract(
         const sid = await session(store);
         const kept = await session(store);
         await appendAll(store, sid, ['1', '2']);
-        await store.claimClientMessage(sid, 'c1', T0);
+        await store.claimClientMessage(sid, 'c1', T0, OWNER);
         expect(await store.detach(sid, T0 + 100, 5000, OWNER)).toBe(true);
         expect(await store.getSession(sid)).toMatchObject({
           attached: false,
@@ -614,18 +657,18 @@ export function runStoreContract(
         const sid = await session(store);
         await store.append(sid, msg('1', { id: 'op-1' }), T0);
         await store.append(sid, msg('2', { key: 'k' }), T0);
-        await store.claimClientMessage(sid, 'c1', T0);
+        await store.claimClientMessage(sid, 'c1', T0, OWNER);
         expect(seqs((await store.deleteSession(sid)) ?? [])).toEqual([1, 2]);
         expect(await store.getSession(sid)).toBeUndefined();
         expect(await store.resume(sid, KEY, 0, T0, OWNER)).toEqual({ status: 'unknown_session' });
-        expect(await store.claimClientMessage(sid, 'c1', T0)).toBe('unknown_session');
+        expect(await store.claimClientMessage(sid, 'c1', T0, OWNER)).toBe('unknown_session');
         expect(await store.sweep(T0 + TTL)).toEqual({ expired: [], reaped: [] });
 
         await store.createSession({ sid, keyHash: KEY, now: T0 + 1, owner: OWNER });
         expect(storedSeq(await store.append(sid, msg('1', { id: 'op-1' }), T0 + 1))).toBe(1);
         const r = is(await store.append(sid, msg('3', { key: 'k' }), T0 + 1), 'stored');
         expect(r.superseded).toBeUndefined();
-        expect(await store.claimClientMessage(sid, 'c1', T0 + 1)).toBe('new');
+        expect(await store.claimClientMessage(sid, 'c1', T0 + 1, OWNER)).toBe('new');
       });
     });
 

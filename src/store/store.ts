@@ -29,6 +29,17 @@
  * untouched. The owner outlives a detach (a later detach by the same owner only moves the
  * deadline) until the next resume replaces it.
  *
+ * Client message claims: `claimClientMessage` records an inbound id as pending (its handler
+ * runs); `completeClientMessage` marks it done, with or without a result; a refused message is
+ * released (forgotten). A repeat of a done id within the dedup window is a `duplicate`
+ * (answered `ok dup`); of a pending id, `in_progress` (answered with a retryable nack, so a
+ * retry whose original is still running elsewhere, or died with its node, is never told `ok`
+ * without a result). Every claim, pending or done, is forgotten `dedupWindowMs` after it was
+ * made (or when `dedupMaxIds` newer ones push it out): a pending claim older than the window
+ * is not a duplicate any more, so a claim orphaned by a dead node is handled again at the
+ * latest then. A networked store may hand a pending claim whose owner it knows to be dead to
+ * a new claimant sooner.
+ *
  * Epoch: an opaque string fixed when a session is created. If a store loses a session's
  * stream but not its record (a Redis restart without persistence, a failover), the epoch
  * changes, and `resume` reports `epochChanged` so the client is told, never silently served
@@ -130,7 +141,13 @@ export interface SweepResult {
   reaped: { sid: string; messages: StoredMessage[] }[];
 }
 
-export type ClaimResult = 'new' | 'duplicate' | 'unknown_session';
+/**
+ * `new`: the id is now claimed (pending) by the caller, who runs the handler. `duplicate`: it
+ * was handled (done) within the window. `in_progress`: it is claimed and its handler has not
+ * completed (pending): still running, on this node or another, or its node died; the client
+ * retries later.
+ */
+export type ClaimResult = 'new' | 'duplicate' | 'in_progress' | 'unknown_session';
 
 export interface StoreStats {
   sessions: number;
@@ -188,17 +205,22 @@ export interface Store {
   /** Up to `limit` retained, unexpired messages with seq > `afterSeq`, in order. */
   read(sid: string, afterSeq: number, limit: number, now: number): Promise<ReadResult>;
 
-  /** Inbound dedup: record a client message id; `duplicate` when seen within the window. */
-  claimClientMessage(sid: string, id: string, now: number): Promise<ClaimResult>;
-  /** Forget a claimed id (the handler refused it, so a retry must be handled again). */
+  /**
+   * Inbound dedup (see "Client message claims" above): claim a client message id for `owner`
+   * (the node or connection that runs its handler). `new` (now pending), `duplicate` (done
+   * within the window), `in_progress` (pending within the window) or `unknown_session`.
+   */
+  claimClientMessage(sid: string, id: string, now: number, owner: string): Promise<ClaimResult>;
+  /** Forget a claimed id, pending or done (the handler refused it: a retry is handled again). */
   releaseClientMessage(sid: string, id: string): Promise<void>;
   /**
-   * Record the handler's result (JSON text) for a claimed id, so that a duplicate is answered
-   * with the original `ok.data`. Results are kept within the session's result budget (oldest
-   * forgotten first; a result larger than the budget is not kept); the id stays claimed
-   * either way.
+   * Mark a pending claim done, so that a repeat is a `duplicate`; with `result` (the handler's
+   * JSON text), also keep it so that a duplicate is answered with the original `ok.data`.
+   * Results are kept within the session's result budget (oldest forgotten first; a result
+   * larger than the budget is not kept); the id stays done either way. An id no longer
+   * claimed (released, past the window) is not claimed again by it.
    */
-  completeClientMessage(sid: string, id: string, result: string): Promise<void>;
+  completeClientMessage(sid: string, id: string, result?: string): Promise<void>;
   /** The recorded result of a claimed id still within the window, if any was kept. */
   clientMessageResult(sid: string, id: string, now: number): Promise<string | undefined>;
 
