@@ -64,6 +64,8 @@ export type SendResult =
   | { delivered: boolean };
 
 const READ_BATCH = 256;
+/** Sessions a broadcast reads from the store at a time. store-merge: new constant */
+const BROADCAST_PAGE = 1000;
 
 export class Hub {
   readonly sessions = new Map<string, LocalSession>();
@@ -220,16 +222,22 @@ export class Hub {
     // Hashed once too; each session dedups against its own window (the same data again
     // reaches the sessions that did not get it the first time, e.g. ones created since).
     const id = idempotencyId(json, options, this.options.contentHash);
-    const sids =
-      options.volatile === true ? [...this.sessions.keys()] : await this.outbox.store.sessionIds();
-    const results = await Promise.allSettled(
-      sids.map((sid) => this.sendSerialized(sid, json, bytes, id, options)),
-    );
+    // store-merge: the store lists sessions a page at a time (Store.sessionIdPages), so a
+    // broadcast never holds every id at once; each page is sent before the next is read.
+    const pages: AsyncIterable<string[]> | string[][] =
+      options.volatile === true
+        ? [[...this.sessions.keys()]]
+        : this.outbox.store.sessionIdPages(BROADCAST_PAGE);
     let n = 0;
-    for (const r of results) {
-      if (r.status !== 'fulfilled') continue;
-      const v = r.value;
-      if ('seq' in v || ('delivered' in v && v.delivered)) n++;
+    for await (const sids of pages) {
+      const results = await Promise.allSettled(
+        sids.map((sid) => this.sendSerialized(sid, json, bytes, id, options)),
+      );
+      for (const r of results) {
+        if (r.status !== 'fulfilled') continue;
+        const v = r.value;
+        if ('seq' in v || ('delivered' in v && v.delivered)) n++;
+      }
     }
     return n;
   }

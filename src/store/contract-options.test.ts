@@ -17,7 +17,7 @@ function asyncOnly(inner: MemoryStore): Store {
     resume: (sid, keyHash, ack, now, owner) => inner.resume(sid, keyHash, ack, now, owner),
     detach: (sid, now, ttl, owner) => inner.detach(sid, now, ttl, owner),
     deleteSession: (sid) => inner.deleteSession(sid),
-    sessionIds: () => inner.sessionIds(),
+    sessionIdPages: (pageSize) => inner.sessionIdPages(pageSize),
     append: (sid, message, now) => inner.append(sid, message, now),
     ack: (sid, seq, now) => inner.ack(sid, seq, now),
     read: (sid, after, limit, now) => inner.read(sid, after, limit, now),

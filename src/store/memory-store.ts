@@ -166,9 +166,35 @@ export class MemoryStore implements Store, SyncAppend {
     return s === undefined ? undefined : this.forget(s);
   }
 
+  /**
+   * Every sid at once: for direct use only (bench/cleanup.bench.ts), not part of `Store`;
+   * broadcast uses `sessionIdPages`.
+   */
   async sessionIds(): Promise<string[]> {
     this.assertOpen();
     return [...this.sessions.keys()];
+  }
+
+  /**
+   * A live iterator over the session Map: entries deleted before they are reached are
+   * skipped, entries added are reached once (Map iteration order), so the contract's
+   * exactly-once holds for every session live throughout.
+   */
+  async *sessionIdPages(pageSize: number): AsyncGenerator<string[]> {
+    checkPageSize(pageSize);
+    this.assertOpen();
+    const ids = this.sessions.keys();
+    for (;;) {
+      this.assertOpen(); // closed between two pages
+      const page: string[] = [];
+      while (page.length < pageSize) {
+        const next = ids.next();
+        if (next.done === true) break;
+        page.push(next.value);
+      }
+      if (page.length > 0) yield page;
+      if (page.length < pageSize) return;
+    }
   }
 
   async append(sid: string, message: NewMessage, now: number): Promise<AppendResult> {
@@ -370,6 +396,11 @@ export class MemoryStore implements Store, SyncAppend {
     if (s.attached) this.attachedCount--;
     return s.outbox.clear();
   }
+}
+
+function checkPageSize(pageSize: number): void {
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw new RwsError('bad_page_size', `a page size is an integer >= 1, got ${pageSize}`);
 }
 
 function oldestAt(s: SessionState): number {

@@ -20,6 +20,7 @@ import { boundsContract } from './contract/bounds.contract.js';
 import { closeContract } from './contract/close.contract.js';
 import { dedupContract } from './contract/dedup.contract.js';
 import { resumeContract } from './contract/resume.contract.js';
+import { sessionIdsContract } from './contract/session-ids.contract.js';
 import { sessionsContract } from './contract/sessions.contract.js';
 import { statsContract } from './contract/stats.contract.js';
 import {
@@ -57,6 +58,7 @@ export interface StoreContractOptions {
 /** Every topic of the suite, in the order it runs. */
 const TOPICS: ((c: ContractContext) => void)[] = [
   sessionsContract,
+  sessionIdsContract,
   appendContract,
   ackReadContract,
   resumeContract,

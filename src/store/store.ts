@@ -197,8 +197,16 @@ export interface Store {
   detach(sid: string, now: number, sessionTtlMs: number, owner: string): Promise<boolean>;
   /** Forget the session at once; returns what its outbox still held. */
   deleteSession(sid: string): Promise<StoredMessage[] | undefined>;
-  /** Ids of every live session (for broadcast). */
-  sessionIds(): Promise<string[]>;
+  /**
+   * Ids of every live session (for broadcast), as a cursor: pages of at most `pageSize` ids
+   * (an integer >= 1; else RwsError `bad_page_size`), so no caller ever holds every id at
+   * once. A session live for the whole iteration is in exactly one page; one created or
+   * deleted meanwhile may be in one page or in none, never in two; iterating never fails for
+   * either. Each page is read when asked for (a networked store: one round trip per page, e.g.
+   * a lexicographic cursor over an index of sids, which never repeats a member the way a
+   * Redis SSCAN may). Iterating a closed store rejects with `store_closed`.
+   */
+  sessionIdPages(pageSize: number): AsyncIterable<string[]>;
 
   append(sid: string, message: NewMessage, now: number): Promise<AppendResult>;
   ack(sid: string, seq: number, now: number): Promise<AckResult>;

@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import { isRwsError } from '../../errors.js';
-import { T0, KEY, OWNER, msg, type ContractContext } from './support.contract.js';
+import { allIds, T0, KEY, OWNER, msg, type ContractContext } from './support.contract.js';
 
 export function closeContract(c: ContractContext): void {
   const { open, session } = c;
@@ -22,6 +22,7 @@ export function closeContract(c: ContractContext): void {
         () => store.sweep(T0),
         () => store.stats(),
         () => store.topSessions(10, 'depth'),
+        () => allIds(store),
       ];
       for (const call of calls) {
         const error: unknown = await call().then(

@@ -14,6 +14,7 @@ import {
   seqs,
   is,
   storedSeq,
+  allIds,
   type ContractContext,
 } from './support.contract.js';
 
@@ -42,7 +43,7 @@ export function sessionsContract(c: ContractContext): void {
       const store = await open();
       const a = await session(store);
       const b = await session(store);
-      expect((await store.sessionIds()).sort()).toEqual([a, b].sort());
+      expect((await allIds(store)).sort()).toEqual([a, b].sort());
     });
 
     test('answers unknown_session for a sid it does not hold', async () => {

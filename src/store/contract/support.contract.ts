@@ -48,6 +48,20 @@ export function is<T extends { status: string }, S extends T['status']>(
 
 export const storedSeq = (r: AppendResult): number => is(r, 'stored').seq;
 
+/**
+ * Every id `sessionIdPages` lists, in pages of `pageSize`; asserts that each page is within
+ * the bound and that no id is listed twice.
+ */
+export async function allIds(store: Store, pageSize = 2): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const page of store.sessionIdPages(pageSize)) {
+    expect(page.length).toBeLessThanOrEqual(pageSize);
+    ids.push(...page);
+  }
+  expect(new Set(ids).size).toBe(ids.length);
+  return ids;
+}
+
 /** A unique sid, so that a store shared between tests (a Redis prefix) never mixes them. */
 export const newSid = (): string => `contract-${randomUUID()}`;
 

@@ -3,7 +3,7 @@
  * Run by `runStoreContract` (src/store/store.contract.ts).
  */
 import { expect } from 'vitest';
-import { T0, TTL, KEY, OWNER, seqs, is, type ContractContext } from './support.contract.js';
+import { allIds, T0, TTL, KEY, OWNER, seqs, is, type ContractContext } from './support.contract.js';
 
 export function sweepContract(c: ContractContext): void {
   const { open, session, appendAll, resume } = c;
@@ -65,7 +65,7 @@ export function sweepContract(c: ContractContext): void {
       expect(await store.resume(sid, KEY, 0, T0 + 5200, OWNER)).toEqual({
         status: 'unknown_session',
       });
-      expect(await store.sessionIds()).toEqual([kept]);
+      expect(await allIds(store)).toEqual([kept]);
     });
 
     test('reaps a session detached with TTL 0 at the very next sweep', async () => {
@@ -85,7 +85,7 @@ export function sweepContract(c: ContractContext): void {
       await resume(store, resumed, 0, T0 + 500);
       const swept = await store.sweep(T0 + 365 * 86_400_000);
       expect(swept.reaped).toEqual([]);
-      expect((await store.sessionIds()).sort()).toEqual([attached, resumed].sort());
+      expect((await allIds(store)).sort()).toEqual([attached, resumed].sort());
     });
   });
 }
