@@ -40,6 +40,13 @@
  * latest then. A networked store may hand a pending claim whose owner it knows to be dead to
  * a new claimant sooner.
  *
+ * Sweeps on several nodes: any number of nodes may call `sweep` at once, at equal or
+ * different `now`, and `read`/`resume` expire messages too. Every expired or reaped message is
+ * handed back by exactly one call, the one that removed it (a networked store removes and
+ * returns in one atomic step per session), so it is dead-lettered once; a second sweep at the
+ * same `now` finds nothing. A sweep lease per partition may save work but is never needed
+ * for correctness.
+ *
  * Epoch: an opaque string fixed when a session is created. If a store loses a session's
  * stream but not its record (a Redis restart without persistence, a failover), the epoch
  * changes, and `resume` reports `epochChanged` so the client is told, never silently served

@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import { allIds, T0, TTL, KEY, OWNER, seqs, is, type ContractContext } from './support.contract.js';
+import type { Store, SweepResult } from '../store.js';
 
 export function sweepContract(c: ContractContext): void {
   const { open, session, appendAll, resume } = c;
@@ -86,6 +87,73 @@ export function sweepContract(c: ContractContext): void {
       const swept = await store.sweep(T0 + 365 * 86_400_000);
       expect(swept.reaped).toEqual([]);
       expect((await allIds(store)).sort()).toEqual([attached, resumed].sort());
+    });
+
+    /** A store with messages due at T0 + TTL in three sessions and two sessions to reap. */
+    async function due(store: Store): Promise<string[]> {
+      const sids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const sid = await session(store);
+        await appendAll(store, sid, ['1', '2'], T0);
+        sids.push(sid);
+      }
+      for (let i = 0; i < 2; i++) {
+        const sid = await session(store);
+        await appendAll(store, sid, ['r'], T0 + TTL - 1);
+        await store.detach(sid, T0, 1000, OWNER);
+        sids.push(sid);
+      }
+      return sids;
+    }
+
+    /** `sid:seq` of every message handed back by sweeps (expired and reaped). */
+    const handed = (sweeps: SweepResult[]): string[] =>
+      sweeps.flatMap((r) =>
+        [...r.expired, ...r.reaped].flatMap((e) => e.messages.map((m) => `${e.sid}:${m.seq}`)),
+      );
+
+    test('two sweeps at the same now never hand back a message twice', async () => {
+      const store = await open();
+      const sids = await due(store);
+      const first = await store.sweep(T0 + TTL);
+      const second = await store.sweep(T0 + TTL);
+      expect(second).toEqual({ expired: [], reaped: [] });
+      const all = handed([first, second]);
+      expect(new Set(all).size).toBe(all.length);
+      expect(all.length).toBe(3 * 2 + 2);
+      expect(first.reaped.map((r) => r.sid).sort()).toEqual(sids.slice(3).sort());
+    });
+
+    test('overlapping sweeps (several nodes) never hand back a message or a session twice', async () => {
+      const store = await open();
+      const sids = await due(store);
+      // Started together, before either resolves, at the same and at a later now.
+      const sweeps = await Promise.all([
+        store.sweep(T0 + TTL),
+        store.sweep(T0 + TTL),
+        store.sweep(T0 + TTL + 1),
+      ]);
+      const all = handed(sweeps);
+      expect(new Set(all).size).toBe(all.length);
+      expect(all.length).toBe(3 * 2 + 2);
+      const reaped = sweeps.flatMap((r) => r.reaped.map((e) => e.sid));
+      expect(reaped.sort()).toEqual(sids.slice(3).sort());
+      expect(await store.stats()).toMatchObject({ sessions: 3, messages: 0 });
+    });
+
+    test('a sweep and a read at once never both hand back the same expired message', async () => {
+      const store = await open();
+      const sid = await session(store);
+      await appendAll(store, sid, ['1', '2', '3'], T0);
+      const [swept, read] = await Promise.all([
+        store.sweep(T0 + TTL),
+        store.read(sid, 0, 10, T0 + TTL),
+      ]);
+      const seqsOf = [
+        ...swept.expired.flatMap((e) => seqs(e.messages)),
+        ...(read.status === 'ok' ? seqs(read.expired) : []),
+      ];
+      expect(seqsOf.sort()).toEqual([1, 2, 3]);
     });
   });
 }
