@@ -1,15 +1,24 @@
 /**
  * The Store contract. A store owns, for every session: its record (key hash, epoch, seq
- * counter, cumulative ack, attached/detached and expiry), its outbox (the stored
+ * counter, cumulative ack, attached/detached and expiry, owner), its outbox (the stored
  * server→client messages not yet acked) and its two dedup windows (outbound idempotency ids
- * and inbound client-message ids). The server keeps nothing durable of its own: in Redis
+ * and inbound client-message claims). The server keeps nothing durable of its own: in Redis
  * mode any node can serve any session because all of this lives in the store.
  *
- * Every method is async and atomic per session: no caller can
- * observe a half-applied operation, and operations on one session take effect in call order
- * (the memory store resolves in call order; a networked store must pipeline one session's
- * commands on one connection). `store.contract.ts` is the executable form of this contract;
- * every store runs it.
+ * Every method is async and atomic per session: no caller can observe a half-applied
+ * operation, and operations on one session take effect in call order (the memory store
+ * resolves in call order; a networked store must pipeline one session's commands on one
+ * connection). A store that can answer at once may also implement the `SyncAppend`
+ * capability (below), a synchronous `append`; nothing else is synchronous.
+ *
+ * The executable form of this contract is `runStoreContract` (src/store/store.contract.ts,
+ * one file per topic in src/store/contract/), exported as `resilient-ws/testing` so that a
+ * store outside this repository runs it too. Every store runs all of it; a test a store does
+ * not pass is skipped with a stated reason (its `skip` option), never left out.
+ *
+ * Bounds: nothing a store returns grows with the number of sessions: outbox reads and
+ * results are bounded by the outbox limits, `topSessions` by its limit, and the session list
+ * is a cursor of bounded pages (`sessionIdPages`).
  *
  * Ordering: `append` assigns seq = last + 1 (1, 2, 3 …) per session; seqs never repeat or go
  * backwards within an epoch. Outbox reads return messages in seq order. Holes in the seq
@@ -78,7 +87,11 @@ export interface NewMessage {
 
 export interface SessionRecord {
   sid: string;
-  /** Hex SHA-256 of the resume key. The key itself is never stored. */
+  /**
+   * The resume key's hash as src/session/keys.ts makes it: the first 128 bits of its SHA-256,
+   * base64url (22 characters). The key itself is never stored; the store only compares hashes
+   * (in constant time) and treats them as opaque strings.
+   */
   keyHash: string;
   epoch: string;
   createdAt: number;
