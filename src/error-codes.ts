@@ -39,6 +39,8 @@ export const RWS_ERROR_CODES = {
   metric_read_only: 'a counter computed at scrape time cannot be incremented',
   // HTTP API
   bad_request: 'the request body or query is not what the route takes',
+  bad_page_size:
+    'a store was asked for pages of session ids with a page size that is not a positive integer',
   bad_cursor: 'a dead-letter paging cursor (`after`) that the dead-letter store cannot read',
   bad_json: 'the request body is not valid JSON',
   unsupported_media_type: 'the request content-type is not application/json',

@@ -3,7 +3,12 @@ export { NackError, type ClientMessage, type MessageHandler } from './session/cl
 export type { SendOptions, SendResult } from './session/hub.js';
 export type { CoreEvents, DropReason } from './core-events.js';
 export { RwsError, isRwsError } from './errors.js';
-export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
+export { systemClock, type Clock, type TimerHandle } from './clock.js';
+/**
+ * @deprecated Import `ManualClock` from `resilient-ws/testing`. It stays here only until
+ * test/integration/{outbox,events,session-rules}.test.ts import it from src/testing.ts.
+ */
+export { ManualClock } from './clock.js';
 export { DeadLetterQueue, type DeadLetter, type DeadLetterReason } from './outbox/dead-letters.js';
 export type {
   Store,

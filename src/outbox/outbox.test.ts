@@ -3,7 +3,7 @@ import { ManualClock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import { Emitter } from '../events.js';
 import { DEFAULT_LIMITS, type OutboxLimits, type OverflowPolicy } from '../store/limits.js';
-import { MemoryStore } from '../store/memory-store.js';
+import { DIRECT_OWNER, MemoryStore } from '../store/memory-store.js';
 import type { NewMessage, Store } from '../store/store.js';
 import { DeadLetterQueue } from './dead-letters.js';
 import { Outbox, SEND_TIMING_EVERY, type AppendOutcome } from './outbox.js';
@@ -242,7 +242,7 @@ describe('Outbox.read and resume', () => {
     await outbox.append(sid, msg('b'));
     await store.detach(sid, clock.now(), 60_000);
     clock.advance(500);
-    const r = await outbox.resume(sid, `hash-${sid}`, 0);
+    const r = await outbox.resume(sid, `hash-${sid}`, 0, DIRECT_OWNER);
     expect(r.status).toBe('ok');
     if (r.status !== 'ok') return;
     expect(r.messages.map((m) => m.seq)).toEqual([2]);
@@ -254,7 +254,7 @@ describe('Outbox.read and resume', () => {
   it('resume with a wrong key passes bad_key through and dead-letters nothing', async () => {
     const { outbox, dlq, session } = setup();
     const sid = await session();
-    expect(await outbox.resume(sid, 'wrong', 0)).toEqual({ status: 'bad_key' });
+    expect(await outbox.resume(sid, 'wrong', 0, DIRECT_OWNER)).toEqual({ status: 'bad_key' });
     expect(dlq.size).toBe(0);
   });
 });
@@ -358,7 +358,7 @@ describe('Outbox.sweep', () => {
     const sid = await session();
     await store.detach(sid, clock.now(), 1000);
     clock.advance(500);
-    await outbox.resume(sid, `hash-${sid}`, 0);
+    await outbox.resume(sid, `hash-${sid}`, 0, DIRECT_OWNER);
     clock.advance(5000);
     await outbox.sweep();
     expect(reaps).toEqual([]);

@@ -16,7 +16,9 @@ import type {
   StoredMessage,
   Store,
   SweepResult,
+  SyncAppend,
 } from '../store/store.js';
+import { hasSyncAppend } from '../store/store.js';
 import { DeadLetterWriter, type DeadLetterSink } from './dead-letter-store.js';
 
 export type AppendOutcome =
@@ -41,10 +43,12 @@ export class Outbox {
   readonly totals = { sent: 0, sentBytes: 0 };
   /** Appends so far (for sampling the append time). */
   private appends = 0;
-  /** The store answers appends at once (`Store.appendNow`): `appendNow` may be used. */
+  /** The store answers appends at once (`SyncAppend`): `appendNow` may be used. */
   readonly canAppendNow: boolean;
   /** Dead letters go through it: never awaited, a failing store reported and counted. */
   readonly deadLetters: DeadLetterWriter;
+  /** The store itself when it implements `SyncAppend`, decided once here (not per send). */
+  private readonly sync: SyncAppend | undefined;
   constructor(
     readonly store: Store,
     readonly limits: OutboxLimits,
@@ -52,7 +56,8 @@ export class Outbox {
     private readonly events: Emitter<CoreEvents>,
     private readonly clock: Clock,
   ) {
-    this.canAppendNow = store.appendNow !== undefined;
+    this.sync = hasSyncAppend(store) ? store : undefined;
+    this.canAppendNow = this.sync !== undefined;
     this.deadLetters = new DeadLetterWriter(dlq, events);
   }
 
@@ -65,18 +70,19 @@ export class Outbox {
   }
 
   /**
-   * `append` without a promise, for a store with `appendNow` (`canAppendNow`): the same
-   * outcome, events and counts. Throws where `append` rejects (e.g. `store_closed`).
+   * `append` without a promise, for a store that implements `SyncAppend` (`canAppendNow`): the
+   * same outcome, events and counts. Throws where `append` rejects (e.g. `store_closed`).
    */
   appendNow(sid: string, message: NewMessage, rejectWhenFull = false): AppendOutcome {
-    if (this.store.appendNow === undefined)
+    const sync = this.sync;
+    if (sync === undefined)
       throw new RwsError(
         'store_not_synchronous',
         `the ${this.store.kind} store has no appendNow: use append (see canAppendNow)`,
       );
     const now = this.clock.now();
     const t0 = this.timingStart();
-    const r = this.store.appendNow(sid, message, now);
+    const r = sync.appendNow(sid, message, now);
     return this.appended(sid, message, rejectWhenFull, now, t0, r);
   }
 
@@ -151,8 +157,9 @@ export class Outbox {
     return r;
   }
 
-  async resume(sid: string, keyHash: string, ack: number): Promise<ResumeResult> {
-    const r = await this.store.resume(sid, keyHash, ack, this.clock.now());
+  /** `owner`: the resuming connection's token (see `Store.detach`). */
+  async resume(sid: string, keyHash: string, ack: number, owner: string): Promise<ResumeResult> {
+    const r = await this.store.resume(sid, keyHash, ack, this.clock.now(), owner);
     if (r.status === 'ok' && r.expired.length > 0) this.deadLetter(sid, 'ttl', r.expired);
     return r;
   }

@@ -99,4 +99,6 @@ export const NackCode = {
   HandlerError: 'handler_error',
   /** The session ended while the message waited. */
   UnknownSession: 'unknown_session',
+  /** The same id is claimed and its handler has not finished (maybe on another node): retry. */
+  InProgress: 'in_progress',
 } as const;

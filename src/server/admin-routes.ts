@@ -205,6 +205,7 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
     epoch: r.epoch,
     attached: r.attached,
     attachedHere: ctx.hub.isAttached(r.sid),
+    ...(r.owner === undefined ? {} : { node: r.owner }),
     createdAt: new Date(r.createdAt).toISOString(),
     last: r.last,
     acked: r.acked,

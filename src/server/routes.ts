@@ -125,6 +125,7 @@ export const ERROR_STATUS: Readonly<Record<RwsErrorCode, number>> = {
   metric_read_only: 500,
   bad_request: 400,
   bad_cursor: 400,
+  bad_page_size: 500,
   bad_json: 400,
   unsupported_media_type: 415,
   body_too_large: 413,

@@ -119,6 +119,47 @@ describe('client messages', () => {
     expect(calls).toBe(1);
   });
 
+  it('a handler that returns no data still completes the claim: a repeat is ok dup', async () => {
+    let calls = 0;
+    const { h, t } = await setup({ handler: () => void calls++ });
+    t.peerSends(msg('x'));
+    await h.settle();
+    t.peerSends(msg('x'));
+    await h.settle();
+    expect(t.take()).toEqual([
+      { t: 'ok', id: 'x' },
+      { t: 'ok', id: 'x', dup: true },
+    ]);
+    expect(calls).toBe(1);
+  });
+
+  it('a repeat of a message claimed elsewhere and not completed gets a retryable nack in_progress', async () => {
+    let calls = 0;
+    const { h, t, sid } = await setup({ handler: () => ++calls });
+    const events = h.record('clientMessage');
+    // Another node claimed 'x' and its handler has not finished (or that node died).
+    expect(await h.store.claimClientMessage(sid, 'x', h.clock.now(), 'node-other')).toBe('new');
+    t.peerSends(msg('x'));
+    await h.settle();
+    expect(t.take()).toEqual([
+      {
+        t: 'nack',
+        id: 'x',
+        code: 'in_progress',
+        message: 'this message id is still being handled; retry later',
+        retryable: true,
+      },
+    ]);
+    expect(calls).toBe(0);
+    expect(events).toEqual([{ sid, id: 'x', dup: true, ok: false }]);
+    // The other node completes: the retry is a duplicate.
+    await h.store.completeClientMessage(sid, 'x', '"theirs"');
+    t.peerSends(msg('x'));
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'ok', id: 'x', dup: true, data: 'theirs' }]);
+    expect(calls).toBe(0);
+  });
+
   it('a duplicate sent on a new connection after a resume is still a duplicate', async () => {
     let calls = 0;
     const { h, t, sid, key } = await setup({ handler: () => ++calls });

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import { isRwsError, RwsError } from '../errors.js';
 import type { Emitter } from '../events.js';
-import { encodeFrame, type ClientMsgFrame, type NackFrame } from '../protocol/index.js';
+import { encodeFrame, NackCode, type ClientMsgFrame, type NackFrame } from '../protocol/index.js';
 import type { Store } from '../store/store.js';
 
 /** What a handler receives for each client message (never for a duplicate). */
@@ -57,6 +57,8 @@ export class ClientMessages {
     private readonly events: Emitter<CoreEvents>,
     private readonly maxQueued: number,
     public handler: MessageHandler | undefined,
+    /** Who runs the handlers, for the store's claims (`Store.claimClientMessage`). */
+    private readonly owner: string,
   ) {}
 
   /**
@@ -137,7 +139,7 @@ export class ClientMessages {
     reply: (sid: string) => Reply | undefined,
   ): Promise<void> {
     const { id } = frame;
-    const claim = await this.store.claimClientMessage(sid, id, this.clock.now());
+    const claim = await this.store.claimClientMessage(sid, id, this.clock.now(), this.owner);
     if (claim === 'unknown_session') {
       reply(sid)?.(
         encodeFrame({
@@ -146,6 +148,21 @@ export class ClientMessages {
           code: 'unknown_session',
           message: 'the session no longer exists',
           retryable: false,
+        }),
+      );
+      return;
+    }
+    if (claim === 'in_progress') {
+      // Claimed and not completed: its handler still runs elsewhere (another node, or a node
+      // that died with it). Never `ok dup` without a result: the client retries later.
+      this.events.emit('clientMessage', { sid, id, dup: true, ok: false });
+      reply(sid)?.(
+        encodeFrame({
+          t: 'nack',
+          id,
+          code: NackCode.InProgress,
+          message: 'this message id is still being handled; retry later',
+          retryable: true,
         }),
       );
       return;
@@ -170,7 +187,8 @@ export class ClientMessages {
       if (!isNack(error)) this.events.emit('error', { where: 'message-handler', error });
       return;
     }
-    if (json !== undefined) await this.store.completeClientMessage(sid, id, json);
+    // Done, with or without data: a repeat is a duplicate from now on, never in_progress.
+    await this.store.completeClientMessage(sid, id, json);
     this.events.emit('clientMessage', { sid, id, dup: false, ok: true });
     reply(sid)?.(okText(id, json, false));
   }

@@ -78,7 +78,7 @@ export class Handshake {
     let r: ResumeResult | undefined;
     let ended = false;
     try {
-      r = await ctx.outbox.resume(sid, hashKey(key), ack);
+      r = await ctx.outbox.resume(sid, hashKey(key), ack, ctx.node);
     } finally {
       // A connection that closed while we checked (its close left the detach to this resume)
       // must still detach the session it held — unless this resume took it over. Also when
@@ -148,6 +148,7 @@ export class Handshake {
       sid,
       keyHash: hashKey(key),
       now: ctx.clock.now(),
+      owner: ctx.node,
     });
     if (conn.state === 'closed') {
       // Nobody ever received this session's key: it can never be resumed, so free it now.

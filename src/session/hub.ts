@@ -81,6 +81,7 @@ export class Hub {
       events,
       options.maxQueuedClientMessages,
       options.handler,
+      this.node,
     );
     const delivery = (this.delivery = new Delivery(registry, outbox, events));
     this.sendPath = new SendPath(
@@ -242,7 +243,7 @@ export class Hub {
   /** Mark `sid` detached in the store; it is reaped after the session TTL. */
   private detach(sid: string): void {
     this.outbox.store
-      .detach(sid, this.clock.now(), this.options.sessionTtlMs)
+      .detach(sid, this.clock.now(), this.options.sessionTtlMs, this.node)
       .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }));
   }
 

@@ -52,6 +52,9 @@ export interface Remote {
   refused(sid: string): void;
 }
 
+/** Session ids a broadcast reads from the store at a time. */
+const BROADCAST_PAGE = 1000;
+
 export class SendPath {
   constructor(
     private readonly outbox: Outbox,
@@ -87,18 +90,22 @@ export class SendPath {
     // Hashed once too; each session dedups against its own window (the same data again
     // reaches the sessions that did not get it the first time, e.g. ones created since).
     const id = idempotencyId(json, options, this.limits.contentHash);
-    const sids =
+    // The store lists sessions a page at a time, so a broadcast never holds every id at once;
+    // each page is sent before the next is read.
+    const pages: AsyncIterable<string[]> | string[][] =
       options.volatile === true
-        ? this.registry.localSessions().map((l) => l.sid)
-        : await this.outbox.store.sessionIds();
-    const results = await Promise.allSettled(
-      sids.map((sid) => this.sendSerialized(sid, json, bytes, id, options)),
-    );
+        ? [this.registry.localSessions().map((l) => l.sid)]
+        : this.outbox.store.sessionIdPages(BROADCAST_PAGE);
     let n = 0;
-    for (const r of results) {
-      if (r.status !== 'fulfilled') continue;
-      const v = r.value;
-      if ('seq' in v || ('delivered' in v && v.delivered)) n++;
+    for await (const sids of pages) {
+      const results = await Promise.allSettled(
+        sids.map((sid) => this.sendSerialized(sid, json, bytes, id, options)),
+      );
+      for (const r of results) {
+        if (r.status !== 'fulfilled') continue;
+        const v = r.value;
+        if ('seq' in v || ('delivered' in v && v.delivered)) n++;
+      }
     }
     return n;
   }

@@ -2,6 +2,23 @@ import { describe, expect, it } from 'vitest';
 import { DedupWindow } from './dedup-window.js';
 
 describe('DedupWindow', () => {
+  it('update changes a recorded value in place: same time, same place in the queue', () => {
+    const w = new DedupWindow<string>(1000, 2);
+    w.set('a', 'pending', 0);
+    w.set('b', 'pending', 10);
+    expect(w.update('a', 'done')).toBe(true);
+    expect(w.update('missing', 'done')).toBe(false);
+    expect(w.get('missing', 10)).toBeUndefined();
+    expect(w.get('a', 999)).toBe('done');
+    // Still the oldest: the next id pushes it out, and it still expires at 0 + 1000.
+    w.set('c', 'pending', 20);
+    expect(w.get('a', 20)).toBeUndefined();
+    expect(w.get('b', 20)).toBe('pending');
+    w.update('b', 'done');
+    expect(w.get('b', 1009)).toBe('done');
+    expect(w.get('b', 1010)).toBeUndefined();
+  });
+
   it('remembers an id for exactly the window', () => {
     const w = new DedupWindow<number>(1000, 10);
     w.set('a', 7, 0);

@@ -16,7 +16,7 @@
 interface Entry<V> {
   readonly id: string;
   readonly at: number;
-  readonly value: V;
+  value: V;
   /** Removed from the Map already (re-recorded, deleted, found expired): skip when dequeued. */
   gone: boolean;
 }
@@ -69,6 +69,17 @@ export class DedupWindow<V> {
     this.entries.set(id, entry);
     this.queue.push(entry);
     if (this.entries.size > this.maxIds) this.evictOldest();
+  }
+
+  /**
+   * Change the value of a recorded `id`, keeping its time and place (an expired id still here
+   * is changed too: the next check drops it). Returns false when `id` is not recorded.
+   */
+  update(id: string, value: V): boolean {
+    const entry = this.entries.get(id);
+    if (entry === undefined) return false;
+    entry.value = value;
+    return true;
   }
 
   delete(id: string): void {

@@ -135,6 +135,7 @@ describe('MemoryStore', () => {
     await store.createSession({ sid: 's', keyHash: KEY, now: T0 });
     for (const id of ['a', 'b', 'c', 'd']) {
       expect(await store.claimClientMessage('s', id, T0)).toBe('new');
+      await store.completeClientMessage('s', id);
     }
     expect(await store.claimClientMessage('s', 'd', T0)).toBe('duplicate');
     expect(await store.claimClientMessage('s', 'b', T0)).toBe('duplicate');

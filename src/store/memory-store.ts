@@ -17,6 +17,7 @@ import type { OutboxTotals } from './session-outbox.js';
 import { topN } from './top-n.js';
 import {
   applyAck,
+  CLAIM_DONE,
   expirePrefix,
   keyMatches,
   newSessionState,
@@ -37,6 +38,7 @@ import type {
   SessionSort,
   Store,
   StoreStats,
+  SyncAppend,
   StoredMessage,
   SweepResult,
 } from './store.js';
@@ -49,10 +51,13 @@ export interface MemoryStoreOptions {
   onSweepVisit?: (sid: string) => void;
 }
 
+/** The owner of sessions created, resumed or detached without one (direct use only). */
+export const DIRECT_OWNER = '';
+
 const FULL: AppendResult = { status: 'full' };
 const UNKNOWN = { status: 'unknown_session' } as const;
 
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, SyncAppend {
   readonly kind = 'memory';
 
   private readonly limits: OutboxLimits;
@@ -76,12 +81,22 @@ export class MemoryStore implements Store {
     this.wheel = new ExpiryWheel(options.bucketMs ?? DEFAULT_BUCKET_MS);
   }
 
-  async createSession(init: { sid: string; keyHash: string; now: number }): Promise<SessionRecord> {
+  /**
+   * `owner` may be left out when the memory store is used directly (tests, benchmarks): it is
+   * then `DIRECT_OWNER`, and so is a `detach` or `resume` without one. Through `Store` it is
+   * always given.
+   */
+  async createSession(init: {
+    sid: string;
+    keyHash: string;
+    now: number;
+    owner?: string;
+  }): Promise<SessionRecord> {
     this.assertOpen();
     if (this.sessions.has(init.sid)) {
       throw new RwsError('session_exists', 'a session with this sid already exists');
     }
-    const s = newSessionState(init);
+    const s = newSessionState({ ...init, owner: init.owner ?? DIRECT_OWNER });
     this.sessions.set(s.sid, s);
     this.attachedCount++;
     return toRecord(s, this.epoch);
@@ -93,7 +108,13 @@ export class MemoryStore implements Store {
     return s === undefined ? undefined : toRecord(s, this.epoch);
   }
 
-  async resume(sid: string, keyHash: string, ack: number, now: number): Promise<ResumeResult> {
+  async resume(
+    sid: string,
+    keyHash: string,
+    ack: number,
+    now: number,
+    owner = DIRECT_OWNER,
+  ): Promise<ResumeResult> {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return UNKNOWN;
@@ -101,6 +122,7 @@ export class MemoryStore implements Store {
     if (ack > s.last) return { status: 'bad_ack', last: s.last };
     applyAck(s, ack);
     const expired = expirePrefix(s, now);
+    s.owner = owner;
     if (!s.attached) {
       s.attached = true;
       s.expiresAt = undefined;
@@ -118,10 +140,16 @@ export class MemoryStore implements Store {
     };
   }
 
-  async detach(sid: string, now: number, sessionTtlMs: number): Promise<boolean> {
+  async detach(
+    sid: string,
+    now: number,
+    sessionTtlMs: number,
+    owner = DIRECT_OWNER,
+  ): Promise<boolean> {
     this.assertOpen();
     const s = this.sessions.get(sid);
-    if (s === undefined) return false;
+    // Fenced: a connection that lost the session to a takeover changes nothing.
+    if (s === undefined || s.owner !== owner) return false;
     if (s.attached) {
       s.attached = false;
       this.attachedCount--;
@@ -138,16 +166,42 @@ export class MemoryStore implements Store {
     return s === undefined ? undefined : this.forget(s);
   }
 
+  /**
+   * Every sid at once: for direct use only (bench/cleanup.bench.ts), not part of `Store`;
+   * broadcast uses `sessionIdPages`.
+   */
   async sessionIds(): Promise<string[]> {
     this.assertOpen();
     return [...this.sessions.keys()];
+  }
+
+  /**
+   * A live iterator over the session Map: entries deleted before they are reached are
+   * skipped, entries added are reached once (Map iteration order), so the contract's
+   * exactly-once holds for every session live throughout.
+   */
+  async *sessionIdPages(pageSize: number): AsyncGenerator<string[]> {
+    checkPageSize(pageSize);
+    this.assertOpen();
+    const ids = this.sessions.keys();
+    for (;;) {
+      this.assertOpen(); // closed between two pages
+      const page: string[] = [];
+      while (page.length < pageSize) {
+        const next = ids.next();
+        if (next.done === true) break;
+        page.push(next.value);
+      }
+      if (page.length > 0) yield page;
+      if (page.length < pageSize) return;
+    }
   }
 
   async append(sid: string, message: NewMessage, now: number): Promise<AppendResult> {
     return this.appendNow(sid, message, now);
   }
 
-  /** `append` without the promise: the send path's fast path (see `Store.appendNow`). */
+  /** `append` without the promise: the send path's fast path (see `SyncAppend`). */
   appendNow(sid: string, message: NewMessage, now: number): AppendResult {
     this.assertOpen();
     const s = this.sessions.get(sid);
@@ -215,13 +269,19 @@ export class MemoryStore implements Store {
     return { status: 'ok', messages: s.outbox.after(afterSeq, limit), expired, last: s.last };
   }
 
-  async claimClientMessage(sid: string, id: string, now: number): Promise<ClaimResult> {
+  async claimClientMessage(
+    sid: string,
+    id: string,
+    now: number,
+    owner = DIRECT_OWNER,
+  ): Promise<ClaimResult> {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return 'unknown_session';
     const window = (s.clientIds ??= this.newWindow());
-    if (window.get(id, now) !== undefined) return 'duplicate';
-    window.set(id, true, now);
+    const claim = window.get(id, now);
+    if (claim !== undefined) return claim === CLAIM_DONE ? 'duplicate' : 'in_progress';
+    window.set(id, owner, now);
     // An id handled again after its window must not answer with the earlier run's result.
     s.clientResults?.delete(id);
     return 'new';
@@ -234,10 +294,10 @@ export class MemoryStore implements Store {
     s?.clientResults?.delete(id);
   }
 
-  async completeClientMessage(sid: string, id: string, result: string): Promise<void> {
+  async completeClientMessage(sid: string, id: string, result?: string): Promise<void> {
     this.assertOpen();
     const s = this.sessions.get(sid);
-    if (s === undefined || s.clientIds === undefined) return;
+    if (s?.clientIds?.update(id, CLAIM_DONE) !== true || result === undefined) return;
     (s.clientResults ??= new ResultBudget(this.limits.dedupResultBudget)).set(id, result);
   }
 
@@ -336,6 +396,11 @@ export class MemoryStore implements Store {
     if (s.attached) this.attachedCount--;
     return s.outbox.clear();
   }
+}
+
+function checkPageSize(pageSize: number): void {
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw new RwsError('bad_page_size', `a page size is an integer >= 1, got ${pageSize}`);
 }
 
 function oldestAt(s: SessionState): number {

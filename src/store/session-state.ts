@@ -14,6 +14,8 @@ export interface SessionState extends WheelEntry {
   readonly sid: string;
   readonly keyHash: string;
   readonly createdAt: number;
+  /** The owner token of the last attach (`Store.detach` is fenced by it). */
+  owner: string;
   last: number;
   acked: number;
   attached: boolean;
@@ -23,7 +25,8 @@ export interface SessionState extends WheelEntry {
   // Created on first use: most sessions never lose a message or send an id.
   losses: LossRuns | undefined;
   sentIds: DedupWindow<number> | undefined;
-  clientIds: DedupWindow<true> | undefined;
+  /** Inbound claims: the owner's token while pending, `CLAIM_DONE` once completed. */
+  clientIds: DedupWindow<string | typeof CLAIM_DONE> | undefined;
   clientResults: ResultBudget | undefined;
 }
 
@@ -34,17 +37,26 @@ export interface SessionState extends WheelEntry {
  */
 export const EMPTY_OUTBOX = new SessionOutbox({ messages: 0, bytes: 0 });
 
+/** A completed client message claim (a pending one holds its owner's token). */
+export const CLAIM_DONE = true;
+
 /** The session's own outbox, created on first use. */
 export function outboxFor(s: SessionState, totals: OutboxTotals): SessionOutbox {
   if (s.outbox === EMPTY_OUTBOX) s.outbox = new SessionOutbox(totals);
   return s.outbox;
 }
 
-export function newSessionState(init: { sid: string; keyHash: string; now: number }): SessionState {
+export function newSessionState(init: {
+  sid: string;
+  keyHash: string;
+  now: number;
+  owner: string;
+}): SessionState {
   return {
     sid: init.sid,
     keyHash: init.keyHash,
     createdAt: init.now,
+    owner: init.owner,
     last: 0,
     acked: 0,
     attached: true,
@@ -71,6 +83,7 @@ export function toRecord(s: SessionState, epoch: string): SessionRecord {
     depth: s.outbox.count,
     bytes: s.outbox.bytes,
   };
+  if (s.attached) r.owner = s.owner;
   if (s.expiresAt !== undefined) r.expiresAt = s.expiresAt;
   const oldest = s.outbox.first();
   if (oldest !== undefined) r.oldestAt = oldest.enqueuedAt;

@@ -1,15 +1,24 @@
 /**
  * The Store contract. A store owns, for every session: its record (key hash, epoch, seq
- * counter, cumulative ack, attached/detached and expiry), its outbox (the stored
+ * counter, cumulative ack, attached/detached and expiry, owner), its outbox (the stored
  * server→client messages not yet acked) and its two dedup windows (outbound idempotency ids
- * and inbound client-message ids). The server keeps nothing durable of its own: in Redis
+ * and inbound client-message claims). The server keeps nothing durable of its own: in Redis
  * mode any node can serve any session because all of this lives in the store.
  *
- * Every method is async (but the optional `appendNow`) and atomic per session: no caller can
- * observe a half-applied operation, and operations on one session take effect in call order
- * (the memory store resolves in call order; a networked store must pipeline one session's
- * commands on one connection). `store.contract.ts` is the executable form of this contract;
- * every store runs it.
+ * Every method is async and atomic per session: no caller can observe a half-applied
+ * operation, and operations on one session take effect in call order (the memory store
+ * resolves in call order; a networked store must pipeline one session's commands on one
+ * connection). A store that can answer at once may also implement the `SyncAppend`
+ * capability (below), a synchronous `append`; nothing else is synchronous.
+ *
+ * The executable form of this contract is `runStoreContract` (src/store/store.contract.ts,
+ * one file per topic in src/store/contract/), exported as `resilient-ws/testing` so that a
+ * store outside this repository runs it too. Every store runs all of it; a test a store does
+ * not pass is skipped with a stated reason (its `skip` option), never left out.
+ *
+ * Bounds: nothing a store returns grows with the number of sessions: outbox reads and
+ * results are bounded by the outbox limits, `topSessions` by its limit, and the session list
+ * is a cursor of bounded pages (`sessionIdPages`).
  *
  * Ordering: `append` assigns seq = last + 1 (1, 2, 3 …) per session; seqs never repeat or go
  * backwards within an epoch. Outbox reads return messages in seq order. Holes in the seq
@@ -21,6 +30,31 @@
  * within a session, so expired messages are always a prefix of the outbox. An expired
  * message is never returned by `read` or `resume`: those operations remove it and hand it
  * back in `expired` so the caller can count it and dead-letter it.
+ *
+ * Owners: every attach names its owner, an opaque token for the connection (and node) that
+ * holds the session: `createSession` and `resume` set it, and `detach` is fenced by it. When
+ * node A's connection closes after node B resumed the session, A's late `detach` carries A's
+ * token and changes nothing: the session stays attached to B, its deadline and outbox
+ * untouched. The owner outlives a detach (a later detach by the same owner only moves the
+ * deadline) until the next resume replaces it.
+ *
+ * Client message claims: `claimClientMessage` records an inbound id as pending (its handler
+ * runs); `completeClientMessage` marks it done, with or without a result; a refused message is
+ * released (forgotten). A repeat of a done id within the dedup window is a `duplicate`
+ * (answered `ok dup`); of a pending id, `in_progress` (answered with a retryable nack, so a
+ * retry whose original is still running elsewhere, or died with its node, is never told `ok`
+ * without a result). Every claim, pending or done, is forgotten `dedupWindowMs` after it was
+ * made (or when `dedupMaxIds` newer ones push it out): a pending claim older than the window
+ * is not a duplicate any more, so a claim orphaned by a dead node is handled again at the
+ * latest then. A networked store may hand a pending claim whose owner it knows to be dead to
+ * a new claimant sooner.
+ *
+ * Sweeps on several nodes: any number of nodes may call `sweep` at once, at equal or
+ * different `now`, and `read`/`resume` expire messages too. Every expired or reaped message is
+ * handed back by exactly one call, the one that removed it (a networked store removes and
+ * returns in one atomic step per session), so it is dead-lettered once; a second sweep at the
+ * same `now` finds nothing. A sweep lease per partition may save work but is never needed
+ * for correctness.
  *
  * Epoch: an opaque string fixed when a session is created. If a store loses a session's
  * stream but not its record (a Redis restart without persistence, a failover), the epoch
@@ -53,7 +87,11 @@ export interface NewMessage {
 
 export interface SessionRecord {
   sid: string;
-  /** Hex SHA-256 of the resume key. The key itself is never stored. */
+  /**
+   * The resume key's hash as src/session/keys.ts makes it: the first 128 bits of its SHA-256,
+   * base64url (22 characters). The key itself is never stored; the store only compares hashes
+   * (in constant time) and treats them as opaque strings.
+   */
   keyHash: string;
   epoch: string;
   createdAt: number;
@@ -62,7 +100,8 @@ export interface SessionRecord {
   /** Highest cumulative ack received (0 if none). */
   acked: number;
   attached: boolean;
-  /** The node that holds the session while attached (its owner token); absent while detached. */
+  /** The owner token of the attach (see "Owners"), while attached; absent while detached. A
+   *  node compares it with its own to learn that another node took the session over. */
   owner?: string;
   /** When a detached session will be reaped (ms since epoch); absent while attached. */
   expiresAt?: number;
@@ -125,7 +164,13 @@ export interface SweepResult {
   reaped: { sid: string; messages: StoredMessage[] }[];
 }
 
-export type ClaimResult = 'new' | 'duplicate' | 'unknown_session';
+/**
+ * `new`: the id is now claimed (pending) by the caller, who runs the handler. `duplicate`: it
+ * was handled (done) within the window. `in_progress`: it is claimed and its handler has not
+ * completed (pending): still running, on this node or another, or its node died; the client
+ * retries later.
+ */
+export type ClaimResult = 'new' | 'duplicate' | 'in_progress' | 'unknown_session';
 
 export interface StoreStats {
   sessions: number;
@@ -143,49 +188,70 @@ export type SessionSort = 'depth' | 'age';
 export interface Store {
   readonly kind: string;
 
-  /** Create an attached session with `last = 0`, `acked = 0` and a fresh epoch. */
-  createSession(init: { sid: string; keyHash: string; now: number }): Promise<SessionRecord>;
+  /**
+   * Create an attached session with `last = 0`, `acked = 0` and a fresh epoch, owned by
+   * `owner` (see "Owners" above).
+   */
+  createSession(init: {
+    sid: string;
+    keyHash: string;
+    now: number;
+    owner: string;
+  }): Promise<SessionRecord>;
   getSession(sid: string): Promise<SessionRecord | undefined>;
   /**
    * Atomically: check the key hash, apply the client's ack (cumulative; an ack below the
    * previous one counts as the previous one; above `last` is `bad_ack`), expire what is due,
-   * mark the session attached and return what the client still needs.
+   * mark the session attached, make `owner` its owner (a takeover when another owner held it)
+   * and return what the client still needs. A refused resume changes nothing.
    */
-  resume(sid: string, keyHash: string, ack: number, now: number): Promise<ResumeResult>;
-  /** Mark the session detached; it is reaped at `now + sessionTtlMs` (0: at the next sweep). */
-  detach(sid: string, now: number, sessionTtlMs: number): Promise<boolean>;
+  resume(
+    sid: string,
+    keyHash: string,
+    ack: number,
+    now: number,
+    owner: string,
+  ): Promise<ResumeResult>;
+  /**
+   * Mark the session detached; it is reaped at `now + sessionTtlMs` (0: at the next sweep).
+   * Fenced: when `owner` is not the session's current owner (another connection took it over
+   * since), it changes nothing and returns false, as for an unknown sid.
+   */
+  detach(sid: string, now: number, sessionTtlMs: number, owner: string): Promise<boolean>;
   /** Forget the session at once; returns what its outbox still held. */
   deleteSession(sid: string): Promise<StoredMessage[] | undefined>;
-  /** Ids of every live session (for broadcast). */
-  sessionIds(): Promise<string[]>;
+  /**
+   * Ids of every live session (for broadcast), as a cursor: pages of at most `pageSize` ids
+   * (an integer >= 1; else RwsError `bad_page_size`), so no caller ever holds every id at
+   * once. A session live for the whole iteration is in exactly one page; one created or
+   * deleted meanwhile may be in one page or in none, never in two; iterating never fails for
+   * either. Each page is read when asked for (a networked store: one round trip per page, e.g.
+   * a lexicographic cursor over an index of sids, which never repeats a member the way a
+   * Redis SSCAN may). Iterating a closed store rejects with `store_closed`.
+   */
+  sessionIdPages(pageSize: number): AsyncIterable<string[]>;
 
   append(sid: string, message: NewMessage, now: number): Promise<AppendResult>;
-  /**
-   * Optional synchronous `append`, for a store that can answer at once (no I/O, like the
-   * memory store). When present it is the same operation: same result, same effect, and
-   * ordered with every other call on the session exactly as `append` would be; it throws
-   * (e.g. `store_closed`) where `append` rejects. The send path uses it to skip a promise
-   * per layer: a send then costs one promise instead of a chain of four (see
-   * docs/architecture.md, "Send"). A networked store leaves it out. A wrapper that overrides
-   * `append` (decorating, instrumenting) must override or hide `appendNow` too, or sends will
-   * bypass it.
-   */
-  appendNow?(sid: string, message: NewMessage, now: number): AppendResult;
   ack(sid: string, seq: number, now: number): Promise<AckResult>;
   /** Up to `limit` retained, unexpired messages with seq > `afterSeq`, in order. */
   read(sid: string, afterSeq: number, limit: number, now: number): Promise<ReadResult>;
 
-  /** Inbound dedup: record a client message id; `duplicate` when seen within the window. */
-  claimClientMessage(sid: string, id: string, now: number): Promise<ClaimResult>;
-  /** Forget a claimed id (the handler refused it, so a retry must be handled again). */
+  /**
+   * Inbound dedup (see "Client message claims" above): claim a client message id for `owner`
+   * (the node or connection that runs its handler). `new` (now pending), `duplicate` (done
+   * within the window), `in_progress` (pending within the window) or `unknown_session`.
+   */
+  claimClientMessage(sid: string, id: string, now: number, owner: string): Promise<ClaimResult>;
+  /** Forget a claimed id, pending or done (the handler refused it: a retry is handled again). */
   releaseClientMessage(sid: string, id: string): Promise<void>;
   /**
-   * Record the handler's result (JSON text) for a claimed id, so that a duplicate is answered
-   * with the original `ok.data`. Results are kept within the session's result budget (oldest
-   * forgotten first; a result larger than the budget is not kept); the id stays claimed
-   * either way.
+   * Mark a pending claim done, so that a repeat is a `duplicate`; with `result` (the handler's
+   * JSON text), also keep it so that a duplicate is answered with the original `ok.data`.
+   * Results are kept within the session's result budget (oldest forgotten first; a result
+   * larger than the budget is not kept); the id stays done either way. An id no longer
+   * claimed (released, past the window) is not claimed again by it.
    */
-  completeClientMessage(sid: string, id: string, result: string): Promise<void>;
+  completeClientMessage(sid: string, id: string, result?: string): Promise<void>;
   /** The recorded result of a claimed id still within the window, if any was kept. */
   clientMessageResult(sid: string, id: string, now: number): Promise<string | undefined>;
 
@@ -201,4 +267,25 @@ export interface Store {
   /** Resolves when the store can serve requests (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A capability, not part of `Store`: a synchronous `append`, for a store that can answer at
+ * once (no I/O, like the memory store). It is the same operation: same result, same effect,
+ * and ordered with every other call on the session exactly as `append` would be; it throws
+ * (e.g. `store_closed`) where `append` rejects. The send path uses it to skip a promise per
+ * layer: a send then costs one promise instead of a chain of four (see docs/architecture.md,
+ * "Send"). The outbox decides once, at construction (`hasSyncAppend`), which path every send
+ * takes. A networked store does not implement it. A wrapper that overrides `append`
+ * (decorating, instrumenting) must override or hide `appendNow` too, or sends will bypass it.
+ * The contract suite runs its `appendNow` tests on a store that has it and reports them as
+ * skipped, with the reason, on one that has not.
+ */
+export interface SyncAppend {
+  appendNow(sid: string, message: NewMessage, now: number): AppendResult;
+}
+
+/** Whether `store` implements `SyncAppend` (has an `appendNow` method). */
+export function hasSyncAppend<S extends Store>(store: S): store is S & SyncAppend {
+  return typeof (store as Partial<SyncAppend>).appendNow === 'function';
 }
