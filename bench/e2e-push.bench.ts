@@ -26,7 +26,6 @@ import {
   SYSTEMS,
   WINDOW,
   WS_HIGH_WATER_MARK,
-  canPin,
   startPairs,
   stopPairs,
   type ClientResult,
@@ -35,6 +34,7 @@ import {
   type PushResult,
   type System,
 } from './lib/e2e.js';
+import { canPin } from './lib/child.js';
 import { QUICK, atLeast, atMost, pairedRatio, report, spread, type Check } from './lib/harness.js';
 
 /**
@@ -105,19 +105,18 @@ configs: for (const cfg of CONFIGS) {
   const perConn = MESSAGES / cfg.conns;
   let pairs: Pair[] = [];
   try {
-    pairs = await startPairs(cfg.conns, pin);
+    pairs = await startPairs(cfg.conns);
     for (let r = 0; r < WARMUP + ROUNDS; r++) {
       for (let k = 0; k < pairs.length; k++) {
         const p = pairs[(r + k) % pairs.length]!;
-        await p.client.ask({ cmd: 'arm', perConn, latency: false, base: '0' });
+        await p.client.call('arm', { perConn, latency: false, base: '0' });
         const [srv, cli] = await Promise.all([
-          p.server.ask<PushResult>({
-            cmd: 'push',
+          p.server.call<PushResult>('push', {
             perConn,
             bytes: cfg.bytes,
             producer: cfg.producer,
           }),
-          p.client.ask<ClientResult>({ cmd: 'wait', timeoutMs: 60_000 }),
+          p.client.call<ClientResult>('wait', { timeoutMs: 60_000 }),
         ]);
         const wrong = [
           ...(cli.received !== MESSAGES || srv.sent !== MESSAGES
