@@ -1,6 +1,6 @@
 /**
- * Circuit breaker (BENCHMARKS.md "circuit breaker"): ours against cockatiel and opossum,
- * measured in the same paired, interleaved rounds.
+ * Circuit breaker (docs/performance.md "Bars", row "circuit breaker"): ours against cockatiel and
+ * opossum, measured in the same paired, interleaved rounds.
  * - state check: reading the state, against a plain-field read (the in-run baseline).
  * - success path: `await execute(noop)` (and the sync API around `await noop()`), against a
  *   bare `await noop()`; the figure is the paired difference in ns.
@@ -224,7 +224,7 @@ const quickNote = (full: number): string | undefined =>
       'success: ours execute overhead / cockatiel execute overhead (paired medians)',
       oursDelta.median / delta('cockatiel execute').median,
       QUICK ? 0.8 : 60 / 128,
-      'the +60 ns bar in ratio form: BENCHMARKS.md measured cockatiel at +128 ns' +
+      'the +60 ns bar in ratio form: docs/performance.md ("Bars") measured cockatiel at +128 ns' +
         (QUICK ? ' (quick: 0.8)' : ''),
     ),
     atMost(

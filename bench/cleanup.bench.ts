@@ -1,5 +1,5 @@
 /**
- * Cleanup (BENCHMARKS.md "cleanup"): reaping expired sessions in the memory store
+ * Cleanup (docs/performance.md "Bars", row "cleanup"): reaping expired sessions in the memory store
  * (`MemoryStore.sweep(now)`, driven by its expiry wheel).
  * - 100, 1k, 10k, 100k, 1M sessions, 50 % stale (detached past their session TTL): one
  *   sweep's time and its time per 1000 reaped.

@@ -1,7 +1,7 @@
 /**
- * Dedup window (BENCHMARKS.md "dedup window"): the full duplicate check, expiry included, on
- * a window tracking 1k, 10k, 100k and 1M ids, through the product's `DedupWindow` (what
- * `MemoryStore.append` does with an outbound idempotency id and `claimClientMessage` with an
+ * Dedup window (docs/performance.md "Bars", row "dedup window"): the full duplicate check, expiry
+ * included, on a window tracking 1k, 10k, 100k and 1M ids, through the product's `DedupWindow`
+ * (what `MemoryStore.append` does with an outbound idempotency id and `claimClientMessage` with an
  * inbound client message id: `get(id, now)`, and on a miss `set(id, value, now)`).
  *
  * Steady state: the window lasts N ms and `now` advances 1 ms per new id, so every new id

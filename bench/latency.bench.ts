@@ -1,7 +1,7 @@
 /**
- * Latency (BENCHMARKS.md "latency"): one-way server → client latency at a fixed offered load
- * of 10 000 msg/s over 100 connections, p50 / p99 / p99.9, for resilient-ws (full reliability
- * layer, metrics on), raw `ws` and Socket.IO with connection-state recovery.
+ * Latency (docs/performance.md "Bars", row "latency"): one-way server → client latency at a fixed
+ * offered load of 10 000 msg/s over 100 connections, p50 / p99 / p99.9, for resilient-ws (full
+ * reliability layer, metrics on), raw `ws` and Socket.IO with connection-state recovery.
  *
  * The processes and the clients are those of the push benchmark (bench/lib/e2e.ts): per
  * system one server and one client process, servers pinned to CPU 0 and clients to CPU 1.

@@ -1,7 +1,7 @@
 /**
- * Memory per idle connection (BENCHMARKS.md "memory per connection"): heap (heapUsed after
- * two full GCs) and RSS per connection at 5000 idle connections, for resilient-ws (full
- * reliability layer, metrics on, every connection with a session), raw ws 8 and Socket.IO 4.8
+ * Memory per idle connection (docs/performance.md "Bars", row "memory per connection"): heap
+ * (heapUsed after two full GCs) and RSS per connection at 5000 idle connections, for resilient-ws
+ * (full reliability layer, metrics on, every connection with a session), raw ws 8 and Socket.IO 4.8
  * with connection-state recovery.
  *
  * Layout: this file runs as the parent, as a server child (`server <system>`, pinned to CPU 0,

@@ -19,8 +19,7 @@
  * Parts: bench/resume/stream-observer.ts (the counting), chaos.ts (the cut runs),
  * outside-window.ts (the trials), report.ts (table, checks, method), peers.ts (the servers).
  */
-import { spawnSync } from 'node:child_process';
-import { canPin } from './lib/child.js';
+import { pinSelf } from './lib/child.js';
 import { QUICK } from './lib/harness.js';
 import { rwsChaos, sioChaos } from './resume/chaos.js';
 import { TIME_LIMIT_MS, now } from './resume/common.js';
@@ -37,7 +36,7 @@ const seed =
   process.env.BENCH_SEED !== undefined ? Number(process.env.BENCH_SEED) : Date.now() % 1_000_000;
 console.log(`[resume] seed ${seed}${QUICK ? ' (quick)' : ''}`);
 // Servers on CPU 0 (each peer), clients and proxies here on CPU 1 (all threads).
-const pin = canPin() && spawnSync('taskset', ['-a', '-pc', '1', String(process.pid)]).status === 0;
+const pin = pinSelf(1);
 
 const rws = await rwsChaos(seed);
 console.log(

@@ -1,6 +1,6 @@
 /**
- * Sustained memory (BENCHMARKS.md "sustained memory"): RSS and heap sampled every second
- * while a server pushes as fast as it can to one acking client: 60 s for resilient-ws, 20 s
+ * Sustained memory (docs/performance.md "Bars", row "sustained memory"): RSS and heap sampled every
+ * second while a server pushes as fast as it can to one acking client: 60 s for resilient-ws, 20 s
  * each for Socket.IO with connection-state recovery and raw ws (context).
  *
  * The producer respects backpressure: it keeps at most WINDOW messages unacknowledged, and

@@ -1,6 +1,6 @@
 /**
  * Peer processes of the benchmarks: one way to start a child (pinned to a CPU with `taskset`
- * where it exists, docs/performance.md "Bars" method) and one request/response protocol over
+ * where it exists, docs/performance.md "Why these methods") and one request/response protocol over
  * IPC between the parent and it.
  *
  * Protocol: the child calls `serveRpc(handlers, ready)`; it sends `{ ready }` once, then
@@ -16,6 +16,13 @@ let pinnable: boolean | undefined;
 export function canPin(): boolean {
   pinnable ??= spawnSync('taskset', ['-c', '0', 'true']).status === 0;
   return pinnable;
+}
+
+/** Pins this process (all its threads) to `cpu`; false without taskset. */
+export function pinSelf(cpu: number): boolean {
+  return (
+    canPin() && spawnSync('taskset', ['-a', '-pc', String(cpu), String(process.pid)]).status === 0
+  );
 }
 
 export interface ChildOptions {

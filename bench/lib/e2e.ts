@@ -602,7 +602,7 @@ async function connectResilientWs(url: string, n: number): Promise<void> {
       ws.on('open', () => ws.send('{"t":"hello","v":1}'));
       ws.on('close', (code) => problem(C.problems, `resilient-ws connection closed: ${code}`));
       ws.on('message', (data: Buffer) => {
-        // A WebSocket message is a batch of frames separated by newlines (protocol §1).
+        // A WebSocket message is a batch of frames separated by newlines (docs/protocol.md §1).
         for (const line of data.toString('utf8').split('\n')) {
           if (line === '') continue;
           const f = JSON.parse(line) as { t: string; seq?: number; data?: Payload; code?: string };
