@@ -173,7 +173,7 @@ for (const size of SIZES) {
 
 const bar = QUICK ? 3 : 5;
 const quickNote = QUICK
-  ? 'quick mode: looser bar on a noisy 2-core box; full mode uses 5'
+  ? 'quick mode: a ratio to SHA-256 in the same rounds, so the CPU speed cancels; CPUs with SHA extensions give the lowest ratio (7.0 on an EPYC in full mode); bar 3 for 1 ms rounds on a shared box; full mode uses 5'
   : undefined;
 checks.push(
   atLeast(
