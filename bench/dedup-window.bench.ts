@@ -386,8 +386,8 @@ if (QUICK)
     atLeast(
       'positive control: the original O(n) list, new id, cost at 100k / cost at 1k (paired ratio median)',
       pairedRatio(original.ns['original O(n) list, new id @100k']!, listBase).median,
-      4 * QUICK_RATIO_BAR,
-      `quick mode: proves the ${QUICK_RATIO_BAR}x gate above would fail an O(n) window by a wide margin (4x over it)`,
+      2 * QUICK_RATIO_BAR,
+      `quick mode: proves the ${QUICK_RATIO_BAR}x gate above would fail an O(n) window, with room (2x over it; read 98-518x over several runs)`,
     ),
   );
 for (const { label } of LIST_SIZES) {
