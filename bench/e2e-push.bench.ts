@@ -1,6 +1,6 @@
 /**
- * End-to-end push (BENCHMARKS.md "end-to-end push"): server → client messages per second
- * delivered at the client, for resilient-ws (full reliability layer, metrics on), raw `ws`
+ * End-to-end push (docs/performance.md "Bars", row "end-to-end push"): server → client messages per
+ * second delivered at the client, for resilient-ws (full reliability layer, metrics on), raw `ws`
  * and Socket.IO with connection-state recovery, at 100 B and 1 KB payloads over 1 and 100
  * connections, with flow control respected by everyone (bench/lib/e2e.ts).
  *
@@ -26,7 +26,6 @@ import {
   SYSTEMS,
   WINDOW,
   WS_HIGH_WATER_MARK,
-  canPin,
   startPairs,
   stopPairs,
   type ClientResult,
@@ -35,11 +34,12 @@ import {
   type PushResult,
   type System,
 } from './lib/e2e.js';
+import { canPin } from './lib/child.js';
 import { QUICK, atLeast, atMost, pairedRatio, report, spread, type Check } from './lib/harness.js';
 
 /**
- * The four configurations of BENCHMARKS.md with the stream producer (checked), and the two
- * 100-connection ones again with the burst producer (reported, not checked: a different
+ * The four configurations of docs/performance.md ("Bars") with the stream producer (checked), and
+ * the two 100-connection ones again with the burst producer (reported, not checked: a different
  * application pattern, see bench/lib/e2e.ts `Producer`).
  */
 const CONFIGS: readonly { bytes: number; conns: number; producer: Producer }[] = [
@@ -105,19 +105,18 @@ configs: for (const cfg of CONFIGS) {
   const perConn = MESSAGES / cfg.conns;
   let pairs: Pair[] = [];
   try {
-    pairs = await startPairs(cfg.conns, pin);
+    pairs = await startPairs(cfg.conns);
     for (let r = 0; r < WARMUP + ROUNDS; r++) {
       for (let k = 0; k < pairs.length; k++) {
         const p = pairs[(r + k) % pairs.length]!;
-        await p.client.ask({ cmd: 'arm', perConn, latency: false, base: '0' });
+        await p.client.call('arm', { perConn, latency: false, base: '0' });
         const [srv, cli] = await Promise.all([
-          p.server.ask<PushResult>({
-            cmd: 'push',
+          p.server.call<PushResult>('push', {
             perConn,
             bytes: cfg.bytes,
             producer: cfg.producer,
           }),
-          p.client.ask<ClientResult>({ cmd: 'wait', timeoutMs: 60_000 }),
+          p.client.call<ClientResult>('wait', { timeoutMs: 60_000 }),
         ]);
         const wrong = [
           ...(cli.received !== MESSAGES || srv.sent !== MESSAGES
@@ -175,7 +174,7 @@ const complete = (res: ConfigResult) => SYSTEMS.every((s) => res.rate[s].length 
 // runs of unchanged code (100 B × 1 conn vs raw ws 1.10–1.50; 1 KB × 1 conn vs Socket.IO
 // 1.63–2.35; 1 KB × 100 conns vs raw ws 0.77–0.83, where full mode reads 0.78–0.91): a gate
 // 30 % under each bar gives the same verdict run after run and still catches a gross
-// regression. Full mode (19 rounds) checks the BENCHMARKS.md bars themselves.
+// regression. Full mode (19 rounds) checks the bars of docs/performance.md ("Bars") themselves.
 const BAR_WS = QUICK ? 0.7 : 1.0;
 const BAR_SIO = QUICK ? 1.4 : 2.0;
 const quickNote = (full: number) =>

@@ -1,8 +1,9 @@
 /**
- * Hash: xxHash64 vs SHA-256 over message bytes at 256 B, 1 KB, 10 KB and 100 KB (BENCHMARKS.md
- * "hash"), for both xxHash64 backends: `@node-rs/xxhash` (native) and `xxhash-wasm` (the
- * fallback when the native binary cannot load). Two forms of each:
- * - bytes: a Buffer in, a hex digest out: the primitive, and the BENCHMARKS.md bar.
+ * Hash: xxHash64 vs SHA-256 over message bytes at 256 B, 1 KB, 10 KB and 100 KB
+ * (docs/performance.md "Bars", row "hash"), for both xxHash64 backends: `@node-rs/xxhash` (native)
+ * and `xxhash-wasm` (the fallback when the native binary cannot load). Two forms of each:
+ * - bytes: a Buffer in, a hex digest out: the primitive, and the bar of docs/performance.md
+ *   ("Bars").
  * - text: the JSON string in, a hex digest out: what the hub does for `dedup: 'content'`
  *   (ContentHasher.hash64hex; SHA-256 through `crypto.hash` on the same string).
  * Plus JSON.stringify of the 10 KB object, for context: the dedup key hashes the text the
@@ -172,7 +173,7 @@ for (const size of SIZES) {
 
 const bar = QUICK ? 3 : 5;
 const quickNote = QUICK
-  ? 'quick mode: looser bar on a noisy 2-core box; full mode uses 5'
+  ? 'quick mode: a ratio to SHA-256 in the same rounds, so the CPU speed cancels; CPUs with SHA extensions give the lowest ratio (7.0 on an EPYC in full mode); bar 3 for 1 ms rounds on a shared box; full mode uses 5'
   : undefined;
 checks.push(
   atLeast(
@@ -182,16 +183,16 @@ checks.push(
     quickNote,
   ),
 );
-// Our own bars (not in BENCHMARKS.md), checked in full mode only: in quick mode's 1 ms rounds
-// the string-encoding path was seen 4x slower in one CI run out of several (an outlier the
-// 41-round full mode absorbs), and a gate must not fail on noise.
+// Our own bars (not in docs/performance.md ("Bars")), checked in full mode only: in quick mode's 1
+// ms rounds the string-encoding path was seen 4x slower in one CI run out of several (an outlier
+// the 41-round full mode absorbs), and a gate must not fail on noise.
 if (!QUICK)
   checks.push(
     atLeast(
       'hub path: ContentHasher.hash64hex (native) over SHA-256 of the same text at 10 KB',
       pairedRatio(hash10k['sha256 text']!, hash10k['xxh64 native text']!).median,
       2,
-      'own bar, not in BENCHMARKS.md: guards the reused-buffer encoding (napi string copy measured ~2x slower)',
+      'own bar, not in docs/performance.md ("Bars"): guards the reused-buffer encoding (napi string copy measured ~2x slower)',
     ),
     atLeast(
       'JSON.stringify of the 10 KB object / hub-path hash of its text (why the key never re-serializes)',

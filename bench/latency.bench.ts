@@ -1,7 +1,7 @@
 /**
- * Latency (BENCHMARKS.md "latency"): one-way server → client latency at a fixed offered load
- * of 10 000 msg/s over 100 connections, p50 / p99 / p99.9, for resilient-ws (full reliability
- * layer, metrics on), raw `ws` and Socket.IO with connection-state recovery.
+ * Latency (docs/performance.md "Bars", row "latency"): one-way server → client latency at a fixed
+ * offered load of 10 000 msg/s over 100 connections, p50 / p99 / p99.9, for resilient-ws (full
+ * reliability layer, metrics on), raw `ws` and Socket.IO with connection-state recovery.
  *
  * The processes and the clients are those of the push benchmark (bench/lib/e2e.ts): per
  * system one server and one client process, servers pinned to CPU 0 and clients to CPU 1.
@@ -13,7 +13,6 @@
 import {
   SYSTEMS,
   WINDOW,
-  canPin,
   startPairs,
   stopPairs,
   type ClientResult,
@@ -21,6 +20,7 @@ import {
   type Pair,
   type System,
 } from './lib/e2e.js';
+import { canPin } from './lib/child.js';
 import { QUICK, atLeast, atMost, report, spread, type Check } from './lib/harness.js';
 
 const CONNS = 100;
@@ -70,7 +70,7 @@ const voids: string[] = [];
 
 let pairs: Pair[] = [];
 try {
-  pairs = await startPairs(CONNS, pin);
+  pairs = await startPairs(CONNS);
   let recorded = 0;
   for (let r = 0; recorded < ROUNDS; r++) {
     const round: {
@@ -82,9 +82,8 @@ try {
     }[] = [];
     for (let k = 0; k < pairs.length; k++) {
       const p = pairs[(r + k) % pairs.length]!;
-      await p.client.ask({ cmd: 'arm', perConn: TICKS, latency: true, base });
-      const pace = await p.server.ask<PaceResult>({
-        cmd: 'pace',
+      await p.client.call('arm', { perConn: TICKS, latency: true, base });
+      const pace = await p.server.call<PaceResult>('pace', {
         ticks: TICKS,
         tickMs: TICK_MS,
         bytes: BYTES,
@@ -92,7 +91,7 @@ try {
       });
       // The server answers once every message it sent was acked, so the client has them all;
       // the short wait is only for a client that is missing some.
-      const cli = await p.client.ask<ClientResult>({ cmd: 'wait', timeoutMs: 5000 });
+      const cli = await p.client.call<ClientResult>('wait', { timeoutMs: 5000 });
       const wrong = [
         ...(cli.received !== pace.sent ? [`sent ${pace.sent}, delivered ${cli.received}`] : []),
         ...(p.system === 'socket.io' && pace.stored !== pace.sent

@@ -1,7 +1,7 @@
 /**
- * Memory per idle connection (BENCHMARKS.md "memory per connection"): heap (heapUsed after
- * two full GCs) and RSS per connection at 5000 idle connections, for resilient-ws (full
- * reliability layer, metrics on, every connection with a session), raw ws 8 and Socket.IO 4.8
+ * Memory per idle connection (docs/performance.md "Bars", row "memory per connection"): heap
+ * (heapUsed after two full GCs) and RSS per connection at 5000 idle connections, for resilient-ws
+ * (full reliability layer, metrics on, every connection with a session), raw ws 8 and Socket.IO 4.8
  * with connection-state recovery.
  *
  * Layout: this file runs as the parent, as a server child (`server <system>`, pinned to CPU 0,
@@ -12,16 +12,14 @@
  * them established and idle for 1 s, and reads again after GC. Per connection = delta / N.
  */
 import { fileURLToPath } from 'node:url';
+import { canPin, startChild, type Peer } from './lib/child.js';
 import { QUICK, atMost, pairedRatio, report, spread, type Check } from './lib/harness.js';
 import {
-  PIN,
-  Peer,
   SYSTEMS,
   idleClientChild,
   isServerKind,
   serverChild,
   sleep,
-  startChild,
   type MemoryReading,
   type ServerCounts,
   type ServerKind,
@@ -83,7 +81,10 @@ async function waitFor(
 }
 
 async function measureOnce(client: Peer, v: Variant, round: number): Promise<RoundResult> {
-  const server = new Peer<{ url: string }>(startChild(SELF, ['server', v.server], 0, SERVER_ARGS));
+  const server = startChild<{ url: string }>(SELF, ['server', v.server], {
+    cpu: 0,
+    execArgv: SERVER_ARGS,
+  });
   try {
     const { url } = await server.ready;
     for (let w = 0; w < WARMUP_ROUNDS; w++) {
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }, 600_000);
   guard.unref();
-  const client = new Peer(startChild(SELF, ['client'], 1, ['--max-old-space-size=4096']));
+  const client = startChild(SELF, ['client'], { cpu: 1, execArgv: ['--max-old-space-size=4096'] });
   await client.ready;
   const results: RoundResult[] = [];
   try {
@@ -213,7 +214,7 @@ async function main(): Promise<void> {
       `(${WARMUP_ROUNDS} × ${WARMUP_CONNECTIONS} connections opened and closed gracefully: rws with bye, so no session is left), reads the ` +
       `baseline, opens ${N} connections, waits until the server holds all ${N} established, ${IDLE_MS} ms idle, and reads again. ` +
       `Readings in the server process: heapUsed after global.gc() twice, and RSS at the same moment; per connection = delta / ${N}. ` +
-      `${PIN ? 'Servers pinned to CPU 0 and the client to CPU 1 with taskset' : 'Not pinned (no taskset)'}. ` +
+      `${canPin() ? 'Servers pinned to CPU 0 and the client to CPU 1 with taskset' : 'Not pinned (no taskset)'}. ` +
       `Ratios are taken round by round. Diagnostic row, no check: the same resilient-ws server holding ${N} connections that never ` +
       `send hello (plain ws clients; hello timeout raised to 60 s so they stay open), i.e. a connection without a session; the ` +
       `difference to the full row is what the session adds. Wall time of the whole run: ${seconds.toFixed(0)} s.`,

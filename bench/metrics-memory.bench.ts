@@ -1,10 +1,10 @@
 /**
- * Metrics memory (BENCHMARKS.md "metrics overhead"): retained heap per 10K operations at a
- * bounded session count (< 1 KB), memory after 1 million sessions come and go (back to
- * baseline), and 1 million distinct label values (bounded by the cap). The metrics see the
- * core only through its events, so the operations are the core's real event payloads,
- * emitted on a real emitter observed by `createObservability` (product + process metrics).
- * Retained memory: heapUsed after a full GC, not allocation.
+ * Metrics memory (docs/performance.md "Bars", row "metrics overhead"): retained heap per 10K
+ * operations at a bounded session count (< 1 KB), memory after 1 million sessions come and go (back
+ * to baseline), and 1 million distinct label values (bounded by the cap). The metrics see the core
+ * only through its events, so the operations are the core's real event payloads, emitted on a real
+ * emitter observed by `createObservability` (product + process metrics). Retained memory: heapUsed
+ * after a full GC, not allocation.
  */
 import type { CoreEvents } from '../src/core-events.js';
 import { Emitter } from '../src/events.js';

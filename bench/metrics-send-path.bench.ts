@@ -1,8 +1,8 @@
 /**
- * Metrics overhead on the real send path (BENCHMARKS.md "metrics overhead"). Three server
- * processes built exactly as the product builds them — `createServer({ metrics: true })`
- * and twice `createServer({ metrics: false })` (an A/A control) — each push to one sink
- * client in a fourth process (so the client's parsing is not billed to a server). A round
+ * Metrics overhead on the real send path (docs/performance.md "Bars", row "metrics
+ * overhead"). Three server processes built as the product builds them (bench/lib/systems.ts):
+ * `createServer({ metrics: true })` and twice `createServer({ metrics: false })` (an A/A
+ * control), each pushing to one sink client in a fourth process (so the client's parsing is not billed to a server). A round
  * sends N messages through `server.send` (serialize, seq, outbox, batched socket write) and
  * the flush that writes them; the acks are handled outside the timed part. The figure is the
  * server process's CPU time (user + system) per message, on / off, paired round by round
@@ -12,11 +12,12 @@
  * toggling itself (listeners added and removed, so the JIT's inline caches on the emitter
  * changed shape every round) cost 5 %; the product subscribes once, at start.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { createServer, type RwsServer } from '../src/index.js';
+import type { RwsServer } from '../src/index.js';
 import { SEND_TIMING_EVERY } from '../src/outbox/outbox.js';
+import { canPin, serveRpc, startChild } from './lib/child.js';
+import { startResilientWs, WS_CLIENT } from './lib/systems.js';
 import { QUICK, atMost, heapAfterGc, pairedRatio, report, spread } from './lib/harness.js';
 
 // Quick mode keeps the full round size (short rounds were noise-dominated: one CI run read
@@ -35,7 +36,7 @@ async function sink(urls: string[]): Promise<void> {
     urls.map(
       (url) =>
         new Promise<string>((resolve, reject) => {
-          const ws = new WebSocket(url, 'rws.v1');
+          const ws = new WebSocket(url, 'rws.v1', WS_CLIENT);
           ws.on('error', reject);
           ws.on('open', () => ws.send(JSON.stringify({ t: 'hello', v: 1 })));
           ws.on('message', (data: Buffer) => {
@@ -51,7 +52,7 @@ async function sink(urls: string[]): Promise<void> {
         }),
     ),
   );
-  process.send!({ sids });
+  serveRpc({}, { sids });
 }
 
 interface RoundResult {
@@ -61,26 +62,23 @@ interface RoundResult {
 
 // ---- server (child process): one real server; runs a round when the parent asks. ----
 async function serverProcess(metrics: boolean): Promise<void> {
-  const server = createServer({
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'silent',
+  const { server, url } = await startResilientWs({
     metrics,
     outboxMax: 1_000_000,
     outboxMaxBytes: 1024 * 1024 * 1024,
   });
-  const { url } = await server.listen();
   let sid = '';
-  process.on('message', (m: { sid?: string; round?: true; stop?: true }) => {
-    if (m.sid !== undefined) sid = m.sid;
-    if (m.round === true)
-      void round(server, sid).then(
-        (r) => process.send!(r),
-        (e: unknown) => process.send!({ error: String(e) }),
-      );
-    if (m.stop === true) void server.close().then(() => process.exit(0));
-  });
-  process.send!({ url });
+  serveRpc(
+    {
+      sid: (a: { sid: string }) => {
+        sid = a.sid;
+        return true;
+      },
+      round: () => round(server, sid),
+    },
+    { url },
+    { onExit: () => server.close() },
+  );
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -89,7 +87,7 @@ const pause = (): Promise<void> => new Promise((r) => setTimeout(r, 1));
 /** Timed: N sends and the flush that writes them to the socket. Untimed: the acks. */
 async function round(server: RwsServer, sid: string): Promise<RoundResult> {
   heapAfterGc(); // every round starts from the same heap, so a GC lands in neither by luck
-  const sentBefore = server.hub.outbox.totals.sent;
+  const sentBefore = server.sentTotals.messages;
   const batch: Promise<unknown>[] = new Array<Promise<unknown>>(MESSAGES);
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -99,31 +97,23 @@ async function round(server: RwsServer, sid: string): Promise<RoundResult> {
   const wall = Number(process.hrtime.bigint() - t0);
   const c = process.cpuUsage(c0);
   while ((await server.store.stats()).messages > 0) await pause();
-  if (server.hub.outbox.totals.sent - sentBefore !== MESSAGES)
-    throw new Error('not every send was stored');
-  if (server.observability !== undefined) {
+  const sent = server.sentTotals.messages;
+  if (sent - sentBefore !== MESSAGES) throw new Error('not every send was stored');
+  const stats = server.metricsStats();
+  if (stats !== undefined) {
     // The metrics must have seen the round: every send counted, 1 in SEND_TIMING_EVERY timed.
-    const st = (await server.observability.stats()) as {
+    const st = (await stats) as {
       counters: Record<string, unknown>;
       histograms: Record<string, { count: number }>;
     };
     const timed = st.histograms.rws_send_duration_seconds?.count ?? 0;
     if (
-      st.counters.rws_messages_sent_total !== server.hub.outbox.totals.sent ||
-      Math.abs(timed - server.hub.outbox.totals.sent / SEND_TIMING_EVERY) > 1
+      st.counters.rws_messages_sent_total !== sent ||
+      Math.abs(timed - sent / SEND_TIMING_EVERY) > 1
     )
       throw new Error('the metrics did not see the round: the benchmark would be void');
   }
   return { cpu: (c.user + c.system) * 1000, wall };
-}
-
-function ask<T>(child: ChildProcess, message: object): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    child.once('message', (m: T & { error?: string }) =>
-      m.error === undefined ? resolve(m) : reject(new Error(m.error)),
-    );
-    child.send(message);
-  });
 }
 
 if (process.argv[2] === 'sink') {
@@ -140,47 +130,37 @@ async function main(): Promise<void> {
     ['metrics off', false],
     ['metrics off (A/A)', false],
   ];
-  // Servers pinned to CPU 0 and the sink to CPU 1 where taskset exists (BENCHMARKS.md
-  // "Method"): the scheduler moving processes between the two cores was the largest noise.
-  const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-  const servers = variants.map(([, on]) =>
-    pin
-      ? spawn(
-          'taskset',
-          ['-c', '0', process.execPath, '--expose-gc', SELF, 'server', on ? 'on' : 'off'],
-          { stdio: ['inherit', 'inherit', 'inherit', 'ipc'] },
-        )
-      : fork(SELF, ['server', on ? 'on' : 'off'], { stdio: 'inherit', execArgv: ['--expose-gc'] }),
+  // Servers pinned to CPU 0 and the sink to CPU 1 where taskset exists (bench/lib/child.ts):
+  // the scheduler moving processes between the two cores was the largest noise.
+  const pin = canPin();
+  const servers = variants.map(([name, on]) =>
+    startChild<{ url: string }>(SELF, ['server', on ? 'on' : 'off'], {
+      cpu: 0,
+      execArgv: ['--expose-gc'],
+      name,
+    }),
   );
-  const urls = await Promise.all(
-    servers.map(
-      (c) => new Promise<string>((r) => c.once('message', (m: { url: string }) => r(m.url))),
-    ),
-  );
-  const sinkProcess = pin
-    ? spawn('taskset', ['-c', '1', process.execPath, SELF, 'sink', ...urls], {
-        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      })
-    : fork(SELF, ['sink', ...urls], { stdio: 'inherit' });
-  const { sids } = await new Promise<{ sids: string[] }>((resolve) =>
-    sinkProcess.once('message', (m) => resolve(m as { sids: string[] })),
-  );
-  servers.forEach((c, i) => c.send({ sid: sids[i] }));
+  const urls = await Promise.all(servers.map(async (c) => (await c.ready).url));
+  const sinkProcess = startChild<{ sids: string[] }>(SELF, ['sink', ...urls], {
+    cpu: 1,
+    name: 'sink',
+  });
+  const { sids } = await sinkProcess.ready;
+  await Promise.all(servers.map((c, i) => c.call('sid', { sid: sids[i] })));
 
   const cpu: Record<string, number[]> = Object.fromEntries(variants.map(([n]) => [n, []]));
   const wall: Record<string, number[]> = Object.fromEntries(variants.map(([n]) => [n, []]));
   for (let r = 0; r < WARMUP + ROUNDS; r++) {
     for (let k = 0; k < variants.length; k++) {
       const i = (r + k) % variants.length;
-      const m = await ask<RoundResult>(servers[i]!, { round: true });
+      const m = await servers[i]!.call<RoundResult>('round');
       if (r >= WARMUP) {
         cpu[variants[i]![0]]!.push(m.cpu / MESSAGES);
         wall[variants[i]![0]]!.push(m.wall / MESSAGES);
       }
     }
   }
-  for (const c of servers) c.send({ stop: true });
-  sinkProcess.kill();
+  await Promise.all([...servers, sinkProcess].map((c) => c.stop()));
 
   // Two identical off processes differ by up to a few % (the A/A control): the on variant is
   // compared with the mean of both in the same round, so no single process's bias decides.

@@ -1,10 +1,10 @@
 /**
  * `npm run bench` runs every bench/*.bench.ts (built to dist/bench) in its own
  * `node --expose-gc` process, one after another, then writes bench/results/REPORT.md: the
- * machine, a scorecard with one section per row of BENCHMARKS.md (its bar, every check
- * measured for it, pass or fail) and each benchmark's own tables.
- * `npm run bench:check` does the same in quick mode (BENCH_QUICK=1, results under
- * bench/results/quick) and exits non-zero if any gate misses.
+ * machine, a scorecard with one section per row of docs/performance.md ("Bars") (its bar, every
+ * check measured for it, pass or fail) and each benchmark's own tables. `npm run bench:check` does
+ * the same in quick mode (BENCH_QUICK=1, results under bench/results/quick) and exits non-zero if
+ * any gate misses.
  *
  *   node dist/bench/run.js [--check] [name-filter ...]
  *
@@ -16,6 +16,7 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { canPin } from './lib/child.js';
 import { buildReport, type StoredResult } from './lib/report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,7 +76,7 @@ console.log(`\nbench: ${files.length} passed in ${suiteSeconds.toFixed(0)} s`);
 
 function machine(): string {
   const cpu = cpus();
-  const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+  const pin = canPin();
   let commit = 'unknown';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();

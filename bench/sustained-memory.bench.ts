@@ -1,6 +1,6 @@
 /**
- * Sustained memory (BENCHMARKS.md "sustained memory"): RSS and heap sampled every second
- * while a server pushes as fast as it can to one acking client: 60 s for resilient-ws, 20 s
+ * Sustained memory (docs/performance.md "Bars", row "sustained memory"): RSS and heap sampled every
+ * second while a server pushes as fast as it can to one acking client: 60 s for resilient-ws, 20 s
  * each for Socket.IO with connection-state recovery and raw ws (context).
  *
  * The producer respects backpressure: it keeps at most WINDOW messages unacknowledged, and
@@ -16,15 +16,13 @@
  * and client child (`sink`, CPU 1). One system at a time, each in fresh processes.
  */
 import { fileURLToPath } from 'node:url';
+import { canPin, startChild } from './lib/child.js';
 import { QUICK, atMost, report, spread, type Check } from './lib/harness.js';
 import {
-  PIN,
-  Peer,
   isServerKind,
   serverChild,
   sinkChild,
   sleep,
-  startChild,
   type PushOptions,
   type PushResult,
   type ServerCounts,
@@ -72,8 +70,11 @@ interface Run {
 
 async function runOne(system: System, seconds: number, gcAt: number[]): Promise<Run> {
   const t0 = Date.now();
-  const server = new Peer<{ url: string }>(startChild(SELF, ['server', system], 0, SERVER_ARGS));
-  const sink = new Peer(startChild(SELF, ['sink'], 1));
+  const server = startChild<{ url: string }>(SELF, ['server', system], {
+    cpu: 0,
+    execArgv: SERVER_ARGS,
+  });
+  const sink = startChild(SELF, ['sink'], { cpu: 1 });
   try {
     const [{ url }] = await Promise.all([server.ready, sink.ready]);
     await sink.call('connect', { system, url });
@@ -214,8 +215,8 @@ async function main(): Promise<void> {
     name: 'sustained-memory',
     title: 'Sustained memory under maximum push',
     method:
-      `Each system in fresh processes: the server (its own process${PIN ? ', pinned to CPU 0' : ''}) pushes ~100 B JSON messages to one client ` +
-      `(its own process${PIN ? ', pinned to CPU 1' : ''}) as fast as it takes them, ${BATCH} per event-loop turn, keeping at most ${WINDOW} ` +
+      `Each system in fresh processes: the server (its own process${canPin() ? ', pinned to CPU 0' : ''}) pushes ~100 B JSON messages to one client ` +
+      `(its own process${canPin() ? ', pinned to CPU 1' : ''}) as fast as it takes them, ${BATCH} per event-loop turn, keeping at most ${WINDOW} ` +
       `unacknowledged (a producer that respects backpressure; ${WINDOW} is resilient-ws's default outboxMax, so a client that keeps up never ` +
       `overflows the outbox). The client numbers every message, checks the order, and acks cumulatively once per event-loop turn (as the SDK's ` +
       `ack batcher does in a burst). resilient-ws: createServer({ metrics: true }), product defaults (outbox 1000 messages / 1 MB, drop-oldest), ` +

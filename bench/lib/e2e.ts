@@ -1,17 +1,13 @@
 /**
  * Process code shared by the end-to-end benchmarks (bench/e2e-push.bench.ts and
- * bench/latency.bench.ts): a server process and a client process per system, and the
- * parent-side handle that drives them over IPC.
+ * bench/latency.bench.ts): a server process and a client process per system, driven by the
+ * parent over bench/lib/child.ts.
  *
- * The three systems, each built as its users would run it:
- * - `resilient-ws`: `createServer({ metrics: true })` with the full reliability layer
- *   (sessions, seq, outbox, dedup, heartbeats); the application pushes with
- *   `server.send(sid, data)`. Its client speaks protocol v1 over `ws` (hello, then
- *   cumulative acks with the SDK's own ack policy: `AckBatcher` from client/ack-batcher.ts,
- *   at the 64th unacked message or after 25 ms).
- * - `ws`: `new WebSocketServer()`, one `ws.send(JSON.stringify(msg))` per message.
- * - `socket.io`: Socket.IO 4.8 with connection-state recovery (`maxDisconnectionDuration`
- *   120 s, websocket transport only), one `socket.emit('m', msg)` per message.
+ * The three systems come from bench/lib/systems.ts (built as their users run them). How each
+ * application sends: resilient-ws `server.send(sid, data)`, its client speaking protocol v1
+ * over `ws` (hello, then cumulative acks with the SDK's own ack policy: `AckBatcher` from
+ * client/ack-batcher.ts, at the 64th unacked message or after 25 ms); ws one
+ * `ws.send(JSON.stringify(msg))` per message; Socket.IO one `socket.emit('m', msg)`.
  *
  * Processes: each system's server and client run in their own processes, servers pinned to
  * CPU 0 and clients to CPU 1 with `taskset` where it exists; only one system works at a time.
@@ -31,14 +27,22 @@
  *
  * Run as a child: `node e2e.js server|client <system>`; it talks to its parent over IPC.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AckBatcher } from '../../client/ack-batcher.js';
+import { serveRpc, startChild, type Peer } from './child.js';
+import {
+  SIO_CLIENT,
+  SYSTEMS,
+  WS_CLIENT,
+  startResilientWs,
+  startSocketIo,
+  startWs,
+  type System,
+} from './systems.js';
 
-export const SYSTEMS = ['resilient-ws', 'ws', 'socket.io'] as const;
-export type System = (typeof SYSTEMS)[number];
+export { SYSTEMS, type System };
 
 /**
  * How the application produces in push mode. `stream`: at most SLICE messages per connection
@@ -83,19 +87,7 @@ export function padding(bytes: number): string {
 const SELF = fileURLToPath(import.meta.url);
 
 // ---------------------------------------------------------------------------------------
-// IPC
-
-type ServerCommand =
-  | { cmd: 'links'; n: number }
-  | { cmd: 'push'; perConn: number; bytes: number; producer: Producer }
-  | { cmd: 'pace'; ticks: number; tickMs: number; bytes: number; base: string }
-  | { cmd: 'stop' };
-
-type ClientCommand =
-  | { cmd: 'connect'; url: string; n: number }
-  | { cmd: 'arm'; perConn: number; latency: boolean; base: string }
-  | { cmd: 'wait'; timeoutMs: number }
-  | { cmd: 'stop' };
+// Results
 
 export interface PushResult {
   /** hrtime (ns, as a string) when the server started the round. */
@@ -141,91 +133,12 @@ export interface ClientResult {
   problems: string[];
 }
 
-interface Reply {
-  id: number;
-  error?: string;
-}
-
-/** Parent-side handle of one child process: requests with ids, answered in any order. */
-export class Proc {
-  private nextId = 1;
-  private readonly pending = new Map<
-    number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
-  >();
-  readonly ready: Promise<{ url?: string }>;
-
-  constructor(
-    readonly name: string,
-    readonly child: ChildProcess,
-  ) {
-    let readyResolve!: (v: { url?: string }) => void;
-    let readyReject!: (e: Error) => void;
-    this.ready = new Promise((resolve, reject) => {
-      readyResolve = resolve;
-      readyReject = reject;
-    });
-    child.on('message', (m: Reply & { url?: string }) => {
-      if (m.id === 0) {
-        readyResolve(m);
-        return;
-      }
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      clearTimeout(p.timer);
-      if (m.error !== undefined) p.reject(new Error(`${this.name}: ${m.error}`));
-      else p.resolve(m);
-    });
-    child.on('exit', (code, signal) => {
-      const e = new Error(`${this.name} exited (${code ?? signal})`);
-      readyReject(e);
-      for (const p of this.pending.values()) {
-        clearTimeout(p.timer);
-        p.reject(e);
-      }
-      this.pending.clear();
-    });
-  }
-
-  ask<T>(command: ServerCommand | ClientCommand, timeoutMs = 120_000): Promise<T> {
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${this.name}: no answer to ${command.cmd} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.child.send({ id, ...command });
-    });
-  }
-
-  /** Ends the child: a polite stop, then SIGKILL of this child (by its handle) after 2 s. */
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    try {
-      this.child.send({ id: -1, cmd: 'stop' });
-    } catch {
-      // channel already closed
-    }
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 2000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
-
-/** Whether `taskset` can pin processes here (BENCHMARKS.md "Method"). */
-export function canPin(): boolean {
-  return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-}
-
 /**
  * Starts `node e2e.js <role> <system>`: servers pinned to CPU 0, clients to CPU 1 (with
- * taskset; otherwise forked unpinned). A large old space: Socket.IO's recovery log keeps
- * every packet for its maxDisconnectionDuration.
+ * taskset; otherwise unpinned). A large old space: Socket.IO's recovery log keeps every
+ * packet for its maxDisconnectionDuration.
  */
-export function startProcess(role: 'server' | 'client', system: System, pin: boolean): Proc {
+export function startProcess(role: 'server' | 'client', system: System): Peer<{ url?: string }> {
   // BENCH_E2E_CPU_PROF=<system>[:<role>] profiles that process (--cpu-prof into
   // BENCH_E2E_CPU_PROF_DIR, default <tmpdir>/rws-e2e-profiles) to see where its time goes.
   const [profSystem, profRole = 'server'] = (process.env.BENCH_E2E_CPU_PROF ?? '').split(':');
@@ -236,39 +149,33 @@ export function startProcess(role: 'server' | 'client', system: System, pin: boo
           `--cpu-prof-dir=${process.env.BENCH_E2E_CPU_PROF_DIR ?? join(tmpdir(), 'rws-e2e-profiles')}`,
         ]
       : [];
-  const node = ['--max-old-space-size=8192', ...prof];
-  const args = [...node, SELF, role, system];
-  const child = pin
-    ? spawn('taskset', ['-c', role === 'server' ? '0' : '1', process.execPath, ...args], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      })
-    : fork(SELF, [role, system], {
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        execArgv: node,
-      });
-  return new Proc(`${system} ${role}`, child);
+  return startChild(SELF, [role, system], {
+    cpu: role === 'server' ? 0 : 1,
+    execArgv: ['--max-old-space-size=8192', ...prof],
+    name: `${system} ${role}`,
+  });
 }
 
 /** One system's server and client processes, connected with `conns` connections. */
 export interface Pair {
   system: System;
-  server: Proc;
-  client: Proc;
+  server: Peer<{ url?: string }>;
+  client: Peer<{ url?: string }>;
 }
 
-export async function startPairs(conns: number, pin: boolean): Promise<Pair[]> {
+export async function startPairs(conns: number): Promise<Pair[]> {
   const pairs = SYSTEMS.map((system) => ({
     system,
-    server: startProcess('server', system, pin),
-    client: startProcess('client', system, pin),
+    server: startProcess('server', system),
+    client: startProcess('client', system),
   }));
   try {
     await Promise.all(
       pairs.map(async (p) => {
         const { url } = await p.server.ready;
         await p.client.ready;
-        await p.client.ask({ cmd: 'connect', url: url!, n: conns }, 30_000);
-        await p.server.ask({ cmd: 'links', n: conns }, 30_000);
+        await p.client.call('connect', { url: url!, n: conns }, { timeoutMs: 30_000 });
+        await p.server.call('links', { n: conns }, { timeoutMs: 30_000 });
       }),
     );
   } catch (error) {
@@ -400,16 +307,10 @@ function removeLink(l: Link, why: string): void {
 }
 
 async function listenResilientWs(): Promise<string> {
-  const { createServer } = await import('../../src/index.js');
-  const server = createServer({
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'silent',
-    metrics: true,
+  const { server, url } = await startResilientWs({
     outboxMax: RWS_OUTBOX_MAX,
     outboxMaxBytes: RWS_OUTBOX_MAX_BYTES,
   });
-  if (server.observability === undefined) throw new Error('metrics are off');
   const bySid = new Map<string, Link>();
   const failed = (e: unknown) => problem(S.problems, `send failed: ${String(e)}`);
   server.on('session', ({ sid }) => {
@@ -430,7 +331,6 @@ async function listenResilientWs(): Promise<string> {
   server.on('drop', ({ reason, count }) =>
     problem(S.problems, `resilient-ws dropped ${count} message(s): ${reason}`),
   );
-  const { url } = await server.listen();
   // Acks are seqs: remember each session's seq at the start of a round.
   beforeRound = () => {
     for (const l of S.links) l.seqBase += l.sent;
@@ -439,9 +339,7 @@ async function listenResilientWs(): Promise<string> {
 }
 
 async function listenWs(): Promise<string> {
-  const { WebSocketServer } = await import('ws');
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const { wss, url } = await startWs();
   wss.on('connection', (ws) => {
     const l: Link = addLink((msg) => {
       const text = JSON.stringify(msg);
@@ -454,26 +352,14 @@ async function listenWs(): Promise<string> {
     ws.on('message', (data: Buffer) => onAck(l, (JSON.parse(data.toString()) as { a: number }).a));
     ws.on('close', (code) => removeLink(l, `close ${code}`));
   });
-  const port = (wss.address() as { port: number }).port;
-  return `ws://127.0.0.1:${port}`;
+  return url;
 }
 
 async function listenSocketIo(): Promise<string> {
-  const { createServer: createHttpServer } = await import('node:http');
-  const { Server } = await import('socket.io');
-  const http = createHttpServer();
-  const io = new Server(http, {
-    connectionStateRecovery: { maxDisconnectionDuration: 120_000 },
-    transports: ['websocket'],
-  });
-  // With recovery on, Socket.IO uses its SessionAwareAdapter, and socket.emit goes through
-  // adapter.broadcast, which appends an offset to the packet and keeps it in `packets`.
-  const adapter = io.of('/').adapter as unknown as { constructor: { name: string } } & {
-    packets?: unknown[];
-  };
-  if (adapter.constructor.name !== 'SessionAwareAdapter' || !Array.isArray(adapter.packets))
-    throw new Error(`Socket.IO recovery is not active (adapter ${adapter.constructor.name})`);
-  S.storedPackets = () => adapter.packets!.length;
+  const { io, url, storedPackets } = await startSocketIo();
+  // With recovery on, socket.emit goes through adapter.broadcast, which appends an offset to
+  // the packet and keeps it in its log: every round checks the log grew by what was sent.
+  S.storedPackets = storedPackets;
   io.on('connection', (socket) => {
     const l = addLink((msg) => {
       socket.emit('m', msg);
@@ -481,9 +367,7 @@ async function listenSocketIo(): Promise<string> {
     socket.on('a', (n: number) => onAck(l, n));
     socket.on('disconnect', (reason) => removeLink(l, reason));
   });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-  const port = (http.address() as { port: number }).port;
-  return `http://127.0.0.1:${port}`;
+  return url;
 }
 
 let beforeRound: () => void = () => undefined;
@@ -623,37 +507,24 @@ async function serverMain(system: System): Promise<void> {
       : system === 'ws'
         ? await listenWs()
         : await listenSocketIo();
-  process.on('message', (m: ServerCommand & { id: number }) => {
-    const answer = (p: Promise<object>) =>
-      p.then(
-        (r) => process.send!({ id: m.id, ...r }),
-        (e: unknown) => process.send!({ id: m.id, error: String(e) }),
-      );
-    switch (m.cmd) {
-      case 'links':
-        void answer(
-          (async () => {
-            const deadline = Date.now() + 20_000;
-            while (S.links.length !== m.n) {
-              if (Date.now() > deadline)
-                throw new Error(`${S.links.length} connections, expected ${m.n}`);
-              await sleep(5);
-            }
-            return {};
-          })(),
-        );
-        break;
-      case 'push':
-        void answer(push(m.perConn, m.bytes, m.producer));
-        break;
-      case 'pace':
-        void answer(pace(m.ticks, m.tickMs, m.bytes, BigInt(m.base)));
-        break;
-      case 'stop':
-        process.exit(0);
-    }
-  });
-  process.send!({ id: 0, url });
+  serveRpc(
+    {
+      links: async (a: { n: number }) => {
+        const deadline = Date.now() + 20_000;
+        while (S.links.length !== a.n) {
+          if (Date.now() > deadline)
+            throw new Error(`${S.links.length} connections, expected ${a.n}`);
+          await sleep(5);
+        }
+        return {};
+      },
+      push: (a: { perConn: number; bytes: number; producer: Producer }) =>
+        push(a.perConn, a.bytes, a.producer),
+      pace: (a: { ticks: number; tickMs: number; bytes: number; base: string }) =>
+        pace(a.ticks, a.tickMs, a.bytes, BigInt(a.base)),
+    },
+    { url },
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -719,7 +590,7 @@ async function connectResilientWs(url: string, n: number): Promise<void> {
   C.resetAcks = false; // acks are session seqs, cumulative across rounds
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, 'rws.v1', { perMessageDeflate: false });
+      const ws = new WebSocket(url, 'rws.v1', WS_CLIENT);
       const l = new ClientLink();
       l.acks = new AckBatcher(
         systemClock,
@@ -731,7 +602,7 @@ async function connectResilientWs(url: string, n: number): Promise<void> {
       ws.on('open', () => ws.send('{"t":"hello","v":1}'));
       ws.on('close', (code) => problem(C.problems, `resilient-ws connection closed: ${code}`));
       ws.on('message', (data: Buffer) => {
-        // A WebSocket message is a batch of frames separated by newlines (protocol §1).
+        // A WebSocket message is a batch of frames separated by newlines (docs/protocol.md §1).
         for (const line of data.toString('utf8').split('\n')) {
           if (line === '') continue;
           const f = JSON.parse(line) as { t: string; seq?: number; data?: Payload; code?: string };
@@ -766,7 +637,7 @@ async function connectWs(url: string, n: number): Promise<void> {
   const { systemClock } = await import('../../client/clock.js');
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, { perMessageDeflate: false });
+      const ws = new WebSocket(url, WS_CLIENT);
       const l = new ClientLink();
       l.acks = new AckBatcher(
         systemClock,
@@ -794,7 +665,7 @@ async function connectSocketIo(url: string, n: number): Promise<void> {
   const { systemClock } = await import('../../client/clock.js');
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+      const socket = io(url, { ...SIO_CLIENT, reconnection: false });
       const l = new ClientLink();
       l.acks = new AckBatcher(
         systemClock,
@@ -858,42 +729,24 @@ function waitRound(timeoutMs: number): Promise<ClientResult> {
 }
 
 function clientMain(system: System): void {
-  process.on('message', (m: ClientCommand & { id: number }) => {
-    const answer = (p: Promise<object>) =>
-      p.then(
-        (r) => process.send!({ id: m.id, ...r }),
-        (e: unknown) => process.send!({ id: m.id, error: String(e) }),
-      );
-    switch (m.cmd) {
-      case 'connect':
-        void answer(
-          (system === 'resilient-ws'
-            ? connectResilientWs(m.url, m.n)
-            : system === 'ws'
-              ? connectWs(m.url, m.n)
-              : connectSocketIo(m.url, m.n)
-          ).then(() => ({})),
-        );
-        break;
-      case 'arm':
-        arm(m.perConn, m.latency, BigInt(m.base));
-        void answer(Promise.resolve({}));
-        break;
-      case 'wait':
-        void answer(waitRound(m.timeoutMs));
-        break;
-      case 'stop':
-        process.exit(0);
-    }
+  const connect = {
+    'resilient-ws': connectResilientWs,
+    ws: connectWs,
+    'socket.io': connectSocketIo,
+  }[system];
+  serveRpc({
+    connect: (a: { url: string; n: number }) => connect(a.url, a.n).then(() => ({})),
+    arm: (a: { perConn: number; latency: boolean; base: string }) => {
+      arm(a.perConn, a.latency, BigInt(a.base));
+      return {};
+    },
+    wait: (a: { timeoutMs: number }) => waitRound(a.timeoutMs),
   });
-  process.send!({ id: 0 });
 }
 
 // ---------------------------------------------------------------------------------------
 
 if (process.argv[1] === SELF) {
-  // A child ends with its parent, whatever happens to the parent.
-  process.on('disconnect', () => process.exit(0));
   const [role, system] = process.argv.slice(2) as ['server' | 'client', System];
   if (!SYSTEMS.includes(system)) throw new Error(`unknown system ${system}`);
   if (role === 'server') await serverMain(system);

@@ -1,6 +1,6 @@
 /**
- * The benchmark harness (BENCHMARKS.md "Method"): paired, interleaved rounds where every
- * variant runs once per round in a rotated order, reported as the median and spread of
+ * The benchmark harness (docs/performance.md "Why these methods"): paired, interleaved rounds where
+ * every variant runs once per round in a rotated order, reported as the median and spread of
  * per-round figures, and ratios taken round by round against an in-run baseline.
  *
  * Micro benchmarks give each variant its own loop (`run(n)` loops n times itself) so that
@@ -116,7 +116,7 @@ export function pairedDelta(a: readonly number[], b: readonly number[]): Spread 
   return spread(a.map((x, i) => x - b[i]!));
 }
 
-/** The rows of BENCHMARKS.md's bar table; REPORT.md's scorecard groups checks by them. */
+/** The rows of the bar table (docs/performance.md "Bars"); REPORT.md's scorecard groups by them. */
 export const BAR_ROWS = [
   'hash',
   'dedup window',
@@ -132,10 +132,10 @@ export const BAR_ROWS = [
 ] as const;
 export type BarRow = (typeof BAR_ROWS)[number];
 
-/** A bar from BENCHMARKS.md, checked against a measured figure. */
+/** A bar from docs/performance.md ("Bars"), checked against a measured figure. */
 export interface Check {
   name: string;
-  /** The BENCHMARKS.md row; defaults to the result's `row`. */
+  /** The docs/performance.md ("Bars") row; defaults to the result's `row`. */
   row?: BarRow;
   value: number;
   /** Human-readable bar, e.g. "<= 1.01". */
@@ -157,7 +157,7 @@ export interface BenchResult {
   /** File stem: bench/results/<name>.json */
   name: string;
   title: string;
-  /** The BENCHMARKS.md row its checks belong to (a check may name another). */
+  /** The docs/performance.md ("Bars") row its checks belong to (a check may name another). */
   row: BarRow;
   /** What was measured and how (method, process layout), for the report. */
   method: string;

@@ -2,29 +2,30 @@
  * Server and client process code for the memory benchmarks (memory per connection,
  * sustained memory): the same three systems, each run as its users would run it.
  *
- * - `resilient-ws`: `createServer({ host, port: 0, logLevel: 'silent', metrics: true })`, the
- *   product defaults otherwise (sessions, bounded outbox, dedup windows, heartbeats, metrics).
- *   A connection counts once it has a session: the client sent `hello` and got `welcome`.
- * - `ws`: ws 8 `WebSocketServer` on a node:http server (the server's defaults).
- * - `socket.io`: Socket.IO 4.8 with connection-state recovery
- *   (`maxDisconnectionDuration: 120000`) and the websocket transport only; a connection counts
- *   once the client's `connect` fired.
+ * The systems come from bench/lib/systems.ts. A resilient-ws connection counts once it has a
+ * session (the client sent `hello` and got `welcome`); a Socket.IO one once the client's
+ * `connect` fired.
  *
- * The bench files run as parent, server child and client child (argv switch); the children
- * speak a tiny request/response protocol over IPC (`serveRpc` / `Peer`). Children exit when
- * the parent goes away (IPC disconnect), so nothing outlives a run.
+ * The bench files run as parent, server child and client child (argv switch), over
+ * bench/lib/child.ts.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server as SioServer, type Socket as SioServerSocket } from 'socket.io';
+import type { Socket as SioServerSocket } from 'socket.io';
 import { io as sioConnect, type Socket as SioClientSocket } from 'socket.io-client';
-import WebSocket, { WebSocketServer } from 'ws';
-import { createServer, type RwsServer } from '../../src/index.js';
+import WebSocket from 'ws';
+import type { RwsServer } from '../../src/index.js';
+import { serveRpc } from './child.js';
 import { heapAfterGc } from './harness.js';
+import {
+  SIO_CLIENT,
+  SYSTEMS,
+  WS_CLIENT,
+  startResilientWs,
+  startSocketIo,
+  startWs,
+  type System,
+} from './systems.js';
 
-export type System = 'resilient-ws' | 'ws' | 'socket.io';
-export const SYSTEMS: readonly System[] = ['resilient-ws', 'ws', 'socket.io'];
+export { SYSTEMS, type System };
 
 /**
  * What a server child runs: one of the systems, or a diagnostic: resilient-ws holding
@@ -43,119 +44,6 @@ export const PAYLOAD = { type: 'progress', step: 0, of: 100, note: 'x'.repeat(60
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const noop = (): void => undefined;
-
-// ---------------------------------------------------------------------------------------
-// Processes and IPC
-// ---------------------------------------------------------------------------------------
-
-/** Whether `taskset` can pin processes here (else children are forked unpinned). */
-export const PIN = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-
-/** Starts `node [execArgv] self ...args`, pinned to `cpu` when taskset exists. */
-export function startChild(
-  self: string,
-  args: string[],
-  cpu: number,
-  execArgv: string[] = [],
-): ChildProcess {
-  return PIN
-    ? spawn('taskset', ['-c', String(cpu), process.execPath, ...execArgv, self, ...args], {
-        stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-      })
-    : fork(self, args, { stdio: 'inherit', execArgv });
-}
-
-interface Request {
-  id: number;
-  op: string;
-  arg: unknown;
-}
-interface Reply {
-  id?: number;
-  result?: unknown;
-  error?: string;
-  ready?: unknown;
-}
-
-type Handlers = Record<string, (arg: never) => unknown>;
-
-/** Child side: answers the parent's requests with `handlers`, then says it is ready. */
-export function serveRpc(handlers: Handlers, ready: unknown): void {
-  process.on('message', (m: Request) => {
-    const h = handlers[m.op] as ((arg: unknown) => unknown) | undefined;
-    Promise.resolve()
-      .then(() => {
-        if (h === undefined) throw new Error(`unknown op ${m.op}`);
-        return h(m.arg);
-      })
-      .then(
-        (result) => process.send!({ id: m.id, result } satisfies Reply),
-        (e: unknown) =>
-          process.send!({
-            id: m.id,
-            error: e instanceof Error ? (e.stack ?? e.message) : String(e),
-          } satisfies Reply),
-      );
-  });
-  // The parent went away (finished, crashed or killed): so does this child.
-  process.on('disconnect', () => process.exit(0));
-  process.send!({ ready } satisfies Reply);
-}
-
-/** Parent side of one child process. */
-export class Peer<R = unknown> {
-  readonly ready: Promise<R>;
-  private next = 1;
-  private readonly pending = new Map<
-    number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void }
-  >();
-  private exited = false;
-
-  constructor(readonly child: ChildProcess) {
-    let resolveReady!: (v: R) => void;
-    let rejectReady!: (e: Error) => void;
-    this.ready = new Promise<R>((res, rej) => {
-      resolveReady = res;
-      rejectReady = rej;
-    });
-    child.on('message', (m: Reply) => {
-      if (m.id === undefined) {
-        resolveReady(m.ready as R);
-        return;
-      }
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(m.error));
-      else p.resolve(m.result);
-    });
-    child.on('exit', (code, signal) => {
-      this.exited = true;
-      const e = new Error(`child exited (code ${code}, signal ${signal})`);
-      rejectReady(e);
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-    });
-  }
-
-  call<T>(op: string, arg: unknown = {}): Promise<T> {
-    if (this.exited) return Promise.reject(new Error(`child gone (op ${op})`));
-    const id = this.next++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.child.send({ id, op, arg } satisfies Request);
-    });
-  }
-
-  /** Ends this child (by its own pid) and waits for its exit. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill('SIGKILL');
-    await gone;
-  }
-}
 
 // ---------------------------------------------------------------------------------------
 // Memory readings
@@ -206,13 +94,6 @@ interface PeerServer {
   sampleExtra(): Record<string, number>;
 }
 
-function listenHttp(http: HttpServer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(0, '127.0.0.1', () => resolve((http.address() as AddressInfo).port));
-  });
-}
-
 class AckWaiter {
   acked = 0;
   private waiters: (() => void)[] = [];
@@ -229,14 +110,7 @@ class AckWaiter {
 }
 
 async function rwsServer(noHello = false): Promise<PeerServer> {
-  const server: RwsServer = createServer({
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'silent',
-    metrics: true,
-    ...(noHello ? { helloTimeout: 60_000 } : {}),
-  });
-  const { url } = await server.listen();
+  const { server, url } = await startResilientWs(noHello ? { helloTimeout: 60_000 } : {});
   const acks = new AckWaiter();
   let target = '';
   let drops = 0;
@@ -252,8 +126,8 @@ async function rwsServer(noHello = false): Promise<PeerServer> {
     async counts() {
       const st = await server.store.stats();
       return {
-        established: noHello ? server.hub.connections.size : server.hub.sessions.size,
-        connections: server.hub.connections.size,
+        established: noHello ? server.connectionCount : server.attachedCount,
+        connections: server.connectionCount,
         extra: {
           storeSessions: st.sessions,
           storeMessages: st.messages,
@@ -266,9 +140,9 @@ async function rwsServer(noHello = false): Promise<PeerServer> {
     // The target session is the only one attached (the sink's).
     async push(from, n) {
       if (target === '') {
-        const first = server.hub.sessions.keys().next();
-        if (first.done === true) throw new Error('no session attached');
-        target = first.value;
+        const first = server.attachedSessionIds()[0];
+        if (first === undefined) throw new Error('no session attached');
+        target = first;
       }
       const batch = new Array<Promise<unknown>>(n);
       for (let i = 0; i < n; i++) batch[i] = server.send(target, { ...PAYLOAD, step: from + i });
@@ -284,24 +158,21 @@ async function rwsServer(noHello = false): Promise<PeerServer> {
     acked: () => acks.acked,
     nextAck: () => acks.next(),
     sampleExtra() {
-      const local = server.hub.sessions.get(target);
       return {
-        storedSent: server.hub.outbox.totals.sent,
+        storedSent: server.sentTotals.messages,
         droppedEvents: drops,
         dlqSize: server.dlq.size,
         dlqEvicted: server.dlq.evicted,
         refusedOverflow: refused.overflow,
         refusedOther: refused.other,
-        sentSeq: local?.sentSeq ?? -1,
-        attached: server.hub.sessions.size,
+        attached: server.attachedCount,
       };
     },
   };
 }
 
 async function wsServer(): Promise<PeerServer> {
-  const http = createHttpServer();
-  const wss = new WebSocketServer({ server: http });
+  const { wss, url } = await startWs();
   const acks = new AckWaiter();
   let target: WebSocket | undefined;
   wss.on('connection', (ws) => {
@@ -312,9 +183,8 @@ async function wsServer(): Promise<PeerServer> {
       if (text.startsWith('{"ack":')) acks.set(parseInt(text.slice(7), 10));
     });
   });
-  const port = await listenHttp(http);
   return {
-    url: `ws://127.0.0.1:${port}/`,
+    url,
     counts: () =>
       Promise.resolve({
         established: wss.clients.size,
@@ -333,34 +203,22 @@ async function wsServer(): Promise<PeerServer> {
   };
 }
 
-/** The in-memory adapter's recovery state (socket.io-adapter's SessionAwareAdapter). */
-interface RecoveryAdapter {
-  sessions?: Map<string, unknown>;
-  packets?: unknown[];
-}
-
 async function sioServer(): Promise<PeerServer> {
-  const http = createHttpServer();
-  const io = new SioServer(http, {
-    connectionStateRecovery: { maxDisconnectionDuration: 120000 },
-    transports: ['websocket'],
-  });
+  const { io, url, storedPackets, recoverySessions } = await startSocketIo();
   const acks = new AckWaiter();
   let target: SioServerSocket | undefined;
   io.on('connection', (socket) => {
     socket.on('ack', (n: number) => acks.set(n));
   });
-  const port = await listenHttp(http);
-  const adapter = io.of('/').adapter as unknown as RecoveryAdapter;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     counts: () =>
       Promise.resolve({
         established: io.of('/').sockets.size,
         connections: io.engine.clientsCount,
         extra: {
-          recoverySessions: adapter.sessions?.size ?? -1,
-          storedPackets: adapter.packets?.length ?? -1,
+          recoverySessions: recoverySessions(),
+          storedPackets: storedPackets(),
         },
       }),
     push(from, n) {
@@ -371,7 +229,7 @@ async function sioServer(): Promise<PeerServer> {
     },
     acked: () => acks.acked,
     nextAck: () => acks.next(),
-    sampleExtra: () => ({ storedPackets: adapter.packets?.length ?? -1 }),
+    sampleExtra: () => ({ storedPackets: storedPackets() }),
   };
 }
 
@@ -526,7 +384,7 @@ interface IdleConnection {
 /** One resilient-ws connection with a session: hello sent, welcome received. Answers pings. */
 function rwsIdle(url: string): Promise<IdleConnection> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, 'rws.v1', { perMessageDeflate: false });
+    const ws = new WebSocket(url, 'rws.v1', WS_CLIENT);
     const closed = new Promise<void>((r) => ws.once('close', () => r()));
     let welcomed = false;
     ws.on('error', (e) => {
@@ -552,7 +410,7 @@ function rwsIdle(url: string): Promise<IdleConnection> {
 
 function wsIdle(url: string): Promise<IdleConnection> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, WS_CLIENT);
     const closed = new Promise<void>((r) => ws.once('close', () => r()));
     ws.once('error', reject);
     ws.once('open', () => {
@@ -564,11 +422,7 @@ function wsIdle(url: string): Promise<IdleConnection> {
 
 function sioIdle(url: string): Promise<IdleConnection> {
   return new Promise((resolve, reject) => {
-    const socket: SioClientSocket = sioConnect(url, {
-      transports: ['websocket'],
-      forceNew: true, // one engine connection each (io() would multiplex them on one)
-      reconnection: false,
-    });
+    const socket: SioClientSocket = sioConnect(url, { ...SIO_CLIENT, reconnection: false });
     const closed = new Promise<void>((r) => socket.once('disconnect', () => r()));
     socket.once('connect_error', reject);
     socket.once('connect', () =>
@@ -672,11 +526,7 @@ export function sinkChild(): void {
   const connect = (a: { system: System; url: string }): Promise<{ ok: true }> =>
     new Promise((resolve, reject) => {
       if (a.system === 'socket.io') {
-        const socket = sioConnect(a.url, {
-          transports: ['websocket'],
-          forceNew: true,
-          reconnection: false,
-        });
+        const socket = sioConnect(a.url, { ...SIO_CLIENT, reconnection: false });
         socket.once('connect_error', reject);
         socket.once('connect', () => resolve({ ok: true }));
         socket.on('disconnect', () => (s.closed = -1));
@@ -688,9 +538,7 @@ export function sinkChild(): void {
         return;
       }
       const rws = a.system === 'resilient-ws';
-      const ws = rws
-        ? new WebSocket(a.url, 'rws.v1', { perMessageDeflate: false })
-        : new WebSocket(a.url, { perMessageDeflate: false });
+      const ws = rws ? new WebSocket(a.url, 'rws.v1', WS_CLIENT) : new WebSocket(a.url, WS_CLIENT);
       ws.once('error', reject);
       ws.on('close', (code) => (s.closed = code));
       sendAck = rws ? (n) => ws.send(`{"t":"ack","seq":${n}}`) : (n) => ws.send(`{"ack":${n}}`);

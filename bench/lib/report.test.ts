@@ -72,7 +72,7 @@ describe('REPORT.md', () => {
     { ...atMost('p99 vs ws', 1.2, 1.5), row: 'latency' },
   ]);
 
-  it('groups checks by their BENCHMARKS.md row; a check may name another row', () => {
+  it('groups checks by their docs/performance.md ("Bars") row; a check may name another row', () => {
     const byRow = checksByRow([hash, breaker, e2e]);
     expect(byRow.get('circuit breaker')).toHaveLength(2);
     expect(byRow.get('end-to-end push')?.map((c) => c.check.name)).toEqual(['vs ws']);

@@ -1,11 +1,11 @@
 /**
- * REPORT.md: the machine, a scorecard with one section per row of BENCHMARKS.md (its bar,
- * every check measured for it, pass or fail; a row nothing measured says why) and each
+ * REPORT.md: the machine, a scorecard with one section per row of docs/performance.md ("Bars") (its
+ * bar, every check measured for it, pass or fail; a row nothing measured says why) and each
  * benchmark's own tables. A pure function of the stored results, so it is unit-tested.
  */
 import { BAR_ROWS, toMarkdown, type BarRow, type BenchResult, type Check } from './harness.js';
 
-/** Each row's bar as BENCHMARKS.md states it. */
+/** Each row's bar as docs/performance.md ("Bars") states it. */
 export const BARS: Record<BarRow, string> = {
   hash: '≥ 5× SHA-256 at 10 KB; the dedup key never re-serializes',
   'dedup window': 'O(1): cost at 1M ids ≤ 1.5× cost at 1k; ≤ 200 ns per check',
@@ -52,7 +52,7 @@ function fmt(v: number): string {
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
 }
 
-/** Checks grouped by the BENCHMARKS.md row they belong to. */
+/** Checks grouped by the row of docs/performance.md ("Bars") they belong to. */
 export function checksByRow(
   results: readonly BenchResult[],
 ): Map<BarRow, { bench: string; check: Check }[]> {
@@ -79,11 +79,11 @@ export function buildReport(input: ReportInput): string {
     `- Mode: ${quick ? 'quick (`npm run bench:check`: fewer rounds, gates with the margins each check states)' : 'full (`npm run bench`)'}`,
     `- Run: ${runLine}${durations ? `; the suite took ${(durations.suite / 60).toFixed(1)} min` : ''}`,
     '',
-    'Every figure is a ratio against an in-run baseline or a peer measured in the same run (paired, interleaved rounds; medians with their spread); absolute times are context. How each was measured is stated under its table below; why these methods: [docs/performance.md](../../docs/performance.md); the bars: BENCHMARKS.md (restated here).',
+    'Every figure is a ratio against an in-run baseline or a peer measured in the same run (paired, interleaved rounds; medians with their spread); absolute times are context. How each was measured is stated under its table below; why these methods: [docs/performance.md](../../docs/performance.md); the bars: docs/performance.md ("Bars") (restated here).',
     '',
     '## Scorecard',
     '',
-    '| BENCHMARKS.md row | bar | checks passed | result |',
+    '| row (docs/performance.md "Bars") | bar | checks passed | result |',
     '| --- | --- | --- | --- |',
   ];
   const byRow = checksByRow(results);

@@ -1,25 +1,26 @@
 /**
- * The server side of bench/resume.bench.ts. Each peer is one child process (the same bench
- * file, started with `peer <kind>`) that holds one or two servers and answers requests from
- * the parent over IPC: `{ id, op, args }` → `{ id, result }` or `{ id, error }`.
+ * The servers of the resume benchmark (bench/resume.bench.ts), each in a child process of its
+ * own (this file, run as `peers.js <kind>`, over bench/lib/child.ts), built by
+ * bench/lib/systems.ts:
  *
- * - `rws-chaos`: `createServer({ host, port: 0, logLevel: 'silent', metrics: true })`, product
- *   defaults; streams `{n}` to one session with `server.send` at a steady rate.
+ * - `rws-chaos`: resilient-ws with product defaults; streams `{n}` to one session with
+ *   `server.send` at a steady rate.
  * - `rws-outside`: two servers for the outside-the-window trials: `ttl` (sessionTtl 200 ms,
  *   sweepInterval 10 ms) and `overflow` (outboxMax 16, default drop-oldest policy).
- * - `sio-chaos`: Socket.IO 4.8 with `connectionStateRecovery: { maxDisconnectionDuration:
- *   120000 }`; streams `socket.emit('m', {n})` to the one client's current socket.
+ * - `sio-chaos`: Socket.IO with recovery; streams `socket.emit('m', {n})` to the one client's
+ *   current socket.
  * - `sio-outside`: the same with `maxDisconnectionDuration: 200`; emits `{n}` 1..3 to each
  *   new (not recovered) socket.
  *
- * A peer exits by itself when the parent goes away (IPC disconnect) or after its time limit.
+ * A peer exits when the parent asks (`Peer.stop`), goes away, or after its time limit.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Server as SioServer, type Socket as SioSocket } from 'socket.io';
-import { createServer, type RwsServer } from '../../src/index.js';
+import { fileURLToPath } from 'node:url';
+import type { Socket as SioSocket } from 'socket.io';
+import type { RwsServer, ServerOptions } from '../../src/index.js';
+import { serveRpc, startChild, type Peer } from '../lib/child.js';
+import { startResilientWs, startSocketIo } from '../lib/systems.js';
 
+export type { Peer };
 export type PeerKind = 'rws-chaos' | 'rws-outside' | 'sio-chaos' | 'sio-outside';
 
 /** Settings of the outside-the-window servers (the parent's method text quotes them). */
@@ -31,9 +32,6 @@ export const OUTSIDE = {
   /** Messages each new Socket.IO socket gets in the outside-window trials. */
   sioFirstMessages: 3,
 } as const;
-
-/** The Socket.IO recovery window of the chaos run. */
-export const SIO_CHAOS_WINDOW_MS = 120_000;
 
 type Args = Record<string, unknown>;
 type Handler = (args: Args) => unknown;
@@ -62,38 +60,17 @@ function num(args: Args, key: string): number {
   return v;
 }
 
-/** Child side: answer requests until the parent disconnects. */
-function serve(handlers: Record<string, Handler>, ready: Args): void {
-  process.on('message', (m: { id: number; op: string; args: Args }) => {
-    const h = handlers[m.op];
-    Promise.resolve()
-      .then(() => {
-        if (h === undefined) throw new Error(`unknown op ${m.op}`);
-        return h(m.args);
-      })
-      .then(
-        (result) => process.send!({ id: m.id, result }),
-        (e: unknown) =>
-          process.send!({ id: m.id, error: e instanceof Error ? e.stack : String(e) }),
-      );
-  });
-  process.on('disconnect', () => process.exit(0));
-  // Bounded in time whatever the parent does.
+/** Child side: answer requests; bounded in time whatever the parent does. */
+function serve(
+  handlers: Record<string, Handler>,
+  ready: Args,
+  onExit: () => Promise<unknown>,
+): void {
   setTimeout(() => process.exit(3), 10 * 60_000).unref();
-  process.send!({ ready });
+  serveRpc(handlers, ready, { onExit });
 }
 
 // ---------------------------------------------------------------- resilient-ws peers
-
-function rwsServer(overrides: Parameters<typeof createServer>[0] = {}): RwsServer {
-  return createServer({
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'silent',
-    metrics: true,
-    ...overrides,
-  });
-}
 
 /** Counts of the server's `resume` events by outcome, and of `drop` events by reason. */
 function tally(server: RwsServer): {
@@ -111,8 +88,7 @@ function tally(server: RwsServer): {
 }
 
 async function rwsChaosPeer(): Promise<void> {
-  const server = rwsServer();
-  const { port } = await server.listen();
+  const { server, port } = await startResilientWs();
   const counts = tally(server);
   let sid = '';
   let sent = 0;
@@ -147,31 +123,28 @@ async function rwsChaosPeer(): Promise<void> {
         });
         return true;
       },
-      stop: async () => {
+      end: async () => {
         streaming = false;
         await loop;
         const st = await server.store.stats();
         return { sent, error, ...counts, storedMessages: st.messages };
       },
-      close: async () => {
-        await server.close({ timeoutMs: 100 });
-        setImmediate(() => process.exit(0));
-        return true;
-      },
     },
     { port },
+    () => server.close({ timeoutMs: 100 }),
   );
 }
 
 async function rwsOutsidePeer(): Promise<void> {
-  const servers = {
-    ttl: rwsServer({ sessionTtl: OUTSIDE.sessionTtlMs, sweepInterval: OUTSIDE.sweepIntervalMs }),
-    overflow: rwsServer({ outboxMax: OUTSIDE.outboxMax }),
-  };
-  const ports = {
-    ttl: (await servers.ttl.listen()).port,
-    overflow: (await servers.overflow.listen()).port,
-  };
+  const [ttl, overflow] = await Promise.all([
+    startResilientWs({
+      sessionTtl: OUTSIDE.sessionTtlMs,
+      sweepInterval: OUTSIDE.sweepIntervalMs,
+    } satisfies ServerOptions),
+    startResilientWs({ outboxMax: OUTSIDE.outboxMax }),
+  ]);
+  const servers = { ttl: ttl.server, overflow: overflow.server };
+  const ports = { ttl: ttl.port, overflow: overflow.port };
   const reaped = new Set<string>();
   servers.ttl.on('reap', (e) => reaped.add(e.sid));
   const acked = new Map<string, number>();
@@ -223,7 +196,7 @@ async function rwsOutsidePeer(): Promise<void> {
       waitDetach: async (a) => {
         const server = pick(a);
         const sid = str(a, 'sid');
-        return until(() => !server.hub.sessions.has(sid), 5000);
+        return until(() => !server.isAttached(sid), 5000);
       },
       waitReap: async (a) => {
         const sid = str(a, 'sid');
@@ -235,39 +208,21 @@ async function rwsOutsidePeer(): Promise<void> {
         return until(() => (acked.get(sid) ?? 0) >= seq, 5000);
       },
       lastResume: (a) => lastResume.get(str(a, 'sid')) ?? null,
-      close: async () => {
-        await Promise.all([
-          servers.ttl.close({ timeoutMs: 100 }),
-          servers.overflow.close({ timeoutMs: 100 }),
-        ]);
-        setImmediate(() => process.exit(0));
-        return true;
-      },
     },
     { ports },
+    () =>
+      Promise.all([
+        servers.ttl.close({ timeoutMs: 100 }),
+        servers.overflow.close({ timeoutMs: 100 }),
+      ]),
   );
 }
 
 // ---------------------------------------------------------------- Socket.IO peers
 
-async function sioServer(windowMs: number): Promise<{ io: SioServer; port: number }> {
-  const http = createHttpServer();
-  const io = new SioServer(http, {
-    connectionStateRecovery: { maxDisconnectionDuration: windowMs },
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  return { io, port: (http.address() as AddressInfo).port };
-}
-
-async function closeSio(io: SioServer): Promise<void> {
-  await new Promise<void>((r) => {
-    void io.close(() => r());
-    setTimeout(r, 500).unref();
-  });
-}
-
 async function sioChaosPeer(): Promise<void> {
-  const { io, port } = await sioServer(SIO_CHAOS_WINDOW_MS);
+  const sio = await startSocketIo();
+  const { io, port } = sio;
   let current: SioSocket | undefined;
   const connections = { recovered: 0, fresh: 0 };
   io.on('connection', (socket) => {
@@ -298,24 +253,20 @@ async function sioChaosPeer(): Promise<void> {
         loop = stream(num(a, 'rate'));
         return true;
       },
-      stop: async () => {
+      end: async () => {
         streaming = false;
         await loop;
-        const adapter = io.of('/').adapter as unknown as { packets?: unknown[] };
-        return { sent, connections, storedPackets: adapter.packets?.length ?? 0 };
-      },
-      close: async () => {
-        await closeSio(io);
-        setImmediate(() => process.exit(0));
-        return true;
+        return { sent, connections, storedPackets: sio.storedPackets() };
       },
     },
     { port },
+    () => sio.close(),
   );
 }
 
 async function sioOutsidePeer(): Promise<void> {
-  const { io, port } = await sioServer(OUTSIDE.sioWindowMs);
+  const sio = await startSocketIo(OUTSIDE.sioWindowMs);
+  const { io, port } = sio;
   const disconnected = new Map<string, number>();
   const connections = { recovered: 0, fresh: 0 };
   io.on('connection', (socket) => {
@@ -333,17 +284,13 @@ async function sioOutsidePeer(): Promise<void> {
         return until(() => disconnected.has(id), 5000);
       },
       stats: () => connections,
-      close: async () => {
-        await closeSio(io);
-        setImmediate(() => process.exit(0));
-        return true;
-      },
     },
     { port },
+    () => sio.close(),
   );
 }
 
-export async function runPeer(kind: string): Promise<void> {
+async function runPeer(kind: string): Promise<void> {
   switch (kind) {
     case 'rws-chaos':
       return rwsChaosPeer();
@@ -358,69 +305,12 @@ export async function runPeer(kind: string): Promise<void> {
   }
 }
 
-// ---------------------------------------------------------------- parent side
+const SELF = fileURLToPath(import.meta.url);
 
-/** Whether `taskset` can pin here (BENCHMARKS.md "Method"); the fallback is no pinning. */
-export function canPin(): boolean {
-  return spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+/** Parent side: starts peer `kind`, pinned to CPU 0 where taskset exists, once it is ready. */
+export async function startPeer<R extends Args>(kind: PeerKind): Promise<{ peer: Peer; info: R }> {
+  const peer = startChild<R>(SELF, [kind], { cpu: 0, name: kind });
+  return { peer, info: await peer.ready };
 }
 
-export class Peer {
-  private nextId = 1;
-  private readonly pending = new Map<
-    number,
-    { resolve: (v: unknown) => void; reject: (e: Error) => void }
-  >();
-  private exited = false;
-
-  private constructor(
-    readonly kind: PeerKind,
-    private readonly child: ChildProcess,
-    readonly info: Args,
-  ) {
-    child.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-      const p = this.pending.get(m.id);
-      if (p === undefined) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(`${kind}: ${m.error}`));
-      else p.resolve(m.result);
-    });
-    child.on('exit', (code) => {
-      this.exited = true;
-      for (const p of this.pending.values()) p.reject(new Error(`${kind} exited (${code})`));
-      this.pending.clear();
-    });
-  }
-
-  /** Starts `self peer <kind>`, pinned to CPU 0 with taskset when `pin`. */
-  static async start(self: string, kind: PeerKind, pin: boolean): Promise<Peer> {
-    const child = pin
-      ? spawn('taskset', ['-c', '0', process.execPath, self, 'peer', kind], {
-          stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-        })
-      : fork(self, ['peer', kind], { stdio: 'inherit' });
-    const info = await new Promise<Args>((resolve, reject) => {
-      child.once('message', (m: { ready: Args }) => resolve(m.ready));
-      child.once('exit', (code) => reject(new Error(`${kind} exited (${code}) before ready`)));
-    });
-    return new Peer(kind, child, info);
-  }
-
-  call<T>(op: string, args: Args = {}): Promise<T> {
-    if (this.exited) return Promise.reject(new Error(`${this.kind} has exited`));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: (v) => resolve(v as T), reject });
-      this.child.send({ id, op, args });
-    });
-  }
-
-  /** Asks the peer to close its servers and exit; kills it (by its pid) if it does not. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
-    await Promise.race([this.call('close').catch(() => undefined), sleep(3000)]);
-    await Promise.race([gone, sleep(3000)]);
-    if (!this.exited) this.child.kill('SIGKILL');
-  }
-}
+if (process.argv[1] === SELF) await runPeer(process.argv[2]!);
