@@ -158,11 +158,14 @@ async function rwsServer(noHello = false): Promise<PeerServer> {
     acked: () => acks.acked,
     nextAck: () => acks.next(),
     sampleExtra() {
+      // Read inside a 1 s timer: the default (memory) dead-letter store answers at once.
+      const dlq = server.dlq.stats();
+      if (dlq instanceof Promise) throw new Error('expected the memory dead-letter store');
       return {
         storedSent: server.sentTotals.messages,
         droppedEvents: drops,
-        dlqSize: server.dlq.size,
-        dlqEvicted: server.dlq.evicted,
+        dlqSize: dlq.size,
+        dlqEvicted: dlq.evicted,
         refusedOverflow: refused.overflow,
         refusedOther: refused.other,
         attached: server.attachedCount,

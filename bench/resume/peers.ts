@@ -188,9 +188,9 @@ async function rwsOutsidePeer(): Promise<void> {
           server.off('drop', onDrop);
           counters.set(sid, n);
         }
-        const evicted = server.dlq
-          .list({ sid, reason: 'overflow', limit: 1001 })
-          .map((e) => e.seq ?? -1);
+        const evicted = (await server.dlq.list({ sid, reason: 'overflow', limit: 1001 })).map(
+          (e) => e.seq ?? -1,
+        );
         return { last: n, evicted, dropEvents };
       },
       waitDetach: async (a) => {
