@@ -2,22 +2,36 @@ export { createServer, RwsServer, type ServerOptions, type ListenInfo } from './
 export { NackError, type ClientMessage, type MessageHandler } from './session/client-messages.js';
 export type { SendOptions, SendResult } from './session/hub.js';
 export type { CoreEvents, DropReason } from './core-events.js';
-export { RwsError, isRwsError } from './errors.js';
+export { RwsError, isRwsError, type RwsErrorConstructor } from './errors.js';
+export { RWS_ERROR_CODES, isRwsErrorCode, type RwsErrorCode } from './error-codes.js';
 export { systemClock, type Clock, type TimerHandle } from './clock.js';
-/**
- * @deprecated Import `ManualClock` from `resilient-ws/testing`. It stays here only until
- * test/integration/{outbox,events,session-rules}.test.ts import it from src/testing.ts.
- */
-export { ManualClock } from './clock.js';
-export { DeadLetterQueue, type DeadLetter, type DeadLetterReason } from './outbox/dead-letters.js';
+export {
+  MemoryDeadLetterStore,
+  DEAD_LETTER_REASONS,
+  isDeadLetterReason,
+  type MemoryDeadLetter,
+  type DeadLetter,
+  type DeadLetterReason,
+} from './outbox/dead-letters.js';
 export type {
-  Store,
-  StoredMessage,
-  SessionRecord,
-  OutboxLimits,
-  OverflowPolicy,
+  DeadLetterStore,
+  DeadLetterId,
+  DeadLetterQuery,
+  DeadLetterFilter,
+  DeadLetterStats,
+} from './outbox/dead-letter-store.js';
+export {
+  hasSyncAppend,
+  type Store,
+  type SyncAppend,
+  type StoredMessage,
+  type SessionRecord,
+  type OutboxLimits,
+  type OverflowPolicy,
 } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
+export { LoopbackBus } from './store/loopback-bus.js';
+export type { SessionBus, BusEvent, BusListener, StreamRef } from './store/session-bus.js';
 export {
   resolveConfig,
   formatConfig,

@@ -33,3 +33,7 @@ export type {
   SweepResult,
   SyncAppend,
 } from './store/store.js';
+export {
+  runDeadLetterStoreContract,
+  type DeadLetterStoreContractOptions,
+} from './outbox/dead-letter-store.contract.js';

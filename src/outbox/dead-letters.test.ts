@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { isRwsError } from '../errors.js';
 import { runDeadLetterStoreContract } from './dead-letter-store.contract.js';
 import {
-  DeadLetterQueue,
   isDeadLetterReason,
   MemoryDeadLetterStore,
   type DeadLetterReason,
@@ -92,8 +91,7 @@ describe('MemoryDeadLetterStore', () => {
     expect(q.stats().added.ttl).toBe(1);
   });
 
-  it('keeps its former name, DeadLetterQueue, and knows its reasons', () => {
-    expect(new DeadLetterQueue(1)).toBeInstanceOf(MemoryDeadLetterStore);
+  it('knows its reasons', () => {
     expect(isDeadLetterReason('ttl')).toBe(true);
     expect(isDeadLetterReason('nope')).toBe(false);
   });

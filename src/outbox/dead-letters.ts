@@ -166,8 +166,3 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
     return this.parseId(id);
   }
 }
-
-/** @deprecated The memory dead-letter store's former name: use `MemoryDeadLetterStore`. */
-export const DeadLetterQueue = MemoryDeadLetterStore;
-/** @deprecated The memory dead-letter store's former name: use `MemoryDeadLetterStore`. */
-export type DeadLetterQueue = MemoryDeadLetterStore;

@@ -5,7 +5,7 @@ import { Emitter } from '../events.js';
 import { DEFAULT_LIMITS, type OutboxLimits, type OverflowPolicy } from '../store/limits.js';
 import { DIRECT_OWNER, MemoryStore } from '../store/memory-store.js';
 import type { NewMessage, Store } from '../store/store.js';
-import { DeadLetterQueue } from './dead-letters.js';
+import { MemoryDeadLetterStore } from './dead-letters.js';
 import { Outbox, SEND_TIMING_EVERY, type AppendOutcome } from './outbox.js';
 
 function setup(limits: Partial<OutboxLimits> = {}) {
@@ -13,7 +13,7 @@ function setup(limits: Partial<OutboxLimits> = {}) {
   const events = new Emitter<CoreEvents>();
   const full: OutboxLimits = { ...DEFAULT_LIMITS, ...limits };
   const store = new MemoryStore({ limits: full });
-  const dlq = new DeadLetterQueue(1000);
+  const dlq = new MemoryDeadLetterStore(1000);
   const outbox = new Outbox(store, full, dlq, events, clock);
   const record = <K extends keyof CoreEvents>(name: K): CoreEvents[K][] => {
     const out: CoreEvents[K][] = [];

@@ -3,7 +3,8 @@
  * the metrics module) sees for each thing that happens.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, type CoreEvents } from '../../src/index.js';
+import type { CoreEvents } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
 import { RawClient, eventually, sleep, type Frame } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
 

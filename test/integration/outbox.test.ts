@@ -3,7 +3,8 @@
  * messages, outbound idempotency — through the real server and sockets.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, isRwsError, type RwsServer } from '../../src/index.js';
+import { isRwsError, type RwsServer } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
 import { RawClient, eventually, sleep, type Frame } from '../support/raw-client.js';
 import { postJson, startServer } from '../support/server.js';
 

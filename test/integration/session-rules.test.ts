@@ -2,7 +2,7 @@
  * PROTOCOL.md "Session rules" 1–8, each over a real socket on loopback.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/index.js';
+import { ManualClock } from '../../src/testing.js';
 import { RawClient, eventually, sleep, type Frame } from '../support/raw-client.js';
 import { startServer } from '../support/server.js';
 

@@ -5,7 +5,7 @@
 import { ManualClock } from '../../clock.js';
 import type { CoreEvents } from '../../core-events.js';
 import { Emitter } from '../../events.js';
-import { DeadLetterQueue } from '../../outbox/dead-letters.js';
+import { MemoryDeadLetterStore } from '../../outbox/dead-letters.js';
 import { Outbox } from '../../outbox/outbox.js';
 import type { ResumeRequest } from '../../protocol/index.js';
 import { DEFAULT_LIMITS, type OutboxLimits } from '../../store/limits.js';
@@ -58,7 +58,7 @@ export class HubHarness {
   readonly events = new Emitter<CoreEvents>();
   readonly limits: OutboxLimits;
   readonly store: MemoryStore;
-  readonly dlq: DeadLetterQueue;
+  readonly dlq: MemoryDeadLetterStore;
   readonly outbox: Outbox;
   readonly hub: Hub;
   private readonly deferred: (() => void)[] = [];
@@ -68,7 +68,7 @@ export class HubHarness {
     this.clock = options.clock ?? new ManualClock();
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.store = options.store ?? new MemoryStore({ limits: this.limits });
-    this.dlq = new DeadLetterQueue(options.dlqMax ?? 1000);
+    this.dlq = new MemoryDeadLetterStore(options.dlqMax ?? 1000);
     this.outbox = new Outbox(this.store, this.limits, this.dlq, this.events, this.clock);
     const hubOptions: HubOptions = {
       ...TEST_HUB_OPTIONS,
