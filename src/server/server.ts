@@ -11,7 +11,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { resolveConfig, type ConfigOverrides, type ResolvedConfig } from '../config/index.js';
+import { resolveConfig, type ResolvedConfig } from '../config/index.js';
 import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
@@ -21,70 +21,21 @@ import { MemoryDeadLetterStore } from '../outbox/dead-letters.js';
 import { Outbox } from '../outbox/outbox.js';
 import { CloseCode } from '../protocol/index.js';
 import { BreakerRegistry } from '../resilience/breaker-registry.js';
-import type { BreakerOptions } from '../resilience/circuit-breaker.js';
 import type { MessageHandler } from '../session/client-messages.js';
 import { Hub, type SendOptions, type SendResult } from '../session/hub.js';
 import { startSweeper } from '../session/sweeper.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { SessionBus } from '../store/session-bus.js';
-import type { OutboxLimits, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
-import { Upstream } from '../upstream/upstream.js';
+import type { Upstream } from '../upstream/upstream.js';
 import { createObservability, type Observability } from './observability.js';
 import { handleRequest, type RouteContext } from './routes.js';
+import type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
+import { breakerDefaults, createUpstream, hubSettings, outboxLimits } from './server-parts.js';
 
-export interface ServerOptions extends ConfigOverrides {
-  /** Handles client messages; its result becomes `ok.data`. Throw NackError to refuse.
-   *  With `upstreamUrl` set the upstream answers instead (this handler is not used). */
-  onMessage?: MessageHandler;
-  /** Checks `hello.token`; false closes the connection with 4500. */
-  authenticate?: (token: string | undefined) => boolean | Promise<boolean>;
-  /**
-   * A store to use instead of the one named by `store` (custom backends; several servers of
-   * one process sharing one store). The caller owns it: `close()` does not close it.
-   */
-  storeInstance?: Store;
-  /**
-   * The session bus shared with the other nodes of a shared store (docs/architecture.md,
-   * "Several nodes"). Default: a loopback bus of this server alone.
-   */
-  bus?: SessionBus;
-  /** This node's name on the bus and its owner token in the store (default: random). */
-  node?: string;
-  /** How often sessions attached here are checked against the store when the bus may lose
-   *  events (`bus.reliable` false); default 5000 ms. */
-  positionCheckIntervalMs?: number;
-  /**
-   * A dead-letter store to use instead of the memory one bounded by `dlqMax` (a shared store,
-   * so that every node's admin API sees every dead letter; tests). It is `server.dlq`; the
-   * server does not close it. See src/outbox/dead-letter-store.ts for what it must do.
-   */
-  deadLetterInstance?: DeadLetterStore;
-  /** Time source (tests inject a manual clock). */
-  clock?: Clock;
-  /** Extra HTTP routes served after the built-in ones (the demo page). */
-  extraRoutes?: RouteContext['extra'];
-  /** A JSON config file read under these options (options win over the file). */
-  file?: string;
-  /** Already-resolved configuration (the CLI); other config options are then ignored. */
-  config?: ResolvedConfig;
-}
-
-export interface ListenInfo {
-  host: string;
-  port: number;
-  /** `ws://host:port/ws` */
-  url: string;
-  /** `http://host:port` */
-  httpUrl: string;
-}
-
-export interface CloseOptions {
-  /** How long in-flight upstream calls may take before they are aborted (default: the
-   *  `shutdownTimeout` setting). Client connections then get ≤ 2 s to close. */
-  timeoutMs?: number;
-}
+export type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
 
 export class RwsServer extends Emitter<CoreEvents> {
   readonly config: ResolvedConfig;
@@ -129,15 +80,7 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.config = config ?? resolveConfig({ env: {}, argv: [], overrides, file }).config;
     const c = this.config;
     this.clock = clock ?? systemClock;
-    const limits: OutboxLimits = {
-      maxMessages: c.outboxMax,
-      maxBytes: c.outboxMaxBytes,
-      overflow: c.overflow,
-      messageTtlMs: c.messageTtl,
-      dedupWindowMs: c.dedupWindow,
-      dedupMaxIds: c.dedupMaxIds,
-      dedupResultBudget: c.dedupResultBudget,
-    };
+    const limits = outboxLimits(c);
     this.store = storeInstance ?? new MemoryStore({ limits });
     this.ownsStore = storeInstance === undefined;
     this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
@@ -148,34 +91,11 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.breakers.on('stateChange', (e) =>
       this.emit('breaker', { name: e.name, from: e.from, to: e.to, reason: e.reason }),
     );
-    this.upstream =
-      c.upstreamUrl === ''
-        ? undefined
-        : new Upstream({
-            url: c.upstreamUrl,
-            timeoutMs: c.upstreamTimeout,
-            retries: c.upstreamRetries,
-            backoff: { baseMs: c.upstreamBackoffBase, capMs: c.upstreamBackoffCap },
-            maxInFlight: c.upstreamMaxInFlight,
-            maxResponseBytes: c.maxFrame,
-            breaker: this.breakers.get('upstream'),
-            events: this,
-            clock: this.clock,
-          });
+    this.upstream = createUpstream(c, this.breakers, this, this.clock);
     const handler = this.upstream?.handler ?? onMessage;
     const outbox = new Outbox(this.store, limits, this.dlq, this, this.clock);
     this.hub = new Hub(outbox, this.clock, this, {
-      sessionTtlMs: c.sessionTtl,
-      heartbeatIntervalMs: c.heartbeatInterval,
-      maxBadFrames: c.maxBadFrames,
-      maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
-      maxQueuedClientMessages: 1000,
-      writer: {
-        highWaterMark: c.highWaterMark,
-        maxBatchFrames: 64,
-        maxBatchChars: 256 * 1024,
-        maxBuffered: 2 * c.highWaterMark + c.maxFrame,
-      },
+      ...hubSettings(c),
       ...(authenticate === undefined ? {} : { authenticate }),
       ...(handler === undefined ? {} : { handler }),
       ...(bus === undefined ? {} : { bus }),
@@ -408,21 +328,4 @@ export class RwsServer extends Emitter<CoreEvents> {
 /** Create a server; call `listen()` to serve. */
 export function createServer(options: ServerOptions = {}): RwsServer {
   return new RwsServer(options);
-}
-
-/** Breaker settings from the configuration (the `breaker*` settings, docs/configuration.md),
- *  shared by every breaker. */
-function breakerDefaults(c: ResolvedConfig, clock: Clock | undefined): BreakerOptions {
-  return {
-    failureThreshold: c.breakerFailureThreshold,
-    failureRate: c.breakerFailureRate,
-    minCalls: c.breakerMinCalls,
-    window: { kind: 'time', ms: c.breakerWindow },
-    slowCallMs: c.breakerSlowCallThreshold,
-    slowCallRate: c.breakerSlowCallRate,
-    openMs: c.breakerOpenDuration,
-    halfOpenProbes: c.breakerHalfOpenProbes,
-    successThreshold: c.breakerSuccessThreshold,
-    ...(clock === undefined ? {} : { clock }),
-  };
 }

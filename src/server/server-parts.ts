@@ -1,0 +1,86 @@
+/**
+ * From the resolved configuration to the settings of the parts the server composes: the
+ * outbox limits, the hub's settings, the breakers' defaults and the gateway upstream. Every
+ * default lives in the configuration schema (src/config/schema.ts); these are mappings only.
+ */
+import type { Clock } from '../clock.js';
+import type { ResolvedConfig } from '../config/index.js';
+import type { CoreEvents } from '../core-events.js';
+import type { Emitter } from '../events.js';
+import type { BreakerRegistry } from '../resilience/breaker-registry.js';
+import type { BreakerOptions } from '../resilience/circuit-breaker.js';
+import type { HubOptions } from '../session/hub.js';
+import type { OutboxLimits } from '../store/store.js';
+import { Upstream } from '../upstream/upstream.js';
+
+export function outboxLimits(c: ResolvedConfig): OutboxLimits {
+  return {
+    maxMessages: c.outboxMax,
+    maxBytes: c.outboxMaxBytes,
+    overflow: c.overflow,
+    messageTtlMs: c.messageTtl,
+    dedupWindowMs: c.dedupWindow,
+    dedupMaxIds: c.dedupMaxIds,
+    dedupResultBudget: c.dedupResultBudget,
+  };
+}
+
+/** The hub's settings that come from the configuration (the rest are the server's parts). */
+export function hubSettings(
+  c: ResolvedConfig,
+): Omit<HubOptions, 'authenticate' | 'handler' | 'contentHash' | 'node' | 'bus'> {
+  return {
+    sessionTtlMs: c.sessionTtl,
+    heartbeatIntervalMs: c.heartbeatInterval,
+    maxBadFrames: c.maxBadFrames,
+    // One message must fit both the outbox's byte bound and one WebSocket frame.
+    maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
+    maxQueuedClientMessages: 1000,
+    writer: {
+      highWaterMark: c.highWaterMark,
+      maxBatchFrames: 64,
+      maxBatchChars: 256 * 1024,
+      // Stored messages stop at the mark; replies and pongs may add up to one frame more
+      // than twice the mark before the peer is a slow consumer (docs/operations.md).
+      maxBuffered: 2 * c.highWaterMark + c.maxFrame,
+    },
+  };
+}
+
+/** Breaker settings from the configuration (the `breaker*` settings, docs/configuration.md),
+ *  shared by every breaker. Without a test clock each breaker keeps its own per-turn cache. */
+export function breakerDefaults(c: ResolvedConfig, clock: Clock | undefined): BreakerOptions {
+  return {
+    failureThreshold: c.breakerFailureThreshold,
+    failureRate: c.breakerFailureRate,
+    minCalls: c.breakerMinCalls,
+    window: { kind: 'time', ms: c.breakerWindow },
+    slowCallMs: c.breakerSlowCallThreshold,
+    slowCallRate: c.breakerSlowCallRate,
+    openMs: c.breakerOpenDuration,
+    halfOpenProbes: c.breakerHalfOpenProbes,
+    successThreshold: c.breakerSuccessThreshold,
+    ...(clock === undefined ? {} : { clock }),
+  };
+}
+
+/** The gateway upstream (`upstreamUrl`), behind the `upstream` breaker; none without a URL. */
+export function createUpstream(
+  c: ResolvedConfig,
+  breakers: BreakerRegistry,
+  events: Emitter<CoreEvents>,
+  clock: Clock,
+): Upstream | undefined {
+  if (c.upstreamUrl === '') return undefined;
+  return new Upstream({
+    url: c.upstreamUrl,
+    timeoutMs: c.upstreamTimeout,
+    retries: c.upstreamRetries,
+    backoff: { baseMs: c.upstreamBackoffBase, capMs: c.upstreamBackoffCap },
+    maxInFlight: c.upstreamMaxInFlight,
+    maxResponseBytes: c.maxFrame,
+    breaker: breakers.get('upstream'),
+    events,
+    clock,
+  });
+}
