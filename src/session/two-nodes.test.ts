@@ -49,6 +49,53 @@ describe('two nodes on one store and one bus', () => {
     expect(t2.seqs).toEqual([2, 3, 4, 5, 6]);
   });
 
+  it('a resume on node B closes the connection on node A with 4001; A lets go without detaching', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    const disconnects = n.a.record('disconnect');
+    const t2 = n.b.connect();
+    const w = await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 0 });
+    await n.settle();
+    expect(w).toMatchObject({ resumed: true, recovered: true });
+    expect(s.t.closed?.code).toBe(4001);
+    s.t.fireClose(); // A's socket closes: its detach is fenced by the store's owner
+    await n.settle();
+    expect(disconnects.map((d) => d.code)).toEqual([4001]);
+    expect(n.a.hub.isAttached(s.sid)).toBe(false);
+    expect(await n.store.getSession(s.sid)).toMatchObject({ attached: true, owner: 'node-b' });
+    await n.a.hub.send(s.sid, 'a1');
+    await n.settle();
+    expect(t2.framesOf('msg').map((m) => m.data)).toEqual(['a1']);
+  });
+
+  it('a late takeover hint does not close a connection that took the session back', async () => {
+    const bus = new LossyBus();
+    const n = new TwoNodes(bus);
+    const s = await n.a.session();
+    // B takes the session over, but its hint to A is lost…
+    bus.drop.add('takeover');
+    const t2 = n.b.connect();
+    await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 0 });
+    await n.settle();
+    expect(s.t.closed).toBeUndefined();
+    // …A's position check finds another owner and lets go (4001).
+    await n.a.hub.positions.run();
+    await n.settle();
+    expect(s.t.closed?.code).toBe(4001);
+    s.t.fireClose();
+    // The client comes back to A; B's takeover hint arrives only now, late: A keeps it.
+    bus.drop.delete('takeover');
+    const t3 = n.a.connect();
+    await n.a.hello(t3, { sid: s.sid, key: s.key, ack: 0 });
+    await n.settle();
+    expect(t2.closed?.code).toBe(4001);
+    const late = bus.published.find((e) => e.type === 'takeover' && e.owner === 'node-b')!;
+    bus.publish('node-b', late);
+    await n.settle();
+    expect(t3.closed).toBeUndefined();
+    expect(n.a.hub.isAttached(s.sid)).toBe(true);
+  });
+
   it('an admin end on one node closes the connection on the other with 1000', async () => {
     const n = new TwoNodes();
     const s = await n.a.session();
