@@ -68,6 +68,26 @@ describe('two nodes on one store and one bus', () => {
     expect(t2.framesOf('msg').map((m) => m.data)).toEqual(['a1']);
   });
 
+  it("A's detach after B took the session over (its hint lost) changes nothing in the store", async () => {
+    const bus = new LossyBus();
+    const n = new TwoNodes(bus, { hub: { sessionTtlMs: 0 } });
+    const s = await n.a.session();
+    bus.drop.add('takeover');
+    const t2 = n.b.connect();
+    await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 0 });
+    await n.settle();
+    // A never heard of it; its socket to the client dies now and A detaches the session…
+    s.t.fireClose(1006);
+    await n.settle();
+    // …but the store keeps it attached to B, so no sweep reaps it and delivery goes on.
+    expect(await n.store.getSession(s.sid)).toMatchObject({ attached: true, owner: 'node-b' });
+    n.clock.advance(10_000);
+    await n.b.outbox.sweep();
+    await n.a.hub.send(s.sid, 'after');
+    await n.settle();
+    expect(t2.framesOf('msg').map((m) => m.data)).toEqual(['after']);
+  });
+
   it('a late takeover hint does not close a connection that took the session back', async () => {
     const bus = new LossyBus();
     const n = new TwoNodes(bus);
