@@ -1,45 +1,20 @@
 /**
  * The admin API (docs/protocol.md "HTTP API"): stats, top-N sessions, one session, kick,
- * dead letters (list, replay, purge) and breakers (list, reset, force open). Everything here
- * answers in bounded time and size whatever the number of sessions: lists are top-N or paged.
- * Dead letters are read through the port (src/outbox/dead-letter-store.ts), always awaited:
- * with a shared store every node's API shows every node's dead letters.
+ * dead letters (dlq-routes.ts: list, replay, purge) and breakers (list, reset, force open).
+ * Everything here answers in bounded time and size whatever the number of sessions: lists
+ * are top-N or paged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Clock } from '../clock.js';
-import {
-  isDeadLetterReason,
-  type DeadLetter,
-  type DeadLetterId,
-  type DeadLetterStore,
-} from '../outbox/dead-letter-store.js';
-import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
-import type { Hub } from '../session/hub.js';
-import type { SessionRecord, SessionSort, Store } from '../store/store.js';
-import { allow, decodeSegment, HttpError, readOptionalJson, sendJson } from './http-util.js';
+import type { SessionRecord, SessionSort } from '../store/store.js';
+import { MAX_LIMIT, type AdminContext } from './admin-context.js';
+import { dlqRoute } from './dlq-routes.js';
+import { allow, decodeSegment, enumParam, HttpError, intParam, sendJson } from './http-util.js';
 
-export interface AdminContext {
-  hub: Hub;
-  store: Store;
-  dlq: DeadLetterStore;
-  breakers: BreakerRegistry;
-  clock: Clock;
-  /** The metrics figures as JSON (absent when metrics are off). */
-  metricsStats?: () => Promise<Record<string, unknown>>;
-  startedAt: number;
-  maxBodyBytes: number;
-  /** Where failures no caller can be told about go (the server's `error` event). */
-  onError?: (where: string, error: unknown) => void;
-}
+export type { AdminContext } from './admin-context.js';
 
 const SESSION = /^\/api\/sessions\/([^/]+)$/;
-// Digits (the memory store's ids) or a stream id (`1700000000000-0`); the store parses them.
-const DLQ_REPLAY = /^\/api\/dlq\/(\d+(?:-\d+)?)\/replay$/;
-const DLQ_ENTRY = /^\/api\/dlq\/(\d+(?:-\d+)?)$/;
 const BREAKER_ACTION = /^\/api\/breakers\/([^/]+)\/(reset|force-open)$/;
-
-const MAX_LIMIT = 1000;
 
 /** Handles an admin route; false when the path is not one. */
 export async function adminRoute(
@@ -83,73 +58,7 @@ export async function adminRoute(
     sendJson(res, 200, view(ctx, record));
     return true;
   }
-  if (path === '/api/dlq') {
-    allow(method, 'GET', 'DELETE');
-    const reason = reasonParam(query);
-    const sid = query.get('sid') ?? undefined;
-    if (method === 'DELETE') {
-      const purged = await ctx.dlq.purge({
-        ...(reason === undefined ? {} : { reason }),
-        ...(sid === undefined ? {} : { sid }),
-      });
-      sendJson(res, 200, { purged, size: (await ctx.dlq.stats()).size });
-      return true;
-    }
-    const limit = intParam(query, 'limit', 100, 1, MAX_LIMIT);
-    const after = cursorParam(ctx, query);
-    // Asked together: one wait, not two, on a networked store.
-    const [entries, figures] = await Promise.all([
-      ctx.dlq.list({
-        limit: limit + 1,
-        ...(after === undefined ? {} : { after }),
-        ...(reason === undefined ? {} : { reason }),
-        ...(sid === undefined ? {} : { sid }),
-      }),
-      ctx.dlq.stats(),
-    ]);
-    const page = entries.slice(0, limit);
-    sendJson(res, 200, {
-      size: figures.size,
-      evicted: figures.evicted,
-      entries: page.map((e) => ({ ...e, data: parseData(e.data) })),
-      // The cursor for the next page, present only when there is one.
-      ...(entries.length > limit ? { next: page[page.length - 1]!.id } : {}),
-    });
-    return true;
-  }
-  m = DLQ_REPLAY.exec(path);
-  if (m !== null) {
-    allow(method, 'POST');
-    const id = deadLetterId(ctx, m[1]!);
-    const entry = await deadLetter(ctx, id);
-    // One replay of an entry at a time: a second one racing the first would send it twice.
-    if (!(await ctx.dlq.claim(id)))
-      throw new HttpError(409, 'replay_in_progress', `dead letter ${id} is being replayed`);
-    try {
-      const body = await readOptionalJson(req, ctx.maxBodyBytes);
-      const target = body.sid === undefined ? entry.sid : body.sid;
-      if (typeof target !== 'string' || target.length === 0)
-        throw new HttpError(400, 'bad_request', '"sid" must be a non-empty string');
-      // A new stored message (new seq). A full outbox refuses it (429 outbox_full) whatever
-      // its policy, so it is never dropped again; the entry leaves the queue only once stored.
-      const r = await ctx.hub.send(target, JSON.parse(entry.data) as unknown, { ifFull: 'reject' });
-      if (!(await ctx.dlq.delete(id)))
-        throw new HttpError(409, 'replay_in_progress', `dead letter ${id} went away`);
-      sendJson(res, 202, { id, sid: target, ...r });
-    } finally {
-      await release(ctx, id);
-    }
-    return true;
-  }
-  m = DLQ_ENTRY.exec(path);
-  if (m !== null) {
-    allow(method, 'GET', 'DELETE');
-    const id = deadLetterId(ctx, m[1]!);
-    const entry = await deadLetter(ctx, id);
-    if (method === 'DELETE') await ctx.dlq.delete(id);
-    sendJson(res, 200, { ...entry, data: parseData(entry.data) });
-    return true;
-  }
+  if (await dlqRoute(ctx, req, res, path, method, query)) return true;
   if (path === '/api/breakers') {
     allow(method, 'GET');
     sendJson(res, 200, { breakers: ctx.breakers.list().map(breakerView) });
@@ -216,10 +125,6 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
   };
 }
 
-function parseData(json: string): unknown {
-  return JSON.parse(json) as unknown;
-}
-
 /** A breaker's snapshot with every documented field present (absent values as null). */
 function breakerView(b: CircuitBreaker): Record<string, unknown> {
   const s = b.snapshot();
@@ -232,88 +137,6 @@ async function dlqStats(ctx: AdminContext): Promise<Record<string, unknown>> {
   return { size: s.size, evicted: s.evicted, added: { ...s.added } };
 }
 
-/**
- * End a replay's claim. After the answer is sent a failure cannot reach the caller: it is
- * reported (`error` event, where `dead-letter`) and the claim is left to the store (a
- * networked store bounds a claim's life, src/outbox/dead-letter-store.ts).
- */
-async function release(ctx: AdminContext, id: DeadLetterId): Promise<void> {
-  try {
-    await ctx.dlq.unclaim(id);
-  } catch (error) {
-    ctx.onError?.('dead-letter', error);
-  }
-}
-
-/** A path segment as the store's id; one it cannot read is no dead letter of it (404). */
-function deadLetterId(ctx: AdminContext, text: string): DeadLetterId {
-  const id = ctx.dlq.parseId(text);
-  if (id === undefined) throw unknownDeadLetter(text);
-  return id;
-}
-
-async function deadLetter(ctx: AdminContext, id: DeadLetterId): Promise<DeadLetter> {
-  const entry = await ctx.dlq.get(id);
-  if (entry === undefined) throw unknownDeadLetter(String(id));
-  return entry;
-}
-
-function unknownDeadLetter(id: string): HttpError {
-  return new HttpError(
-    404,
-    'unknown_dead_letter',
-    `no dead letter ${id.slice(0, 64)} (replayed, purged or evicted)`,
-  );
-}
-
-/** `after`: the `next` of a previous page (a dead-letter id); absent: from the oldest. */
-function cursorParam(ctx: AdminContext, q: URLSearchParams): DeadLetterId | undefined {
-  const raw = q.get('after');
-  if (raw === null) return undefined;
-  const id = ctx.dlq.parseId(raw);
-  if (id === undefined)
-    throw new HttpError(
-      400,
-      'bad_request',
-      `"after" must be a dead-letter id (the "next" of a previous page), got ${JSON.stringify(raw.slice(0, 32))}`,
-    );
-  return id;
-}
-
 function unknownSession(sid: string): HttpError {
   return new HttpError(404, 'unknown_session', `no session ${JSON.stringify(sid.slice(0, 64))}`);
-}
-
-function intParam(q: URLSearchParams, name: string, def: number, min: number, max: number): number {
-  const raw = q.get(name);
-  if (raw === null) return def;
-  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new HttpError(400, 'bad_request', `"${name}" must be an integer from ${min} to ${max}`);
-  return n;
-}
-
-function enumParam<T extends string>(
-  q: URLSearchParams,
-  name: string,
-  values: readonly T[],
-  def: T,
-): T {
-  const raw = q.get(name);
-  if (raw === null) return def;
-  if (!(values as readonly string[]).includes(raw))
-    throw new HttpError(400, 'bad_request', `"${name}" must be one of ${values.join(', ')}`);
-  return raw as T;
-}
-
-function reasonParam(q: URLSearchParams) {
-  const raw = q.get('reason');
-  if (raw === null) return undefined;
-  if (!isDeadLetterReason(raw))
-    throw new HttpError(
-      400,
-      'bad_request',
-      `unknown dead-letter reason ${JSON.stringify(raw.slice(0, 32))}`,
-    );
-  return raw;
 }

@@ -104,3 +104,33 @@ export function decodeSegment(segment: string, what: string): string {
     );
   }
 }
+
+/** An integer query parameter within [min, max] (`def` when absent); else 400. */
+export function intParam(
+  q: URLSearchParams,
+  name: string,
+  def: number,
+  min: number,
+  max: number,
+): number {
+  const raw = q.get(name);
+  if (raw === null) return def;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new HttpError(400, 'bad_request', `"${name}" must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** One of `values` (`def` when absent); else 400. */
+export function enumParam<T extends string>(
+  q: URLSearchParams,
+  name: string,
+  values: readonly T[],
+  def: T,
+): T {
+  const raw = q.get(name);
+  if (raw === null) return def;
+  if (!(values as readonly string[]).includes(raw))
+    throw new HttpError(400, 'bad_request', `"${name}" must be one of ${values.join(', ')}`);
+  return raw as T;
+}

@@ -14,7 +14,8 @@ import { ResultBudget } from './result-budget.js';
 import { DEFAULT_BUCKET_MS, ExpiryWheel } from './expiry-wheel.js';
 import type { OutboxLimits } from './limits.js';
 import type { OutboxTotals } from './session-outbox.js';
-import { topN } from './top-n.js';
+import { idPages, storeStats, topSessions } from './memory-listing.js';
+import { appendMessage } from './session-append.js';
 import {
   applyAck,
   CLAIM_DONE,
@@ -22,8 +23,6 @@ import {
   keyMatches,
   newSessionState,
   nextDeadline,
-  outboxFor,
-  recordLoss,
   toRecord,
   type SessionState,
 } from './session-state.js';
@@ -54,7 +53,6 @@ export interface MemoryStoreOptions {
 /** The owner of sessions created, resumed or detached without one (direct use only). */
 export const DIRECT_OWNER = '';
 
-const FULL: AppendResult = { status: 'full' };
 const UNKNOWN = { status: 'unknown_session' } as const;
 
 export class MemoryStore implements Store, SyncAppend {
@@ -166,35 +164,10 @@ export class MemoryStore implements Store, SyncAppend {
     return s === undefined ? undefined : this.forget(s);
   }
 
-  /**
-   * Every sid at once: for direct use only (bench/cleanup.bench.ts), not part of `Store`;
-   * broadcast uses `sessionIdPages`.
-   */
-  async sessionIds(): Promise<string[]> {
-    this.assertOpen();
-    return [...this.sessions.keys()];
-  }
-
-  /**
-   * A live iterator over the session Map: entries deleted before they are reached are
-   * skipped, entries added are reached once (Map iteration order), so the contract's
-   * exactly-once holds for every session live throughout.
-   */
+  /** Pages of live session ids (see `idPages`: a live iterator over the session Map). */
   async *sessionIdPages(pageSize: number): AsyncGenerator<string[]> {
-    checkPageSize(pageSize);
     this.assertOpen();
-    const ids = this.sessions.keys();
-    for (;;) {
-      this.assertOpen(); // closed between two pages
-      const page: string[] = [];
-      while (page.length < pageSize) {
-        const next = ids.next();
-        if (next.done === true) break;
-        page.push(next.value);
-      }
-      if (page.length > 0) yield page;
-      if (page.length < pageSize) return;
-    }
+    yield* idPages(this.sessions, pageSize, () => this.assertOpen());
   }
 
   async append(sid: string, message: NewMessage, now: number): Promise<AppendResult> {
@@ -206,45 +179,9 @@ export class MemoryStore implements Store, SyncAppend {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return UNKNOWN;
-    if (message.id !== undefined) {
-      const seq = s.sentIds?.get(message.id, now);
-      if (seq !== undefined) return { status: 'duplicate', seq };
-    }
-    const { maxMessages, maxBytes, overflow } = this.limits;
-    if (message.bytes > maxBytes || maxMessages < 1) return FULL;
-    const outbox = outboxFor(s, this.totals);
-    const superseded = message.key === undefined ? undefined : outbox.keyed(message.key);
-    const fits =
-      outbox.count - (superseded === undefined ? 0 : 1) < maxMessages &&
-      outbox.bytes - (superseded?.bytes ?? 0) + message.bytes <= maxBytes;
-    // Decide before changing anything: a refused message must leave no trace.
-    if (!fits && overflow !== 'drop-oldest') return FULL;
-
-    if (superseded !== undefined) outbox.remove(superseded);
-    const dropped: StoredMessage[] = [];
-    while (outbox.count >= maxMessages || outbox.bytes + message.bytes > maxBytes) {
-      const evicted = outbox.shift();
-      if (evicted === undefined) break;
-      dropped.push(evicted);
-      recordLoss(s, evicted);
-    }
-    const stored: StoredMessage = {
-      seq: ++s.last,
-      data: message.data,
-      bytes: message.bytes,
-      enqueuedAt: now,
-      expiresAt: now + this.limits.messageTtlMs,
-    };
-    if (message.id !== undefined) {
-      stored.id = message.id;
-      (s.sentIds ??= this.newWindow()).set(message.id, stored.seq, now);
-    }
-    if (message.key !== undefined) stored.key = message.key;
-    outbox.push(stored);
-    this.settle(s);
-    return superseded === undefined
-      ? { status: 'stored', seq: stored.seq, dropped }
-      : { status: 'stored', seq: stored.seq, dropped, superseded };
+    const r = appendMessage(s, message, now, this.limits, this.totals);
+    if (r.status === 'stored') this.settle(s);
+    return r;
   }
 
   async ack(sid: string, seq: number, _now: number): Promise<AckResult> {
@@ -326,36 +263,12 @@ export class MemoryStore implements Store, SyncAppend {
 
   async stats(): Promise<StoreStats> {
     this.assertOpen();
-    const stats: StoreStats = {
-      sessions: this.sessions.size,
-      attached: this.attachedCount,
-      detached: this.sessions.size - this.attachedCount,
-      messages: this.totals.messages,
-      bytes: this.totals.bytes,
-    };
-    // O(sessions) but only while messages are retained, and only per scrape or stats call.
-    if (this.totals.messages > 0) {
-      let oldest = Infinity;
-      for (const s of this.sessions.values()) {
-        const at = s.outbox.first()?.enqueuedAt;
-        if (at !== undefined && at < oldest) oldest = at;
-      }
-      if (oldest !== Infinity) stats.oldestAt = oldest;
-    }
-    return stats;
+    return storeStats(this.sessions, this.totals, this.attachedCount);
   }
 
   async topSessions(limit: number, sort: SessionSort): Promise<SessionRecord[]> {
     this.assertOpen();
-    const top =
-      sort === 'depth'
-        ? topN(this.sessions.values(), limit, (a, b) =>
-            a.outbox.count !== b.outbox.count
-              ? a.outbox.count > b.outbox.count
-              : a.outbox.bytes > b.outbox.bytes,
-          )
-        : topN(withMessages(this.sessions.values()), limit, (a, b) => oldestAt(a) < oldestAt(b));
-    return top.map((s) => toRecord(s, this.epoch));
+    return topSessions(this.sessions.values(), limit, sort).map((s) => toRecord(s, this.epoch));
   }
 
   async ping(): Promise<void> {
@@ -396,17 +309,4 @@ export class MemoryStore implements Store, SyncAppend {
     if (s.attached) this.attachedCount--;
     return s.outbox.clear();
   }
-}
-
-function checkPageSize(pageSize: number): void {
-  if (!Number.isInteger(pageSize) || pageSize < 1)
-    throw new RwsError('bad_page_size', `a page size is an integer >= 1, got ${pageSize}`);
-}
-
-function oldestAt(s: SessionState): number {
-  return s.outbox.first()?.enqueuedAt ?? Infinity;
-}
-
-function* withMessages(sessions: Iterable<SessionState>): Generator<SessionState> {
-  for (const s of sessions) if (s.outbox.count > 0) yield s;
 }
