@@ -5,10 +5,10 @@
  * map of sessions (docs/architecture.md, "Session state on a node").
  *
  * A slot is one of:
- * - `attached`: a connection of this node serves the session (`local`). `ending`: bye is
- *   being handled (its earlier client messages are still answered on `local`), so a close
- *   of that connection must not detach the session.
- * - `resuming`: a hello with `resume` for the session is waiting for the store. `previous`
+ * - attached: a connection of this node serves the session (the `LocalSession`). While bye
+ *   is being handled it is `ending` (its earlier client messages are still answered on that
+ *   connection), so a close of that connection must not detach the session.
+ * - `Resuming`: a hello with `resume` for the session is waiting for the store. `previous`
  *   is the session's earlier connection here, if any: it keeps receiving until the resume
  *   decides (takeover closes it with 4001). `ended`: the session was ended (bye, admin, or
  *   another node) before or while the resume was in flight, so the resume must not revive it.
@@ -18,15 +18,21 @@
 import type { Connection } from './connection.js';
 import type { LocalSession } from './local-session.js';
 
-export type SessionSlot =
-  | { readonly kind: 'attached'; readonly local: LocalSession; ending: boolean }
-  | {
-      readonly kind: 'resuming';
-      /** The connection whose resume is in flight (the latest one, if several raced). */
-      conn: Connection;
-      previous: LocalSession | undefined;
-      ended: boolean;
-    };
+/** A resume of a session is waiting for the store (see the module comment). */
+export class Resuming {
+  constructor(
+    /** The connection whose resume is in flight (the latest one, if several raced). */
+    public conn: Connection,
+    public previous: LocalSession | undefined,
+    public ended: boolean,
+  ) {}
+}
+
+/**
+ * A session's slot: attached (the `LocalSession` itself: no wrapper object per idle session,
+ * whose heap is a benchmarked figure) or resuming.
+ */
+export type SessionSlot = LocalSession | Resuming;
 
 /** What a closing connection leaves to do: detach its session in the store, or nothing. */
 export type Release = { detach: LocalSession } | undefined;
@@ -34,6 +40,8 @@ export type Release = { detach: LocalSession } | undefined;
 export class SessionRegistry {
   private readonly open = new Set<Connection>();
   private readonly slots = new Map<string, SessionSlot>();
+  /** Attached sessions whose bye is being handled (a few at a time; see `ending`). */
+  private readonly endingSet = new Set<LocalSession>();
   private attached = 0;
 
   // ---- connections ----
@@ -60,10 +68,9 @@ export class SessionRegistry {
     const sid = conn.sid;
     if (sid === undefined) return undefined;
     const slot = this.slots.get(sid);
-    if (slot === undefined || slot.kind !== 'attached' || slot.local.conn !== conn)
-      return undefined;
+    if (slot === undefined || slot instanceof Resuming || slot.conn !== conn) return undefined;
     this.delete(sid);
-    return slot.ending ? undefined : { detach: slot.local };
+    return this.endingSet.has(slot) ? undefined : { detach: slot };
   }
 
   // ---- sessions ----
@@ -71,8 +78,7 @@ export class SessionRegistry {
   /** The session's connection here: the attached one, or the one a resume may take over. */
   current(sid: string): LocalSession | undefined {
     const slot = this.slots.get(sid);
-    if (slot === undefined) return undefined;
-    return slot.kind === 'attached' ? slot.local : slot.previous;
+    return slot instanceof Resuming ? slot.previous : slot;
   }
 
   /** Sessions attached to a connection of this node (a resuming one counts once attached). */
@@ -84,7 +90,7 @@ export class SessionRegistry {
   localSessions(): LocalSession[] {
     const out: LocalSession[] = [];
     for (const slot of this.slots.values()) {
-      const local = slot.kind === 'attached' ? slot.local : slot.previous;
+      const local = slot instanceof Resuming ? slot.previous : slot;
       if (local !== undefined) out.push(local);
     }
     return out;
@@ -99,15 +105,15 @@ export class SessionRegistry {
     let previous: LocalSession | undefined;
     if (slot === undefined) {
       this.attached++;
-      this.slots.set(local.sid, { kind: 'attached', local, ending: false });
-    } else if (slot.kind === 'attached') {
-      previous = slot.local;
-      this.slots.set(local.sid, { kind: 'attached', local, ending: false });
-    } else {
+      this.slots.set(local.sid, local);
+    } else if (slot instanceof Resuming) {
       // A later resume of the same session is still in flight: it will take over from this one.
       previous = slot.previous;
       if (previous === undefined) this.attached++;
       slot.previous = local;
+    } else {
+      previous = slot;
+      this.slots.set(local.sid, local);
     }
     return previous !== undefined && previous.conn !== local.conn ? previous : undefined;
   }
@@ -115,14 +121,10 @@ export class SessionRegistry {
   /** A resume of `sid` on `conn` starts: a close of the session's current connection waits. */
   beginResume(sid: string, conn: Connection): void {
     const slot = this.slots.get(sid);
-    if (slot === undefined) {
-      this.slots.set(sid, { kind: 'resuming', conn, previous: undefined, ended: false });
-    } else if (slot.kind === 'attached') {
-      // A session whose bye is being handled is ending: its resume must not revive it.
-      this.slots.set(sid, { kind: 'resuming', conn, previous: slot.local, ended: slot.ending });
-    } else {
-      slot.conn = conn;
-    }
+    if (slot === undefined) this.slots.set(sid, new Resuming(conn, undefined, false));
+    else if (slot instanceof Resuming) slot.conn = conn;
+    // A session whose bye is being handled is ending: its resume must not revive it.
+    else this.slots.set(sid, new Resuming(conn, slot, this.endingSet.has(slot)));
   }
 
   /**
@@ -137,7 +139,7 @@ export class SessionRegistry {
     resumed: boolean,
   ): { ended: boolean; detach: LocalSession | undefined } {
     const slot = this.slots.get(sid);
-    if (slot === undefined || slot.kind !== 'resuming') return { ended: false, detach: undefined };
+    if (!(slot instanceof Resuming)) return { ended: false, detach: undefined };
     const { previous, ended } = slot;
     let detach: LocalSession | undefined;
     if (slot.conn === conn) {
@@ -146,7 +148,7 @@ export class SessionRegistry {
       else if (previous.conn.state === 'closed') {
         this.delete(sid);
         if (!resumed && !ended) detach = previous;
-      } else this.slots.set(sid, { kind: 'attached', local: previous, ending: ended });
+      } else this.slots.set(sid, previous);
     }
     return { ended, detach };
   }
@@ -157,18 +159,8 @@ export class SessionRegistry {
    */
   end(sid: string): LocalSession | undefined {
     const slot = this.slots.get(sid);
-    if (slot === undefined) return undefined;
-    if (slot.kind === 'attached') {
-      this.delete(sid);
-      return slot.local;
-    }
-    slot.ended = true;
-    const previous = slot.previous;
-    if (previous !== undefined) {
-      slot.previous = undefined;
-      this.attached--;
-    }
-    return previous;
+    if (slot instanceof Resuming) slot.ended = true;
+    return this.release(sid);
   }
 
   /**
@@ -176,40 +168,29 @@ export class SessionRegistry {
    * close with 4001). A resume of it in flight here goes on: it may take the session back.
    */
   takenOver(sid: string): LocalSession | undefined {
-    const slot = this.slots.get(sid);
-    if (slot === undefined) return undefined;
-    if (slot.kind === 'attached') {
-      this.delete(sid);
-      return slot.local;
-    }
-    const previous = slot.previous;
-    if (previous !== undefined) {
-      slot.previous = undefined;
-      this.attached--;
-    }
-    return previous;
+    return this.release(sid);
   }
 
   /**
    * bye arrived on `local`'s connection: the session is ending. Its connection stays current
    * (replies to earlier messages still reach it) until `ended(local)`; a close meanwhile does
-   * not detach it; a resume meanwhile fails.
+   * not detach it; a resume meanwhile fails. Every `ending` is followed by `ended`.
    */
   ending(local: LocalSession): void {
     const slot = this.slots.get(local.sid);
-    if (slot === undefined) return;
-    if (slot.kind === 'attached') {
-      if (slot.local === local) slot.ending = true;
-    } else if (slot.previous === local) slot.ended = true;
+    if (slot === local) this.endingSet.add(local);
+    else if (slot instanceof Resuming && slot.previous === local) {
+      slot.ended = true;
+      this.endingSet.add(local);
+    }
   }
 
   /** The session `local` served is gone from the store: forget its connection here. */
   ended(local: LocalSession): void {
+    this.endingSet.delete(local);
     const slot = this.slots.get(local.sid);
-    if (slot === undefined) return;
-    if (slot.kind === 'attached') {
-      if (slot.local === local) this.delete(local.sid);
-    } else if (slot.previous === local) {
+    if (slot === local) this.delete(local.sid);
+    else if (slot instanceof Resuming && slot.previous === local) {
       slot.previous = undefined;
       this.attached--;
     }
@@ -220,10 +201,26 @@ export class SessionRegistry {
     return this.current(local.sid) === local;
   }
 
+  /** Forget the session's connection here (returned); a resume in flight keeps its slot. */
+  private release(sid: string): LocalSession | undefined {
+    const slot = this.slots.get(sid);
+    if (slot === undefined) return undefined;
+    if (!(slot instanceof Resuming)) {
+      this.delete(sid);
+      return slot;
+    }
+    const previous = slot.previous;
+    if (previous !== undefined) {
+      slot.previous = undefined;
+      this.attached--;
+    }
+    return previous;
+  }
+
   private delete(sid: string): void {
     const slot = this.slots.get(sid);
     if (slot === undefined) return;
     this.slots.delete(sid);
-    if (slot.kind === 'attached' || slot.previous !== undefined) this.attached--;
+    if (!(slot instanceof Resuming) || slot.previous !== undefined) this.attached--;
   }
 }
