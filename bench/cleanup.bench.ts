@@ -10,9 +10,9 @@
  * Sessions are built as the server builds them: `createSession`, two appended messages
  * (~100 B of JSON text each, serialized once as the send path does), then
  * `detach(sid, now, ttl)` for those that are not attached. Live sessions are half attached,
- * half detached with an hour of TTL left; stale ones are half detached with TTL 0 and half with a TTL that has
- * passed by the sweep. Every sweep is asserted to reap exactly the stale sessions and to
- * visit nothing else (`onSweepVisit`).
+ * half detached with an hour of TTL left; stale ones are half detached with TTL 0 and half
+ * with a TTL that has passed by the sweep. Every sweep is asserted to reap exactly the stale
+ * sessions and to visit nothing else (`onSweepVisit`).
  */
 import { randomBytes } from 'node:crypto';
 import { MemoryStore } from '../src/store/memory-store.js';
