@@ -8,11 +8,11 @@
  * - Memory: heapUsed after GC before creating sessions, after, and after every one is reaped.
  *
  * Sessions are built as the server builds them: `createSession`, two appended messages
- * (~100 B of JSON text each, serialized once as the hub does), then `detach(sid, now, ttl)`
- * for those that are not attached. Live sessions are half attached, half detached with an
- * hour of TTL left; stale ones are half detached with TTL 0 and half with a TTL that has
- * passed by the sweep. Every sweep is asserted to reap exactly the stale sessions and to
- * visit nothing else (`onSweepVisit`).
+ * (~100 B of JSON text each, serialized once as the send path does), then
+ * `detach(sid, now, ttl)` for those that are not attached. Live sessions are half attached,
+ * half detached with an hour of TTL left; stale ones are half detached with TTL 0 and half
+ * with a TTL that has passed by the sweep. Every sweep is asserted to reap exactly the stale
+ * sessions and to visit nothing else (`onSweepVisit`).
  */
 import { randomBytes } from 'node:crypto';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -75,7 +75,7 @@ function newStore(pauseMs = 50): { store: MemoryStore; visits: { n: number }; pa
 }
 
 let payloadCounter = 0;
-/** A ~100 B message, serialized once (a fresh flat string, as JSON.stringify gives the hub). */
+/** A ~100 B message, serialized once (a fresh flat string, as the send path's JSON.stringify). */
 function message(): { data: string; bytes: number } {
   const n = ++payloadCounter;
   const data = JSON.stringify({

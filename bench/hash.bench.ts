@@ -4,7 +4,7 @@
  * and `xxhash-wasm` (the fallback when the native binary cannot load). Two forms of each:
  * - bytes: a Buffer in, a hex digest out: the primitive, and the bar of docs/performance.md
  *   ("Bars").
- * - text: the JSON string in, a hex digest out: what the hub does for `dedup: 'content'`
+ * - text: the JSON string in, a hex digest out: what the send path does for `dedup: 'content'`
  *   (ContentHasher.hash64hex; SHA-256 through `crypto.hash` on the same string).
  * Plus JSON.stringify of the 10 KB object, for context: the dedup key hashes the text the
  * send path serialized anyway, so this cost is never paid twice.
