@@ -33,7 +33,7 @@ export interface SessionState extends WheelEntry {
 /**
  * The outbox of every session that never had a message: reads see it empty, and the store
  * gives the session its own (`outboxFor`) before the first append. An outbox and its array
- * cost ~100 bytes per idle session (BENCHMARKS.md "memory per connection").
+ * cost ~100 bytes per idle session (docs/performance.md, "memory per connection").
  */
 export const EMPTY_OUTBOX = new SessionOutbox({ messages: 0, bytes: 0 });
 

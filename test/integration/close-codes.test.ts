@@ -1,5 +1,5 @@
 /**
- * Every close code of PROTOCOL.md, provoked over a real socket.
+ * Every close code of docs/protocol.md §11, provoked over a real socket.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, type Store } from '../../src/index.js';

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md "Session rules" 1–8, each over a real socket on loopback.
+ * docs/protocol.md §3 "Session rules" 1–8, each over a real socket on loopback.
  */
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/testing.js';
