@@ -85,7 +85,7 @@ export class Handshake {
       // the store failed.
       const finished = ctx.registry.finishResume(sid, conn, r?.status === 'ok');
       ended = finished.ended;
-      if (finished.detach !== undefined) ctx.detach(sid);
+      if (finished.detach) ctx.detach(sid);
     }
     // bye or an admin ended the session while this resume was in flight: it is gone.
     if (r.status === 'ok' && ended) return this.newSession(conn, 'unknown_session');
@@ -111,7 +111,9 @@ export class Handshake {
     }
     if (conn.state === 'closed') {
       // The new connection went away while resuming: the session stays detached (unless its
-      // earlier connection here is still open and keeps it).
+      // earlier connection here is still open and keeps it). A later resume of it still in
+      // flight here decides instead: detaching now would undo it in the store.
+      if (ctx.registry.resumeAbandoned(sid)) return undefined;
       const previous = ctx.registry.current(sid);
       if (previous === undefined || previous.conn.state === 'closed') {
         if (previous !== undefined) ctx.registry.ended(previous);

@@ -26,6 +26,9 @@ export type SessionSlot =
       conn: Connection;
       previous: LocalSession | undefined;
       ended: boolean;
+      /** An earlier resume here succeeded in the store but its connection went away: unless a
+       *  later one attaches the session, it must be detached (see `resumeAbandoned`). */
+      abandoned: boolean;
     };
 
 /** What a closing connection leaves to do: detach its session in the store, or nothing. */
@@ -116,10 +119,22 @@ export class SessionRegistry {
   beginResume(sid: string, conn: Connection): void {
     const slot = this.slots.get(sid);
     if (slot === undefined) {
-      this.slots.set(sid, { kind: 'resuming', conn, previous: undefined, ended: false });
+      this.slots.set(sid, {
+        kind: 'resuming',
+        conn,
+        previous: undefined,
+        ended: false,
+        abandoned: false,
+      });
     } else if (slot.kind === 'attached') {
       // A session whose bye is being handled is ending: its resume must not revive it.
-      this.slots.set(sid, { kind: 'resuming', conn, previous: slot.local, ended: slot.ending });
+      this.slots.set(sid, {
+        kind: 'resuming',
+        conn,
+        previous: slot.local,
+        ended: slot.ending,
+        abandoned: false,
+      });
     } else {
       slot.conn = conn;
     }
@@ -127,28 +142,45 @@ export class SessionRegistry {
 
   /**
    * The store answered the resume of `sid` on `conn` (or failed). Returns whether the session
-   * was ended meanwhile, and the earlier connection if it closed while the resume was in
-   * flight and must now be detached (its close left that to the resume). `resumed`: the
-   * store accepted the resume (the caller attaches the session next, so nothing is detached).
+   * was ended meanwhile, and whether the caller must now detach it in the store: its earlier
+   * connection closed while the resume was in flight (its close left that to the resume), or
+   * an earlier resume here attached it in the store and went away (`resumeAbandoned`), and
+   * this resume did not take it. `resumed`: the store accepted the resume (the caller attaches
+   * the session next, so nothing is detached).
    */
   finishResume(
     sid: string,
     conn: Connection,
     resumed: boolean,
-  ): { ended: boolean; detach: LocalSession | undefined } {
+  ): { ended: boolean; detach: boolean } {
     const slot = this.slots.get(sid);
-    if (slot === undefined || slot.kind !== 'resuming') return { ended: false, detach: undefined };
-    const { previous, ended } = slot;
-    let detach: LocalSession | undefined;
+    if (slot === undefined || slot.kind !== 'resuming') return { ended: false, detach: false };
+    const { previous, ended, abandoned } = slot;
+    let detach = false;
     if (slot.conn === conn) {
       // The last resume in flight: the slot returns to what it was, or goes.
-      if (previous === undefined) this.slots.delete(sid);
-      else if (previous.conn.state === 'closed') {
+      if (previous === undefined) {
+        this.slots.delete(sid);
+        detach = abandoned && !resumed && !ended;
+      } else if (previous.conn.state === 'closed') {
         this.delete(sid);
-        if (!resumed && !ended) detach = previous;
+        detach = !resumed && !ended;
       } else this.slots.set(sid, { kind: 'attached', local: previous, ending: ended });
     }
     return { ended, detach };
+  }
+
+  /**
+   * A resume of `sid` succeeded in the store but its connection closed meanwhile. Returns
+   * true if a later resume of `sid` is still in flight here: that one decides (it attaches the
+   * session, or its finish asks for the detach), so the caller must not detach now (the store
+   * may already have applied the later resume).
+   */
+  resumeAbandoned(sid: string): boolean {
+    const slot = this.slots.get(sid);
+    if (slot === undefined || slot.kind !== 'resuming') return false;
+    slot.abandoned = true;
+    return true;
   }
 
   /**
