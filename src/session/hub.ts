@@ -120,6 +120,7 @@ export class Hub {
       clock,
       maxBadFrames: options.maxBadFrames,
       ended: (sid, by) => this.publish({ type: 'ended', sid, by }),
+      detach: (sid) => this.detach(sid),
     });
     this.owner = {
       scheduler,
