@@ -109,6 +109,7 @@ export class Hub {
       node: this.node,
       detach: (sid) => this.detach(sid),
       tookOver: (sid) => this.publish({ type: 'takeover', sid, owner: this.node }),
+      verifyOwner: (sid) => this.positions.verifyOwner(sid),
     });
     this.frames = new FrameHandler({
       registry,
@@ -265,7 +266,11 @@ export class Hub {
         this.delivery.refused(e.sid);
         return;
       case 'takeover':
-        if (e.owner !== this.node) this.positions.verifyOwner(e.sid);
+        if (e.owner !== this.node) {
+          // A resume of it in flight here checks the store's owner once attached.
+          this.registry.takeoverHeard(e.sid);
+          this.positions.verifyOwner(e.sid);
+        }
         return;
       case 'ended':
         this.registry.end(e.sid)?.conn.close(CloseCode.Normal, 'session ended');

@@ -29,6 +29,9 @@ export type SessionSlot =
       /** An earlier resume here succeeded in the store but its connection went away: unless a
        *  later one attaches the session, it must be detached (see `resumeAbandoned`). */
       abandoned: boolean;
+      /** Another node announced a takeover while this resume was in flight: once attached,
+       *  the store decides who keeps the session (see `takeoverHeard`). */
+      contested: boolean;
     };
 
 /** What a closing connection leaves to do: detach its session in the store, or nothing. */
@@ -125,6 +128,7 @@ export class SessionRegistry {
         previous: undefined,
         ended: false,
         abandoned: false,
+        contested: false,
       });
     } else if (slot.kind === 'attached') {
       // A session whose bye is being handled is ending: its resume must not revive it.
@@ -134,6 +138,7 @@ export class SessionRegistry {
         previous: slot.local,
         ended: slot.ending,
         abandoned: false,
+        contested: false,
       });
     } else {
       slot.conn = conn;
@@ -220,6 +225,22 @@ export class SessionRegistry {
       this.attached--;
     }
     return previous;
+  }
+
+  /**
+   * Another node says it took `sid` over. A resume of it in flight here may have been applied
+   * by the store before or after that one: it is marked, so that once attached it checks the
+   * store's owner (the hint may have come before this node held the session to close).
+   */
+  takeoverHeard(sid: string): void {
+    const slot = this.slots.get(sid);
+    if (slot !== undefined && slot.kind === 'resuming') slot.contested = true;
+  }
+
+  /** Whether a takeover was announced for `sid` while a resume of it was in flight here. */
+  contested(sid: string): boolean {
+    const slot = this.slots.get(sid);
+    return slot !== undefined && slot.kind === 'resuming' && slot.contested;
   }
 
   /**
