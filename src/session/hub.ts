@@ -206,8 +206,17 @@ export class Hub {
 
   /** End a session at once, wherever it is attached (admin). False if there is none. */
   async endSession(sid: string): Promise<boolean> {
-    this.registry.end(sid)?.conn.close(CloseCode.Normal, 'session ended');
-    const existed = await this.outbox.forget(sid);
+    const local = this.registry.end(sid);
+    local?.conn.close(CloseCode.Normal, 'session ended');
+    let existed: boolean;
+    try {
+      existed = await this.outbox.forget(sid);
+    } catch (error) {
+      // The store may still hold it, attached to the connection just closed, whose close does
+      // not detach it (it was ended): leave it to the session TTL rather than attached forever.
+      if (local !== undefined) this.detach(sid);
+      throw error;
+    }
     if (existed) {
       this.publish({ type: 'ended', sid, by: 'admin' });
       this.events.emit('end', { sid, by: 'admin' });
