@@ -134,7 +134,7 @@ export class Hub {
     this.positions = new PositionCheck(registry, delivery, outbox.store, events, this.node);
     this.unsubscribe = this.bus.subscribe(this.node, {
       event: (e) => this.onBusEvent(e),
-      resync: () => void this.positions.run(),
+      resync: () => void this.positions.resync(),
     });
   }
 

@@ -151,6 +151,19 @@ describe('two nodes on one store and one bus', () => {
     expect(t2.framesOf('msg').map((m) => m.data)).toEqual(['after']);
   });
 
+  it('a resync that comes while a position check runs is not dropped: what was lost meanwhile is read', async () => {
+    const bus = new LossyBus();
+    const n = new TwoNodes(bus);
+    const s = await n.a.session();
+    bus.drop.add('appended');
+    const first = n.a.hub.positions.resync(); // a resync: the check has read the record (last 0)
+    const sent = n.b.hub.send(s.sid, 'b1'); // stored now; its hint is lost
+    const second = n.a.hub.positions.resync(); // the bus resyncs again: events were lost since
+    await Promise.all([first, sent, second]);
+    await n.settle();
+    expect(s.t.framesOf('msg').map((m) => m.data)).toEqual(['b1']);
+  });
+
   it('a late takeover hint does not close a connection that took the session back', async () => {
     const bus = new LossyBus();
     const n = new TwoNodes(bus);
