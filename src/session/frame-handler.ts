@@ -183,8 +183,9 @@ export class FrameHandler {
       ctx.events.emit('error', { where: 'bye', error });
       // The store may still hold the session, attached: nothing here detaches it any more (its
       // close does not, the session was ending) and the client will not come back for it, so
-      // leave it to the session TTL (its leftovers are dead-lettered when it is reaped).
-      ctx.detach(sid);
+      // leave it to the session TTL (its leftovers are dead-lettered when it is reaped). Only
+      // if this connection held it: another one here that holds it keeps it attached.
+      if (mine !== undefined) ctx.detach(sid);
     }
     conn.close(CloseCode.Normal, 'bye');
   }
