@@ -3,7 +3,7 @@
  * welcome, protocol errors and their limit, acks, heartbeats and bye.
  */
 import { describe, expect, it } from 'vitest';
-import { HubHarness } from './test-support/hub-harness.js';
+import { HubHarness, TEST_HUB_OPTIONS } from './test-support/hub-harness.js';
 
 describe('hello', () => {
   it('a hello without resume gets a welcome for a new, attached session', async () => {
@@ -347,6 +347,28 @@ describe('acks, heartbeats and bye', () => {
     const w = await h.hello(again, { sid, key, ack: 3 });
     expect(w).toMatchObject({ resumed: false, recovered: false, reason: 'unknown_session' });
     expect(w.sid).not.toBe(sid);
+  });
+
+  it('bye whose forget fails detaches the session, so it is reaped after its TTL (never attached forever)', async () => {
+    const h = new HubHarness();
+    const errors = h.record('error');
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 'left');
+    await h.settle();
+    const deleteSession = h.store.deleteSession.bind(h.store);
+    h.store.deleteSession = () => Promise.reject(new Error('store down'));
+    t.peerSends({ t: 'bye' });
+    await h.settle();
+    h.store.deleteSession = deleteSession;
+    expect(t.closed).toEqual({ code: 1000, reason: 'bye' });
+    expect(errors.map((e) => e.where)).toEqual(['bye']);
+    t.fireClose();
+    await h.settle();
+    expect(await h.store.getSession(sid)).toMatchObject({ attached: false });
+    h.clock.advance(TEST_HUB_OPTIONS.sessionTtlMs + 1);
+    const swept = await h.outbox.sweep();
+    expect(swept.reaped.map((r) => r.sid)).toEqual([sid]);
+    expect(h.dlq.list({ sid }).map((e) => e.reason)).toEqual(['session_reaped']);
   });
 
   it('messages sent to a session after bye are refused as unknown_session', async () => {

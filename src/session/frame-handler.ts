@@ -33,6 +33,8 @@ export interface FrameContext {
   readonly maxBadFrames: number;
   /** The session ended here on purpose (bye): tell the other nodes (bus `ended`). */
   ended(sid: string, by: 'bye'): void;
+  /** Mark the session detached in the store, so that it is reaped after its TTL. */
+  detach(sid: string): void;
 }
 
 const MAX_EARLY_FRAMES = 1000;
@@ -179,6 +181,11 @@ export class FrameHandler {
       ctx.events.emit('end', { sid, by: 'bye' });
     } catch (error) {
       ctx.events.emit('error', { where: 'bye', error });
+      // The store may still hold the session, attached: nothing here detaches it any more (its
+      // close does not, the session was ending) and the client will not come back for it, so
+      // leave it to the session TTL (its leftovers are dead-lettered when it is reaped). Only
+      // if this connection held it: another one here that holds it keeps it attached.
+      if (mine !== undefined) ctx.detach(sid);
     }
     conn.close(CloseCode.Normal, 'bye');
   }

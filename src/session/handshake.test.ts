@@ -5,7 +5,7 @@
  * answering.
  */
 import { describe, expect, it } from 'vitest';
-import { HubHarness } from './test-support/hub-harness.js';
+import { HubHarness, TEST_HUB_OPTIONS } from './test-support/hub-harness.js';
 
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -322,6 +322,39 @@ describe('a close during an in-flight resume', () => {
     a.t.fireClose(1006);
     await h.settle();
     expect(b.closed?.code).toBe(4502);
+    expect(await h.store.getSession(a.sid)).toMatchObject({ attached: false });
+  });
+  it('two resumes in flight, the first connection closes: the later one keeps the session attached (not reaped)', async () => {
+    const h = new HubHarness();
+    const a = await detachedSession(h, 1);
+    const b = h.connect();
+    const c = h.connect();
+    b.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: a.key, ack: 0 } });
+    c.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: a.key, ack: 0 } });
+    b.fireClose(1006);
+    await h.settle();
+    expect(c.welcome).toMatchObject({ resumed: true, recovered: true });
+    expect(c.seqs).toEqual([1]);
+    // The first resume's close must not detach what the later one attached.
+    expect(await h.store.getSession(a.sid)).toMatchObject({ attached: true });
+    h.clock.advance(TEST_HUB_OPTIONS.sessionTtlMs + 1);
+    await h.store.sweep(h.clock.now());
+    await h.hub.send(a.sid, 'm2');
+    await h.settle();
+    expect(c.seqs).toEqual([1, 2]);
+  });
+
+  it('two resumes in flight, the first closes and the later has a wrong key: the session is detached', async () => {
+    const h = new HubHarness();
+    const a = await detachedSession(h, 1);
+    const b = h.connect();
+    const c = h.connect();
+    b.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: a.key, ack: 0 } });
+    c.peerSends({ t: 'hello', v: 1, resume: { sid: a.sid, key: 'wrong', ack: 0 } });
+    b.fireClose(1006);
+    await h.settle();
+    expect(c.closed?.code).toBe(4502);
+    expect(h.hub.isAttached(a.sid)).toBe(false);
     expect(await h.store.getSession(a.sid)).toMatchObject({ attached: false });
   });
 });

@@ -40,6 +40,8 @@ export interface HandshakeContext {
   detach(sid: string): void;
   /** The session was resumed here: another node holding it must let go (bus `takeover`). */
   tookOver(sid: string): void;
+  /** Check the store's owner of `sid` and close its connection here if another node owns it. */
+  verifyOwner(sid: string): void;
 }
 
 export class Handshake {
@@ -77,15 +79,17 @@ export class Handshake {
     ctx.registry.beginResume(sid, conn);
     let r: ResumeResult | undefined;
     let ended = false;
+    let contested = false;
     try {
       r = await ctx.outbox.resume(sid, hashKey(key), ack, ctx.node);
     } finally {
+      contested = ctx.registry.contested(sid);
       // A connection that closed while we checked (its close left the detach to this resume)
       // must still detach the session it held — unless this resume took it over. Also when
       // the store failed.
       const finished = ctx.registry.finishResume(sid, conn, r?.status === 'ok');
       ended = finished.ended;
-      if (finished.detach !== undefined) ctx.detach(sid);
+      if (finished.detach) ctx.detach(sid);
     }
     // bye or an admin ended the session while this resume was in flight: it is gone.
     if (r.status === 'ok' && ended) return this.newSession(conn, 'unknown_session');
@@ -111,7 +115,9 @@ export class Handshake {
     }
     if (conn.state === 'closed') {
       // The new connection went away while resuming: the session stays detached (unless its
-      // earlier connection here is still open and keeps it).
+      // earlier connection here is still open and keeps it). A later resume of it still in
+      // flight here decides instead: detaching now would undo it in the store.
+      if (ctx.registry.resumeAbandoned(sid)) return undefined;
       const previous = ctx.registry.current(sid);
       if (previous === undefined || previous.conn.state === 'closed') {
         if (previous !== undefined) ctx.registry.ended(previous);
@@ -134,7 +140,12 @@ export class Handshake {
     if (r.epochChanged) welcome.reason = 'epoch_changed';
     else if (gap) welcome.reason = 'gap';
     if (gap) welcome.missing = r.missing;
-    return this.open(conn, welcome, r.acked, r.messages, r.missing);
+    const local = this.open(conn, welcome, r.acked, r.messages, r.missing);
+    // Another node resumed the session while the store answered this resume: whichever the
+    // store applied last owns it (its takeover hint may have come before this node held the
+    // session, so nothing here closed). The store decides; it usually says this node.
+    if (contested) ctx.verifyOwner(sid);
+    return local;
   }
 
   private async newSession(

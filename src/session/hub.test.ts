@@ -196,6 +196,19 @@ describe('broadcast, end and close', () => {
     expect(await h.hub.endSession(sid)).toBe(false);
   });
 
+  it('endSession whose forget fails rejects and leaves the session detached (reaped after its TTL), not attached forever', async () => {
+    const h = new HubHarness();
+    const { t, sid } = await h.session();
+    const deleteSession = h.store.deleteSession.bind(h.store);
+    h.store.deleteSession = () => Promise.reject(new Error('store down'));
+    await expect(h.hub.endSession(sid)).rejects.toThrow('store down');
+    h.store.deleteSession = deleteSession;
+    expect(t.closed?.code).toBe(1000);
+    t.fireClose();
+    await h.settle();
+    expect(await h.store.getSession(sid)).toMatchObject({ attached: false });
+  });
+
   it('closeAll closes every connection with the code given and waits for them to close', async () => {
     const h = new HubHarness();
     const disconnects = h.record('disconnect');

@@ -109,6 +109,7 @@ export class Hub {
       node: this.node,
       detach: (sid) => this.detach(sid),
       tookOver: (sid) => this.publish({ type: 'takeover', sid, owner: this.node }),
+      verifyOwner: (sid) => this.positions.verifyOwner(sid),
     });
     this.frames = new FrameHandler({
       registry,
@@ -120,6 +121,7 @@ export class Hub {
       clock,
       maxBadFrames: options.maxBadFrames,
       ended: (sid, by) => this.publish({ type: 'ended', sid, by }),
+      detach: (sid) => this.detach(sid),
     });
     this.owner = {
       scheduler,
@@ -132,7 +134,7 @@ export class Hub {
     this.positions = new PositionCheck(registry, delivery, outbox.store, events, this.node);
     this.unsubscribe = this.bus.subscribe(this.node, {
       event: (e) => this.onBusEvent(e),
-      resync: () => void this.positions.run(),
+      resync: () => void this.positions.resync(),
     });
   }
 
@@ -204,8 +206,17 @@ export class Hub {
 
   /** End a session at once, wherever it is attached (admin). False if there is none. */
   async endSession(sid: string): Promise<boolean> {
-    this.registry.end(sid)?.conn.close(CloseCode.Normal, 'session ended');
-    const existed = await this.outbox.forget(sid);
+    const local = this.registry.end(sid);
+    local?.conn.close(CloseCode.Normal, 'session ended');
+    let existed: boolean;
+    try {
+      existed = await this.outbox.forget(sid);
+    } catch (error) {
+      // The store may still hold it, attached to the connection just closed, whose close does
+      // not detach it (it was ended): leave it to the session TTL rather than attached forever.
+      if (local !== undefined) this.detach(sid);
+      throw error;
+    }
     if (existed) {
       this.publish({ type: 'ended', sid, by: 'admin' });
       this.events.emit('end', { sid, by: 'admin' });
@@ -264,7 +275,11 @@ export class Hub {
         this.delivery.refused(e.sid);
         return;
       case 'takeover':
-        if (e.owner !== this.node) this.positions.verifyOwner(e.sid);
+        if (e.owner !== this.node) {
+          // A resume of it in flight here checks the store's owner once attached.
+          this.registry.takeoverHeard(e.sid);
+          this.positions.verifyOwner(e.sid);
+        }
         return;
       case 'ended':
         this.registry.end(e.sid)?.conn.close(CloseCode.Normal, 'session ended');

@@ -18,6 +18,8 @@ import type { SessionRegistry } from './session-registry.js';
 export class PositionCheck {
   private timer: TimerHandle | undefined;
   private running = false;
+  /** A resync came while a check was running: run again when it ends. */
+  private again = false;
 
   constructor(
     private readonly registry: SessionRegistry,
@@ -43,12 +45,27 @@ export class PositionCheck {
     if (this.running) return;
     this.running = true;
     try {
-      for (const local of this.registry.localSessions()) await this.check(local);
+      do {
+        this.again = false;
+        for (const local of this.registry.localSessions()) await this.check(local);
+      } while (this.again);
     } catch (error) {
       this.events.emit('error', { where: 'position-check', error });
     } finally {
       this.running = false;
     }
+  }
+
+  /**
+   * The bus may have lost events (a reconnect): check every session attached here. A check
+   * in progress may have read some records before the loss, so it runs once more after.
+   */
+  resync(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return Promise.resolve();
+    }
+    return this.run();
   }
 
   /** A `takeover` hint for `sid`: close the connection here if the store confirms it. */

@@ -58,7 +58,7 @@ describe('SessionRegistry', () => {
     r.attach(a);
     r.beginResume('s1', b.conn);
     expect(r.current('s1')).toBe(a); // the old connection keeps receiving meanwhile
-    expect(r.finishResume('s1', b.conn, true)).toEqual({ ended: false, detach: undefined });
+    expect(r.finishResume('s1', b.conn, true)).toEqual({ ended: false, detach: false });
     expect(r.attach(b)).toBe(a);
     expect(r.current('s1')).toBe(b);
     expect(r.remove(closed(a.conn))).toBeUndefined();
@@ -72,7 +72,7 @@ describe('SessionRegistry', () => {
     r.attach(a);
     r.beginResume('s1', b);
     expect(r.remove(closed(a.conn))).toBeUndefined();
-    expect(r.finishResume('s1', b, false)).toEqual({ ended: false, detach: a });
+    expect(r.finishResume('s1', b, false)).toEqual({ ended: false, detach: true });
     expect(r.current('s1')).toBeUndefined();
     expect(r.attachedCount).toBe(0);
   });
@@ -83,7 +83,7 @@ describe('SessionRegistry', () => {
     const b = conn(r, undefined);
     r.attach(a);
     r.beginResume('s1', b);
-    expect(r.finishResume('s1', b, false)).toEqual({ ended: false, detach: undefined });
+    expect(r.finishResume('s1', b, false)).toEqual({ ended: false, detach: false });
     expect(r.current('s1')).toBe(a);
     expect(r.remove(closed(a.conn))).toEqual({ detach: a });
   });
@@ -96,7 +96,7 @@ describe('SessionRegistry', () => {
     r.beginResume('s1', b);
     expect(r.end('s1')).toBe(a);
     expect(r.attachedCount).toBe(0);
-    expect(r.finishResume('s1', b, true)).toEqual({ ended: true, detach: undefined });
+    expect(r.finishResume('s1', b, true)).toEqual({ ended: true, detach: false });
     expect(r.current('s1')).toBeUndefined();
   });
 
@@ -134,7 +134,7 @@ describe('SessionRegistry', () => {
     r.attach(c);
     r.beginResume('s2', d);
     expect(r.takenOver('s2')).toBe(c);
-    expect(r.finishResume('s2', d, true)).toEqual({ ended: false, detach: undefined });
+    expect(r.finishResume('s2', d, true)).toEqual({ ended: false, detach: false });
     r.attach(local(d, 's2'));
     expect(r.attachedCount).toBe(1);
   });
@@ -145,7 +145,7 @@ describe('SessionRegistry', () => {
     const c = conn(r, undefined);
     r.beginResume('s1', b);
     r.beginResume('s1', c);
-    expect(r.finishResume('s1', b, true)).toEqual({ ended: false, detach: undefined });
+    expect(r.finishResume('s1', b, true)).toEqual({ ended: false, detach: false });
     const lb = local(b, 's1');
     expect(r.attach(lb)).toBeUndefined();
     expect(r.current('s1')).toBe(lb);

@@ -20,6 +20,13 @@ import type { LocalSession } from './local-session.js';
 
 /** A resume of a session is waiting for the store (see the module comment). */
 export class Resuming {
+  /** An earlier resume here succeeded in the store but its connection went away: unless a
+   *  later one attaches the session, it must be detached (see `resumeAbandoned`). */
+  abandoned = false;
+  /** Another node announced a takeover while this resume was in flight: once attached, the
+   *  store decides who keeps the session (see `takeoverHeard`). */
+  contested = false;
+
   constructor(
     /** The connection whose resume is in flight (the latest one, if several raced). */
     public conn: Connection,
@@ -129,28 +136,61 @@ export class SessionRegistry {
 
   /**
    * The store answered the resume of `sid` on `conn` (or failed). Returns whether the session
-   * was ended meanwhile, and the earlier connection if it closed while the resume was in
-   * flight and must now be detached (its close left that to the resume). `resumed`: the
-   * store accepted the resume (the caller attaches the session next, so nothing is detached).
+   * was ended meanwhile, and whether the caller must now detach it in the store: its earlier
+   * connection closed while the resume was in flight (its close left that to the resume), or
+   * an earlier resume here attached it in the store and went away (`resumeAbandoned`), and
+   * this resume did not take it. `resumed`: the store accepted the resume (the caller attaches
+   * the session next, so nothing is detached).
    */
   finishResume(
     sid: string,
     conn: Connection,
     resumed: boolean,
-  ): { ended: boolean; detach: LocalSession | undefined } {
+  ): { ended: boolean; detach: boolean } {
     const slot = this.slots.get(sid);
-    if (!(slot instanceof Resuming)) return { ended: false, detach: undefined };
-    const { previous, ended } = slot;
-    let detach: LocalSession | undefined;
+    if (!(slot instanceof Resuming)) return { ended: false, detach: false };
+    const { previous, ended, abandoned } = slot;
+    let detach = false;
     if (slot.conn === conn) {
       // The last resume in flight: the slot returns to what it was, or goes.
-      if (previous === undefined) this.slots.delete(sid);
-      else if (previous.conn.state === 'closed') {
+      if (previous === undefined) {
+        this.slots.delete(sid);
+        detach = abandoned && !resumed && !ended;
+      } else if (previous.conn.state === 'closed') {
         this.delete(sid);
-        if (!resumed && !ended) detach = previous;
+        detach = !resumed && !ended;
       } else this.slots.set(sid, previous);
     }
     return { ended, detach };
+  }
+
+  /**
+   * A resume of `sid` succeeded in the store but its connection closed meanwhile. Returns
+   * true if a later resume of `sid` is still in flight here: that one decides (it attaches the
+   * session, or its finish asks for the detach), so the caller must not detach now (the store
+   * may already have applied the later resume).
+   */
+  resumeAbandoned(sid: string): boolean {
+    const slot = this.slots.get(sid);
+    if (!(slot instanceof Resuming)) return false;
+    slot.abandoned = true;
+    return true;
+  }
+
+  /**
+   * Another node says it took `sid` over. A resume of it in flight here may have been applied
+   * by the store before or after that one: it is marked, so that once attached it checks the
+   * store's owner (the hint may have come before this node held the session to close).
+   */
+  takeoverHeard(sid: string): void {
+    const slot = this.slots.get(sid);
+    if (slot instanceof Resuming) slot.contested = true;
+  }
+
+  /** Whether a takeover was announced for `sid` while a resume of it was in flight here. */
+  contested(sid: string): boolean {
+    const slot = this.slots.get(sid);
+    return slot instanceof Resuming && slot.contested;
   }
 
   /**

@@ -49,6 +49,69 @@ describe('two nodes on one store and one bus', () => {
     expect(t2.seqs).toEqual([2, 3, 4, 5, 6]);
   });
 
+  it('resumes on both nodes race, the store answers A late: the takeover B announced meanwhile still closes A', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    s.t.fireClose(1006);
+    await n.settle();
+    await n.a.hub.send(s.sid, 'm1');
+    // A's resume is applied by the store first but its answer comes late (a networked store).
+    let answer!: () => void;
+    const late = new Promise<void>((resolve) => (answer = resolve));
+    const resume = n.a.outbox.resume.bind(n.a.outbox);
+    n.a.outbox.resume = async (...args) => {
+      const r = await resume(...args);
+      await late;
+      return r;
+    };
+    const ta = n.a.connect();
+    ta.peerSends({ t: 'hello', v: 1, resume: { sid: s.sid, key: s.key, ack: 0 } });
+    await n.settle();
+    const tb = n.b.connect();
+    await n.b.hello(tb, { sid: s.sid, key: s.key, ack: 0 }); // the store's owner is B now
+    await n.settle();
+    answer();
+    await n.settle();
+    expect(await n.store.getSession(s.sid)).toMatchObject({ attached: true, owner: 'node-b' });
+    // One node serves the session: the store's owner. A's connection is replaced.
+    expect(tb.closed).toBeUndefined();
+    expect(ta.closed?.code).toBe(4001);
+    expect(n.a.hub.isAttached(s.sid)).toBe(false);
+    await n.b.hub.send(s.sid, 'm2');
+    await n.settle();
+    expect(tb.seqs).toEqual([1, 2]);
+    expect(ta.seqs).toEqual([1]);
+  });
+
+  it('resumes on both nodes race, the store applies B first and answers A late: A keeps the session, B is replaced', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    s.t.fireClose(1006);
+    await n.settle();
+    let answer!: () => void;
+    const late = new Promise<void>((resolve) => (answer = resolve));
+    const resume = n.a.outbox.resume.bind(n.a.outbox);
+    n.a.outbox.resume = async (...args) => {
+      const r = await resume(...args);
+      await late;
+      return r;
+    };
+    const tb = n.b.connect();
+    const ta = n.a.connect();
+    const hello = { t: 'hello', v: 1, resume: { sid: s.sid, key: s.key, ack: 0 } };
+    tb.peerSends(hello); // applied first
+    ta.peerSends(hello); // applied last: the store's owner is A
+    await n.settle();
+    expect(tb.welcome).toMatchObject({ resumed: true });
+    answer();
+    await n.settle();
+    expect(await n.store.getSession(s.sid)).toMatchObject({ attached: true, owner: 'node-a' });
+    expect(ta.closed).toBeUndefined();
+    expect(tb.closed?.code).toBe(4001);
+    expect(n.b.hub.isAttached(s.sid)).toBe(false);
+    expect(n.a.hub.isAttached(s.sid)).toBe(true);
+  });
+
   it('a resume on node B closes the connection on node A with 4001; A lets go without detaching', async () => {
     const n = new TwoNodes();
     const s = await n.a.session();
@@ -86,6 +149,19 @@ describe('two nodes on one store and one bus', () => {
     await n.a.hub.send(s.sid, 'after');
     await n.settle();
     expect(t2.framesOf('msg').map((m) => m.data)).toEqual(['after']);
+  });
+
+  it('a resync that comes while a position check runs is not dropped: what was lost meanwhile is read', async () => {
+    const bus = new LossyBus();
+    const n = new TwoNodes(bus);
+    const s = await n.a.session();
+    bus.drop.add('appended');
+    const first = n.a.hub.positions.resync(); // a resync: the check has read the record (last 0)
+    const sent = n.b.hub.send(s.sid, 'b1'); // stored now; its hint is lost
+    const second = n.a.hub.positions.resync(); // the bus resyncs again: events were lost since
+    await Promise.all([first, sent, second]);
+    await n.settle();
+    expect(s.t.framesOf('msg').map((m) => m.data)).toEqual(['b1']);
   });
 
   it('a late takeover hint does not close a connection that took the session back', async () => {
