@@ -316,7 +316,7 @@ export class RwsServer extends Emitter<CoreEvents> {
     }
     // Sessions detach as their connections close; the store must outlive that.
     await this.hub.closeAll(CloseCode.GoingAway, 'server going away');
-    this.hub.close();
+    await this.hub.close();
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.http.closeAllConnections();
     await httpClosed;

@@ -367,3 +367,28 @@ describe('the synchronous send path (a store with appendNow)', () => {
     });
   }
 });
+
+describe('close', () => {
+  it('close() waits for the detaches that the closes started, so a shared store records them', async () => {
+    const h = new HubHarness();
+    const a = await h.session();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const real = h.store.detach.bind(h.store);
+    h.store.detach = async (...args: Parameters<typeof real>) => {
+      await gate;
+      return real(...args);
+    };
+    a.t.fireClose(1006);
+    let closed = false;
+    const done = h.hub.close().then(() => {
+      closed = true;
+    });
+    await h.settle();
+    expect(closed).toBe(false);
+    expect(await h.store.getSession(a.sid)).toMatchObject({ attached: true });
+    release();
+    await done;
+    expect(await h.store.getSession(a.sid)).toMatchObject({ attached: false });
+  });
+});

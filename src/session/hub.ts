@@ -62,6 +62,8 @@ export class Hub {
   private readonly owner: ConnectionOwner;
   private readonly bus: SessionBus;
   private readonly unsubscribe: () => void;
+  /** Detaches sent to the store and not answered yet. */
+  private readonly detaching = new Set<Promise<unknown>>();
   /** Runs only for a bus that may lose events (see `SessionBus.reliable`). */
   readonly positions: PositionCheck;
 
@@ -238,10 +240,23 @@ export class Hub {
     while (open.size > 0 && Date.now() < deadline + 1000) await delay(10);
   }
 
-  /** Leave the bus (after `closeAll`: sessions detached by their closes are not re-owned). */
-  close(): void {
+  /**
+   * Leave the bus (after `closeAll`) and wait, at most `timeoutMs`, for the detaches the
+   * closes started: a shared store must record them before its user closes it, or the
+   * sessions would stay attached with no node to serve them.
+   */
+  async close(timeoutMs = 2000): Promise<void> {
     this.positions.stop();
     this.unsubscribe();
+    if (this.detaching.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.detaching]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private onClose(conn: Connection, code: number, reason: string): void {
@@ -253,9 +268,12 @@ export class Hub {
 
   /** Mark `sid` detached in the store; it is reaped after the session TTL. */
   private detach(sid: string): void {
-    this.outbox.store
+    const done: Promise<unknown> = this.outbox.store
       .detach(sid, this.clock.now(), this.options.sessionTtlMs, this.node)
-      .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }));
+      .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }))
+      .finally(() => this.detaching.delete(done));
+    // Bounded by the connections closing at once; `close()` waits for these.
+    this.detaching.add(done);
   }
 
   private publish(event: BusEvent): void {
