@@ -9,9 +9,13 @@ import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { BreakerOptions } from '../resilience/circuit-breaker.js';
-import type { HubOptions } from '../session/hub.js';
+import type { Hub, HubOptions } from '../session/hub.js';
 import type { OutboxLimits } from '../store/store.js';
+import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
+import type { Store } from '../store/store.js';
 import { Upstream } from '../upstream/upstream.js';
+import type { Observability } from './observability.js';
+import type { RouteContext } from './routes.js';
 
 export function outboxLimits(c: ResolvedConfig): OutboxLimits {
   return {
@@ -83,4 +87,42 @@ export function createUpstream(
     events,
     clock,
   });
+}
+
+/** What the HTTP routes work with: the server's parts and the settings they read. */
+export function routeContext(
+  c: ResolvedConfig,
+  parts: {
+    hub: Hub;
+    store: Store;
+    dlq: DeadLetterStore;
+    breakers: BreakerRegistry;
+    clock: Clock;
+    observability: Observability | undefined;
+    isDraining: () => boolean;
+    onError: (where: string, error: unknown) => void;
+    extra: RouteContext['extra'] | undefined;
+  },
+): RouteContext {
+  const obs = parts.observability;
+  return {
+    hub: parts.hub,
+    admin: {
+      hub: parts.hub,
+      store: parts.store,
+      dlq: parts.dlq,
+      breakers: parts.breakers,
+      clock: parts.clock,
+      startedAt: parts.clock.now(),
+      maxBodyBytes: c.maxFrame,
+      onError: parts.onError,
+      ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
+    },
+    ...(obs === undefined ? {} : { serveMetrics: (req, res) => obs.serveMetrics(req, res) }),
+    adminToken: c.adminToken,
+    maxBodyBytes: c.maxFrame,
+    isDraining: parts.isDraining,
+    storeReady: () => parts.store.ping(),
+    ...(parts.extra === undefined ? {} : { extra: parts.extra }),
+  };
 }

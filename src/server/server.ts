@@ -31,9 +31,15 @@ import { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
 import type { Upstream } from '../upstream/upstream.js';
 import { createObservability, type Observability } from './observability.js';
-import { handleRequest, type RouteContext } from './routes.js';
+import { handleRequest } from './routes.js';
 import type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
-import { breakerDefaults, createUpstream, hubSettings, outboxLimits } from './server-parts.js';
+import {
+  breakerDefaults,
+  createUpstream,
+  hubSettings,
+  outboxLimits,
+  routeContext,
+} from './server-parts.js';
 
 export type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
 
@@ -129,27 +135,17 @@ export class RwsServer extends Emitter<CoreEvents> {
           clock: this.clock,
         })
       : undefined;
-    const obs = this.observability;
-    const ctx: RouteContext = {
+    const ctx = routeContext(c, {
       hub: this.hub,
-      admin: {
-        hub: this.hub,
-        store: this.store,
-        dlq: this.dlq,
-        breakers: this.breakers,
-        clock: this.clock,
-        startedAt: this.clock.now(),
-        maxBodyBytes: c.maxFrame,
-        onError: (where, error) => this.emit('error', { where, error }),
-        ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
-      },
-      ...(obs === undefined ? {} : { serveMetrics: (req, res) => obs.serveMetrics(req, res) }),
-      adminToken: c.adminToken,
-      maxBodyBytes: c.maxFrame,
+      store: this.store,
+      dlq: this.dlq,
+      breakers: this.breakers,
+      clock: this.clock,
+      observability: this.observability,
       isDraining: () => this.draining,
-      storeReady: () => this.store.ping(),
-      ...(extraRoutes === undefined ? {} : { extra: extraRoutes }),
-    };
+      onError: (where, error) => this.emit('error', { where, error }),
+      extra: extraRoutes,
+    });
     this.http = createHttpServer((req, res) => {
       void handleRequest(ctx, req, res);
     });

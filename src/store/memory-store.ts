@@ -94,7 +94,7 @@ export class MemoryStore implements Store, SyncAppend {
     if (this.sessions.has(init.sid)) {
       throw new RwsError('session_exists', 'a session with this sid already exists');
     }
-    const s = newSessionState({ ...init, owner: init.owner ?? DIRECT_OWNER });
+    const s = newSessionState(init.sid, init.keyHash, init.now, init.owner ?? DIRECT_OWNER);
     this.sessions.set(s.sid, s);
     this.attachedCount++;
     return toRecord(s, this.epoch);

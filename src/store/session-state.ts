@@ -46,17 +46,17 @@ export function outboxFor(s: SessionState, totals: OutboxTotals): SessionOutbox 
   return s.outbox;
 }
 
-export function newSessionState(init: {
-  sid: string;
-  keyHash: string;
-  now: number;
-  owner: string;
-}): SessionState {
+export function newSessionState(
+  sid: string,
+  keyHash: string,
+  now: number,
+  owner: string,
+): SessionState {
   return {
-    sid: init.sid,
-    keyHash: init.keyHash,
-    createdAt: init.now,
-    owner: init.owner,
+    sid,
+    keyHash,
+    createdAt: now,
+    owner,
     last: 0,
     acked: 0,
     attached: true,
