@@ -4,6 +4,7 @@
  * written) and a store that fails during a pump.
  */
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/support/chaos-proxy.js';
 import { HubHarness } from './test-support/hub-harness.js';
 
 const range = (from: number, to: number): number[] =>
@@ -190,25 +191,13 @@ describe('a store that fails during delivery', () => {
 });
 
 describe('randomized: nothing stored is skipped', () => {
-  /** Deterministic randomness (mulberry32), so a failing seed can be replayed. */
-  function seeded(seed: number): () => number {
-    let s = seed >>> 0;
-    return () => {
-      s = (s + 0x6d2b79f5) >>> 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   // Sends (several per turn, keyed never), congestion, drains, acks and cuts with resumes in a
   // random order. Each connection must receive contiguous seqs after its resume ack; on a
   // connection that keeps up nothing stored waits; the client ends up with every seq exactly
   // once. A message skipped or held anywhere in the hub (send, deliver, replay, pump) breaks
   // one of the three.
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('seed %i', async (seed) => {
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const h = new HubHarness({ writer: { highWaterMark: 200 }, limits: { maxMessages: 100_000 } });
     const first = await h.session();
     const { sid, key } = first;
