@@ -5,20 +5,17 @@ export type { CoreEvents, DropReason } from './core-events.js';
 export { RwsError, isRwsError, type RwsErrorConstructor } from './errors.js';
 export { RWS_ERROR_CODES, isRwsErrorCode, type RwsErrorCode } from './error-codes.js';
 export { systemClock, type Clock, type TimerHandle } from './clock.js';
+export { MemoryDeadLetterStore, type MemoryDeadLetter } from './outbox/dead-letters.js';
 export {
-  MemoryDeadLetterStore,
   DEAD_LETTER_REASONS,
   isDeadLetterReason,
-  type MemoryDeadLetter,
   type DeadLetter,
   type DeadLetterReason,
-} from './outbox/dead-letters.js';
-export type {
-  DeadLetterStore,
-  DeadLetterId,
-  DeadLetterQuery,
-  DeadLetterFilter,
-  DeadLetterStats,
+  type DeadLetterStore,
+  type DeadLetterId,
+  type DeadLetterQuery,
+  type DeadLetterFilter,
+  type DeadLetterStats,
 } from './outbox/dead-letter-store.js';
 export {
   hasSyncAppend,

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isRwsError } from '../errors.js';
 import { runDeadLetterStoreContract } from './dead-letter-store.contract.js';
-import {
-  isDeadLetterReason,
-  MemoryDeadLetterStore,
-  type DeadLetterReason,
-} from './dead-letters.js';
+import { isDeadLetterReason, type DeadLetterReason } from './dead-letter-store.js';
+import { MemoryDeadLetterStore } from './dead-letters.js';
 import { StreamIdDeadLetterStore } from './test-support/stream-dead-letter-store.js';
 
 runDeadLetterStoreContract('memory', (max) => new MemoryDeadLetterStore(max));

@@ -16,18 +16,6 @@ import {
   type DeadLetterStore,
 } from './dead-letter-store.js';
 
-export {
-  DEAD_LETTER_REASONS,
-  isDeadLetterReason,
-  type DeadLetter,
-  type DeadLetterFilter,
-  type DeadLetterId,
-  type DeadLetterQuery,
-  type DeadLetterReason,
-  type DeadLetterStats,
-  type DeadLetterStore,
-} from './dead-letter-store.js';
-
 /** A dead letter of the memory store: its id is a number, 1 and up. */
 export interface MemoryDeadLetter extends DeadLetter {
   id: number;

@@ -111,9 +111,7 @@ export class Delivery {
    * so that its resume reports the gap with the missing count — never a silent hole.
    */
   lost(sid: string, messages: readonly StoredMessage[]): void {
-    let upTo = 0;
-    for (const m of messages) if (m.seq > upTo) upTo = m.seq;
-    this.lostUpTo(sid, upTo);
+    this.lostUpTo(sid, maxSeq(messages));
   }
 
   /** `lost` when only the highest lost seq is known (a loss reported by another node). */
@@ -141,4 +139,11 @@ export class Delivery {
     const local = this.registry.current(conn.sid);
     if (local !== undefined && local.conn === conn) void this.pump(local);
   }
+}
+
+/** The highest seq of `messages` (0 for none): what a loss report carries. */
+export function maxSeq(messages: readonly StoredMessage[]): number {
+  let max = 0;
+  for (const m of messages) if (m.seq > max) max = m.seq;
+  return max;
 }

@@ -16,7 +16,7 @@ import { LoopbackBus } from '../store/loopback-bus.js';
 import type { BusEvent, SessionBus } from '../store/session-bus.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { Connection, type ConnectionOwner, type WriterLimits } from './connection.js';
-import { Delivery } from './delivery.js';
+import { Delivery, maxSeq } from './delivery.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameHandler } from './frame-handler.js';
 import { Handshake, type Authenticate } from './handshake.js';
@@ -304,12 +304,6 @@ export class Hub {
         return;
     }
   }
-}
-
-function maxSeq(messages: readonly StoredMessage[]): number {
-  let max = 0;
-  for (const m of messages) if (m.seq > max) max = m.seq;
-  return max;
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
