@@ -163,6 +163,7 @@ for (const v of variants)
 const base = 'baseline (empty loop)';
 const med = (name: string): number => spread(samples[name]!).median;
 const counterNs = med('rws counter');
+const plainNs = med('plain field');
 // The histogram's cost is its marginal cost: paired difference against the empty loop that
 // reads the same input (the counter's raw loop already meets its bar, loop included).
 const histNs = pairedDelta(samples['rws histogram']!, samples[base]!).median;
@@ -184,27 +185,30 @@ report({
     rows,
   },
   checks: [
-    // Quick mode gates on ratios to the empty loop measured in the same rounds: absolute ns
-    // move with the CPU, the ratio only with the code. Full mode checks the published ns bars.
+    // Quick mode gates on ratios to the plain-field increment measured in the same rounds:
+    // absolute ns move with the CPU, the ratio only with the code. Not the empty loop: the JIT
+    // may shrink a loop that does nothing to a fraction of a ns on one CPU and not on another
+    // (a CI machine failed "counter / empty loop <= 3" once), while a counter increment and a
+    // field increment are the same kind of work everywhere. Full mode checks the published ns bars.
     ...(QUICK
       ? [
           atMost(
-            'rws counter ns/op / empty loop ns/op (medians)',
-            counterNs / med(base),
+            'rws counter ns/op / plain field increment ns/op (medians)',
+            counterNs / plainNs,
             3,
-            'quick mode: relative to the empty loop of the same rounds, not absolute ns (CPU-dependent); measured ~0.9x; full mode checks 2 ns',
+            'quick mode: relative to a plain field increment in the same rounds, not absolute ns (CPU-dependent); measured 0.9-1.0x; full mode checks 2 ns',
           ),
           atMost(
-            'rws histogram ns/op over the input loop / empty loop ns/op (typical input)',
-            histNs / med(base),
+            'rws histogram ns/op / plain field increment ns/op (typical input, medians)',
+            med('rws histogram') / plainNs,
             20,
-            'quick mode: relative to the empty loop of the same rounds, not absolute ns (CPU-dependent); measured ~5x; full mode checks 5 ns',
+            'quick mode: relative to a plain field increment in the same rounds; measured 4-5x; full mode checks 5 ns over the input loop',
           ),
           atMost(
-            'rws histogram ns/op over the input loop / empty loop ns/op (worst case: values spread over 7 decades)',
-            histWorstNs / med(base),
+            'rws histogram ns/op / plain field increment ns/op (worst case: values spread over 7 decades)',
+            med('rws histogram (worst case: uniform)') / plainNs,
             20,
-            'quick mode: relative to the empty loop of the same rounds, not absolute ns (CPU-dependent); measured ~6x; full mode checks 5 ns',
+            'quick mode: relative to a plain field increment in the same rounds; measured 4-5x; full mode checks 5 ns over the input loop',
           ),
         ]
       : [
