@@ -585,7 +585,7 @@ export class RedisStore implements Store {
         ),
       );
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
