@@ -21,7 +21,9 @@ export function formatSettingValue<K extends SettingKey>(key: K, value: Resolved
       return formatSize(value as number);
     case 'string':
       if (value === '') return '""';
-      return setting.httpUrl === true ? redactUrlCredentials(String(value)) : String(value);
+      return setting.httpUrl === true || setting.storeUrl === true
+        ? redactUrlCredentials(String(value))
+        : String(value);
     default:
       return String(value);
   }

@@ -49,7 +49,7 @@ describe('resolveConfig: defaults', () => {
     expectTypeOf(config.overflow).toEqualTypeOf<
       'drop-oldest' | 'drop-newest' | 'reject' | 'disconnect'
     >();
-    expectTypeOf(config.store).toEqualTypeOf<'memory'>();
+    expectTypeOf(config.store).toEqualTypeOf<string>();
   });
 
   it('returns a config that is read-only in types and frozen at run time', () => {

@@ -48,6 +48,11 @@ export interface StringSetting extends Common {
    * sits before an `@` is shown as `<redacted>` by `config` and in error messages.
    */
   readonly httpUrl?: boolean;
+  /**
+   * `memory`, or a `redis://` / `rediss://` URL with a host (a password in it is allowed:
+   * Redis URLs carry one; `config` and error messages show it as `<redacted>`).
+   */
+  readonly storeUrl?: boolean;
 }
 export interface EnumSetting extends Common {
   readonly kind: 'enum';

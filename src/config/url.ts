@@ -52,3 +52,16 @@ export function redactUrlCredentials(text: string): string {
   const start = Math.min(scheme.length, at);
   return `${text.slice(0, start)}<redacted>${text.slice(at)}`;
 }
+
+const STORE_URL = /^rediss?:\/\/\S+$/i;
+
+/** `memory`, or a redis:// or rediss:// URL with a host (credentials allowed). */
+export function isStoreSetting(value: string): boolean {
+  if (value === 'memory') return true;
+  if (!STORE_URL.test(value)) return false;
+  try {
+    return new URL(value).hostname !== '';
+  } catch {
+    return false;
+  }
+}

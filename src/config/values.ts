@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { SETTINGS, SETTING_KEYS, settingOf, type Setting, type SettingKey } from './schema.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
-import { isHttpUrlSetting, redactUrlCredentials } from './url.js';
+import { isHttpUrlSetting, isStoreSetting, redactUrlCredentials } from './url.js';
 
 const TRUTHY = ['true', '1', 'yes'];
 const FALSY = ['false', '0', 'no'];
@@ -50,6 +50,7 @@ export function valueSchema(setting: Setting): z.ZodType {
     case 'string':
       if (setting.nonEmpty === true) return z.string().regex(/^\S+$/);
       if (setting.httpUrl === true) return z.string().refine(isHttpUrlSetting);
+      if (setting.storeUrl === true) return z.string().trim().refine(isStoreSetting);
       // HTTP trims header values, so a token with outer spaces could never match a request.
       if (setting.secret === true) return z.string().regex(/^(?:\S(?:.*\S)?)?$/s);
       return z.string();
@@ -88,10 +89,12 @@ export function describeAllowed(keyOrSetting: SettingKey | Setting): string {
     case 'string':
       if (setting.nonEmpty === true) return 'a non-empty string without spaces';
       if (setting.httpUrl === true) return HTTP_URL_ALLOWED;
+      if (setting.storeUrl === true) return STORE_ALLOWED;
       return setting.secret === true ? 'a string without leading or trailing spaces' : 'a string';
   }
 }
 
+const STORE_ALLOWED = 'memory, or a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0';
 const HTTP_URL_ALLOWED = 'empty, or an http:// or https:// URL without user:password';
 
 /** Why a refused value is wrong, when the allowed text alone does not say it; or ''. */
@@ -112,7 +115,9 @@ export function describeRaw(key: SettingKey, raw: unknown): string {
   const setting = settingOf(key);
   if (setting.secret === true) return '<redacted>';
   const shown =
-    setting.kind === 'string' && setting.httpUrl === true && typeof raw === 'string'
+    setting.kind === 'string' &&
+    (setting.httpUrl === true || setting.storeUrl === true) &&
+    typeof raw === 'string'
       ? redactUrlCredentials(raw)
       : raw;
   const text =

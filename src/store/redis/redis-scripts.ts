@@ -46,6 +46,10 @@ export const PARTITION_KEYS = [
 const PRELUDE = `
 local S, O, K, OI, OV, CI, CC, CR, CO = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
 local ALL, DUE, ST, DEP, AGE = KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+-- The partition's key base: the set of sessions attached to a node is BASE:on:<node>, in
+-- the same slot as the rest (its name depends on the stored owner, so it is not in KEYS).
+local BASE = string.sub(ALL, 1, #ALL - 4)
+local function onNode(owner) return BASE .. ':on:' .. owner end
 local SID = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local GEN = tonumber(ARGV[3])
@@ -263,6 +267,7 @@ local function forget(s, out)
     for _, e in ipairs(rest) do put(out, entry(e)) end
   end
   redis.call('DEL', S, O, K, OI, OV, CI, CC, CR, CO)
+  if s.at0 then redis.call('SREM', onNode(s.own), SID) end
   redis.call('ZREM', ALL, SID)
   redis.call('ZREM', DUE, SID)
   redis.call('ZREM', DEP, SID)
@@ -299,6 +304,7 @@ redis.call('HSET', S, 'kh', kh, 'e', NEW_EPOCH, 'g', GEN, 'c', NOW, 'l', 0, 'a',
 redis.call('ZADD', ALL, 0, SID)
 redis.call('ZADD', DEP, 0, SID)
 redis.call('HINCRBY', ST, 'attached', 1)
+redis.call('SADD', onNode(owner), SID)
 return { 'o', NEW_EPOCH }
 `;
 
@@ -469,6 +475,8 @@ s.ec = false
 local out = { 'o', s.kh }
 local expiredOut = {}
 local expired = expirePrefix(s, expiredOut)
+if s.at0 and s.own ~= owner then redis.call('SREM', onNode(s.own), SID) end
+if s.own ~= owner or not s.at0 then redis.call('SADD', onNode(owner), SID) end
 s.at = true
 s.x = nil
 s.xChanged = true
@@ -494,6 +502,7 @@ local s = load()
 if not s then return 0 end
 local ttl, owner = tonumber(ARGV[7]), ARGV[8]
 if s.own ~= owner then return 0 end
+if s.at0 then redis.call('SREM', onNode(owner), SID) end
 s.at = false
 local ms = ttl
 if ms < 0 then ms = 0 end

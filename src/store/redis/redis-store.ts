@@ -25,7 +25,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { RwsError } from '../../errors.js';
+import { isRwsError, RwsError } from '../../errors.js';
 import type { OutboxLimits } from '../limits.js';
 import type {
   AckResult,
@@ -71,6 +71,19 @@ export interface RedisStoreOptions {
    * which the store reports.
    */
   checkEviction?: boolean;
+  /**
+   * The `store` circuit breaker: every call asks it first and reports to it (an outage or a
+   * timeout is a failure; any answer from Redis is a success). While it is open, calls fail
+   * at once with `store_unavailable` and Redis gets no load.
+   */
+  breaker?: StoreBreaker;
+}
+
+/** What the store needs of a circuit breaker (src/resilience/circuit-breaker.ts). */
+export interface StoreBreaker {
+  tryAcquire(): boolean;
+  onSuccess(durationMs: number): void;
+  onFailure(durationMs: number): void;
 }
 
 /** Partitions one round trip of `sessionIdPages` asks at once. */
@@ -101,6 +114,7 @@ export class RedisStore implements Store {
   private readonly limits: OutboxLimits;
   private readonly durable: boolean;
   private readonly checkEviction: boolean;
+  private readonly breaker: StoreBreaker | undefined;
   private readonly shas = new Map<string, string>();
   private generation = 0;
   private readonly epochPrefix = randomBytes(6).toString('hex');
@@ -116,6 +130,7 @@ export class RedisStore implements Store {
     this.limits = { ...options.limits };
     this.durable = options.durable ?? false;
     this.checkEviction = options.checkEviction ?? true;
+    this.breaker = options.breaker;
     const partitions = options.partitions ?? 64;
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > 4096)
       throw new RwsError('bad_options', `partitions is an integer in 1..4096, got ${partitions}`);
@@ -512,7 +527,7 @@ export class RedisStore implements Store {
     this.assertOpen();
     if (this.fatal !== undefined) throw this.fatal;
     this.assertReady();
-    await this.guard(this.redis.ping());
+    await this.guarded(() => this.redis.ping());
   }
 
   async close(): Promise<void> {
@@ -570,7 +585,7 @@ export class RedisStore implements Store {
       this.assertReady();
       const keys = this.sessionKeys(sid);
       const l = this.limits;
-      return this.guard(
+      return this.guarded(() =>
         this.redis.evalsha(
           this.shas.get(name)!,
           keys.length,
@@ -596,6 +611,32 @@ export class RedisStore implements Store {
     args: (string | number)[],
   ): Promise<Reply> {
     return (await this.runRaw(name, sid, now, args)) as Reply;
+  }
+
+  /**
+   * `call` behind the breaker: refused at once while it is open; an outage (the retryable
+   * `store_unavailable`) counts as a failure, any answer as a success.
+   */
+  private guarded<T>(call: () => Promise<T>): Promise<T> {
+    const b = this.breaker;
+    if (b === undefined) return this.guard(call());
+    if (!b.tryAcquire())
+      return Promise.reject(
+        new RwsError('store_unavailable', 'the store circuit breaker is open (Redis failing)'),
+      );
+    const started = performance.now();
+    return this.guard(call()).then(
+      (value) => {
+        b.onSuccess(performance.now() - started);
+        return value;
+      },
+      (error: unknown) => {
+        const elapsed = performance.now() - started;
+        if (isRwsError(error) && error.code === 'store_unavailable') b.onFailure(elapsed);
+        else b.onSuccess(elapsed);
+        throw error;
+      },
+    );
   }
 
   /** Connection failures become the retryable `store_unavailable`; a closed store says so. */
