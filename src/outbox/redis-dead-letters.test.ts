@@ -102,6 +102,9 @@ describe.skipIf(!hasRedis)('redis dead letters', () => {
       expect(s.parseId('01-0')).toBeUndefined();
       expect(s.parseId('18446744073709551616-0')).toBeUndefined();
       expect(s.parseId('18446744073709551615-0')).toBe('18446744073709551615-0');
+      const last = '18446744073709551615-18446744073709551615';
+      expect(await s.list({ after: last })).toEqual([]);
+      expect(await s.list({ after: last, sid: 's1' })).toEqual([]);
       expect(await codeOf(s.list({ after: 5 }))).toBe('bad_cursor');
       expect(await codeOf(s.list({ after: 'nope', sid: 's1' }))).toBe('bad_cursor');
     });

@@ -56,6 +56,7 @@ export const DEFAULT_CLAIM_TTL_MS = 60_000;
 /** A Redis stream id: `<ms>-<seq>`, each a decimal of at most 20 digits without leading zeros. */
 const STREAM_ID = /^(0|[1-9]\d{0,19})-(0|[1-9]\d{0,19})$/;
 const U64_MAX = (1n << 64n) - 1n;
+const MAX_ID = `${U64_MAX}-${U64_MAX}`;
 
 export interface RedisDeadLetterStoreOptions {
   /** The connection to use (shared with the rest of the node): the store never closes it. */
@@ -254,6 +255,8 @@ export class RedisDeadLetterStore implements DeadLetterStore {
             `not a dead-letter id of the redis store: ${JSON.stringify(String(query.after).slice(0, 32))}`,
           );
         after = id;
+        // Nothing can follow the largest id (and Redis refuses an interval starting after it).
+        if (after === MAX_ID) return [];
       }
       if (query.reason === undefined && query.sid === undefined) {
         const from = after === '' ? '-' : `(${after}`;
