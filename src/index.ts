@@ -7,6 +7,10 @@ export { RWS_ERROR_CODES, isRwsErrorCode, type RwsErrorCode } from './error-code
 export { systemClock, type Clock, type TimerHandle } from './clock.js';
 export { MemoryDeadLetterStore, type MemoryDeadLetter } from './outbox/dead-letters.js';
 export {
+  RedisDeadLetterStore,
+  type RedisDeadLetterStoreOptions,
+} from './outbox/redis-dead-letters.js';
+export {
   DEAD_LETTER_REASONS,
   isDeadLetterReason,
   type DeadLetter,
