@@ -16,6 +16,12 @@ export const CloseCode = {
   Policy: 1008,
   /** A message larger than the configured maximum. */
   TooBig: 1009,
+  /**
+   * Service restart: the shared store restarted or failed over, or this node lost its
+   * attachments in it (declared dead after a pause). Reconnect and resume: the welcome says
+   * what survived (`epoch_changed`, `unknown_session`, or a complete resume).
+   */
+  ServiceRestart: 1012,
   HeartbeatTimeout: 4000,
   Replaced: 4001,
   SlowConsumer: 4002,

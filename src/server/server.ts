@@ -58,6 +58,10 @@ export class RwsServer extends Emitter<CoreEvents> {
   private readonly upstream: Upstream | undefined;
   private readonly endpoint: WsEndpoint;
   private readonly ownsStore: boolean;
+  /** This node's name among the nodes of a shared store, and its owner token in the store. */
+  readonly node: string;
+  /** The Redis parts, when `store` is a Redis URL. */
+  private readonly redis: RedisParts | undefined;
   private readonly bus: SessionBus | undefined;
   private readonly positionCheckIntervalMs: number;
   private readonly clock: Clock;
@@ -87,16 +91,23 @@ export class RwsServer extends Emitter<CoreEvents> {
     const c = this.config;
     this.clock = clock ?? systemClock;
     const limits = outboxLimits(c);
-    this.store = storeInstance ?? new MemoryStore({ limits });
-    this.ownsStore = storeInstance === undefined;
-    this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
-    this.bus = bus;
-    this.dlq = deadLetterInstance ?? new MemoryDeadLetterStore(c.dlqMax);
+    this.node = node ?? (c.node === '' ? `node-${randomBytes(6).toString('base64url')}` : c.node);
     // Production breakers keep their own per-turn cached clock; a test clock is used as given.
     this.breakers = new BreakerRegistry(breakerDefaults(c, clock));
     this.breakers.on('stateChange', (e) =>
       this.emit('breaker', { name: e.name, from: e.from, to: e.to, reason: e.reason }),
     );
+    // A Redis URL in `store` (and no store passed in): the store, the dead letters and the
+    // node list live in Redis (docs/scaling.md).
+    this.redis =
+      storeInstance === undefined && isRedisStore(c)
+        ? createRedisParts(c, limits, this.node, this.breakers.get('store'))
+        : undefined;
+    this.store = storeInstance ?? this.redis?.store ?? new MemoryStore({ limits });
+    this.ownsStore = storeInstance === undefined;
+    this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
+    this.bus = bus;
+    this.dlq = deadLetterInstance ?? this.redis?.dlq ?? new MemoryDeadLetterStore(c.dlqMax);
     this.upstream = createUpstream(c, this.breakers, this, this.clock);
     const handler = this.upstream?.handler ?? onMessage;
     const outbox = new Outbox(this.store, limits, this.dlq, this, this.clock);
@@ -105,7 +116,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       ...(authenticate === undefined ? {} : { authenticate }),
       ...(handler === undefined ? {} : { handler }),
       ...(bus === undefined ? {} : { bus }),
-      ...(node === undefined ? {} : { node }),
+      node: this.node,
       contentHash: (json: string) => {
         if (this.hasher === undefined)
           throw new RwsError(
@@ -233,6 +244,9 @@ export class RwsServer extends Emitter<CoreEvents> {
     const closedError = () => new RwsError('server_closed', 'the server was closed');
     if (this.closed !== undefined) throw closedError();
     await this.ready();
+    // A Redis store must answer before the port opens (a clear error if it cannot, e.g. an
+    // evicting maxmemory-policy); afterwards outages are survived (store_unavailable).
+    if (this.redis !== undefined) await this.redis.store.waitReady(Math.max(10_000, this.config.storeTimeout));
     // close() may have been called while the hasher loaded: never open the port then.
     if (this.closed !== undefined) throw closedError();
     await new Promise<void>((resolve, reject) => {
@@ -257,7 +271,33 @@ export class RwsServer extends Emitter<CoreEvents> {
     );
     if (this.bus !== undefined && !this.bus.reliable)
       this.hub.positions.start(this.clock, this.positionCheckIntervalMs);
+    if (this.redis !== undefined) this.startRedis(this.redis);
     return this.address();
+  }
+
+  /**
+   * Redis mode after listen: the heartbeat, and the two events after which this node's
+   * attachments in the store cannot be trusted: Redis's generation went up (it restarted or
+   * failed over) or this node was declared dead (a long pause). Either way every connection
+   * closes with 1012 (service restart; the SDK reconnects and resumes), so that clients
+   * attach again and learn from their resume what survived (`epoch_changed`,
+   * `unknown_session`).
+   */
+  private startRedis(redis: RedisParts): void {
+    const a = this.address();
+    redis.nodes.setInfo({ pid: process.pid, http: a.httpUrl, ws: a.url, startedAt: new Date().toISOString() });
+    redis.nodes.start();
+    const reattach = (why: string) => {
+      if (this.draining) return;
+      this.emit('error', { where: 'redis', error: new RwsError('store_unavailable', why) });
+      void this.hub.closeAll(CloseCode.ServiceRestart, why);
+    };
+    redis.store.onGenerationChange((generation, previous) =>
+      reattach(`Redis restarted or failed over (generation ${previous} -> ${generation}): clients resume`),
+    );
+    redis.nodes.onDeclaredDead(() =>
+      reattach('this node was declared dead by the others (a pause longer than the dead-node timeout)'),
+    );
   }
 
   address(): ListenInfo {
@@ -317,7 +357,8 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.http.closeAllConnections();
     await httpClosed;
     this.observability?.close();
-    if (this.ownsStore) await this.store.close();
+    if (this.redis !== undefined) await this.redis.close();
+    else if (this.ownsStore) await this.store.close();
   }
 }
 

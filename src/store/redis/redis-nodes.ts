@@ -85,7 +85,7 @@ export class RedisNodes {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly node: string;
-  private readonly info: string;
+  private info: string;
   private readonly sessionTtlMs: number;
   private readonly messageTtlMs: number;
   private readonly now: () => number;
@@ -113,6 +113,11 @@ export class RedisNodes {
 
   private get infoKey(): string {
     return `${this.keys.global}:nodeinfo`;
+  }
+
+  /** Replace what this node says about itself (e.g. its address, known once listening). */
+  setInfo(info: Record<string, unknown>): void {
+    this.info = JSON.stringify(info);
   }
 
   /** This node was found missing from the list: it had been declared dead. */
