@@ -42,9 +42,11 @@ function client(url: string): Redis {
 }
 
 async function bus(url: string, prefix: string): Promise<RedisBus> {
-  const b = new RedisBus({ publisher: client(url), subscriber: client(url), prefix });
+  const publisher = client(url);
+  const b = new RedisBus({ publisher, subscriber: client(url), prefix });
   cleanup.push(() => b.close());
   await b.whenSubscribed();
+  await waitFor('the publisher', () => publisher.status === 'ready');
   return b;
 }
 

@@ -6,7 +6,7 @@
  * resynced. Tests that stop Redis or cut its connections use a private redis-server.
  */
 import type { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChaosProxy } from '../../../test/support/chaos-proxy.js';
 import type { BusEvent, BusListener } from '../session-bus.js';
 import { createRedisClient } from './redis-client.js';
@@ -67,6 +67,8 @@ async function bus(
   const b = new RedisBus({ publisher, subscriber, prefix, ...options });
   cleanup.push(() => b.close());
   await b.whenSubscribed();
+  // A PUBLISH before the command connection is up fails at once (no offline queue): wait.
+  await waitFor('the publisher', () => publisher.status === 'ready');
   return { bus: b, publisher, subscriber };
 }
 
@@ -272,6 +274,11 @@ describe.skipIf(!hasRedis)('RedisBus on Redis', () => {
   });
 
   it('close stops the probe, drops the listeners and disconnects the subscriber only', async () => {
+    const setIntervalSpy = vi.spyOn(globalThis, 'setInterval');
+    const clearIntervalSpy = vi.spyOn(globalThis, 'clearInterval');
+    cleanup.push(() => {
+      vi.restoreAllMocks();
+    });
     const {
       bus: a,
       publisher,
@@ -279,7 +286,15 @@ describe.skipIf(!hasRedis)('RedisBus on Redis', () => {
     } = await bus(TEST_REDIS_URL, freshPrefix(), {
       probeIntervalMs: 20,
     });
+    const r = new Recorder();
+    a.subscribe('node-a', r);
+    const probeTimers = setIntervalSpy.mock.calls.flatMap((c, i) =>
+      c[1] === 20 ? [setIntervalSpy.mock.results[i]!.value as unknown] : [],
+    );
+    expect(probeTimers).toHaveLength(1);
     await a.close();
+    expect(clearIntervalSpy).toHaveBeenCalledWith(probeTimers[0]);
+    expect(r.resyncs).toBe(0);
     const probes = a.stats().probes;
     await new Promise((r) => setTimeout(r, 80));
     expect(a.stats().probes).toBe(probes);
