@@ -32,6 +32,7 @@ export {
 } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
 export { LoopbackBus } from './store/loopback-bus.js';
+export { RedisBus, type RedisBusOptions, type RedisBusStats } from './store/redis/redis-bus.js';
 export type { SessionBus, BusEvent, BusListener, StreamRef } from './store/session-bus.js';
 export {
   resolveConfig,
