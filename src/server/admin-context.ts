@@ -8,7 +8,26 @@ import type { Store } from '../store/store.js';
 /** The most entries one list answers (top-N sessions, a page of dead letters). */
 export const MAX_LIMIT = 1000;
 
+/** A node of the deployment as the admin API shows it (GET /api/nodes, /api/stats). */
+export interface NodeView {
+  node: string;
+  /** This node (the one answering). */
+  self: boolean;
+  alive: boolean;
+  /** Last heartbeat (ISO 8601). */
+  lastSeen: string;
+  /** Open WebSocket connections and sessions attached there, as of its last heartbeat. */
+  connections: number;
+  attached: number;
+  /** Its HTTP address, when it said. */
+  http?: string;
+}
+
 export interface AdminContext {
+  /** This node's name. */
+  node: string;
+  /** Every node of the deployment (with a memory store: this one). */
+  nodes: () => Promise<NodeView[]>;
   hub: Hub;
   store: Store;
   dlq: DeadLetterStore;

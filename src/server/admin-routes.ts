@@ -61,7 +61,13 @@ export async function adminRoute(
   if (await dlqRoute(ctx, req, res, path, method, query)) return true;
   if (path === '/api/breakers') {
     allow(method, 'GET');
-    sendJson(res, 200, { breakers: ctx.breakers.list().map(breakerView) });
+    // Breakers are per node: each node's own calls trip its own.
+    sendJson(res, 200, { node: ctx.node, breakers: ctx.breakers.list().map(breakerView) });
+    return true;
+  }
+  if (path === '/api/nodes') {
+    allow(method, 'GET');
+    sendJson(res, 200, { node: ctx.node, nodes: await ctx.nodes() });
     return true;
   }
   m = BREAKER_ACTION.exec(path);
@@ -85,10 +91,18 @@ export async function adminRoute(
 
 async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
   const now = ctx.clock.now();
-  const s = await ctx.store.stats();
+  const [s, nodes] = await Promise.all([ctx.store.stats(), ctx.nodes()]);
+  const alive = nodes.filter((n) => n.alive);
   return {
+    node: ctx.node,
     uptimeSeconds: (now - ctx.startedAt) / 1000,
     connections: ctx.hub.connectionCount,
+    // The deployment: live nodes and their connections as of their last heartbeat (with a
+    // memory store, this node alone).
+    cluster: {
+      nodes: alive.length,
+      connections: alive.reduce((sum, n) => sum + n.connections, 0),
+    },
     sessions: {
       total: s.sessions,
       attached: s.attached,

@@ -1,7 +1,7 @@
 /**
  * What a server runs on when `store` is a Redis URL (docs/scaling.md): the Redis store, the
- * shared dead-letter stream, the node list (heartbeats, dead-node cleanup) and, once the bus
- * is built, the Redis bus. One command connection carries every store, dead-letter and
+ * shared dead-letter stream, the node list (heartbeats, dead-node cleanup) and the Redis
+ * bus. One command connection carries every store, dead-letter and
  * heartbeat command of this node, in call order; the bus has its own subscriber connection.
  */
 import type { Redis } from 'ioredis';
@@ -9,6 +9,7 @@ import type { ResolvedConfig } from '../config/index.js';
 import { RedisDeadLetterStore } from '../outbox/redis-dead-letters.js';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { OutboxLimits } from '../store/limits.js';
+import { RedisBus } from '../store/redis/redis-bus.js';
 import { createRedisClient } from '../store/redis/redis-client.js';
 import { RedisNodes } from '../store/redis/redis-nodes.js';
 import { RedisStore } from '../store/redis/redis-store.js';
@@ -17,6 +18,7 @@ export interface RedisParts {
   readonly store: RedisStore;
   readonly dlq: RedisDeadLetterStore;
   readonly nodes: RedisNodes;
+  readonly bus: RedisBus;
   readonly connection: Redis;
   close(): Promise<void>;
 }
@@ -30,6 +32,7 @@ export function createRedisParts(
   limits: OutboxLimits,
   node: string,
   breaker: CircuitBreaker,
+  onError: (where: string, error: unknown) => void,
 ): RedisParts {
   const connection = createRedisClient(c.store, {
     commandTimeoutMs: c.storeTimeout,
@@ -52,13 +55,24 @@ export function createRedisParts(
     sessionTtlMs: c.sessionTtl,
     messageTtlMs: limits.messageTtlMs,
   });
+  const bus = new RedisBus({
+    publisher: connection,
+    subscriber: createRedisClient(c.store, {
+      commandTimeoutMs: c.storeTimeout,
+      connectionName: `${c.redisPrefix}:${node}:sub`,
+    }),
+    prefix: c.redisPrefix,
+    onError,
+  });
   return {
     store,
     dlq,
     nodes,
+    bus,
     connection,
     async close() {
       await nodes.stop();
+      await bus.close();
       await store.close();
       await dlq.close();
       await connection.quit().catch(() => connection.disconnect());

@@ -58,6 +58,7 @@ export async function handleRequest(
       try {
         await ctx.storeReady();
       } catch {
+        res.setHeader('retry-after', '1');
         return fail(res, 'store_unavailable', 'the session store is not reachable');
       }
       sendJson(res, 200, { status: 'ready' });
@@ -89,8 +90,11 @@ export async function handleRequest(
       return sendError(res, error.status, error.code, error.message, error.details);
     // A library error keeps its code; one whose code is not the library's (an application's
     // NackError reaching here) is an internal error.
-    if (isRwsError(error) && isRwsErrorCode(error.code))
+    if (isRwsError(error) && isRwsErrorCode(error.code)) {
+      // The store is away (Redis down, its breaker open): the request can be retried as is.
+      if (error.code === 'store_unavailable') res.setHeader('retry-after', '1');
       return sendError(res, ERROR_STATUS[error.code], error.code, error.message, error.details);
+    }
     fail(res, 'internal', 'internal error');
   }
 }

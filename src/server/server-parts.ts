@@ -4,6 +4,7 @@
  * default lives in the configuration schema (src/config/schema.ts); these are mappings only.
  */
 import type { Clock } from '../clock.js';
+import type { NodeView } from './admin-context.js';
 import type { ResolvedConfig } from '../config/index.js';
 import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
@@ -102,12 +103,16 @@ export function routeContext(
     isDraining: () => boolean;
     onError: (where: string, error: unknown) => void;
     extra: RouteContext['extra'] | undefined;
+    node: string;
+    nodes: () => Promise<NodeView[]>;
   },
 ): RouteContext {
   const obs = parts.observability;
   return {
     hub: parts.hub,
     admin: {
+      node: parts.node,
+      nodes: parts.nodes,
       hub: parts.hub,
       store: parts.store,
       dlq: parts.dlq,

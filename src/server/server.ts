@@ -9,6 +9,7 @@ import {
   type Server as HttpServer,
   type ServerResponse,
 } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { resolveConfig, type ResolvedConfig } from '../config/index.js';
@@ -30,7 +31,9 @@ import type { Store } from '../store/store.js';
 import { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
 import type { Upstream } from '../upstream/upstream.js';
+import type { NodeView } from './admin-context.js';
 import { createObservability, type Observability } from './observability.js';
+import { createRedisParts, isRedisStore, type RedisParts } from './redis-mode.js';
 import { handleRequest } from './routes.js';
 import type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
 import {
@@ -101,12 +104,14 @@ export class RwsServer extends Emitter<CoreEvents> {
     // node list live in Redis (docs/scaling.md).
     this.redis =
       storeInstance === undefined && isRedisStore(c)
-        ? createRedisParts(c, limits, this.node, this.breakers.get('store'))
+        ? createRedisParts(c, limits, this.node, this.breakers.get('store'), (where, error) =>
+            this.emit('error', { where: `redis-bus:${where}`, error }),
+          )
         : undefined;
     this.store = storeInstance ?? this.redis?.store ?? new MemoryStore({ limits });
     this.ownsStore = storeInstance === undefined;
     this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
-    this.bus = bus;
+    this.bus = bus ?? this.redis?.bus;
     this.dlq = deadLetterInstance ?? this.redis?.dlq ?? new MemoryDeadLetterStore(c.dlqMax);
     this.upstream = createUpstream(c, this.breakers, this, this.clock);
     const handler = this.upstream?.handler ?? onMessage;
@@ -115,7 +120,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       ...hubSettings(c),
       ...(authenticate === undefined ? {} : { authenticate }),
       ...(handler === undefined ? {} : { handler }),
-      ...(bus === undefined ? {} : { bus }),
+      ...(this.bus === undefined ? {} : { bus: this.bus }),
       node: this.node,
       contentHash: (json: string) => {
         if (this.hasher === undefined)
@@ -156,6 +161,8 @@ export class RwsServer extends Emitter<CoreEvents> {
       isDraining: () => this.draining,
       onError: (where, error) => this.emit('error', { where, error }),
       extra: extraRoutes,
+      node: this.node,
+      nodes: () => this.nodeViews(),
     });
     this.http = createHttpServer((req, res) => {
       void handleRequest(ctx, req, res);
@@ -246,7 +253,8 @@ export class RwsServer extends Emitter<CoreEvents> {
     await this.ready();
     // A Redis store must answer before the port opens (a clear error if it cannot, e.g. an
     // evicting maxmemory-policy); afterwards outages are survived (store_unavailable).
-    if (this.redis !== undefined) await this.redis.store.waitReady(Math.max(10_000, this.config.storeTimeout));
+    if (this.redis !== undefined)
+      await this.redis.store.waitReady(Math.max(10_000, this.config.storeTimeout));
     // close() may have been called while the hasher loaded: never open the port then.
     if (this.closed !== undefined) throw closedError();
     await new Promise<void>((resolve, reject) => {
@@ -275,6 +283,34 @@ export class RwsServer extends Emitter<CoreEvents> {
     return this.address();
   }
 
+  /** Every node of the deployment for the admin API; this node's figures are live. */
+  private async nodeViews(): Promise<NodeView[]> {
+    const self: NodeView = {
+      node: this.node,
+      self: true,
+      alive: true,
+      lastSeen: new Date(this.clock.now()).toISOString(),
+      connections: this.hub.connectionCount,
+      attached: this.hub.attachedCount,
+    };
+    if (this.redis === undefined) return [self];
+    const others = (await this.redis.nodes.list())
+      .filter((n) => n.node !== this.node)
+      .map((n): NodeView => {
+        const view: NodeView = {
+          node: n.node,
+          self: false,
+          alive: n.alive,
+          lastSeen: new Date(n.lastSeen).toISOString(),
+          connections: Number(n.info.connections ?? 0),
+          attached: Number(n.info.attached ?? 0),
+        };
+        if (typeof n.info.http === 'string') view.http = n.info.http;
+        return view;
+      });
+    return [self, ...others];
+  }
+
   /**
    * Redis mode after listen: the heartbeat, and the two events after which this node's
    * attachments in the store cannot be trusted: Redis's generation went up (it restarted or
@@ -285,7 +321,14 @@ export class RwsServer extends Emitter<CoreEvents> {
    */
   private startRedis(redis: RedisParts): void {
     const a = this.address();
-    redis.nodes.setInfo({ pid: process.pid, http: a.httpUrl, ws: a.url, startedAt: new Date().toISOString() });
+    const startedAt = new Date().toISOString();
+    redis.nodes.setInfo(() => ({
+      pid: process.pid,
+      http: a.httpUrl,
+      startedAt,
+      connections: this.hub.connectionCount,
+      attached: this.hub.attachedCount,
+    }));
     redis.nodes.start();
     const reattach = (why: string) => {
       if (this.draining) return;
@@ -293,10 +336,14 @@ export class RwsServer extends Emitter<CoreEvents> {
       void this.hub.closeAll(CloseCode.ServiceRestart, why);
     };
     redis.store.onGenerationChange((generation, previous) =>
-      reattach(`Redis restarted or failed over (generation ${previous} -> ${generation}): clients resume`),
+      reattach(
+        `Redis restarted or failed over (generation ${previous} -> ${generation}): clients resume`,
+      ),
     );
     redis.nodes.onDeclaredDead(() =>
-      reattach('this node was declared dead by the others (a pause longer than the dead-node timeout)'),
+      reattach(
+        'this node was declared dead by the others (a pause longer than the dead-node timeout)',
+      ),
     );
   }
 

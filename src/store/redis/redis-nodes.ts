@@ -85,7 +85,7 @@ export class RedisNodes {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
   private readonly node: string;
-  private info: string;
+  private info: () => Record<string, unknown>;
   private readonly sessionTtlMs: number;
   private readonly messageTtlMs: number;
   private readonly now: () => number;
@@ -99,7 +99,8 @@ export class RedisNodes {
     this.redis = options.redis;
     this.keys = options.keys;
     this.node = options.node;
-    this.info = JSON.stringify(options.info);
+    const info = options.info;
+    this.info = () => info;
     this.sessionTtlMs = options.sessionTtlMs;
     this.messageTtlMs = options.messageTtlMs;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
@@ -115,9 +116,12 @@ export class RedisNodes {
     return `${this.keys.global}:nodeinfo`;
   }
 
-  /** Replace what this node says about itself (e.g. its address, known once listening). */
-  setInfo(info: Record<string, unknown>): void {
-    this.info = JSON.stringify(info);
+  /**
+   * What this node says about itself at each heartbeat (its address, known once listening;
+   * its connection count).
+   */
+  setInfo(info: () => Record<string, unknown>): void {
+    this.info = info;
   }
 
   /** This node was found missing from the list: it had been declared dead. */
@@ -162,7 +166,7 @@ export class RedisNodes {
         this.infoKey,
         this.node,
         this.now(),
-        this.info,
+        JSON.stringify(this.info()),
       );
       if (Number(was) === 0 && this.beats > 0) for (const l of this.declaredDeadListeners) l();
       this.beats++;
