@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatConfig, isConfigError, resolveConfig } from '../config/index.js';
+import { redactUrlCredentials } from '../config/url.js';
 import { attachLogger, createLogger, logRequest } from '../server/logging.js';
 import { demoHandler, demoRoutes, startDemoTicker } from '../server/demo.js';
 import { createServer } from '../server/server.js';
@@ -138,7 +139,8 @@ async function serve(
       url: info.url,
       http: info.httpUrl,
       demo: config.demo,
-      store: config.store,
+      store: redactUrlCredentials(config.store),
+      node: server.node,
       preset: config.preset,
       pid: process.pid,
     },
