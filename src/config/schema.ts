@@ -191,6 +191,15 @@ export const SETTINGS = {
     max: 60_000,
     doc: 'How long a Redis command may take before it fails with store_unavailable (retryable).',
   },
+  nodeTimeout: {
+    kind: 'duration',
+    env: 'RWS_NODE_TIMEOUT',
+    flag: '--node-timeout',
+    default: 10_000,
+    min: 500,
+    max: 3_600_000,
+    doc: 'With a Redis store: a node without a heartbeat for this long is dead, and another node detaches its sessions so that they expire; nodes beat every tenth of it.',
+  },
   node: {
     kind: 'string',
     env: 'RWS_NODE',

@@ -54,6 +54,8 @@ export function createRedisParts(
     info: { pid: process.pid, startedAt: new Date().toISOString() },
     sessionTtlMs: c.sessionTtl,
     messageTtlMs: limits.messageTtlMs,
+    deadAfterMs: c.nodeTimeout,
+    heartbeatMs: Math.max(50, Math.floor(c.nodeTimeout / 10)),
   });
   const bus = new RedisBus({
     publisher: connection,
