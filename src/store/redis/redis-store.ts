@@ -94,6 +94,16 @@ const SWEEP_BATCH = 512;
 
 type Reply = (string | number | null)[];
 
+interface PendingAppend {
+  message: NewMessage;
+  now: number;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Most appends one script call carries (its reply stays bounded too). */
+const MAX_BATCH = 256;
+
 const UNKNOWN = { status: 'unknown_session' } as const;
 
 /** Policies that never evict keys (volatile-* evict only keys with a TTL: ours have none). */
@@ -117,6 +127,9 @@ export class RedisStore implements Store {
   private readonly breaker: StoreBreaker | undefined;
   private readonly shas = new Map<string, string>();
   private generation = 0;
+  /** Appends waiting for the end of the microtask queue, per session, in call order. */
+  private readonly batches = new Map<string, PendingAppend[]>();
+  private flushQueued = false;
   private readonly epochPrefix = randomBytes(6).toString('hex');
   private epochCounter = 0;
   private ready = false;
@@ -366,35 +379,88 @@ export class RedisStore implements Store {
     }
   }
 
-  async append(sid: string, message: NewMessage, now: number): Promise<AppendResult> {
+  /**
+   * Appends wait in a per-session batch until the end of the current microtask queue, then
+   * go to Redis as one script call per session (see APPEND in redis-scripts.ts). Any other
+   * call on the session sends its batch first, so calls still take effect in call order.
+   */
+  append(sid: string, message: NewMessage, now: number): Promise<AppendResult> {
+    try {
+      this.assertOpen();
+      this.assertReady();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let batch = this.batches.get(sid);
+    if (batch === undefined) {
+      batch = [];
+      this.batches.set(sid, batch);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        queueMicrotask(this.flushBatches);
+      }
+    }
+    const b = batch;
+    return new Promise<AppendResult>((resolve, reject) => {
+      b.push({ message, now, resolve, reject });
+      if (b.length >= MAX_BATCH) this.sendBatch(sid);
+    });
+  }
+
+  private readonly flushBatches = (): void => {
+    this.flushQueued = false;
+    for (const sid of [...this.batches.keys()]) this.sendBatch(sid);
+  };
+
+  /** Send `sid`'s waiting appends now (before any other call on the session). */
+  private sendBatch(sid: string): void {
+    const batch = this.batches.get(sid);
+    if (batch === undefined) return;
+    this.batches.delete(sid);
     const l = this.limits;
-    const r = await this.run('rwsAppend', sid, now, [
-      message.data,
-      message.bytes,
-      message.id ?? '',
-      message.key ?? '',
+    const args: (string | number)[] = [
       l.overflow,
       l.maxBytes,
       l.dedupWindowMs,
       l.dedupMaxIds,
-    ]);
-    switch (r[0]) {
-      case 'u':
-        return UNKNOWN;
-      case 'd':
-        return { status: 'duplicate', seq: Number(r[1]) };
-      case 'f':
-        return { status: 'full' };
+      batch.length,
+    ];
+    for (const { message, now } of batch)
+      args.push(now, message.data, message.bytes, message.id ?? '', message.key ?? '');
+    this.runRaw('rwsAppend', sid, batch[0]!.now, args, false).then(
+      (reply) => this.settleBatch(batch, reply as Reply),
+      (error: unknown) => {
+        for (const a of batch) a.reject(error);
+      },
+    );
+  }
+
+  private settleBatch(batch: PendingAppend[], r: Reply): void {
+    let i = 0;
+    for (const a of batch) {
+      switch (r[i++]) {
+        case 'u':
+          a.resolve(UNKNOWN);
+          break;
+        case 'd':
+          a.resolve({ status: 'duplicate', seq: Number(r[i++]) });
+          break;
+        case 'f':
+          a.resolve({ status: 'full' });
+          break;
+        default: {
+          const seq = Number(r[i++]);
+          const droppedCount = Number(r[i++]);
+          const dropped = this.messages(r, i, droppedCount);
+          i += droppedCount * 6;
+          if (Number(r[i++]) === 1) {
+            const [superseded] = this.messages(r, i, 1);
+            i += 6;
+            a.resolve({ status: 'stored', seq, dropped, superseded: superseded! });
+          } else a.resolve({ status: 'stored', seq, dropped });
+        }
+      }
     }
-    const seq = Number(r[1]);
-    const droppedCount = Number(r[2]);
-    const dropped = this.messages(r, 3, droppedCount);
-    const rest = 3 + droppedCount * 6;
-    if (r.length > rest) {
-      const [superseded] = this.messages(r, rest, 1);
-      return { status: 'stored', seq, dropped, superseded: superseded! };
-    }
-    return { status: 'stored', seq, dropped };
   }
 
   async ack(sid: string, seq: number, now: number): Promise<AckResult> {
@@ -457,6 +523,7 @@ export class RedisStore implements Store {
   async sweep(now: number): Promise<SweepResult> {
     this.assertOpen();
     this.assertReady();
+    this.flushBatches();
     const result: SweepResult = { expired: [], reaped: [] };
     const pipe = this.redis.pipeline();
     for (let p = 0; p < this.keys.partitions; p++)
@@ -477,6 +544,7 @@ export class RedisStore implements Store {
   async stats(): Promise<StoreStats> {
     this.assertOpen();
     this.assertReady();
+    this.flushBatches();
     const pipe = this.redis.pipeline();
     for (let p = 0; p < this.keys.partitions; p++) {
       const base = this.keys.part(p);
@@ -504,6 +572,7 @@ export class RedisStore implements Store {
   async topSessions(limit: number, sort: SessionSort): Promise<SessionRecord[]> {
     this.assertOpen();
     this.assertReady();
+    this.flushBatches();
     if (limit <= 0) return [];
     const pipe = this.redis.pipeline();
     for (let p = 0; p < this.keys.partitions; p++) {
@@ -532,6 +601,7 @@ export class RedisStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.flushBatches();
     this.closed = true;
     this.ready = false;
     if (this.ownsConnection) {
@@ -579,10 +649,12 @@ export class RedisStore implements Store {
     sid: string,
     now: number,
     args: (string | number)[],
+    flush = true,
   ): Promise<unknown> {
     try {
       this.assertOpen();
       this.assertReady();
+      if (flush && this.batches.size > 0) this.sendBatch(sid);
       const keys = this.sessionKeys(sid);
       const l = this.limits;
       return this.guarded(() =>
