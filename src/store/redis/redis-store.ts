@@ -389,7 +389,7 @@ export class RedisStore implements Store {
       this.assertOpen();
       this.assertReady();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     let batch = this.batches.get(sid);
     if (batch === undefined) {
