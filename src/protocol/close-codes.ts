@@ -107,4 +107,6 @@ export const NackCode = {
   UnknownSession: 'unknown_session',
   /** The same id is claimed and its handler has not finished (maybe on another node): retry. */
   InProgress: 'in_progress',
+  /** The session store failed (Redis away) before the message was handled: retry as is. */
+  Unavailable: 'unavailable',
 } as const;

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { OkFrame, ServerFrame } from '../protocol/index.js';
+import { RwsError } from '../errors.js';
 import { NackError, type ClientMessage, type MessageHandler } from './client-messages.js';
 import { HubHarness } from './test-support/hub-harness.js';
 
@@ -376,5 +377,81 @@ describe('client messages: allIdle (shutdown)', () => {
     await h.settle();
     await h.hub.clientMessages.allIdle(20);
     expect(m.ids()).toEqual(['hung']);
+  });
+});
+
+describe('client messages: a store that fails', () => {
+  const unavailable = () => new RwsError('store_unavailable', 'Redis: connection lost');
+
+  it('answers a retryable nack unavailable when the claim fails, and handles a retry once the store is back', async () => {
+    const m = manualHandler();
+    const { h, t } = await setup({ handler: m.handler });
+    const claim = h.store.claimClientMessage.bind(h.store);
+    h.store.claimClientMessage = () => Promise.reject(unavailable());
+    t.peerSends(msg('a'));
+    await h.settle();
+    expect(m.ids()).toEqual([]);
+    expect(t.take()).toEqual([
+      {
+        t: 'nack',
+        id: 'a',
+        code: 'unavailable',
+        message: 'the session store is unavailable; retry',
+        retryable: true,
+      },
+    ]);
+    h.store.claimClientMessage = claim;
+    t.peerSends(msg('a'));
+    await h.settle();
+    m.calls[0]!.resolve('A');
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'ok', id: 'a', data: 'A' }]);
+  });
+
+  it('answers ok when the handler succeeded but recording it failed (the error is reported)', async () => {
+    const { h, t } = await setup({ handler: () => 'done' });
+    const errors: unknown[] = [];
+    h.events.on('error', (e) => errors.push(e.where));
+    h.store.completeClientMessage = () => Promise.reject(unavailable());
+    t.peerSends(msg('a'));
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'ok', id: 'a', data: 'done' }]);
+    expect(errors).toEqual(['client-message']);
+  });
+
+  it('answers the handler’s nack when releasing the claim failed', async () => {
+    const { h, t } = await setup({
+      handler: () => {
+        throw new NackError('busy', 'try later', { retryable: true });
+      },
+    });
+    h.store.releaseClientMessage = () => Promise.reject(unavailable());
+    t.peerSends(msg('a'));
+    await h.settle();
+    expect(t.take()).toEqual([
+      { t: 'nack', id: 'a', code: 'busy', message: 'try later', retryable: true },
+    ]);
+  });
+});
+
+describe('client messages: a store that fails on a duplicate', () => {
+  it('answers nack unavailable (retryable) when the kept result cannot be read', async () => {
+    const { h, t } = await setup({ handler: () => 'done' });
+    t.peerSends(msg('a'));
+    await h.settle();
+    expect(t.take()).toEqual([{ t: 'ok', id: 'a', data: 'done' }]);
+    h.store.clientMessageResult = () =>
+      Promise.reject(new RwsError('store_unavailable', 'Redis: connection lost'));
+    t.peerSends(msg('a'));
+    await h.settle();
+    expect(t.take()).toEqual([
+      {
+        t: 'nack',
+        id: 'a',
+        code: 'unavailable',
+        message: 'the session store is unavailable; retry',
+        retryable: true,
+      },
+    ]);
   });
 });

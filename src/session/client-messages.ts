@@ -139,7 +139,26 @@ export class ClientMessages {
     reply: (sid: string) => Reply | undefined,
   ): Promise<void> {
     const { id } = frame;
-    const claim = await this.store.claimClientMessage(sid, id, this.clock.now(), this.owner);
+    // The store failed (Redis away) before anything ran: the client may retry as is.
+    const unavailable = (error: unknown): void => {
+      this.events.emit('error', { where: 'client-message', error });
+      reply(sid)?.(
+        encodeFrame({
+          t: 'nack',
+          id,
+          code: NackCode.Unavailable,
+          message: 'the session store is unavailable; retry',
+          retryable: true,
+        }),
+      );
+    };
+    let claim: Awaited<ReturnType<Store['claimClientMessage']>>;
+    try {
+      claim = await this.store.claimClientMessage(sid, id, this.clock.now(), this.owner);
+    } catch (error) {
+      unavailable(error);
+      return;
+    }
     if (claim === 'unknown_session') {
       reply(sid)?.(
         encodeFrame({
@@ -169,7 +188,13 @@ export class ClientMessages {
     }
     if (claim === 'duplicate') {
       // Answer with the original result when the store kept it (within the result budget).
-      const kept = await this.store.clientMessageResult(sid, id, this.clock.now());
+      let kept: string | undefined;
+      try {
+        kept = await this.store.clientMessageResult(sid, id, this.clock.now());
+      } catch (error) {
+        unavailable(error);
+        return;
+      }
       this.events.emit('clientMessage', { sid, id, dup: true, ok: true });
       reply(sid)?.(okText(id, kept, true));
       return;
@@ -181,14 +206,22 @@ export class ClientMessages {
         this.handler === undefined ? undefined : await this.handler({ sid, id, data: frame.data });
       json = serializeResult(result);
     } catch (error) {
-      await this.store.releaseClientMessage(sid, id);
+      // If the release fails too, the claim stays pending: a retry gets `in_progress` until
+      // the dedup window forgets it. The answer is the handler's either way.
+      await this.store
+        .releaseClientMessage(sid, id)
+        .catch((e: unknown) => this.events.emit('error', { where: 'client-message', error: e }));
       this.events.emit('clientMessage', { sid, id, dup: false, ok: false });
       reply(sid)?.(encodeFrame(toNack(id, error)));
       if (!isNack(error)) this.events.emit('error', { where: 'message-handler', error });
       return;
     }
-    // Done, with or without data: a repeat is a duplicate from now on, never in_progress.
-    await this.store.completeClientMessage(sid, id, json);
+    // Done, with or without data: a repeat is a duplicate from now on, never in_progress. The
+    // handler ran: if recording that fails, the answer is still ok (a retry then gets
+    // `in_progress` until the dedup window forgets the claim, never a second run).
+    await this.store
+      .completeClientMessage(sid, id, json)
+      .catch((e: unknown) => this.events.emit('error', { where: 'client-message', error: e }));
     this.events.emit('clientMessage', { sid, id, dup: false, ok: true });
     reply(sid)?.(okText(id, json, false));
   }
