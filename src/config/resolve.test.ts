@@ -5,6 +5,7 @@ import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { isRwsError } from '../errors.js';
 import { ConfigError, isConfigError, type ConfigProblem } from './config-error.js';
 import { isLoopbackHost, resolveConfig, type ResolveOptions } from './resolve.js';
+import { formatConfig } from './format.js';
 import { SETTINGS, SETTING_KEYS } from './schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rws-config-'));
@@ -321,7 +322,13 @@ describe('resolveConfig: errors', () => {
       'environment RWS_LOG_LEVEL',
       'one of fatal, error, warn, info, debug, trace, silent',
     ],
-    ['store', { argv: ['--store', 'redis'] }, '"redis"', 'flag --store', 'one of memory'],
+    [
+      'store',
+      { argv: ['--store', 'redis'] },
+      '"redis"',
+      'flag --store',
+      'memory, or a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0',
+    ],
     [
       'demo',
       { env: { RWS_DEMO: 'sometimes' } },
@@ -344,6 +351,18 @@ describe('resolveConfig: errors', () => {
       expect(failure(options).message).toBe(`invalid configuration: ${problem!.message}`);
     },
   );
+
+  it('accepts a Redis URL for store and never shows its password', () => {
+    const resolution = resolveConfig({
+      env: { RWS_STORE: 'redis://:s3cret@10.0.0.5:6379/2' },
+      argv: [],
+    });
+    expect(resolution.config.store).toBe('redis://:s3cret@10.0.0.5:6379/2');
+    expect(formatConfig(resolution)).toContain('redis://<redacted>@10.0.0.5:6379/2');
+    expect(formatConfig(resolution)).not.toContain('s3cret');
+    const bad = problems({ env: { RWS_STORE: 'http://:s3cret@h' } })[0];
+    expect(bad?.message).not.toContain('s3cret');
+  });
 
   it('names the file as the source of a bad file value', () => {
     const file = writeConfig({ heartbeatTimeout: 'soon' });
