@@ -28,6 +28,8 @@ export interface AdminContext {
   node: string;
   /** Every node of the deployment (with a memory store: this one). */
   nodes: () => Promise<NodeView[]>;
+  /** What the shared store says about itself (Redis mode: generation, readiness, bus counts). */
+  storeInfo?: () => Record<string, unknown>;
   hub: Hub;
   store: Store;
   dlq: DeadLetterStore;

@@ -115,6 +115,7 @@ async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
       oldestAgeSeconds: s.oldestAt === undefined ? 0 : Math.max(0, now - s.oldestAt) / 1000,
     },
     dlq: await dlqStats(ctx),
+    ...(ctx.storeInfo === undefined ? {} : { store: ctx.storeInfo() }),
     breakers: ctx.breakers.list().map((b) => ({ name: b.name, state: b.state })),
     ...(ctx.metricsStats === undefined ? {} : { metrics: await ctx.metricsStats() }),
   };

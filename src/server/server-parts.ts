@@ -105,6 +105,7 @@ export function routeContext(
     extra: RouteContext['extra'] | undefined;
     node: string;
     nodes: () => Promise<NodeView[]>;
+    storeInfo: (() => Record<string, unknown>) | undefined;
   },
 ): RouteContext {
   const obs = parts.observability;
@@ -113,6 +114,7 @@ export function routeContext(
     admin: {
       node: parts.node,
       nodes: parts.nodes,
+      ...(parts.storeInfo === undefined ? {} : { storeInfo: parts.storeInfo }),
       hub: parts.hub,
       store: parts.store,
       dlq: parts.dlq,

@@ -163,6 +163,18 @@ export class RwsServer extends Emitter<CoreEvents> {
       extra: extraRoutes,
       node: this.node,
       nodes: () => this.nodeViews(),
+      storeInfo:
+        this.redis === undefined
+          ? undefined
+          : () => {
+              const r = this.redis!;
+              return {
+                kind: 'redis',
+                ready: r.store.isReady,
+                generation: r.store.currentGeneration,
+                bus: r.bus.stats(),
+              };
+            },
     });
     this.http = createHttpServer((req, res) => {
       void handleRequest(ctx, req, res);

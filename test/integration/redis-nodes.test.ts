@@ -134,6 +134,7 @@ describe.skipIf(!hasRedis)('nodes on Redis', () => {
         node: n.server.node,
         sessions: { total: 1, attached: 1 },
         cluster: { nodes: 2 },
+        store: { kind: 'redis', ready: true, generation: 1 },
       });
       const top = await getJson(`${n.info.httpUrl}/api/sessions?sort=depth`);
       expect(top.body).toMatchObject({ total: 1, sessions: [{ sid: s.sid, depth: 3 }] });
