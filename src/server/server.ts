@@ -347,11 +347,12 @@ export class RwsServer extends Emitter<CoreEvents> {
       this.emit('error', { where: 'redis', error: new RwsError('store_unavailable', why) });
       void this.hub.closeAll(CloseCode.ServiceRestart, why);
     };
-    redis.store.onGenerationChange((generation, previous) =>
+    redis.store.onRestart(({ generation, previous }) => {
+      redis.nodes.redisRestarted();
       reattach(
         `Redis restarted or failed over (generation ${previous} -> ${generation}): clients resume`,
-      ),
-    );
+      );
+    });
     redis.nodes.onDeclaredDead(() =>
       reattach(
         'this node was declared dead by the others (a pause longer than the dead-node timeout)',

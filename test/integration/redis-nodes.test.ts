@@ -168,6 +168,9 @@ describe.skipIf(!hasRedis)('a Redis outage', () => {
       );
       expect((await fetch(`${a!.info.httpUrl}/readyz`)).status).toBe(503);
       await redis.restart(); // empty: no persistence
+      // The node sees another Redis (a new run_id) and closes its connections with 1012 so
+      // that clients resume and learn what survived.
+      expect((await s.c.closed).code).toBe(1012);
       await eventually(
         async () => (await fetch(`${a!.info.httpUrl}/readyz`)).status === 200,
         10_000,

@@ -134,6 +134,14 @@ export class RedisNodes {
     this.reapedListeners.push(listener);
   }
 
+  /**
+   * Redis restarted (its data may be gone, this node's entry with it): the next heartbeat
+   * that finds this node missing is a first one, not a sign that it was declared dead.
+   */
+  redisRestarted(): void {
+    this.beats = 0;
+  }
+
   /** Heartbeat now and every `heartbeatMs`; each tick also looks for dead nodes. */
   start(): void {
     if (this.timer !== undefined) return;

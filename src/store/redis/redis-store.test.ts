@@ -81,7 +81,7 @@ describe.skipIf(!hasRedis)('RedisStore on a Redis of its own', () => {
   it('after a restart from an older snapshot, a resume says epoch_changed and seqs start over', async () => {
     const s = await open();
     const generations: number[] = [];
-    s.onGenerationChange((g, previous) => generations.push(previous, g));
+    s.onRestart(({ generation, previous }) => generations.push(previous, generation));
     await s.createSession({ sid: 'a', keyHash: KEY, now: T, owner: 'n1' });
     await s.append('a', m('"1"'), T);
     await s.append('a', m('"2"'), T);
@@ -126,9 +126,13 @@ describe.skipIf(!hasRedis)('RedisStore on a Redis of its own', () => {
     expect(isRwsError(error) && error.code).toBe('store_unavailable');
     expect(Date.now() - started).toBeLessThan(1000);
     await expect(s.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
+    const restarts: number[] = [];
+    s.onRestart(({ generation }) => restarts.push(generation));
     await redis!.restart(); // empty: no persistence
     await s.waitReady();
     await s.ping();
+    // Told although the generation count started over at 1 with the empty Redis.
+    expect(restarts).toEqual([1]);
     // Everything is gone: loud, never silent.
     expect(await s.resume('c', KEY, 0, T, 'n1')).toEqual({ status: 'unknown_session' });
   });

@@ -79,6 +79,12 @@ export interface RedisStoreOptions {
   breaker?: StoreBreaker;
 }
 
+/** A restart of Redis seen by the store: the generation before and after. */
+export interface RedisRestart {
+  generation: number;
+  previous: number;
+}
+
 /** What the store needs of a circuit breaker (src/resilience/circuit-breaker.ts). */
 export interface StoreBreaker {
   tryAcquire(): boolean;
@@ -137,7 +143,9 @@ export class RedisStore implements Store {
   private initializing: Promise<void> | undefined;
   /** Why the store cannot serve (an eviction policy that would lose data), if it cannot. */
   private fatal: RwsError | undefined;
-  private readonly generationListeners: ((generation: number, previous: number) => void)[] = [];
+  private readonly restartListeners: ((e: RedisRestart) => void)[] = [];
+  /** The `run_id` of the Redis this store last initialized against. */
+  private runId: string | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.limits = { ...options.limits };
@@ -181,12 +189,13 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Called when Redis's generation went up while this store was running (Redis restarted
-   * or failed over): the server closes its connections so that clients resume and learn
-   * what survived.
+   * Called when the store reconnected to another Redis process than before (a restart, a
+   * failover: a new `run_id`), whether or not anything survived: the server closes its
+   * connections so that clients resume and learn what survived. An empty Redis restarts the
+   * generation count at 1, so the `run_id` is what tells, not the generation.
    */
-  onGenerationChange(listener: (generation: number, previous: number) => void): void {
-    this.generationListeners.push(listener);
+  onRestart(listener: (e: RedisRestart) => void): void {
+    this.restartListeners.push(listener);
   }
 
   /**
@@ -237,10 +246,11 @@ export class RedisStore implements Store {
         ),
       );
       const previous = this.generation;
+      const restarted = this.runId !== undefined && this.runId !== runId;
       this.generation = generation;
+      this.runId = runId;
       this.ready = true;
-      if (previous !== 0 && generation !== previous)
-        for (const l of this.generationListeners) l(generation, previous);
+      if (restarted) for (const l of this.restartListeners) l({ generation, previous });
     };
     const p = run().catch(() => {
       // Not ready: the next 'ready' event (after a reconnect) tries again.
