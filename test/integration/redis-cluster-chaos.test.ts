@@ -458,6 +458,16 @@ describe.skipIf(!hasRedis)('distributed mode: Redis restarts mid-stream (node pr
     };
   }
 
+  /** Wait (bounded; the assertions tell what is missing) for the last accepted ones to arrive. */
+  async function delivered(w: Watched, accepted: { n: number }[]): Promise<void> {
+    const last = accepted.at(-1)?.n;
+    if (last === undefined) return;
+    await eventually(() => w.seen.some((x) => x.n === last), 10_000, `message ${last}`).catch(
+      () => undefined,
+    );
+    await sleep(100);
+  }
+
   async function allReady(nodes: NodeProcess[]): Promise<void> {
     await eventually(
       async () => {
@@ -499,6 +509,10 @@ describe.skipIf(!hasRedis)('distributed mode: Redis restarts mid-stream (node pr
       'new messages on the new session',
     ).catch(() => undefined);
     await s.stop();
+    await delivered(
+      w,
+      s.accepted.filter((x) => x.sid === w.sid),
+    );
     const after = w.resumes.filter((r) => r.at >= restartAt);
     const fresh = w.seen.slice(seenBefore).map((x) => x.seq);
     console.log(
@@ -524,7 +538,6 @@ describe.skipIf(!hasRedis)('distributed mode: Redis restarts mid-stream (node pr
     const redis = await privateRedis();
     const nodes = await startNodes(['a', 'b'], {
       store: redis.url,
-      args: process.env.RWS_CHAOS_BREAK_DURABLE === '1' ? ['--redis-durable'] : [],
     });
     const [a, b] = nodes as [NodeProcess, NodeProcess];
     const w = await watchedClient(a.url, seededRandom(2));
@@ -555,10 +568,11 @@ describe.skipIf(!hasRedis)('distributed mode: Redis restarts mid-stream (node pr
       () => undefined,
     );
     await s.stop();
-    const after = w.resumes.filter((r) => r.at >= restartAt);
     const accepted = s.accepted.slice(acceptedBefore);
+    await delivered(w, accepted);
+    const after = w.resumes.filter((r) => r.at >= restartAt);
     console.log(
-      `[redis-cluster-chaos redis-snapshot-restart] durableBreak=${process.env.RWS_CHAOS_BREAK_DURABLE === '1'} lastSeqBeforeKill=${lastBeforeKill} received=${w.seen.length} resumes=${JSON.stringify(resumeSummary(w.resumes))} closes=${JSON.stringify(w.closes.map((x) => x.code))} publishAnswers=${JSON.stringify(Object.fromEntries(s.answers))} acceptedAfterRestart=${accepted.length} firstSeqsAfter=${JSON.stringify(accepted.slice(0, 3).map((x) => x.seq))} ${Date.now() - started}ms`,
+      `[redis-cluster-chaos redis-snapshot-restart] lastSeqBeforeKill=${lastBeforeKill} received=${w.seen.length} resumes=${JSON.stringify(resumeSummary(w.resumes))} closes=${JSON.stringify(w.closes.map((x) => x.code))} publishAnswers=${JSON.stringify(Object.fromEntries(s.answers))} acceptedAfterRestart=${accepted.length} firstSeqsAfter=${JSON.stringify(accepted.slice(0, 3).map((x) => x.seq))} ${Date.now() - started}ms`,
     );
     expect(after.length, 'a resume after the restart').toBeGreaterThan(0);
     expect(
