@@ -366,7 +366,26 @@ describe.skipIf(!hasRedis)('distributed mode under chaos (node processes)', () =
       }
     })();
 
-    await Promise.all([publisher, killer]);
+    // Dead-node detection, watched from the kill on: the orphan is detached, A leaves the list.
+    let detachedAfter = -1;
+    let unlistedAfter = -1;
+    const detection = (async () => {
+      await killer;
+      await eventually(
+        async () => {
+          if (detachedAfter < 0) {
+            const v = await getJson(`${b.httpUrl}/api/sessions/${orphanSid}`);
+            if (v.body.attached === false) detachedAfter = Date.now() - killedAt;
+          }
+          if (unlistedAfter < 0 && !(await nodeNames(c)).includes('a'))
+            unlistedAfter = Date.now() - killedAt;
+          return detachedAfter >= 0 && unlistedAfter >= 0;
+        },
+        15_000,
+        'A’s sessions detached and A unlisted',
+      ).catch(() => undefined);
+    })();
+    await Promise.all([publisher, killer, detection]);
     await eventually(() => w.seen.length >= MESSAGES, 30_000, `all ${MESSAGES} messages`).catch(
       () => undefined,
     );
@@ -375,22 +394,6 @@ describe.skipIf(!hasRedis)('distributed mode under chaos (node processes)', () =
       w.seen.map((s) => s.n),
       MESSAGES,
     );
-    // Dead-node detection: the orphan is detached, A leaves the list.
-    let detachedAfter = -1;
-    let unlistedAfter = -1;
-    await eventually(
-      async () => {
-        if (detachedAfter < 0) {
-          const v = await getJson(`${b.httpUrl}/api/sessions/${orphanSid}`);
-          if (v.body.attached === false) detachedAfter = Date.now() - killedAt;
-        }
-        if (unlistedAfter < 0 && !(await nodeNames(c)).includes('a'))
-          unlistedAfter = Date.now() - killedAt;
-        return detachedAfter >= 0 && unlistedAfter >= 0;
-      },
-      15_000,
-      'A’s sessions detached and A unlisted',
-    ).catch(() => undefined);
     const viaA = accepted.filter((x) => x.node === 'a').length;
     console.log(
       `[redis-cluster-chaos sigkill] seed=${seed} messages=${MESSAGES} acceptedByA=${viaA} acceptedByB/C=${MESSAGES - viaA} retriedAfterAFailed=${failedOnA} publishRetries=${stats.retries} dupAnswers=${stats.dups} received=${w.seen.length} lost=${t.lost} duplicated=${t.dup} reordered=${t.reordered} resumes=${JSON.stringify(resumeSummary(w.resumes))} closes=${JSON.stringify(w.closes.map((x) => x.code))} orphanDetachedAfter=${detachedAfter}ms aUnlistedAfter=${unlistedAfter}ms ${Date.now() - started}ms`,
