@@ -4,6 +4,10 @@
  * reading the server→client leg (a client that stops reading, seen from the server: its
  * socket buffers fill and its writes back up); `resume()` lets the bytes flow again.
  *
+ * `target` is settable: a new target takes effect for the next connection (the live ones stay
+ * where they are until cut), so `proxy.target = b; proxy.cut()` moves a client to node B, as a
+ * load balancer that lost its backend would.
+ *
  * Both legs set TCP_NODELAY, as `ws` does on its own sockets: with Nagle's algorithm on, a
  * handshake made of several small writes waits for the peer's delayed ACK (up to 40 ms per
  * round trip), which measured the proxy rather than the protocol (the resume benchmark saw
@@ -18,7 +22,7 @@ export class ChaosProxy {
   port = 0;
   cuts = 0;
 
-  constructor(private readonly target: { host: string; port: number }) {
+  constructor(public target: { host: string; port: number }) {
     this.server = createServer({ noDelay: true }, (client) => {
       const upstream = createConnection({ ...this.target, noDelay: true });
       const pair: [Socket, Socket] = [client, upstream];

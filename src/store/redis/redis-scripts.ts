@@ -165,6 +165,7 @@ end
 -- stream whose length is not the record's depth. Then the stream starts over under a new
 -- epoch; the next resume reports epoch_changed and ignores the client's ack.
 local function checkStream(s)
+  s.checked = true
   local stale = s.g < GEN
   if not stale and redis.call('XLEN', O) ~= s.n then stale = true end
   if not stale then return false end
@@ -225,8 +226,13 @@ local function applyAck(s, ack)
 end
 
 -- Write the record back and bring the partition indexes up to date.
+-- 'g' moves up to GEN only once checkStream has looked at the stream under GEN: a script
+-- that saves without checking (detach, sweep) must not stamp the current generation on a
+-- stale record, or its stream would never be reset (seqs reused after a snapshot restart).
 local function save(s, headChanged)
-  local fields = { 'l', s.l, 'a', s.a, 'n', s.n, 'b', s.b, 'g', GEN, 'at', s.at and '1' or '0' }
+  local g = s.g
+  if s.checked then g = GEN end
+  local fields = { 'l', s.l, 'a', s.a, 'n', s.n, 'b', s.b, 'g', g, 'at', s.at and '1' or '0' }
   if s.dirtyRuns then
     fields[#fields + 1] = 'lr'; fields[#fields + 1] = s.lr
     fields[#fields + 1] = 'lc'; fields[#fields + 1] = s.lc
