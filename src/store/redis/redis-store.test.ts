@@ -106,6 +106,27 @@ describe.skipIf(!hasRedis)('RedisStore on a Redis of its own', () => {
     expect(await s.resume('a', KEY, 1, T + 3, 'n2')).toMatchObject({ epochChanged: false });
   });
 
+  it('a detach after a snapshot restart does not launder the stale record (seqs are not reused)', async () => {
+    const s = await open();
+    await s.createSession({ sid: 'd', keyHash: KEY, now: T, owner: 'n1' });
+    await s.append('d', m('"1"'), T);
+    const probe = new Redis(redis!.url);
+    await probe.save();
+    probe.disconnect();
+    await s.append('d', m('"2"'), T);
+    await redis!.restart();
+    await s.waitReady();
+    // The node closes its connections on the restart: their detach runs first.
+    expect(await s.detach('d', T + 1, 60_000, 'n1')).toBe(true);
+    // The next append starts the stream over: seq 2 is never handed out twice.
+    expect(await s.append('d', m('"3"'), T + 2)).toMatchObject({ status: 'stored', seq: 1 });
+    expect(await s.resume('d', KEY, 2, T + 3, 'n2')).toMatchObject({
+      status: 'ok',
+      epochChanged: true,
+      acked: 0,
+    });
+  });
+
   it('a stream lost behind its record (an evicted or deleted key) starts a new epoch', async () => {
     const s = await open();
     await s.createSession({ sid: 'b', keyHash: KEY, now: T, owner: 'n1' });
