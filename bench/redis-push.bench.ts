@@ -1,5 +1,5 @@
 /**
- * End-to-end push with Redis (docs/performance.md "Bars", row "multi-node (Redis)"): delivered
+ * End-to-end push with Redis (docs/performance.md "Bars", row "end-to-end push with Redis"): delivered
  * messages/s of resilient-ws with the Redis store (`store: 'redis://…'`) against resilient-ws
  * with the memory store and against Socket.IO 4.8 with connection-state recovery on
  * `@socket.io/redis-streams-adapter`, in paired, interleaved rounds on the e2e-push harness
@@ -472,7 +472,7 @@ if (capacity !== undefined) {
 report({
   name: 'redis-push',
   title: 'End-to-end push with Redis: Redis store vs memory store vs Socket.IO on Redis streams',
-  row: 'multi-node (Redis)',
+  row: 'end-to-end push with Redis',
   method:
     `The e2e-push harness (bench/lib/e2e.ts; see that benchmark's method) with three systems in paired rounds: resilient-ws with store: '${REDIS_URL.replace(/\/\/[^@]*@/, '//')}' (one node; its own key prefix), ` +
     `resilient-ws with the memory store (both createServer({ metrics: true }), outbox at its defaults), and Socket.IO 4.8 with connectionStateRecovery (120 s) on @socket.io/redis-streams-adapter 0.3.1 ` +
