@@ -18,7 +18,7 @@ export class ChaosProxy {
   port = 0;
   cuts = 0;
 
-  constructor(private readonly target: { host: string; port: number }) {
+  constructor(private target: { host: string; port: number }) {
     this.server = createServer({ noDelay: true }, (client) => {
       const upstream = createConnection({ ...this.target, noDelay: true });
       const pair: [Socket, Socket] = [client, upstream];
@@ -62,6 +62,11 @@ export class ChaosProxy {
   resume(): void {
     this.paused = false;
     for (const [client, upstream] of this.pairs) upstream.pipe(client);
+  }
+
+  /** New connections go to `target` from now on (live ones stay where they are). */
+  moveTo(target: { host: string; port: number }): void {
+    this.target = target;
   }
 
   /** Destroy every live connection; returns how many were cut. */
