@@ -31,7 +31,7 @@ export const BARS: Record<BarRow, string> = {
 /** Rows that cannot have a figure yet, and why (said in the report, never silently absent). */
 export const NOT_MEASURABLE: Partial<Record<BarRow, string>> = {
   'multi-node (Redis)':
-    'no figure: the resume benchmark does not run across nodes yet (redis-push measures one node on Redis). The resume benchmark is the single-node half of this row.',
+    'no figure: multinode-resume (it needs a Redis) did not run. The resume benchmark is the single-node half of this row.',
 };
 
 /** A result as stored in bench/results/<name>.json. */
