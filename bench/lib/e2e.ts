@@ -32,17 +32,37 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AckBatcher } from '../../client/ack-batcher.js';
 import { serveRpc, startChild, type Peer } from './child.js';
+import type { ServerOptions } from '../../src/index.js';
 import {
   SIO_CLIENT,
   SYSTEMS,
   WS_CLIENT,
   startResilientWs,
   startSocketIo,
+  startSocketIoRedis,
   startWs,
   type System,
 } from './systems.js';
 
 export { SYSTEMS, type System };
+
+/**
+ * The systems on Redis (bench/redis-push.bench.ts): resilient-ws with `store: <redis url>`,
+ * and Socket.IO with connection-state recovery on `@socket.io/redis-streams-adapter`. Their
+ * processes get the Redis URL and a key prefix of their own as arguments.
+ */
+export const REDIS_SYSTEMS = ['resilient-ws-redis', 'socket.io-redis'] as const;
+export type E2eSystem = System | (typeof REDIS_SYSTEMS)[number];
+const ALL_SYSTEMS: readonly string[] = [...SYSTEMS, ...REDIS_SYSTEMS];
+
+/**
+ * Socket.IO on the Redis streams adapter: most emits awaiting their XADD reply in the whole
+ * process, served first come first served (the peer baseline's setting,
+ * shared/research/sio-redis-baseline.md "Caveats": node-redis queues without limit, and
+ * without this cap 100 pumps queued >100k XADDs and delivery fell to ~400 msg/s; 256 was in
+ * its best range measured, so the cap favours the peer).
+ */
+export const SIO_REDIS_INFLIGHT = 256;
 
 /**
  * How the application produces in push mode. `stream`: at most SLICE messages per connection
@@ -138,7 +158,11 @@ export interface ClientResult {
  * taskset; otherwise unpinned). A large old space: Socket.IO's recovery log keeps every
  * packet for its maxDisconnectionDuration.
  */
-export function startProcess(role: 'server' | 'client', system: System): Peer<{ url?: string }> {
+export function startProcess(
+  role: 'server' | 'client',
+  system: E2eSystem,
+  extraArgs: readonly string[] = [],
+): Peer<{ url?: string }> {
   // BENCH_E2E_CPU_PROF=<system>[:<role>] profiles that process (--cpu-prof into
   // BENCH_E2E_CPU_PROF_DIR, default <tmpdir>/rws-e2e-profiles) to see where its time goes.
   const [profSystem, profRole = 'server'] = (process.env.BENCH_E2E_CPU_PROF ?? '').split(':');
@@ -149,7 +173,7 @@ export function startProcess(role: 'server' | 'client', system: System): Peer<{ 
           `--cpu-prof-dir=${process.env.BENCH_E2E_CPU_PROF_DIR ?? join(tmpdir(), 'rws-e2e-profiles')}`,
         ]
       : [];
-  return startChild(SELF, [role, system], {
+  return startChild(SELF, [role, system, ...extraArgs], {
     cpu: role === 'server' ? 0 : 1,
     execArgv: ['--max-old-space-size=8192', ...prof],
     name: `${system} ${role}`,
@@ -157,16 +181,24 @@ export function startProcess(role: 'server' | 'client', system: System): Peer<{ 
 }
 
 /** One system's server and client processes, connected with `conns` connections. */
-export interface Pair {
-  system: System;
+export interface Pair<S extends E2eSystem = System> {
+  system: S;
   server: Peer<{ url?: string }>;
   client: Peer<{ url?: string }>;
 }
 
-export async function startPairs(conns: number): Promise<Pair[]> {
-  const pairs = SYSTEMS.map((system) => ({
+/**
+ * `systems` defaults to the three of e2e-push; `serverArgs` gives a server process its extra
+ * arguments (the Redis systems: URL and key prefix).
+ */
+export async function startPairs<S extends E2eSystem = System>(
+  conns: number,
+  systems: readonly S[] = SYSTEMS as unknown as readonly S[],
+  serverArgs: (system: S) => string[] = () => [],
+): Promise<Pair<S>[]> {
+  const pairs = systems.map((system) => ({
     system,
-    server: startProcess('server', system),
+    server: startProcess('server', system, serverArgs(system)),
     client: startProcess('client', system),
   }));
   try {
@@ -185,7 +217,7 @@ export async function startPairs(conns: number): Promise<Pair[]> {
   return pairs;
 }
 
-export async function stopPairs(pairs: readonly Pair[]): Promise<void> {
+export async function stopPairs(pairs: readonly Pair<E2eSystem>[]): Promise<void> {
   await Promise.all(pairs.flatMap((p) => [p.client.stop(), p.server.stop()]));
 }
 
@@ -199,6 +231,8 @@ class Link {
   target = 0;
   /** ws: a send is waiting for the socket to drain below the high-water mark. */
   waiting = false;
+  /** In the queue for the process-wide in-flight cap (Socket.IO on Redis). */
+  queued = false;
   /** resilient-ws: the session's seq before this round (acks are seqs). */
   seqBase = 0;
   constructor(public write: (msg: Payload) => void) {}
@@ -221,6 +255,11 @@ interface ServerState {
   storedPackets: (() => number) | undefined;
   /** resilient-ws: the promise of the last server.send (they resolve in call order). */
   lastSend: Promise<unknown> | undefined;
+  /** Socket.IO on Redis: emits awaiting their XADD reply, at most `cap` (others: Infinity). */
+  inflight: number;
+  cap: number;
+  /** Links stopped by the cap, first come first served. */
+  capQueue: Link[];
 }
 
 const S: ServerState = {
@@ -235,6 +274,9 @@ const S: ServerState = {
   onDone: undefined,
   storedPackets: undefined,
   lastSend: undefined,
+  inflight: 0,
+  cap: Number.POSITIVE_INFINITY,
+  capQueue: [],
 };
 
 function problem(list: string[], text: string): void {
@@ -252,6 +294,13 @@ function pump(l: Link): boolean {
   const slice = S.slice;
   let n = 0;
   while (l.sent < l.target && l.sent - l.acked < WINDOW && !l.waiting) {
+    if (S.inflight >= S.cap) {
+      if (!l.queued) {
+        l.queued = true;
+        S.capQueue.push(l);
+      }
+      return false;
+    }
     if (n++ === slice) {
       scheduleFill();
       return true;
@@ -266,6 +315,27 @@ function pump(l: Link): boolean {
 /** The application handed its last message of the round to the library. */
 function lastWritten(): void {
   S.tLastSend = process.hrtime.bigint();
+}
+
+let releaseScheduled = false;
+
+/** Socket.IO on Redis: an emit's XADD came back (its packet reached the socket's buffer). */
+function inflightDone(): void {
+  if (S.inflight > 0) S.inflight--;
+  if (S.capQueue.length > 0 && !releaseScheduled) {
+    releaseScheduled = true;
+    setImmediate(releaseCap);
+  }
+}
+
+/** The links the cap stopped write again, in the order they were stopped. */
+function releaseCap(): void {
+  releaseScheduled = false;
+  while (S.capQueue.length > 0 && S.inflight < S.cap) {
+    const l = S.capQueue.shift()!;
+    l.queued = false;
+    if (S.mode === 'push') pump(l);
+  }
 }
 
 function scheduleFill(): void {
@@ -306,10 +376,11 @@ function removeLink(l: Link, why: string): void {
   if (S.mode !== 'idle') problem(S.problems, `a connection closed during a round: ${why}`);
 }
 
-async function listenResilientWs(): Promise<string> {
+async function listenResilientWs(overrides: ServerOptions = {}): Promise<string> {
   const { server, url } = await startResilientWs({
     outboxMax: RWS_OUTBOX_MAX,
     outboxMaxBytes: RWS_OUTBOX_MAX_BYTES,
+    ...overrides,
   });
   const bySid = new Map<string, Link>();
   const failed = (e: unknown) => problem(S.problems, `send failed: ${String(e)}`);
@@ -370,12 +441,37 @@ async function listenSocketIo(): Promise<string> {
   return url;
 }
 
+/**
+ * Socket.IO with recovery on the Redis streams adapter: socket.emit goes through the
+ * adapter's broadcast, which XADDs the packet, waits for its id (the recovery offset) and
+ * then writes it to the socket. The packet reaching the socket's buffer (engine.io
+ * `packetCreate`) ends its time in flight. The parent checks the stream's `entries-added`.
+ */
+async function listenSocketIoRedis(redisUrl: string, prefix: string): Promise<string> {
+  const { io, url } = await startSocketIoRedis(redisUrl, prefix);
+  S.cap = SIO_REDIS_INFLIGHT;
+  io.on('connection', (socket) => {
+    const l = addLink((msg) => {
+      S.inflight++;
+      socket.emit('m', msg);
+    });
+    socket.conn.on('packetCreate', (p: { type: string }) => {
+      if (p.type === 'message' && S.mode !== 'idle') inflightDone();
+    });
+    socket.on('a', (n: number) => onAck(l, n));
+    socket.on('disconnect', (reason) => removeLink(l, reason));
+  });
+  return url;
+}
+
 let beforeRound: () => void = () => undefined;
 
 function startRound(mode: 'push' | 'pace', target: number, bytes: number): Promise<void> {
   beforeRound();
   S.pad = padding(bytes);
   S.problems = [];
+  S.inflight = 0;
+  S.capQueue = [];
   S.mode = mode;
   S.open = S.links.length;
   S.unsent = S.links.length;
@@ -500,13 +596,17 @@ async function pace(
   return r;
 }
 
-async function serverMain(system: System): Promise<void> {
+async function serverMain(system: E2eSystem, redisUrl = '', prefix = ''): Promise<void> {
   const url =
     system === 'resilient-ws'
       ? await listenResilientWs()
-      : system === 'ws'
-        ? await listenWs()
-        : await listenSocketIo();
+      : system === 'resilient-ws-redis'
+        ? await listenResilientWs({ store: redisUrl, redisPrefix: prefix })
+        : system === 'ws'
+          ? await listenWs()
+          : system === 'socket.io-redis'
+            ? await listenSocketIoRedis(redisUrl, prefix)
+            : await listenSocketIo();
   serveRpc(
     {
       links: async (a: { n: number }) => {
@@ -728,11 +828,14 @@ function waitRound(timeoutMs: number): Promise<ClientResult> {
   });
 }
 
-function clientMain(system: System): void {
+function clientMain(system: E2eSystem): void {
+  // The Redis systems' clients are the same as their memory twins'.
   const connect = {
     'resilient-ws': connectResilientWs,
+    'resilient-ws-redis': connectResilientWs,
     ws: connectWs,
     'socket.io': connectSocketIo,
+    'socket.io-redis': connectSocketIo,
   }[system];
   serveRpc({
     connect: (a: { url: string; n: number }) => connect(a.url, a.n).then(() => ({})),
@@ -747,8 +850,13 @@ function clientMain(system: System): void {
 // ---------------------------------------------------------------------------------------
 
 if (process.argv[1] === SELF) {
-  const [role, system] = process.argv.slice(2) as ['server' | 'client', System];
-  if (!SYSTEMS.includes(system)) throw new Error(`unknown system ${system}`);
-  if (role === 'server') await serverMain(system);
+  const [role, system, redisUrl, prefix] = process.argv.slice(2) as [
+    'server' | 'client',
+    E2eSystem,
+    string | undefined,
+    string | undefined,
+  ];
+  if (!ALL_SYSTEMS.includes(system)) throw new Error(`unknown system ${system}`);
+  if (role === 'server') await serverMain(system, redisUrl, prefix);
   else clientMain(system);
 }

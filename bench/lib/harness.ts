@@ -129,6 +129,7 @@ export const BAR_ROWS = [
   'sustained memory',
   'resume',
   'multi-node (Redis)',
+  'end-to-end push with Redis',
 ] as const;
 export type BarRow = (typeof BAR_ROWS)[number];
 

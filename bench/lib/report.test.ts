@@ -87,7 +87,7 @@ describe('REPORT.md', () => {
     expect(md).toMatch(/\| cleanup \| .* \| 0 \/ 0 \| \*\*no figure\*\* \|/);
     expect(md).toContain('| breaker | execute overhead | 72.0 | <= 60 | **NO** |');
     // A row that cannot be measured yet says why instead of being silently absent.
-    expect(md).toContain('no Redis store yet');
+    expect(md).toContain('multinode-resume (it needs a Redis) did not run');
     expect(md).toContain('- CPU: test');
     expect(md).toContain('one run, started r1');
   });

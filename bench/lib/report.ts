@@ -24,12 +24,14 @@ export const BARS: Record<BarRow, string> = {
     '0 lost, 0 duplicated, 0 reordered over 1000 drops within the window; recovered:false with the right reason outside it, 100 %',
   'multi-node (Redis)':
     'the resume benchmark across 3 nodes with SIGKILLs and a Redis restart: same 0/0/0; accepted messages delivered',
+  'end-to-end push with Redis':
+    'at 100 B × 100 connections, delivered msg/s with the Redis store ≥ 2× Socket.IO with recovery on its Redis streams adapter and ≥ 0.25× our memory store; ≤ 1.2 Redis commands per delivered message; 0 lost, 0 duplicated, 0 reordered',
 };
 
 /** Rows that cannot have a figure yet, and why (said in the report, never silently absent). */
 export const NOT_MEASURABLE: Partial<Record<BarRow, string>> = {
   'multi-node (Redis)':
-    'no figure: resilient-ws has no Redis store yet (only the in-memory store exists), so there is nothing to run across nodes. The resume benchmark is the single-node half of this row.',
+    'no figure: multinode-resume (it needs a Redis) did not run. The resume benchmark is the single-node half of this row.',
 };
 
 /** A result as stored in bench/results/<name>.json. */

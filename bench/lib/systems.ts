@@ -10,6 +10,12 @@
  *   recovery on, `socket.emit` goes through its SessionAwareAdapter, which keeps every packet
  *   in a log pruned by age only (asserted here, so a benchmark cannot run it without).
  *
+ * - `socket.io-redis` (bench/redis-push.bench.ts): the same Socket.IO with recovery on
+ *   `@socket.io/redis-streams-adapter` 0.3 and the client its README uses first (`redis`,
+ *   node-redis; the adapter accepts ioredis too), its defaults (one stream, `maxLen` 10 000,
+ *   `readCount` 100) except the names: stream, channel prefix and session keys under a key
+ *   prefix of the benchmark's own.
+ *
  * Clients use `WS_CLIENT` (ws and resilient-ws's protocol over ws) and `SIO_CLIENT`.
  * Each builder imports its library lazily, so a process loads only the system it runs.
  */
@@ -117,4 +123,42 @@ export async function startSocketIo(recoveryMs = SIO_RECOVERY_MS): Promise<Socke
         setTimeout(r, 500).unref();
       }),
   };
+}
+
+/** Socket.IO on Redis: the name of its stream under `prefix` (the parent reads it). */
+export const sioRedisStream = (prefix: string): string => `${prefix}:stream`;
+
+export interface SocketIoRedis {
+  io: SioServer;
+  url: string;
+  port: number;
+}
+
+/** Socket.IO with connection-state recovery on the Redis streams adapter (node-redis). */
+export async function startSocketIoRedis(
+  redisUrl: string,
+  prefix: string,
+  recoveryMs = SIO_RECOVERY_MS,
+): Promise<SocketIoRedis> {
+  const { Server } = await import('socket.io');
+  const { createClient } = await import('redis');
+  const { createAdapter } = await import('@socket.io/redis-streams-adapter');
+  const redis = createClient({ url: redisUrl });
+  await redis.connect();
+  const http = createHttpServer();
+  const io = new Server(http, {
+    adapter: createAdapter(redis, {
+      streamName: sioRedisStream(prefix),
+      channelPrefix: `${prefix}:ch`,
+      sessionKeyPrefix: `${prefix}:session:`,
+    }),
+    connectionStateRecovery: { maxDisconnectionDuration: recoveryMs },
+    transports: ['websocket'],
+  });
+  const name = (io.of('/').adapter as unknown as { constructor: { name: string } }).constructor
+    .name;
+  if (name !== 'RedisStreamsAdapter')
+    throw new Error(`Socket.IO is not on the Redis streams adapter (adapter ${name})`);
+  const port = await listenHttp(http);
+  return { io, url: `http://127.0.0.1:${port}`, port };
 }

@@ -47,11 +47,15 @@ export interface ChaosResult {
   extra: Record<string, unknown>;
 }
 
-/** Cuts the proxy `CUTS` times, each after 1..MAX_AFTER messages delivered again and a pause. */
-async function cutSchedule(
+/**
+ * Cuts the proxy `CUTS` times, each after 1..MAX_AFTER messages delivered again and a pause;
+ * `beforeCut` runs just before each cut (the multi-node run moves the proxy to another node).
+ */
+export async function cutSchedule(
   proxy: ChaosProxy,
   stream: StreamObserver,
   random: () => number,
+  beforeCut: () => void = () => undefined,
 ): Promise<{ cut: number; max: number }[]> {
   const stalls: { cut: number; max: number }[] = [];
   while (stream.cuts < CUTS) {
@@ -66,6 +70,7 @@ async function cutSchedule(
     const d = late ? 26 + Math.floor(random() * 15) : Math.floor(random() * 4);
     if (d === 0) await immediate();
     else await sleep(d);
+    beforeCut();
     const t = now();
     if (proxy.cut() > 0) stream.onCut(t);
   }

@@ -12,16 +12,25 @@
  * - `sio-outside`: the same with `maxDisconnectionDuration: 200`; emits `{n}` 1..3 to each
  *   new (not recovered) socket.
  *
+ * - `rws-node` (bench/multinode-resume.bench.ts): `rws-chaos` on the Redis store
+ *   (`store: <redis url>`, `redisPrefix: <prefix>`), one of several nodes; the parent asks one of
+ *   them to stream, to a session that moves between all of them.
+ * - `sio-node`: `sio-chaos` on `@socket.io/redis-streams-adapter` (bench/lib/systems.ts), one of
+ *   several nodes; the streaming node emits to a room the client's socket joined when it
+ *   connected without recovery (a recovered socket keeps its rooms), so the packets reach it on
+ *   whichever node it is.
+ *
  * A peer exits when the parent asks (`Peer.stop`), goes away, or after its time limit.
  */
 import { fileURLToPath } from 'node:url';
 import type { Socket as SioSocket } from 'socket.io';
 import type { RwsServer, ServerOptions } from '../../src/index.js';
 import { serveRpc, startChild, type Peer } from '../lib/child.js';
-import { startResilientWs, startSocketIo } from '../lib/systems.js';
+import { startResilientWs, startSocketIo, startSocketIoRedis } from '../lib/systems.js';
 
 export type { Peer };
-export type PeerKind = 'rws-chaos' | 'rws-outside' | 'sio-chaos' | 'sio-outside';
+export type PeerKind =
+  'rws-chaos' | 'rws-outside' | 'sio-chaos' | 'sio-outside' | 'rws-node' | 'sio-node';
 
 /** Settings of the outside-the-window servers (the parent's method text quotes them). */
 export const OUTSIDE = {
@@ -87,8 +96,8 @@ function tally(server: RwsServer): {
   return { resumes, drops };
 }
 
-async function rwsChaosPeer(): Promise<void> {
-  const { server, port } = await startResilientWs();
+async function rwsChaosPeer(overrides: ServerOptions = {}): Promise<void> {
+  const { server, port } = await startResilientWs(overrides);
   const counts = tally(server);
   let sid = '';
   let sent = 0;
@@ -264,6 +273,51 @@ async function sioChaosPeer(): Promise<void> {
   );
 }
 
+/** One Socket.IO node on Redis; `stream` emits `{n}` to the room `u` at a steady rate. */
+async function sioNodePeer(redisUrl: string, prefix: string): Promise<void> {
+  const { io, port } = await startSocketIoRedis(redisUrl, prefix);
+  const connections = { recovered: 0, fresh: 0 };
+  io.on('connection', (socket) => {
+    if (socket.recovered) connections.recovered++;
+    else {
+      connections.fresh++;
+      void socket.join('u');
+    }
+  });
+  let sent = 0;
+  let streaming = false;
+  let loop: Promise<void> = Promise.resolve();
+  async function stream(rate: number): Promise<void> {
+    const t0 = performance.now();
+    while (streaming) {
+      const due = Math.floor(((performance.now() - t0) * rate) / 1000);
+      while (sent < due) io.to('u').emit('m', { n: ++sent });
+      await sleep(1);
+    }
+  }
+  serve(
+    {
+      stream: (a) => {
+        streaming = true;
+        loop = stream(num(a, 'rate'));
+        return true;
+      },
+      end: async () => {
+        streaming = false;
+        await loop;
+        return { sent };
+      },
+      stats: () => connections,
+    },
+    { port },
+    () =>
+      new Promise<void>((r) => {
+        void io.close(() => r());
+        setTimeout(r, 500).unref();
+      }),
+  );
+}
+
 async function sioOutsidePeer(): Promise<void> {
   const sio = await startSocketIo(OUTSIDE.sioWindowMs);
   const { io, port } = sio;
@@ -290,8 +344,12 @@ async function sioOutsidePeer(): Promise<void> {
   );
 }
 
-async function runPeer(kind: string): Promise<void> {
+async function runPeer(kind: string, args: string[]): Promise<void> {
   switch (kind) {
+    case 'rws-node':
+      return rwsChaosPeer({ store: args[0]!, redisPrefix: args[1]! });
+    case 'sio-node':
+      return sioNodePeer(args[0]!, args[1]!);
     case 'rws-chaos':
       return rwsChaosPeer();
     case 'rws-outside':
@@ -308,9 +366,12 @@ async function runPeer(kind: string): Promise<void> {
 const SELF = fileURLToPath(import.meta.url);
 
 /** Parent side: starts peer `kind`, pinned to CPU 0 where taskset exists, once it is ready. */
-export async function startPeer<R extends Args>(kind: PeerKind): Promise<{ peer: Peer; info: R }> {
-  const peer = startChild<R>(SELF, [kind], { cpu: 0, name: kind });
+export async function startPeer<R extends Args>(
+  kind: PeerKind,
+  args: string[] = [],
+): Promise<{ peer: Peer; info: R }> {
+  const peer = startChild<R>(SELF, [kind, ...args], { cpu: 0, name: kind });
   return { peer, info: await peer.ready };
 }
 
-if (process.argv[1] === SELF) await runPeer(process.argv[2]!);
+if (process.argv[1] === SELF) await runPeer(process.argv[2]!, process.argv.slice(3));

@@ -68,6 +68,11 @@ export class ChaosProxy {
     for (const [client, upstream] of this.pairs) upstream.pipe(client);
   }
 
+  /** New connections go to `target` from now on (live ones stay where they are). */
+  moveTo(target: { host: string; port: number }): void {
+    this.target = target;
+  }
+
   /** Destroy every live connection; returns how many were cut. */
   cut(): number {
     let n = 0;
