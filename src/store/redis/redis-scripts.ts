@@ -61,16 +61,11 @@ local function num(v) if v then return tonumber(v) or 0 end return 0 end
 
 -- One stream entry as a message tuple; fields come as a flat array.
 local function entry(e)
-  local seq = tonumber(string.match(e[1], '^(%d+)'))
+  -- Fields are written in one order (d, b, t, then i and k when present): read by position.
   local f = e[2]
-  local m = { seq = seq, d = '', b = 0, t = 0, i = '', k = '' }
-  for j = 1, #f, 2 do
-    local name = f[j]
-    if name == 'd' then m.d = f[j + 1]
-    elseif name == 'b' then m.b = tonumber(f[j + 1])
-    elseif name == 't' then m.t = tonumber(f[j + 1])
-    elseif name == 'i' then m.i = f[j + 1]
-    elseif name == 'k' then m.k = f[j + 1] end
+  local m = { seq = tonumber(string.match(e[1], '^(%d+)')), d = f[2], b = tonumber(f[4]), t = tonumber(f[6]), i = '', k = '' }
+  for j = 7, #f, 2 do
+    if f[j] == 'i' then m.i = f[j + 1] elseif f[j] == 'k' then m.k = f[j + 1] end
   end
   return m
 end
@@ -150,6 +145,7 @@ local function load()
     at = v[7] == '1', own = v[8] or '', x = v[9], n = num(v[10]), b = num(v[11]),
     tn = num(v[12]), lr = v[13] or '', lc = num(v[14]), ec = v[15] == '1',
     n0 = num(v[10]), b0 = num(v[11]), at0 = v[7] == '1',
+    l0 = num(v[5]), a0 = num(v[6]), ec0 = v[15] == '1',
   }
 end
 
@@ -216,11 +212,19 @@ local function applyAck(s, ack)
   if s.n == 0 then return 0, nil end
   local gone = redis.call('XRANGE', O, '-', ack .. '-0', 'COUNT', s.n)
   local newest = nil
+  -- The hot path of every delivered message: no table per entry, fields by position.
   for _, e in ipairs(gone) do
-    local m = entry(e)
-    removed(s, m)
-    newest = m.t
+    local f = e[2]
+    s.n = s.n - 1
+    s.b = s.b - tonumber(f[4])
+    newest = f[6]
+    for j = 7, #f, 2 do
+      if f[j] == 'k' and redis.call('HGET', K, f[j + 1]) == string.match(e[1], '^(%d+)') then
+        redis.call('HDEL', K, f[j + 1])
+      end
+    end
   end
+  if newest then newest = tonumber(newest) end
   if #gone > 0 then redis.call('XTRIM', O, 'MINID', (ack + 1) .. '-0') end
   return #gone, newest
 end
@@ -232,7 +236,15 @@ end
 local function save(s, headChanged)
   local g = s.g
   if s.checked then g = GEN end
-  local fields = { 'l', s.l, 'a', s.a, 'n', s.n, 'b', s.b, 'g', g, 'at', s.at and '1' or '0' }
+  -- Only what changed: an append changes l, n, b and tn.
+  local fields = {}
+  local function set(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
+  if s.l ~= s.l0 then set('l', s.l) end
+  if s.a ~= s.a0 then set('a', s.a) end
+  if s.n ~= s.n0 then set('n', s.n) end
+  if s.b ~= s.b0 then set('b', s.b) end
+  if g ~= s.g then set('g', g) end
+  if s.at ~= s.at0 then set('at', s.at and '1' or '0') end
   if s.dirtyRuns then
     fields[#fields + 1] = 'lr'; fields[#fields + 1] = s.lr
     fields[#fields + 1] = 'lc'; fields[#fields + 1] = s.lc
@@ -240,10 +252,10 @@ local function save(s, headChanged)
   if s.reset then
     fields[#fields + 1] = 'e'; fields[#fields + 1] = s.e
   end
-  fields[#fields + 1] = 'ec'; fields[#fields + 1] = s.ec and '1' or '0'
-  if s.ownNew then fields[#fields + 1] = 'own'; fields[#fields + 1] = s.own end
-  if s.tnNew then fields[#fields + 1] = 'tn'; fields[#fields + 1] = s.tn end
-  redis.call('HSET', S, unpack(fields))
+  if s.ec ~= s.ec0 then set('ec', s.ec and '1' or '0') end
+  if s.ownNew then set('own', s.own) end
+  if s.tnNew then set('tn', s.tn) end
+  if #fields > 0 then redis.call('HSET', S, unpack(fields)) end
   if s.xChanged then
     if s.x then redis.call('HSET', S, 'x', s.x) else redis.call('HDEL', S, 'x') end
   end
@@ -323,16 +335,22 @@ return record(s, { 'o', s.kh })
 
 /**
  * A batch of appends to one session, in order: what a turn of sends to the session left.
- * ARGV: overflow, maxBytes, window, maxIds, count, then per message: now, data, bytes, id,
- * key. Each message is appended exactly as `appendMessage` (src/store/session-append.ts)
+ * ARGV: overflow, maxBytes, window, maxIds, count, then `p`, the time and one data per
+ * message (no id, no key, one time: the usual batch), or `f` and per message: time, data,
+ * id, key. A message's bytes are its data's UTF-8 length. Each message is appended exactly as `appendMessage` (src/store/session-append.ts)
  * would, one after the other; the record is read and written once for the batch (a script
  * call costs ~10 µs of Redis CPU before it does anything: one per message capped the store
  * at ~40k appends/s). Reply: per message, its status letter, then for `s` the seq, the
- * dropped count, the dropped messages and 1 + the superseded one or 0; for `d` the seq.
+ * dropped count, the dropped messages and 1 + the superseded one or 0; for `d` the seq. When
+ * every message was stored with nothing dropped or superseded: `S` and the last seq.
  */
 const APPEND = `
 local overflow, maxBytes, window, maxIds = ARGV[7], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
 local count = tonumber(ARGV[11])
+-- 'p' (plain: no id, no key, one time): ARGV[13] is the time, then one data per message.
+-- 'f' (full): per message: time, data, id, key.
+local plain = ARGV[12] == 'p'
+local plainNow = plain and tonumber(ARGV[13]) or 0
 local s = load()
 local out = {}
 if not s then
@@ -343,8 +361,15 @@ local reset = checkStream(s)
 local changed, headChanged = reset, reset
 local runs = nil
 for i = 0, count - 1 do
-  local at = 12 + i * 5
-  local now, data, bytes, id, key = tonumber(ARGV[at]), ARGV[at + 1], tonumber(ARGV[at + 2]), ARGV[at + 3], ARGV[at + 4]
+  local now, data, id, key
+  if plain then
+    now, data, id, key = plainNow, ARGV[14 + i], '', ''
+  else
+    local at = 13 + i * 4
+    now, data, id, key = tonumber(ARGV[at]), ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  end
+  -- Bytes counted against the bound: the UTF-8 length of the data (Lua counts bytes).
+  local bytes = #data
   local done = false
   if id ~= '' then
     -- Forget the ids whose window passed (oldest first), then look this one up.
@@ -454,6 +479,14 @@ for i = 0, count - 1 do
 end
 if runs then saveRuns(s, runs) end
 if changed then save(s, headChanged) end
+-- All stored, nothing dropped or superseded (the usual batch): the last seq says it all.
+if #out == count * 4 then
+  local simple = true
+  for i = 0, count - 1 do
+    if out[i * 4 + 1] ~= 's' or out[i * 4 + 3] ~= 0 or out[i * 4 + 4] ~= 0 then simple = false break end
+  end
+  if simple then return { 'S', s.l } end
+end
 return out
 `;
 

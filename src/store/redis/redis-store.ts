@@ -435,8 +435,17 @@ export class RedisStore implements Store {
       l.dedupMaxIds,
       batch.length,
     ];
-    for (const { message, now } of batch)
-      args.push(now, message.data, message.bytes, message.id ?? '', message.key ?? '');
+    const now = batch[0]!.now;
+    if (
+      batch.every((a) => a.now === now && a.message.id === undefined && a.message.key === undefined)
+    ) {
+      args.push('p', now);
+      for (const a of batch) args.push(a.message.data);
+    } else {
+      args.push('f');
+      for (const { message, now } of batch)
+        args.push(now, message.data, message.id ?? '', message.key ?? '');
+    }
     this.runRaw('rwsAppend', sid, batch[0]!.now, args, false).then(
       (reply) => this.settleBatch(batch, reply as Reply),
       (error: unknown) => {
@@ -446,6 +455,13 @@ export class RedisStore implements Store {
   }
 
   private settleBatch(batch: PendingAppend[], r: Reply): void {
+    if (r[0] === 'S') {
+      // Every message stored in order, nothing dropped or superseded.
+      const first = Number(r[1]) - batch.length + 1;
+      for (const [k, a] of batch.entries())
+        a.resolve({ status: 'stored', seq: first + k, dropped: [] });
+      return;
+    }
     let i = 0;
     for (const a of batch) {
       switch (r[i++]) {
