@@ -540,8 +540,14 @@ export class RedisStore implements Store {
       pipe.zrangebyscore(`${this.keys.part(p)}:due`, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
     const due = (await this.exec(pipe)).flatMap((ids) => ids as string[]);
     if (due.length === 0) return result;
-    const replies = await Promise.all(due.map((sid) => this.run('rwsSweep', sid, now, [])));
-    for (const [i, r] of replies.entries()) {
+    // Settled one by one: a session whose sweep failed removed nothing, but one that ran
+    // removed what it returns, which must be handed back even when another call failed.
+    const settled = await Promise.allSettled(due.map((sid) => this.run('rwsSweep', sid, now, [])));
+    const failed = settled.find((x) => x.status === 'rejected');
+    if (failed !== undefined && settled.every((x) => x.status === 'rejected')) throw failed.reason;
+    for (const [i, x] of settled.entries()) {
+      if (x.status === 'rejected') continue;
+      const r = x.value;
       const sid = due[i]!;
       if (r[0] === 'r')
         result.reaped.push({ sid, messages: this.messages(r, 1, (r.length - 1) / 6) });

@@ -1,0 +1,63 @@
+/**
+ * Regressions found in review of the Redis store: each test shows a behaviour that differed
+ * from the Store contract (src/store/store.ts) or from the memory store.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { KEY } from '../contract/support.contract.js';
+import { RedisStore, type StoreBreaker } from './redis-store.js';
+import { deletePrefix, freshPrefix, requireRedis, TEST_REDIS_URL } from './redis-test-support.js';
+
+const hasRedis = await requireRedis('redis store review');
+
+const T = 1_700_000_000_000;
+const m = (data: string) => ({ data, bytes: Buffer.byteLength(data) });
+
+describe.skipIf(!hasRedis)('RedisStore (review regressions)', () => {
+  const opened: { store: RedisStore; prefix: string }[] = [];
+  afterEach(async () => {
+    for (const { store, prefix } of opened.splice(0)) {
+      await store.close();
+      await deletePrefix(TEST_REDIS_URL, prefix);
+    }
+  });
+
+  async function open(
+    limits = { ...DEFAULT_LIMITS, messageTtlMs: 1000 },
+    breaker?: StoreBreaker,
+  ): Promise<RedisStore> {
+    const prefix = freshPrefix();
+    const store = new RedisStore({ url: TEST_REDIS_URL, prefix, limits, partitions: 4, breaker });
+    opened.push({ store, prefix });
+    await store.waitReady();
+    return store;
+  }
+
+  it('a sweep that fails for one session still hands back what it removed from the others', async () => {
+    // A breaker that lets everything through until told to refuse after `allow` more calls.
+    let allow = Infinity;
+    const breaker: StoreBreaker = {
+      tryAcquire: () => allow-- > 0,
+      onSuccess: () => {},
+      onFailure: () => {},
+    };
+    const s = await open(undefined, breaker);
+    for (const sid of ['a', 'b']) {
+      await s.createSession({ sid, keyHash: KEY, now: T, owner: 'n1' });
+      await s.append(sid, m(`"${sid}"`), T);
+    }
+    allow = 1; // the first session's sweep runs, the second's is refused (an outage)
+    const handed: string[] = [];
+    try {
+      const r = await s.sweep(T + 5000);
+      for (const e of r.expired) for (const x of e.messages) handed.push(x.data);
+    } catch {
+      // a rejected sweep must not have removed anything it does not hand back
+    }
+    allow = Infinity;
+    const again = await s.sweep(T + 5000);
+    for (const e of again.expired) for (const x of e.messages) handed.push(x.data);
+    // Every expired message is handed back exactly once (dead-lettered), none silently lost.
+    expect(handed.sort()).toEqual(['"a"', '"b"']);
+  });
+});
