@@ -27,7 +27,13 @@ describe.skipIf(!hasRedis)('RedisStore (review regressions)', () => {
     breaker?: StoreBreaker,
   ): Promise<RedisStore> {
     const prefix = freshPrefix();
-    const store = new RedisStore({ url: TEST_REDIS_URL, prefix, limits, partitions: 4, breaker });
+    const store = new RedisStore({
+      url: TEST_REDIS_URL,
+      prefix,
+      limits,
+      partitions: 4,
+      ...(breaker === undefined ? {} : { breaker }),
+    });
     opened.push({ store, prefix });
     await store.waitReady();
     return store;
@@ -59,5 +65,42 @@ describe.skipIf(!hasRedis)('RedisStore (review regressions)', () => {
     for (const e of again.expired) for (const x of e.messages) handed.push(x.data);
     // Every expired message is handed back exactly once (dead-lettered), none silently lost.
     expect(handed.sort()).toEqual(['"a"', '"b"']);
+  });
+});
+
+describe.skipIf(!hasRedis)('RedisStore call order (review regressions)', () => {
+  const opened: { store: RedisStore; prefix: string }[] = [];
+  afterEach(async () => {
+    for (const { store, prefix } of opened.splice(0)) {
+      await store.close();
+      await deletePrefix(TEST_REDIS_URL, prefix);
+    }
+  });
+
+  async function open(): Promise<RedisStore> {
+    const prefix = freshPrefix();
+    const limits = { ...DEFAULT_LIMITS, messageTtlMs: 1000 };
+    const store = new RedisStore({ url: TEST_REDIS_URL, prefix, limits, partitions: 4 });
+    opened.push({ store, prefix });
+    await store.waitReady();
+    return store;
+  }
+
+  it('stats, topSessions and sessionIdPages see every call made before them (call order)', async () => {
+    const s = await open();
+    await s.createSession({ sid: 'a', keyHash: KEY, now: T, owner: 'n1' });
+    const appended = s.append('a', m('"1"'), T);
+    const stats = s.stats();
+    const created = s.createSession({ sid: 'b', keyHash: KEY, now: T, owner: 'n1' });
+    const pages: string[] = [];
+    for await (const page of s.sessionIdPages(10)) pages.push(...page);
+    await Promise.all([appended, created]);
+    expect((await stats).messages).toBe(1);
+    expect(pages.sort()).toEqual(['a', 'b']);
+    const acked = s.ack('a', 1, T);
+    const top = s.topSessions(10, 'age');
+    await acked;
+    // An empty outbox is not in the `age` ranking.
+    expect(await top).toEqual([]);
   });
 });

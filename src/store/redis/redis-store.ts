@@ -355,17 +355,19 @@ export class RedisStore implements Store {
         this.assertOpen();
         this.assertReady();
         const want = pageSize - page.length;
-        const pipe = this.redis.pipeline();
+        const pipe: Promise<unknown>[] = [];
         const first = part;
         const end = Math.min(partitions, part + ID_PAGE_PARTITIONS);
         for (let p = first; p < end; p++)
-          pipe.zrangebylex(
-            `${this.keys.part(p)}:all`,
-            p === first ? cursor : '-',
-            '+',
-            'LIMIT',
-            0,
-            want,
+          pipe.push(
+            this.redis.zrangebylex(
+              `${this.keys.part(p)}:all`,
+              p === first ? cursor : '-',
+              '+',
+              'LIMIT',
+              0,
+              want,
+            ),
           );
         const replies = await this.exec(pipe);
         for (let p = first; p < end; p++) {
@@ -535,9 +537,11 @@ export class RedisStore implements Store {
     this.assertReady();
     this.flushBatches();
     const result: SweepResult = { expired: [], reaped: [] };
-    const pipe = this.redis.pipeline();
+    const pipe: Promise<unknown>[] = [];
     for (let p = 0; p < this.keys.partitions; p++)
-      pipe.zrangebyscore(`${this.keys.part(p)}:due`, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+      pipe.push(
+        this.redis.zrangebyscore(`${this.keys.part(p)}:due`, '-inf', now, 'LIMIT', 0, SWEEP_BATCH),
+      );
     const due = (await this.exec(pipe)).flatMap((ids) => ids as string[]);
     if (due.length === 0) return result;
     // Settled one by one: a session whose sweep failed removed nothing, but one that ran
@@ -561,12 +565,12 @@ export class RedisStore implements Store {
     this.assertOpen();
     this.assertReady();
     this.flushBatches();
-    const pipe = this.redis.pipeline();
+    const pipe: Promise<unknown>[] = [];
     for (let p = 0; p < this.keys.partitions; p++) {
       const base = this.keys.part(p);
-      pipe.zcard(`${base}:all`);
-      pipe.hmget(`${base}:st`, 'attached', 'messages', 'bytes');
-      pipe.zrange(`${base}:age`, 0, 0, 'WITHSCORES');
+      pipe.push(this.redis.zcard(`${base}:all`));
+      pipe.push(this.redis.hmget(`${base}:st`, 'attached', 'messages', 'bytes'));
+      pipe.push(this.redis.zrange(`${base}:age`, 0, 0, 'WITHSCORES'));
     }
     const replies = await this.exec(pipe);
     const stats: StoreStats = { sessions: 0, attached: 0, detached: 0, messages: 0, bytes: 0 };
@@ -590,11 +594,12 @@ export class RedisStore implements Store {
     this.assertReady();
     this.flushBatches();
     if (limit <= 0) return [];
-    const pipe = this.redis.pipeline();
+    const pipe: Promise<unknown>[] = [];
     for (let p = 0; p < this.keys.partitions; p++) {
       const base = this.keys.part(p);
-      if (sort === 'depth') pipe.zrevrange(`${base}:dep`, 0, limit - 1, 'WITHSCORES');
-      else pipe.zrange(`${base}:age`, 0, limit - 1, 'WITHSCORES');
+      if (sort === 'depth')
+        pipe.push(this.redis.zrevrange(`${base}:dep`, 0, limit - 1, 'WITHSCORES'));
+      else pipe.push(this.redis.zrange(`${base}:age`, 0, limit - 1, 'WITHSCORES'));
     }
     const ranked: { sid: string; score: number }[] = [];
     for (const reply of await this.exec(pipe)) {
@@ -745,13 +750,13 @@ export class RedisStore implements Store {
     }
   }
 
-  private async exec(pipe: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-    const replies = await this.guard(pipe.exec());
-    if (replies === null) throw new RwsError('store_unavailable', 'Redis: pipeline discarded');
-    return replies.map(([error, value]) => {
-      if (error !== null) throw new RwsError('store_unavailable', `Redis: ${error.message}`);
-      return value;
-    });
+  /**
+   * Replies of commands issued one by one on the connection, not as a `pipeline()`: an
+   * explicit pipeline is written at once, ahead of the auto-pipelined commands of calls
+   * made before it, which broke call order (a `stats` right after an `append` missed it).
+   */
+  private async exec(pipe: Promise<unknown>[]): Promise<unknown[]> {
+    return this.guard(Promise.all(pipe));
   }
 
   private messages(r: Reply, start: number, count: number): StoredMessage[] {
