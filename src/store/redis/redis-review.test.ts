@@ -3,10 +3,17 @@
  * from the Store contract (src/store/store.ts) or from the memory store.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { KEY } from '../contract/support.contract.js';
 import { RedisStore, type StoreBreaker } from './redis-store.js';
-import { deletePrefix, freshPrefix, requireRedis, TEST_REDIS_URL } from './redis-test-support.js';
+import {
+  deletePrefix,
+  freshPrefix,
+  PrivateRedis,
+  requireRedis,
+  TEST_REDIS_URL,
+} from './redis-test-support.js';
 
 const hasRedis = await requireRedis('redis store review');
 
@@ -102,5 +109,35 @@ describe.skipIf(!hasRedis)('RedisStore call order (review regressions)', () => {
     await acked;
     // An empty outbox is not in the `age` ranking.
     expect(await top).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasRedis)('RedisStore readiness (review regressions)', () => {
+  it('a transient failure while loading the scripts again does not leave the store unready for good', async () => {
+    // SCRIPT FLUSH: on a Redis of its own, never on the shared one.
+    const redis = await PrivateRedis.start();
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+    const store = new RedisStore({ redis: conn, limits: DEFAULT_LIMITS, partitions: 4 });
+    try {
+      await store.waitReady();
+      await store.createSession({ sid: 'a', keyHash: KEY, now: T, owner: 'n1' });
+      // The next INFO fails once (a command timeout, say), while the connection stays up.
+      const info = conn.info.bind(conn);
+      let failures = 1;
+      conn.info = ((...args: Parameters<typeof info>) =>
+        failures-- > 0
+          ? Promise.reject(new Error('Command timed out'))
+          : info(...args)) as typeof conn.info;
+      const probe = new Redis(redis.url);
+      await probe.script('FLUSH'); // the store must load its scripts again
+      probe.disconnect();
+      await expect(store.getSession('a')).rejects.toMatchObject({ code: 'store_unavailable' });
+      await store.waitReady(3000);
+      expect(await store.getSession('a')).toMatchObject({ sid: 'a' });
+    } finally {
+      await store.close();
+      conn.disconnect();
+      await redis.stop();
+    }
   });
 });

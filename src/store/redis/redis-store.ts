@@ -253,7 +253,12 @@ export class RedisStore implements Store {
       if (restarted) for (const l of this.restartListeners) l({ generation, previous });
     };
     const p = run().catch(() => {
-      // Not ready: the next 'ready' event (after a reconnect) tries again.
+      // Not ready: the next 'ready' event (after a reconnect) tries again, and so does a
+      // timer while the connection stays up (a timed-out SCRIPT LOAD brings no new 'ready').
+      if (this.closed || this.redis.status !== 'ready') return;
+      setTimeout(() => {
+        if (!this.closed && !this.ready && this.redis.status === 'ready') void this.initialize();
+      }, 250).unref();
     });
     this.initializing = p;
     return p;
