@@ -73,6 +73,27 @@ describe.skipIf(!hasRedis)('RedisStore (review regressions)', () => {
     // Every expired message is handed back exactly once (dead-lettered), none silently lost.
     expect(handed.sort()).toEqual(['"a"', '"b"']);
   });
+  it('a fractional `now` (a sub-millisecond clock) neither fails a script nor half-applies a batch', async () => {
+    const s = await open(DEFAULT_LIMITS);
+    const t = T + 0.5;
+    await s.createSession({ sid: 'f', keyHash: KEY, now: t, owner: 'n1' });
+    expect(await s.append('f', { ...m('"1"'), id: 'x' }, t)).toMatchObject({ seq: 1 });
+    const batch = await Promise.all([
+      s.append('f', m('"2"'), t + 1),
+      s.append('f', { ...m('"3"'), id: 'x' }, t + 1),
+    ]);
+    expect(batch).toMatchObject([
+      { status: 'stored', seq: 2 },
+      { status: 'duplicate', seq: 1 },
+    ]);
+    expect(await s.claimClientMessage('f', 'c', t, 'n1')).toBe('new');
+    await s.completeClientMessage('f', 'c', '"r"');
+    expect(await s.claimClientMessage('f', 'c', t + 1, 'n1')).toBe('duplicate');
+    expect(await s.clientMessageResult('f', 'c', t + 1)).toBe('"r"');
+    const r = await s.resume('f', KEY, 0, t + 2, 'n1');
+    expect(r).toMatchObject({ status: 'ok', epochChanged: false, missing: 0 });
+    if (r.status === 'ok') expect(r.messages.map((x) => x.seq)).toEqual([1, 2]);
+  });
 });
 
 describe.skipIf(!hasRedis)('RedisStore call order (review regressions)', () => {

@@ -443,7 +443,7 @@ export class RedisStore implements Store {
       batch.length,
     ];
     for (const { message, now } of batch)
-      args.push(now, message.data, message.bytes, message.id ?? '', message.key ?? '');
+      args.push(Math.floor(now), message.data, message.bytes, message.id ?? '', message.key ?? '');
     this.runRaw('rwsAppend', sid, batch[0]!.now, args, false).then(
       (reply) => this.settleBatch(batch, reply as Reply),
       (error: unknown) => {
@@ -689,7 +689,9 @@ export class RedisStore implements Store {
           keys.length,
           ...keys,
           sid,
-          now,
+          // Whole milliseconds: the scripts parse times as integers ("<t>:<seq>", "<t>|d"),
+          // and Lua's tostring of a fraction failed the script, half-applying a batch.
+          Math.floor(now),
           this.generation,
           this.nextEpoch(),
           l.messageTtlMs,
