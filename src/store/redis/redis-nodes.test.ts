@@ -125,4 +125,31 @@ describe.skipIf(!hasRedis)('RedisNodes', () => {
     await Promise.all(live.map((n) => n.tick()));
     expect(reapers).toHaveLength(1);
   });
+  it('keeps its own heartbeat going while it reaps a dead node (a long reap is not a death)', async () => {
+    const { store, redis, node, advance, now } = await setup();
+    const dead = node('dead');
+    await dead.tick();
+    for (const sid of ['r1', 'r2'])
+      await store.createSession({ sid, keyHash: KEY, now: now(), owner: 'dead' });
+    const reaper = node('reaper');
+    await reaper.tick();
+    advance(11_000);
+    // The reap of the dead node's sessions is slow (a big node, a slow Redis).
+    let release = (): void => {};
+    const held = new Promise<void>((r) => (release = r));
+    const evalOf = redis.eval.bind(redis);
+    redis.eval = (async (...args: Parameters<typeof evalOf>) => {
+      if (String(args[0]).includes('SRANDMEMBER')) await held;
+      return evalOf(...args);
+    }) as typeof redis.eval;
+    const reaping = reaper.tick();
+    await new Promise((r) => setTimeout(r, 50));
+    advance(5000);
+    await reaper.tick(); // the next heartbeat, while the reap is still running
+    const beat = Number(await redis.zscore(`${store.keys.global}:nodes`, 'reaper'));
+    release();
+    await reaping;
+    redis.eval = evalOf;
+    expect(beat).toBe(now());
+  });
 });

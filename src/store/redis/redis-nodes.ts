@@ -94,6 +94,7 @@ export class RedisNodes {
   private declaredDeadListeners: (() => void)[] = [];
   private reapedListeners: ((node: string, sessions: number) => void)[] = [];
   private busy = false;
+  private reaping = false;
 
   constructor(options: RedisNodesOptions & { messageTtlMs: number }) {
     this.redis = options.redis;
@@ -164,6 +165,8 @@ export class RedisNodes {
 
   /** One heartbeat and one look for dead nodes (errors: Redis away; the next tick retries). */
   async tick(): Promise<void> {
+    // The heartbeat never waits for a reap: a long reap (a big dead node) that held it back
+    // got the reaper declared dead too.
     if (this.busy) return;
     this.busy = true;
     try {
@@ -178,11 +181,20 @@ export class RedisNodes {
       );
       if (Number(was) === 0 && this.beats > 0) for (const l of this.declaredDeadListeners) l();
       this.beats++;
-      await this.reapDead();
     } catch {
       // Redis away: the store reports it; the next tick tries again.
+      return;
     } finally {
       this.busy = false;
+    }
+    if (this.reaping) return;
+    this.reaping = true;
+    try {
+      await this.reapDead();
+    } catch {
+      // Redis away: the next tick tries again.
+    } finally {
+      this.reaping = false;
     }
   }
 

@@ -253,7 +253,12 @@ export class RedisStore implements Store {
       if (restarted) for (const l of this.restartListeners) l({ generation, previous });
     };
     const p = run().catch(() => {
-      // Not ready: the next 'ready' event (after a reconnect) tries again.
+      // Not ready: the next 'ready' event (after a reconnect) tries again, and so does a
+      // timer while the connection stays up (a timed-out SCRIPT LOAD brings no new 'ready').
+      if (this.closed || this.redis.status !== 'ready') return;
+      setTimeout(() => {
+        if (!this.closed && !this.ready && this.redis.status === 'ready') void this.initialize();
+      }, 250).unref();
     });
     this.initializing = p;
     return p;
@@ -355,17 +360,19 @@ export class RedisStore implements Store {
         this.assertOpen();
         this.assertReady();
         const want = pageSize - page.length;
-        const pipe = this.redis.pipeline();
+        const pipe: Promise<unknown>[] = [];
         const first = part;
         const end = Math.min(partitions, part + ID_PAGE_PARTITIONS);
         for (let p = first; p < end; p++)
-          pipe.zrangebylex(
-            `${this.keys.part(p)}:all`,
-            p === first ? cursor : '-',
-            '+',
-            'LIMIT',
-            0,
-            want,
+          pipe.push(
+            this.redis.zrangebylex(
+              `${this.keys.part(p)}:all`,
+              p === first ? cursor : '-',
+              '+',
+              'LIMIT',
+              0,
+              want,
+            ),
           );
         const replies = await this.exec(pipe);
         for (let p = first; p < end; p++) {
@@ -435,16 +442,19 @@ export class RedisStore implements Store {
       l.dedupMaxIds,
       batch.length,
     ];
-    const now = batch[0]!.now;
+    const now = Math.floor(batch[0]!.now);
     if (
-      batch.every((a) => a.now === now && a.message.id === undefined && a.message.key === undefined)
+      batch.every(
+        (a) =>
+          Math.floor(a.now) === now && a.message.id === undefined && a.message.key === undefined,
+      )
     ) {
       args.push('p', now);
       for (const a of batch) args.push(a.message.data);
     } else {
       args.push('f');
       for (const { message, now } of batch)
-        args.push(now, message.data, message.id ?? '', message.key ?? '');
+        args.push(Math.floor(now), message.data, message.id ?? '', message.key ?? '');
     }
     this.runRaw('rwsAppend', sid, batch[0]!.now, args, false).then(
       (reply) => this.settleBatch(batch, reply as Reply),
@@ -551,13 +561,21 @@ export class RedisStore implements Store {
     this.assertReady();
     this.flushBatches();
     const result: SweepResult = { expired: [], reaped: [] };
-    const pipe = this.redis.pipeline();
+    const pipe: Promise<unknown>[] = [];
     for (let p = 0; p < this.keys.partitions; p++)
-      pipe.zrangebyscore(`${this.keys.part(p)}:due`, '-inf', now, 'LIMIT', 0, SWEEP_BATCH);
+      pipe.push(
+        this.redis.zrangebyscore(`${this.keys.part(p)}:due`, '-inf', now, 'LIMIT', 0, SWEEP_BATCH),
+      );
     const due = (await this.exec(pipe)).flatMap((ids) => ids as string[]);
     if (due.length === 0) return result;
-    const replies = await Promise.all(due.map((sid) => this.run('rwsSweep', sid, now, [])));
-    for (const [i, r] of replies.entries()) {
+    // Settled one by one: a session whose sweep failed removed nothing, but one that ran
+    // removed what it returns, which must be handed back even when another call failed.
+    const settled = await Promise.allSettled(due.map((sid) => this.run('rwsSweep', sid, now, [])));
+    const failed = settled.find((x) => x.status === 'rejected');
+    if (failed !== undefined && settled.every((x) => x.status === 'rejected')) throw failed.reason;
+    for (const [i, x] of settled.entries()) {
+      if (x.status === 'rejected') continue;
+      const r = x.value;
       const sid = due[i]!;
       if (r[0] === 'r')
         result.reaped.push({ sid, messages: this.messages(r, 1, (r.length - 1) / 6) });
@@ -571,12 +589,12 @@ export class RedisStore implements Store {
     this.assertOpen();
     this.assertReady();
     this.flushBatches();
-    const pipe = this.redis.pipeline();
+    const pipe: Promise<unknown>[] = [];
     for (let p = 0; p < this.keys.partitions; p++) {
       const base = this.keys.part(p);
-      pipe.zcard(`${base}:all`);
-      pipe.hmget(`${base}:st`, 'attached', 'messages', 'bytes');
-      pipe.zrange(`${base}:age`, 0, 0, 'WITHSCORES');
+      pipe.push(this.redis.zcard(`${base}:all`));
+      pipe.push(this.redis.hmget(`${base}:st`, 'attached', 'messages', 'bytes'));
+      pipe.push(this.redis.zrange(`${base}:age`, 0, 0, 'WITHSCORES'));
     }
     const replies = await this.exec(pipe);
     const stats: StoreStats = { sessions: 0, attached: 0, detached: 0, messages: 0, bytes: 0 };
@@ -600,11 +618,12 @@ export class RedisStore implements Store {
     this.assertReady();
     this.flushBatches();
     if (limit <= 0) return [];
-    const pipe = this.redis.pipeline();
+    const pipe: Promise<unknown>[] = [];
     for (let p = 0; p < this.keys.partitions; p++) {
       const base = this.keys.part(p);
-      if (sort === 'depth') pipe.zrevrange(`${base}:dep`, 0, limit - 1, 'WITHSCORES');
-      else pipe.zrange(`${base}:age`, 0, limit - 1, 'WITHSCORES');
+      if (sort === 'depth')
+        pipe.push(this.redis.zrevrange(`${base}:dep`, 0, limit - 1, 'WITHSCORES'));
+      else pipe.push(this.redis.zrange(`${base}:age`, 0, limit - 1, 'WITHSCORES'));
     }
     const ranked: { sid: string; score: number }[] = [];
     for (const reply of await this.exec(pipe)) {
@@ -689,7 +708,9 @@ export class RedisStore implements Store {
           keys.length,
           ...keys,
           sid,
-          now,
+          // Whole milliseconds: the scripts parse times as integers ("<t>:<seq>", "<t>|d"),
+          // and Lua's tostring of a fraction failed the script, half-applying a batch.
+          Math.floor(now),
           this.generation,
           this.nextEpoch(),
           l.messageTtlMs,
@@ -755,13 +776,13 @@ export class RedisStore implements Store {
     }
   }
 
-  private async exec(pipe: ReturnType<Redis['pipeline']>): Promise<unknown[]> {
-    const replies = await this.guard(pipe.exec());
-    if (replies === null) throw new RwsError('store_unavailable', 'Redis: pipeline discarded');
-    return replies.map(([error, value]) => {
-      if (error !== null) throw new RwsError('store_unavailable', `Redis: ${error.message}`);
-      return value;
-    });
+  /**
+   * Replies of commands issued one by one on the connection, not as a `pipeline()`: an
+   * explicit pipeline is written at once, ahead of the auto-pipelined commands of calls
+   * made before it, which broke call order (a `stats` right after an `append` missed it).
+   */
+  private async exec(pipe: Promise<unknown>[]): Promise<unknown[]> {
+    return this.guard(Promise.all(pipe));
   }
 
   private messages(r: Reply, start: number, count: number): StoredMessage[] {
