@@ -193,8 +193,15 @@ export class Handshake {
     missing: number,
   ): LocalSession {
     const ctx = this.ctx;
-    const { sid, resumed, recovered, reason } = welcome;
-    const local: LocalSession = { sid, conn, sentSeq: acked, pumping: false, needsPump: false };
+    const { sid, resumed, recovered, reason, epoch } = welcome;
+    const local: LocalSession = {
+      sid,
+      conn,
+      epoch,
+      sentSeq: acked,
+      pumping: false,
+      needsPump: false,
+    };
     // Takeover: the session's earlier connection here, if another one held it, closes.
     ctx.registry.attach(local)?.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
     if (resumed) ctx.tookOver(sid);

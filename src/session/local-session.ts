@@ -4,6 +4,9 @@ import type { Connection } from './connection.js';
 export interface LocalSession {
   readonly sid: string;
   readonly conn: Connection;
+  /** The stream's epoch when it attached: another epoch in the store means the stream was
+   *  reset under this connection (docs/scaling.md), and the client must resume. */
+  readonly epoch: string;
   /** Highest seq written to this connection (replay starts after the client's ack). */
   sentSeq: number;
   /** A pump (store read → socket) is running; deliveries meanwhile set `needsPump`. */

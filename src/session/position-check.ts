@@ -90,6 +90,13 @@ export class PositionCheck {
       local.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
       return;
     }
+    if (record.epoch !== local.epoch) {
+      // The store started the stream over (it lost it: a deleted or evicted key, a rollback)
+      // while this connection was open: new seqs would look like ones already sent. The
+      // client resumes and is told `epoch_changed`.
+      local.conn.close(CloseCode.ServiceRestart, 'the session stream was reset: resume');
+      return;
+    }
     if (record.last > local.sentSeq) this.delivery.catchUp(local.sid, record.last);
   }
 }

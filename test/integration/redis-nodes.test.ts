@@ -6,6 +6,7 @@
  * 4001, an admin kick on one node closes the connection on another, the admin API answers
  * for the whole deployment, and a Redis outage is a retryable 503 that heals by itself.
  */
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ResilientClient, type ClientResumedEvent } from '../../client/index.js';
@@ -112,6 +113,34 @@ describe.skipIf(!hasRedis)('nodes on Redis', () => {
     expect(kicked.status).toBe(200);
     expect((await s.c.closed).code).toBe(1000);
     expect((await getJson(`${a!.info.httpUrl}/api/sessions/${s.sid}`)).status).toBe(404);
+  });
+
+  it('a stream reset under an open connection (its key deleted) closes it with 1012; the resume says epoch_changed', async () => {
+    const prefix = freshPrefix();
+    prefixes.push(prefix);
+    const { server, info } = await startServer({
+      store: TEST_REDIS_URL,
+      redisPrefix: prefix,
+      node: 'node-a',
+      positionCheckIntervalMs: 50,
+    });
+    const s = await hello(info.url);
+    await server.send(s.sid, 'm1');
+    await s.c.next((f) => f.t === 'msg');
+    // m1 is retained (not acked) when someone deletes the session's stream behind the store's back; the next send starts
+    // the stream over (seq 1 again, a new epoch).
+    const raw = new Redis(TEST_REDIS_URL);
+    const [key] = await raw.keys(`${prefix}:*:o:${s.sid}`);
+    await raw.del(key!);
+    raw.disconnect();
+    expect(await server.send(s.sid, 'm2')).toEqual({ seq: 1 });
+    expect((await s.c.closed).code).toBe(1012);
+    // The client had m1 (seq 1 of the lost stream): its ack means nothing in the new one.
+    const again = await hello(info.url, { sid: s.sid, key: s.key, ack: 1 });
+    expect(again.w).toMatchObject({ resumed: true, recovered: false, reason: 'epoch_changed' });
+    const m2 = await again.c.next((f) => f.t === 'msg');
+    expect(m2).toMatchObject({ seq: 1, data: 'm2' });
+    again.c.ws.close();
   });
 
   it('the admin API answers for the deployment on every node: nodes, stats, sessions, dead letters', async () => {
