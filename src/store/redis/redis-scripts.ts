@@ -149,6 +149,30 @@ local function load()
   }
 end
 
+-- Forget the ids of a dedup window (ZSET Z in insertion order, HASH H id -> "time…")
+-- whose time + window has passed, oldest first: O(expired).
+local function forgetExpired(Z, H, window, now)
+  while true do
+    local h = redis.call('ZRANGE', Z, 0, 0)
+    if #h == 0 then return end
+    local v = redis.call('HGET', H, h[1])
+    local t = v and tonumber(string.match(v, '^(%d+)')) or 0
+    if t + window > now then return end
+    redis.call('ZREM', Z, h[1])
+    redis.call('HDEL', H, h[1])
+  end
+end
+
+-- Forget the kept result of client message \`rid\` (and its bytes in the budget).
+local function forgetResult(rid)
+  local r = redis.call('HGET', CR, rid)
+  if r then
+    redis.call('HDEL', CR, rid)
+    redis.call('ZREM', CO, rid)
+    redis.call('HINCRBY', S, 'rb', -#r)
+  end
+end
+
 -- The removal of one retained message: counts, and the key index if it points at it.
 local function removed(s, m)
   s.n = s.n - 1
@@ -373,15 +397,7 @@ for i = 0, count - 1 do
   local done = false
   if id ~= '' then
     -- Forget the ids whose window passed (oldest first), then look this one up.
-    while true do
-      local h = redis.call('ZRANGE', OI, 0, 0)
-      if #h == 0 then break end
-      local v = redis.call('HGET', OV, h[1])
-      local t = v and tonumber(string.match(v, '^(%d+)')) or 0
-      if t + window > now then break end
-      redis.call('ZREM', OI, h[1])
-      redis.call('HDEL', OV, h[1])
-    end
+    forgetExpired(OI, OV, window, now)
     local v = redis.call('HGET', OV, id)
     if v then
       local t, seq = string.match(v, '^(%d+):(%d+)$')
@@ -614,23 +630,7 @@ return out
 const CLAIM = `
 if redis.call('EXISTS', S) == 0 then return 'u' end
 local id, owner, window, maxIds = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
-local function forgetResult(rid)
-  local r = redis.call('HGET', CR, rid)
-  if r then
-    redis.call('HDEL', CR, rid)
-    redis.call('ZREM', CO, rid)
-    redis.call('HINCRBY', S, 'rb', -#r)
-  end
-end
-while true do
-  local h = redis.call('ZRANGE', CI, 0, 0)
-  if #h == 0 then break end
-  local v = redis.call('HGET', CC, h[1])
-  local t = v and tonumber(string.match(v, '^(%d+)')) or 0
-  if t + window > NOW then break end
-  redis.call('ZREM', CI, h[1])
-  redis.call('HDEL', CC, h[1])
-end
+forgetExpired(CI, CC, window, NOW)
 local v = redis.call('HGET', CC, id)
 if v then
   local t, state = string.match(v, '^(%d+)|(.*)$')
@@ -660,12 +660,7 @@ if redis.call('EXISTS', S) == 0 then return 0 end
 local id = ARGV[7]
 redis.call('ZREM', CI, id)
 redis.call('HDEL', CC, id)
-local r = redis.call('HGET', CR, id)
-if r then
-  redis.call('HDEL', CR, id)
-  redis.call('ZREM', CO, id)
-  redis.call('HINCRBY', S, 'rb', -#r)
-end
+forgetResult(id)
 return 1
 `;
 
@@ -678,12 +673,7 @@ if not v then return 0 end
 local t = string.match(v, '^(%d+)|')
 redis.call('HSET', CC, id, t .. '|d')
 if not has then return 1 end
-local old = redis.call('HGET', CR, id)
-if old then
-  redis.call('HDEL', CR, id)
-  redis.call('ZREM', CO, id)
-  redis.call('HINCRBY', S, 'rb', -#old)
-end
+forgetResult(id)
 if #result > budget then return 1 end
 redis.call('HSET', CR, id, result)
 redis.call('ZADD', CO, redis.call('HINCRBY', S, 'ri', 1), id)
