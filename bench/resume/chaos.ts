@@ -83,29 +83,7 @@ export async function rwsChaos(seed: number): Promise<ChaosResult> {
   const { peer, info } = await startPeer<{ port: number }>('rws-chaos');
   const proxy = new ChaosProxy(target(info.port));
   const port = await proxy.listen();
-  const stream = new StreamObserver();
-  let recoveredTrue = 0;
-  let recoveredFalse = 0;
-  const reasons: Record<string, number> = {};
-  let gapEvents = 0;
-  const errors: Record<string, number> = {};
-  const client = new ResilientClient(`ws://127.0.0.1:${port}/ws`, {
-    WebSocket: trackedWebSocket({ attempt: () => stream.onAttempt(now()) }),
-    backoff: RWS_BACKOFF,
-    random,
-  });
-  client.on('message', (m) => stream.onMessage((m.data as { n: number }).n, now()));
-  client.on('resumed', (e: ClientResumedEvent) => {
-    stream.onResumed(e.recovered);
-    if (e.recovered) recoveredTrue++;
-    else {
-      recoveredFalse++;
-      const k = e.reason ?? 'none';
-      reasons[k] = (reasons[k] ?? 0) + 1;
-    }
-  });
-  client.on('gap', () => gapEvents++);
-  client.on('error', (e) => (errors[e.code] = (errors[e.code] ?? 0) + 1));
+  const { client, stream, tally } = observedClient(port, random);
   const opened = new Promise<string>((resolve) => client.once('open', (e) => resolve(e.sid)));
   client.connect();
   const sid = await opened;
@@ -130,10 +108,10 @@ export async function rwsChaos(seed: number): Promise<ChaosResult> {
   return {
     system: 'resilient-ws',
     ...streamCounts(stream, proxy, stop.sent),
-    recoveredTrue,
-    recoveredFalse,
-    notRecoveredReasons: reasons,
-    gapEvents,
+    recoveredTrue: tally.recoveredTrue,
+    recoveredFalse: tally.recoveredFalse,
+    notRecoveredReasons: tally.reasons,
+    gapEvents: tally.gapEvents,
     stalls,
     toDelivery: stream.toDelivery,
     toAttempt: stream.toAttempt,
@@ -142,7 +120,7 @@ export async function rwsChaos(seed: number): Promise<ChaosResult> {
     extra: {
       chaosMs,
       sdkStats: stats,
-      sdkErrors: errors,
+      sdkErrors: tally.errors,
       serverResumes: stop.resumes,
       serverDrops: stop.drops,
       serverStoredAfter: stop.storedMessages,
@@ -210,4 +188,49 @@ export async function sioChaos(seed: number): Promise<ChaosResult> {
       serverStoredPackets: stop.storedPackets,
     },
   };
+}
+
+/** What the SDK client of a chaos run tells: resume outcomes, gap events, errors by code. */
+export interface ClientTally {
+  recoveredTrue: number;
+  recoveredFalse: number;
+  reasons: Record<string, number>;
+  gapEvents: number;
+  errors: Record<string, number>;
+}
+
+/**
+ * The real SDK client of a chaos run, connecting through the proxy on `port`: each message's
+ * `n` and each resume go to a StreamObserver, and the client's events are tallied.
+ */
+export function observedClient(
+  port: number,
+  random: () => number,
+): { client: ResilientClient; stream: StreamObserver; tally: ClientTally } {
+  const stream = new StreamObserver();
+  const tally: ClientTally = {
+    recoveredTrue: 0,
+    recoveredFalse: 0,
+    reasons: {},
+    gapEvents: 0,
+    errors: {},
+  };
+  const client = new ResilientClient(`ws://127.0.0.1:${port}/ws`, {
+    WebSocket: trackedWebSocket({ attempt: () => stream.onAttempt(now()) }),
+    backoff: RWS_BACKOFF,
+    random,
+  });
+  client.on('message', (m) => stream.onMessage((m.data as { n: number }).n, now()));
+  client.on('resumed', (e: ClientResumedEvent) => {
+    stream.onResumed(e.recovered);
+    if (e.recovered) tally.recoveredTrue++;
+    else {
+      tally.recoveredFalse++;
+      const k = e.reason ?? 'none';
+      tally.reasons[k] = (tally.reasons[k] ?? 0) + 1;
+    }
+  });
+  client.on('gap', () => tally.gapEvents++);
+  client.on('error', (e) => (tally.errors[e.code] = (tally.errors[e.code] ?? 0) + 1));
+  return { client, stream, tally };
 }

@@ -5,10 +5,9 @@
  * node 0 streams (for resilient-ws, to the session wherever it is attached; for Socket.IO, to
  * a room the client's socket is in).
  */
-import { ResilientClient, type ClientResumedEvent } from '../../client/index.js';
 import { ChaosProxy, seededRandom } from '../../test/support/chaos-proxy.js';
-import { cutSchedule, type ChaosResult } from './chaos.js';
-import { RATE, RWS_BACKOFF, now, sioClient, target, trackedWebSocket } from './common.js';
+import { cutSchedule, observedClient, type ChaosResult } from './chaos.js';
+import { RATE, now, sioClient, target } from './common.js';
 import { startPeer, type Peer } from './peers.js';
 import { StreamObserver, drain, streamCounts } from './stream-observer.js';
 
@@ -56,29 +55,7 @@ export async function rwsMultiNode(
   const proxy = new ChaosProxy(target(ports[0]!));
   const port = await proxy.listen();
   const { perNode, move } = mover(proxy, ports, random);
-  const stream = new StreamObserver();
-  let recoveredTrue = 0;
-  let recoveredFalse = 0;
-  const reasons: Record<string, number> = {};
-  let gapEvents = 0;
-  const errors: Record<string, number> = {};
-  const client = new ResilientClient(`ws://127.0.0.1:${port}/ws`, {
-    WebSocket: trackedWebSocket({ attempt: () => stream.onAttempt(now()) }),
-    backoff: RWS_BACKOFF,
-    random,
-  });
-  client.on('message', (m) => stream.onMessage((m.data as { n: number }).n, now()));
-  client.on('resumed', (e: ClientResumedEvent) => {
-    stream.onResumed(e.recovered);
-    if (e.recovered) recoveredTrue++;
-    else {
-      recoveredFalse++;
-      const k = e.reason ?? 'none';
-      reasons[k] = (reasons[k] ?? 0) + 1;
-    }
-  });
-  client.on('gap', () => gapEvents++);
-  client.on('error', (e) => (errors[e.code] = (errors[e.code] ?? 0) + 1));
+  const { client, stream, tally } = observedClient(port, random);
   try {
     const opened = new Promise<string>((resolve) => client.once('open', (e) => resolve(e.sid)));
     client.connect();
@@ -112,10 +89,10 @@ export async function rwsMultiNode(
       nodes,
       perNode,
       ...streamCounts(stream, proxy, stop.sent),
-      recoveredTrue,
-      recoveredFalse,
-      notRecoveredReasons: reasons,
-      gapEvents,
+      recoveredTrue: tally.recoveredTrue,
+      recoveredFalse: tally.recoveredFalse,
+      notRecoveredReasons: tally.reasons,
+      gapEvents: tally.gapEvents,
       stalls,
       toDelivery: stream.toDelivery,
       toAttempt: stream.toAttempt,
@@ -124,7 +101,7 @@ export async function rwsMultiNode(
       extra: {
         chaosMs,
         sdkStats: client.stats,
-        sdkErrors: errors,
+        sdkErrors: tally.errors,
         serverResumes: sum((e) => e.resumes),
         serverDrops: sum((e) => e.drops),
       },

@@ -8,9 +8,8 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { ResilientClient, type ClientResumedEvent } from '../../client/index.js';
-import type { WebSocketCtor } from '../../client/socket.js';
+import { balanced } from '../support/balancer.js';
 import {
   deletePrefix,
   freshPrefix,
@@ -30,15 +29,6 @@ async function nodes(names: string[], url = TEST_REDIS_URL, prefix = freshPrefix
   for (const node of names)
     started.push(await startServer({ store: url, redisPrefix: prefix, node }));
   return started;
-}
-
-/** A WebSocket constructor that connects to whichever node `target()` names (a load balancer). */
-function balanced(target: () => string): WebSocketCtor {
-  return class extends WebSocket {
-    constructor(_url: string, protocols?: string | string[]) {
-      super(target(), protocols);
-    }
-  };
 }
 
 async function hello(url: string, resume?: { sid: string; key: string; ack: number }) {

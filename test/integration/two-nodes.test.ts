@@ -6,9 +6,8 @@
  * node's connection with 4001.
  */
 import { describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { ResilientClient, type ClientResumedEvent } from '../../client/index.js';
-import type { WebSocketCtor } from '../../client/socket.js';
+import { balanced } from '../support/balancer.js';
 import { MemoryStore } from '../../src/index.js';
 import { DEFAULT_LIMITS } from '../../src/store/limits.js';
 import { LoopbackBus } from '../../src/store/loopback-bus.js';
@@ -21,15 +20,6 @@ async function twoNodes() {
   const a = await startServer({ storeInstance: store, bus, node: 'node-a' });
   const b = await startServer({ storeInstance: store, bus, node: 'node-b' });
   return { store, bus, a, b };
-}
-
-/** A WebSocket constructor that connects to whichever node `target()` names (a load balancer). */
-function balanced(target: () => string): WebSocketCtor {
-  return class extends WebSocket {
-    constructor(_url: string, protocols?: string | string[]) {
-      super(target(), protocols);
-    }
-  };
 }
 
 describe('two nodes on one store and one bus', () => {
