@@ -90,12 +90,32 @@ describe.skipIf(!hasRedis)('RedisNodes', () => {
     expect(await store.getSession('s3')).toMatchObject({ attached: true, owner: 'live' });
     expect(await store.stats()).toMatchObject({ attached: 1, detached: 2 });
     expect((await live.list()).map((n) => n.node)).toEqual(['live']);
+    // The claim goes with the work: a node of that name that dies again is reaped on time.
+    expect(await redis.exists(`${store.keys.global}:reap:dead`)).toBe(0);
     // Reaped at their session TTL like any detached session, with what they held.
     const swept = await store.sweep(now() + 5000);
     expect(swept.reaped.map((r) => [r.sid, r.messages.length]).sort()).toEqual([
       ['s1', 1],
       ['s2', 0],
     ]);
+  });
+
+  it("beats by Redis's clock when none is given, so node clocks need not agree", async () => {
+    const { store, redis } = await setup();
+    const n = new RedisNodes({
+      redis,
+      keys: store.keys,
+      node: 'by-redis-time',
+      info: {},
+      sessionTtlMs: 5000,
+      messageTtlMs: 600_000,
+    });
+    await n.tick();
+    const [sec] = await redis.time();
+    const [listed] = await n.list();
+    expect(listed?.node).toBe('by-redis-time');
+    expect(Math.abs(listed!.lastSeen - Number(sec) * 1000)).toBeLessThan(5000);
+    expect(listed?.alive).toBe(true);
   });
 
   it('tells a node that comes back after it was declared dead', async () => {

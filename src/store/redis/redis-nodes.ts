@@ -33,13 +33,23 @@ export interface RedisNodesOptions {
   sessionTtlMs: number;
   heartbeatMs?: number;
   deadAfterMs?: number;
+  /** The clock of heartbeats and of the dead-node cutoff (default: Redis's own, TIME, so
+   *  that nodes' clocks never need to agree; tests pass a manual one). */
   now?: () => number;
 }
 
-/** KEYS: nodes ZSET, info HASH. ARGV: node, now, info JSON. Returns 1 if it was listed. */
+/**
+ * KEYS: nodes ZSET, info HASH. ARGV: node, now ('' for Redis's clock), info JSON. Returns 1
+ * if it was listed.
+ */
 const HEARTBEAT = `
+local now = ARGV[2]
+if now == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 local was = redis.call('ZSCORE', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if was then return 1 end
 return 0
@@ -88,7 +98,7 @@ export class RedisNodes {
   private info: () => Record<string, unknown>;
   private readonly sessionTtlMs: number;
   private readonly messageTtlMs: number;
-  private readonly now: () => number;
+  private readonly clock: (() => number) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private beats = 0;
   private declaredDeadListeners: (() => void)[] = [];
@@ -106,7 +116,7 @@ export class RedisNodes {
     this.messageTtlMs = options.messageTtlMs;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.deadAfterMs = options.deadAfterMs ?? 10_000;
-    this.now = options.now ?? Date.now;
+    this.clock = options.now;
   }
 
   private get nodesKey(): string {
@@ -176,7 +186,7 @@ export class RedisNodes {
         this.nodesKey,
         this.infoKey,
         this.node,
-        this.now(),
+        this.clock === undefined ? '' : this.clock(),
         JSON.stringify(this.info()),
       );
       if (Number(was) === 0 && this.beats > 0) for (const l of this.declaredDeadListeners) l();
@@ -204,7 +214,7 @@ export class RedisNodes {
       this.redis.zrange(this.nodesKey, 0, -1, 'WITHSCORES'),
       this.redis.hgetall(this.infoKey),
     ]);
-    const now = this.now();
+    const now = await this.now();
     const out: NodeInfo[] = [];
     for (let i = 0; i < scores.length; i += 2) {
       const node = scores[i]!;
@@ -220,8 +230,16 @@ export class RedisNodes {
     return out;
   }
 
+  /** Milliseconds since the epoch by the injected clock, or by Redis's (TIME). */
+  private async now(): Promise<number> {
+    if (this.clock !== undefined) return this.clock();
+    const [sec, usec] = await this.redis.time();
+    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  }
+
   private async reapDead(): Promise<void> {
-    const cutoff = this.now() - this.deadAfterMs;
+    const now = await this.now();
+    const cutoff = now - this.deadAfterMs;
     const dead = await this.redis.zrangebyscore(this.nodesKey, '-inf', cutoff);
     for (const node of dead) {
       if (node === this.node) continue;
@@ -249,7 +267,7 @@ export class RedisNodes {
               `${base}:due`,
               `${base}:st`,
               node,
-              this.now(),
+              now,
               this.sessionTtlMs,
               this.messageTtlMs,
             ),
@@ -258,7 +276,12 @@ export class RedisNodes {
           if (left === 0) break;
         }
       }
-      await this.redis.multi().zrem(this.nodesKey, node).hdel(this.infoKey, node).exec();
+      await this.redis
+        .multi()
+        .zrem(this.nodesKey, node)
+        .hdel(this.infoKey, node)
+        .del(`${this.keys.global}:reap:${node}`)
+        .exec();
       for (const l of this.reapedListeners) l(node, detached);
     }
   }
