@@ -34,25 +34,71 @@ export function startDemoTicker(server: RwsServer, everyMs = 1000): () => void {
   return () => clearInterval(timer);
 }
 
+/**
+ * The demo page. It shows three things a newcomer asks about:
+ * - The session survives a reload: it is kept in sessionStorage (this tab only) and resumed
+ *   with the SDK's `resume` option. The recipe for an app is the same two lines.
+ * - A dropped connection loses nothing: "drop connection" closes the socket (code 4000, so
+ *   the SDK reconnects at once), or holds the network down for N seconds while the server keeps
+ *   sending; the resume then says `recovered`, `reason` and `missing`, and the replayed seqs
+ *   appear in the log.
+ * - Keyed ticks are not losses: the tick is sent with a key (latest value wins), so a tick
+ *   replaced while the client was away never arrives, by design. Ticks are shown apart from
+ *   plain messages, whose seqs are exact.
+ */
 const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>resilient-ws demo</title>
-<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:48rem}#log{font:12px ui-monospace,monospace;background:#f4f4f4;padding:1rem;height:20rem;overflow:auto}</style>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>resilient-ws demo</title>
+<style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:48rem}#log{font:12px ui-monospace,monospace;background:#f4f4f4;padding:1rem;height:20rem;overflow:auto}.tick{color:#555}button{margin-right:.5rem}</style>
 </head><body>
 <h1>resilient-ws demo</h1>
 <p>State: <b id="state">connecting</b> · session <code id="sid">–</code> · last seq <b id="seq">0</b></p>
-<p><input id="text" value="hello"> <button id="send">send</button></p>
-<pre id="log"></pre>
+<p class="tick">Latest tick: <b id="tick">–</b> (keyed: while you are away only the newest tick is kept, so skipped ticks are replaced, not lost)</p>
+<p><input id="text" value="hello" aria-label="message"> <button id="send">send</button></p>
+<p><button id="drop">drop connection</button> <button id="hold">hold down for</button><input id="holdSeconds" type="number" min="1" max="60" value="5" size="3" aria-label="seconds"> s · <button id="forget">new session</button></p>
+<p>Last resume: <span id="resume">–</span></p>
+<pre id="log" aria-live="polite"></pre>
 <script type="module">
 import { ResilientClient } from '/sdk/client/index.js';
 const $ = (id) => document.getElementById(id);
 const log = (line) => { const el = $('log'); el.textContent = line + '\\n' + el.textContent.slice(0, 20000); };
 const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
-const client = new ResilientClient(url);
-client.on('open', (e) => { $('state').textContent = 'open'; $('sid').textContent = e.sid; });
-client.on('resumed', (e) => log('resumed: recovered=' + e.recovered + (e.reason ? ' reason=' + e.reason : '')));
-client.on('message', (m) => { $('seq').textContent = String(m.seq ?? '-'); log('msg ' + (m.seq ?? '-') + ' ' + JSON.stringify(m.data)); });
+// The session outlives a reload of this tab: kept in sessionStorage, resumed with the SDK.
+const KEY = 'resilient-ws-demo-session';
+const saved = JSON.parse(sessionStorage.getItem(KEY) || 'null');
+// A WebSocket the page can cut (drop) or keep from connecting (hold) to show a resume.
+let socket; let heldUntil = 0;
+class DemoSocket extends WebSocket {
+  constructor(u, protocols) {
+    super(Date.now() < heldUntil ? 'ws://127.0.0.1:9/held' : u, protocols);
+    socket = this;
+  }
+}
+const client = new ResilientClient(url, { WebSocket: DemoSocket, backoff: { baseMs: 250, capMs: 1000 }, ...(saved ? { resume: saved } : {}) });
+const save = () => { const s = client.session; if (s) sessionStorage.setItem(KEY, JSON.stringify(s)); else sessionStorage.removeItem(KEY); };
+let replaying = false; let replayed = [];
+client.on('open', (e) => { $('state').textContent = 'open'; $('sid').textContent = e.sid; save(); });
+client.on('resumed', (e) => {
+  const text = 'recovered=' + e.recovered + (e.reason ? ' reason=' + e.reason : '') + (e.missing !== undefined ? ' missing=' + e.missing : '');
+  $('resume').textContent = text; log('resumed: ' + text);
+  replaying = true; replayed = [];
+  setTimeout(() => { replaying = false; if (replayed.length) log('replayed seqs: ' + replayed.join(', ')); }, 200);
+});
+client.on('gap', (e) => log('gap: ' + JSON.stringify(e)));
+client.on('message', (m) => {
+  $('seq').textContent = String(m.seq ?? '-');
+  if (replaying && m.seq !== undefined) replayed.push(m.seq);
+  if (m.data && typeof m.data === 'object' && 'tick' in m.data) $('tick').textContent = m.data.tick + ' (seq ' + (m.seq ?? '-') + ')';
+  else log('msg ' + (m.seq ?? '-') + ' ' + JSON.stringify(m.data));
+  save();
+});
 client.on('close', (e) => { $('state').textContent = e.willReconnect ? 'reconnecting' : 'closed'; log('close ' + e.code); });
 $('send').onclick = async () => { const r = await client.send($('text').value); log('ok ' + JSON.stringify(r)); };
+$('drop').onclick = () => { log('dropping the connection'); socket?.close(4000, 'dropped by the demo page'); };
+$('hold').onclick = () => {
+  const s = Math.max(1, Math.min(60, Number($('holdSeconds').value) || 5));
+  heldUntil = Date.now() + s * 1000; log('network down for ' + s + ' s'); socket?.close(4000, 'held down by the demo page');
+};
+$('forget').onclick = () => { sessionStorage.removeItem(KEY); location.reload(); };
 client.connect();
 </script></body></html>`;
 

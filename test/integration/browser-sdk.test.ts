@@ -111,4 +111,44 @@ describe.skipIf(executablePath === undefined)('client SDK in headless Chromium',
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it('demo page: the session survives a reload; "hold down" shows a resume with the replayed seqs; ticks apart', async () => {
+    const { server, info } = await startServer({ onMessage: demoHandler, extraRoutes: demoRoutes });
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${info.httpUrl}/`);
+    await page.waitForFunction("document.getElementById('state')?.textContent === 'open'");
+    const sid = (await page.textContent('#sid'))!;
+    await postJson(`${info.httpUrl}/api/sessions/${sid}/messages`, { data: 'before reload' });
+    await page.waitForFunction("document.getElementById('seq')?.textContent === '1'");
+
+    // A reload resumes the same session (sessionStorage), recovered.
+    await page.reload();
+    await page.waitForFunction("document.getElementById('state')?.textContent === 'open'");
+    expect(await page.textContent('#sid')).toBe(sid);
+    await page.waitForFunction(
+      "document.getElementById('resume')?.textContent?.startsWith('recovered=true')",
+    );
+
+    // Keyed ticks show apart from the plain messages.
+    await server.broadcast({ tick: 7 }, { key: 'demo-tick' });
+    await page.waitForFunction("document.getElementById('tick')?.textContent?.startsWith('7')");
+    expect(await page.textContent('#log')).not.toContain('"tick"');
+
+    // Hold the network down while three messages are sent: the resume replays them.
+    await page.fill('#holdSeconds', '1');
+    await page.click('#hold');
+    await eventually(() => !server.isAttached(sid), 5000, 'the drop');
+    for (const n of [1, 2, 3])
+      await postJson(`${info.httpUrl}/api/sessions/${sid}/messages`, { data: { away: n } });
+    await page.waitForFunction(
+      "document.getElementById('log')?.textContent?.includes('replayed seqs: 3, 4, 5')",
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.textContent('#resume')).toBe('recovered=true');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
