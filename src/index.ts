@@ -33,6 +33,13 @@ export {
 export { MemoryStore } from './store/memory-store.js';
 export { LoopbackBus } from './store/loopback-bus.js';
 export { RedisBus, type RedisBusOptions, type RedisBusStats } from './store/redis/redis-bus.js';
+export {
+  RedisStore,
+  type RedisStoreOptions,
+  type RedisRestart,
+  type StoreBreaker,
+} from './store/redis/redis-store.js';
+export { createRedisClient, type RedisClientOptions } from './store/redis/redis-client.js';
 export type { SessionBus, BusEvent, BusListener, StreamRef } from './store/session-bus.js';
 export {
   resolveConfig,
