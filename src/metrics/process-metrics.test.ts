@@ -4,7 +4,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
 import { formatMetrics } from './exposition.js';
-import { registerProcessMetrics } from './process-metrics.js';
+import { maxOpenFiles, registerProcessMetrics, statusBytes } from './process-metrics.js';
 import { Registry } from './registry.js';
 
 const gc = (): void => {
@@ -69,6 +69,59 @@ describe('process metrics', () => {
     if (existsSync('/proc/self/fd')) expect(value(r, 'rws_process_open_fds')).toBeGreaterThan(2);
     else expect(r.get('rws_process_open_fds')).toBeUndefined();
     p.stop();
+  });
+
+  it('also exposes the standard process_* names of the Prometheus client guidelines', () => {
+    const clock = new ManualClock(Date.now());
+    const r = new Registry({ clock });
+    const p = registerProcessMetrics(r, clock);
+    try {
+      const cpu = value(r, 'process_cpu_seconds_total')!;
+      const split =
+        value(r, 'rws_process_cpu_user_seconds_total')! +
+        value(r, 'rws_process_cpu_system_seconds_total')!;
+      expect(cpu).toBeGreaterThan(0);
+      expect(Math.abs(cpu - split)).toBeLessThan(0.5); // two scrapes, microseconds apart
+      expect(value(r, 'process_resident_memory_bytes')).toBeGreaterThan(1e6);
+      expect(value(r, 'process_start_time_seconds')).toBe(
+        value(r, 'rws_process_start_time_seconds'),
+      );
+      const text = formatMetrics(r.collect(), 'prometheus');
+      expect(text).toContain('# TYPE process_cpu_seconds_total counter');
+      expect(text).toContain('# TYPE process_start_time_seconds gauge');
+      if (existsSync('/proc/self/status')) {
+        const rss = value(r, 'process_resident_memory_bytes')!;
+        expect(value(r, 'process_virtual_memory_bytes')).toBeGreaterThan(rss);
+        expect(value(r, 'process_heap_bytes')).toBeGreaterThan(1e5);
+      } else {
+        expect(r.get('process_virtual_memory_bytes')).toBeUndefined();
+        expect(r.get('process_heap_bytes')).toBeUndefined();
+      }
+      if (existsSync('/proc/self/fd')) {
+        const open = value(r, 'process_open_fds')!;
+        expect(open).toBeGreaterThan(2);
+        expect(value(r, 'rws_process_open_fds')).toBe(open);
+        expect(value(r, 'process_max_fds') ?? Infinity).toBeGreaterThanOrEqual(open);
+      } else {
+        expect(r.get('process_open_fds')).toBeUndefined();
+        expect(r.get('process_max_fds')).toBeUndefined();
+      }
+    } finally {
+      p.stop();
+    }
+  });
+
+  it('parses /proc/self/status and /proc/self/limits', () => {
+    const status = 'Name:\tnode\nVmSize:\t 1234 kB\nVmData:\t   56 kB\nThreads:\t7\n';
+    expect(statusBytes(status, 'VmSize')).toBe(1234 * 1024);
+    expect(statusBytes(status, 'VmData')).toBe(56 * 1024);
+    expect(statusBytes(status, 'VmSwap')).toBeUndefined();
+    const limits = (soft: string): string =>
+      'Limit                     Soft Limit           Hard Limit           Units     \n' +
+      `Max open files            ${soft.padEnd(20)} 1048576              files     \n`;
+    expect(maxOpenFiles(limits('1024'))).toBe(1024);
+    expect(maxOpenFiles(limits('unlimited'))).toBeUndefined();
+    expect(maxOpenFiles('')).toBeUndefined();
   });
 
   it('counts garbage collections by kind while started, and stop() is idempotent', async () => {

@@ -3,8 +3,16 @@
  * descriptors. Everything is read at scrape time except what Node only reports as it
  * happens: the event-loop delay histogram (libuv samples it) and GC entries (a
  * PerformanceObserver). Both run only between `start()` and `stop()`.
+ *
+ * The process figures are exposed twice: as `rws_process_*` (this project's names, with CPU
+ * split into user and system and the V8 heap in use and reserved) and under the standard
+ * names of the Prometheus client guidelines (`process_cpu_seconds_total`,
+ * `process_resident_memory_bytes`, `process_open_fds`, …), so off-the-shelf dashboards and
+ * alerts work unchanged. Both sets read the same figures, taken once per scrape. The
+ * Linux-only ones (virtual memory, heap, file descriptors) come from /proc and are not
+ * registered where /proc is missing: absent rather than wrong.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import {
   constants,
   monitorEventLoopDelay,
@@ -45,12 +53,37 @@ export interface ProcessMetrics {
   stop(): void;
 }
 
-function hasProcFd(): boolean {
+function readable(read: () => unknown): boolean {
   try {
-    readdirSync('/proc/self/fd');
+    read();
     return true;
   } catch {
     return false;
+  }
+}
+
+const openFds = (): number => readdirSync('/proc/self/fd').length - 1; // minus readdir's own
+const procStatus = (): string => readFileSync('/proc/self/status', 'latin1');
+const procLimits = (): string => readFileSync('/proc/self/limits', 'latin1');
+
+/** A `/proc/self/status` field in kB (`VmSize:   123456 kB`), in bytes. */
+export function statusBytes(status: string, field: string): number | undefined {
+  const m = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+  return m === null ? undefined : Number(m[1]) * 1024;
+}
+
+/** The soft limit on open files from `/proc/self/limits`; `undefined` when unlimited. */
+export function maxOpenFiles(limits: string): number | undefined {
+  const m = /^Max open files\s+(\d+|unlimited)\s/m.exec(limits);
+  return m === null || m[1] === 'unlimited' ? undefined : Number(m[1]);
+}
+
+/** Reads `read()`, or `undefined` if it throws (a /proc file gone or unreadable). */
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
   }
 }
 
@@ -60,19 +93,31 @@ export function registerProcessMetrics(registry: Registry, clock: Clock): Proces
     name: 'rws_process_cpu_user_seconds_total',
     help: 'User CPU time spent by the process, in seconds.',
     unit: 'seconds',
-    collect: () => process.cpuUsage().user / 1e6,
+    collect: () => cpu.user / 1e6,
     created: startSeconds, // the total counts from the process start
   });
   registry.counter({
     name: 'rws_process_cpu_system_seconds_total',
     help: 'System CPU time spent by the process, in seconds.',
     unit: 'seconds',
-    collect: () => process.cpuUsage().system / 1e6,
+    collect: () => cpu.system / 1e6,
     created: startSeconds, // the total counts from the process start
   });
+  const linuxFd = readable(openFds);
+  const linuxStatus = readable(procStatus);
+  const linuxLimits = readable(procLimits) && maxOpenFiles(procLimits()) !== undefined;
   let mem = process.memoryUsage();
+  let cpu = process.cpuUsage();
+  let fds: number | undefined;
+  let status: string | undefined;
+  let limits: string | undefined;
+  // Once per scrape, for both name sets: a few syscalls, and one directory entry per open fd.
   registry.beforeCollect(() => {
     mem = process.memoryUsage();
+    cpu = process.cpuUsage();
+    if (linuxFd) fds = attempt(openFds);
+    if (linuxStatus) status = attempt(procStatus);
+    if (linuxLimits) limits = attempt(procLimits);
   });
   registry.gauge({
     name: 'rws_process_resident_memory_bytes',
@@ -98,18 +143,59 @@ export function registerProcessMetrics(registry: Registry, clock: Clock): Proces
     unit: 'seconds',
     collect: () => startSeconds,
   });
-  if (hasProcFd())
+  if (linuxFd)
     registry.gauge({
       name: 'rws_process_open_fds',
       help: 'Open file descriptors (from /proc/self/fd).',
-      collect: () => {
-        try {
-          return readdirSync('/proc/self/fd').length - 1; // minus the one readdir opened
-        } catch {
-          return undefined;
-        }
-      },
+      collect: () => fds,
     });
+
+  // The standard names (https://prometheus.io/docs/instrumenting/writing_clientlibs/#process-metrics).
+  registry.counter({
+    name: 'process_cpu_seconds_total',
+    help: 'Total user and system CPU time spent in seconds.',
+    unit: 'seconds',
+    collect: () => (cpu.user + cpu.system) / 1e6,
+    created: startSeconds,
+  });
+  registry.gauge({
+    name: 'process_resident_memory_bytes',
+    help: 'Resident memory size in bytes.',
+    unit: 'bytes',
+    collect: () => mem.rss,
+  });
+  if (linuxStatus) {
+    registry.gauge({
+      name: 'process_virtual_memory_bytes',
+      help: 'Virtual memory size in bytes (VmSize from /proc/self/status).',
+      unit: 'bytes',
+      collect: () => (status === undefined ? undefined : statusBytes(status, 'VmSize')),
+    });
+    registry.gauge({
+      name: 'process_heap_bytes',
+      help: 'Process heap size in bytes (VmData from /proc/self/status, as prom-client reports it).',
+      unit: 'bytes',
+      collect: () => (status === undefined ? undefined : statusBytes(status, 'VmData')),
+    });
+  }
+  if (linuxFd)
+    registry.gauge({
+      name: 'process_open_fds',
+      help: 'Number of open file descriptors.',
+      collect: () => fds,
+    });
+  if (linuxLimits)
+    registry.gauge({
+      name: 'process_max_fds',
+      help: 'Maximum number of open file descriptors (the soft limit).',
+      collect: () => (limits === undefined ? undefined : maxOpenFiles(limits)),
+    });
+  registry.gauge({
+    name: 'process_start_time_seconds',
+    help: 'Start time of the process since unix epoch in seconds.',
+    unit: 'seconds',
+    collect: () => startSeconds,
+  });
 
   const delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();

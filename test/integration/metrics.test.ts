@@ -82,6 +82,8 @@ describe('GET /metrics', () => {
     expect(sample(text, 'rws_outbox_messages')).toBe(2);
     expect(sample(text, 'rws_outbox_oldest_message_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'rws_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sample(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(text).not.toContain(w.sid); // never a per-session label value
 
     // 128 more stored sends: appends 6..133, so the 128th append was timed (1 in 128).
@@ -139,6 +141,9 @@ describe('GET /metrics', () => {
       await c.next((f) => f.t === 'error');
       const { body } = await scrape(info.httpUrl);
       expect(body).toContain('rws_frame_errors_total{code=');
+      // The standard process names (Prometheus client guidelines) are checked too.
+      expect(body).toContain('# TYPE process_cpu_seconds_total counter');
+      expect(body).toMatch(/\nprocess_start_time_seconds \S+\n/);
       const r = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
       expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
       expect(r.status).toBe(0);
