@@ -50,7 +50,7 @@ class FakeResponse extends EventEmitter {
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function setup(options: { maxViewers?: number } = {}) {
+function setup(options: { maxViewers?: number; intervalMs?: number } = {}) {
   const clock = new ManualClock();
   const sent = { messages: 0, bytes: 0 };
   let calls = 0;
@@ -109,15 +109,15 @@ describe('StatsStream', () => {
   });
 
   it('rates per second from consecutive snapshots (null on the first), and the time', async () => {
-    const { clock, sent, open } = setup();
+    const { clock, sent, open } = setup({ intervalMs: 2000 });
     const a = open();
     await flush();
     sent.messages = 30;
     sent.bytes = 300;
-    clock.advance(1000);
+    clock.advance(2000);
     await flush();
     sent.messages = 40;
-    clock.advance(1000);
+    clock.advance(2000);
     await flush();
     const [first, second, third] = a.events;
     expect(first!.rates).toEqual({
@@ -127,13 +127,13 @@ describe('StatsStream', () => {
       deadLettersPerSecond: null,
     });
     expect(second!.rates).toEqual({
-      intervalSeconds: 1,
-      messagesSentPerSecond: 30,
-      bytesSentPerSecond: 300,
-      deadLettersPerSecond: 1,
+      intervalSeconds: 2,
+      messagesSentPerSecond: 15,
+      bytesSentPerSecond: 150,
+      deadLettersPerSecond: 0.5,
     });
-    expect((third!.rates as Record<string, number>).messagesSentPerSecond).toBe(10);
-    expect(Date.parse(third!.at as string) - Date.parse(first!.at as string)).toBe(2000);
+    expect((third!.rates as Record<string, number>).messagesSentPerSecond).toBe(5);
+    expect(Date.parse(third!.at as string) - Date.parse(first!.at as string)).toBe(4000);
   });
 
   it('no timer without viewers: it stops with the last one and starts again with the next', async () => {
