@@ -48,6 +48,9 @@ export const RWS_ERROR_CODES = {
   method_not_allowed: 'the route does not take this method (see the allow header)',
   not_found: 'no route for this method and path',
   unauthorized: 'the route needs Authorization: Bearer <admin token>',
+  cross_origin:
+    'a browser request to /api/* or /metrics whose Origin is not the server (its Host header)',
+  too_many_viewers: 'GET /api/stats/stream already has its maximum number of viewers',
   metrics_disabled: 'metrics are off (RWS_METRICS=false), so /metrics is not served',
   draining: 'the server is shutting down (GET /readyz)',
   store_unavailable: 'the session store does not answer (GET /readyz)',

@@ -4,6 +4,7 @@ import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { Hub } from '../session/hub.js';
 import type { Store } from '../store/store.js';
+import type { StatsStream } from './stats-stream.js';
 
 /** The most entries one list answers (top-N sessions, a page of dead letters). */
 export const MAX_LIMIT = 1000;
@@ -39,6 +40,8 @@ export interface AdminContext {
   metricsStats?: () => Promise<Record<string, unknown>>;
   startedAt: number;
   maxBodyBytes: number;
+  /** GET /api/stats/stream (set once the context exists: it computes `/api/stats`). */
+  statsStream?: StatsStream;
   /** Where failures no caller can be told about go (the server's `error` event). */
   onError?: (where: string, error: unknown) => void;
 }

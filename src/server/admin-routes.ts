@@ -30,6 +30,11 @@ export async function adminRoute(
     sendJson(res, 200, await stats(ctx));
     return true;
   }
+  if (path === '/api/stats/stream' && ctx.statsStream !== undefined) {
+    allow(method, 'GET');
+    ctx.statsStream.open(res);
+    return true;
+  }
   if (path === '/api/sessions') {
     allow(method, 'GET');
     const limit = intParam(query, 'limit', 20, 1, MAX_LIMIT);
@@ -89,7 +94,8 @@ export async function adminRoute(
   return false;
 }
 
-async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
+/** The `/api/stats` figures (also each snapshot of the stats stream). */
+export async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
   const now = ctx.clock.now();
   const [s, nodes] = await Promise.all([ctx.store.stats(), ctx.nodes()]);
   const alive = nodes.filter((n) => n.alive);

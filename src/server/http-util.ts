@@ -80,9 +80,39 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   if (header === undefined) return false;
   const m = /^Bearer\s+(.+)$/i.exec(header);
   if (m === null) return false;
-  const a = createHash('sha256').update(m[1]!).digest();
+  return tokenMatches(m[1], token);
+}
+
+/** Constant-time comparison of a presented token with the admin token (hashes: no length leak). */
+export function tokenMatches(presented: string | null | undefined, token: string): boolean {
+  if (presented === null || presented === undefined) return false;
+  const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(token).digest();
   return timingSafeEqual(a, b);
+}
+
+/**
+ * Whether a browser request comes from another origin: an `Origin` header is present and
+ * its host and port differ from the `Host` header's (the scheme is not compared: behind a
+ * TLS proxy the server sees http). No `Origin` (curl, server to server): false. `Origin:
+ * null` (a sandboxed page, a file) and an unparsable one count as cross-origin.
+ */
+export function isCrossOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  const host = req.headers.host;
+  if (host === undefined || host === '') return true;
+  let o: URL;
+  let h: URL;
+  try {
+    o = new URL(origin);
+    h = new URL(`${o.protocol}//${host}`);
+  } catch {
+    return true;
+  }
+  if (o.protocol !== 'http:' && o.protocol !== 'https:') return true;
+  // Both parsed with the origin's scheme, so a default port is left out of both alike.
+  return o.host !== h.host;
 }
 
 /** 405 with an `Allow` header unless `method` is one of `methods`. */

@@ -1,7 +1,9 @@
 /**
  * HTTP API on the WebSocket port (docs/protocol.md "HTTP API"): publish, broadcast, health,
  * metrics, and the admin routes (admin-routes.ts). `/api/*` and `/metrics` need
- * `Authorization: Bearer <admin token>` when one is configured.
+ * `Authorization: Bearer <admin token>` when one is configured (`GET /api/stats/stream` also
+ * takes it as `?token=`: a browser EventSource cannot set headers), and refuse a browser
+ * request from another origin (403 `cross_origin`) whatever its token.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRwsErrorCode, type RwsErrorCode } from '../error-codes.js';
@@ -14,9 +16,11 @@ import {
   bearerMatches,
   decodeSegment,
   HttpError,
+  isCrossOrigin,
   readJson,
   sendError,
   sendJson,
+  tokenMatches,
 } from './http-util.js';
 import { requestId } from './logging.js';
 
@@ -33,6 +37,7 @@ export interface RouteContext {
   extra?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
 
+const STATS_STREAM = '/api/stats/stream';
 const SESSION_MESSAGES = /^\/api\/sessions\/([^/]+)\/messages$/;
 
 export async function handleRequest(
@@ -65,7 +70,12 @@ export async function handleRequest(
       return;
     }
     if (path.startsWith('/api/') || path === '/metrics') {
-      if (ctx.adminToken !== '' && !bearerMatches(req.headers.authorization, ctx.adminToken)) {
+      // Before the token: a page on another origin never reaches an admin or publish action,
+      // even with a token the browser would attach.
+      if (isCrossOrigin(req))
+        return fail(res, 'cross_origin', 'browser requests from another origin are refused');
+      const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+      if (ctx.adminToken !== '' && !authorized(ctx, req, path, query)) {
         res.setHeader('www-authenticate', 'Bearer');
         return fail(res, 'unauthorized', 'this endpoint needs Authorization: Bearer <admin token>');
       }
@@ -76,7 +86,6 @@ export async function handleRequest(
         await ctx.serveMetrics(req, res);
         return;
       }
-      const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
       if (await adminRoute(ctx.admin, req, res, path, method, query)) return;
       await api(ctx, req, res, path, method);
       return;
@@ -136,6 +145,8 @@ export const ERROR_STATUS: Readonly<Record<RwsErrorCode, number>> = {
   method_not_allowed: 405,
   not_found: 404,
   unauthorized: 401,
+  cross_origin: 403,
+  too_many_viewers: 503,
   metrics_disabled: 404,
   draining: 503,
   store_unavailable: 503,
@@ -144,6 +155,17 @@ export const ERROR_STATUS: Readonly<Record<RwsErrorCode, number>> = {
   unknown_dead_letter: 404,
   internal: 500,
 };
+
+/** The admin token as a bearer header, or as `?token=` on the stats stream only. */
+function authorized(
+  ctx: RouteContext,
+  req: IncomingMessage,
+  path: string,
+  query: URLSearchParams,
+): boolean {
+  if (bearerMatches(req.headers.authorization, ctx.adminToken)) return true;
+  return path === STATS_STREAM && tokenMatches(query.get('token'), ctx.adminToken);
+}
 
 /** Answer with an error of the catalog, at its status. */
 function fail(res: ServerResponse, code: RwsErrorCode, message: string): void {

@@ -15,8 +15,11 @@ import type { OutboxLimits } from '../store/store.js';
 import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
 import type { Store } from '../store/store.js';
 import { Upstream } from '../upstream/upstream.js';
+import { stats } from './admin-routes.js';
+import type { AdminContext } from './admin-context.js';
 import type { Observability } from './observability.js';
 import type { RouteContext } from './routes.js';
+import { StatsStream } from './stats-stream.js';
 
 export function outboxLimits(c: ResolvedConfig): OutboxLimits {
   return {
@@ -106,25 +109,34 @@ export function routeContext(
     node: string;
     nodes: () => Promise<NodeView[]>;
     storeInfo: (() => Record<string, unknown>) | undefined;
+    /** Stored sends accepted by this node (the stats stream's rates). */
+    sent: () => { messages: number; bytes: number };
   },
 ): RouteContext {
   const obs = parts.observability;
+  const admin: AdminContext = {
+    node: parts.node,
+    nodes: parts.nodes,
+    ...(parts.storeInfo === undefined ? {} : { storeInfo: parts.storeInfo }),
+    hub: parts.hub,
+    store: parts.store,
+    dlq: parts.dlq,
+    breakers: parts.breakers,
+    clock: parts.clock,
+    startedAt: parts.clock.now(),
+    maxBodyBytes: c.maxFrame,
+    onError: parts.onError,
+    ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
+  };
+  admin.statsStream = new StatsStream({
+    snapshot: () => stats(admin),
+    sent: parts.sent,
+    clock: parts.clock,
+    onError: parts.onError,
+  });
   return {
     hub: parts.hub,
-    admin: {
-      node: parts.node,
-      nodes: parts.nodes,
-      ...(parts.storeInfo === undefined ? {} : { storeInfo: parts.storeInfo }),
-      hub: parts.hub,
-      store: parts.store,
-      dlq: parts.dlq,
-      breakers: parts.breakers,
-      clock: parts.clock,
-      startedAt: parts.clock.now(),
-      maxBodyBytes: c.maxFrame,
-      onError: parts.onError,
-      ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
-    },
+    admin,
     ...(obs === undefined ? {} : { serveMetrics: (req, res) => obs.serveMetrics(req, res) }),
     adminToken: c.adminToken,
     maxBodyBytes: c.maxFrame,

@@ -35,6 +35,7 @@ import type { NodeView } from './admin-context.js';
 import { createObservability, type Observability } from './observability.js';
 import { createRedisParts, isRedisStore, type RedisParts } from './redis-mode.js';
 import { handleRequest } from './routes.js';
+import type { StatsStream } from './stats-stream.js';
 import type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
 import {
   breakerDefaults,
@@ -69,6 +70,8 @@ export class RwsServer extends Emitter<CoreEvents> {
   private readonly positionCheckIntervalMs: number;
   private readonly clock: Clock;
   private timers: TimerHandle[] = [];
+  /** GET /api/stats/stream: its timer runs only while it has viewers; close() ends them. */
+  private readonly statsStream: StatsStream | undefined;
   private draining = false;
   private closed: Promise<void> | undefined;
   private hasher: ContentHasher | undefined;
@@ -163,6 +166,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       extra: extraRoutes,
       node: this.node,
       nodes: () => this.nodeViews(),
+      sent: () => this.sentTotals,
       storeInfo:
         this.redis === undefined
           ? undefined
@@ -176,6 +180,7 @@ export class RwsServer extends Emitter<CoreEvents> {
               };
             },
     });
+    this.statsStream = ctx.admin.statsStream;
     this.http = createHttpServer((req, res) => {
       void handleRequest(ctx, req, res);
     });
@@ -401,6 +406,8 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.emit('shutdown', { timeoutMs });
     for (const t of this.timers) t.cancel();
     this.timers = [];
+    // Its viewers' responses end now (they would hold the HTTP server open) and its timer stops.
+    this.statsStream?.close();
     this.endpoint.close();
     // No new TCP connections from here; the open ones stay up while upstream calls finish,
     // so that their ok/nack still reaches the clients.
