@@ -278,8 +278,8 @@ export interface Store {
  * "Send"). The outbox decides once, at construction (`hasSyncAppend`), which path every send
  * takes. A networked store does not implement it. A wrapper that overrides `append`
  * (decorating, instrumenting) must override or hide `appendNow` too, or sends will bypass it.
- * The contract suite runs its `appendNow` tests on a store that has it and reports them as
- * skipped, with the reason, on one that has not.
+ * The contract suite runs its `appendNow` tests on a store that has it; on one that has not,
+ * it checks that `appendNow` is absent and that `append` alone stores.
  */
 export interface SyncAppend {
   appendNow(sid: string, message: NewMessage, now: number): AppendResult;
