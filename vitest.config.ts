@@ -11,6 +11,7 @@ export default defineConfig({
             'client/**/*.test.ts',
             'test/unit/**/*.test.ts',
             'bench/**/*.test.ts',
+            'dashboard/**/*.test.ts',
           ],
           environment: 'node',
         },

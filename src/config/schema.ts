@@ -280,6 +280,13 @@ export const SETTINGS = {
     default: true,
     doc: 'Collect metrics and serve /metrics; false makes every metric a no-op chosen at start.',
   },
+  dashboard: {
+    kind: 'boolean',
+    env: 'RWS_DASHBOARD',
+    flag: '--dashboard',
+    default: true,
+    doc: 'Serve the live dashboard at /dashboard (a static page; its data comes from the admin API, behind the admin token when one is set).',
+  },
   metricsMaxLabelSets: {
     kind: 'integer',
     env: 'RWS_METRICS_MAX_LABEL_SETS',

@@ -51,6 +51,7 @@ const PAGE = `<!doctype html>
 <style>body{font:14px system-ui,sans-serif;margin:2rem;max-width:48rem}#log{font:12px ui-monospace,monospace;background:#f4f4f4;padding:1rem;height:20rem;overflow:auto}.tick{color:#555}button{margin-right:.5rem}</style>
 </head><body>
 <h1>resilient-ws demo</h1>
+<p><a href="/dashboard">Open the dashboard</a>: every session, queue, breaker and drop as it happens.</p>
 <p>State: <b id="state">connecting</b> · session <code id="sid">–</code> · last seq <b id="seq">0</b></p>
 <p class="tick">Latest tick: <b id="tick">–</b> (keyed: while you are away only the newest tick is kept, so skipped ticks are replaced, not lost)</p>
 <p><input id="text" value="hello" aria-label="message"> <button id="send">send</button></p>

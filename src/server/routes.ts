@@ -11,6 +11,7 @@ import { isRwsError } from '../errors.js';
 import { MAX_ID_LENGTH } from '../protocol/index.js';
 import type { Hub, SendOptions } from '../session/hub.js';
 import { adminRoute, type AdminContext } from './admin-routes.js';
+import { dashboardRoute } from './dashboard-routes.js';
 import {
   allow,
   bearerMatches,
@@ -33,6 +34,8 @@ export interface RouteContext {
   maxBodyBytes: number;
   isDraining(): boolean;
   storeReady(): Promise<void>;
+  /** Serve the dashboard's static files at /dashboard (`dashboard` setting). */
+  dashboard: boolean;
   /** Extra routes (the demo page); return true when handled. */
   extra?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
 }
@@ -90,6 +93,7 @@ export async function handleRequest(
       await api(ctx, req, res, path, method);
       return;
     }
+    if (ctx.dashboard && dashboardRoute(req, res, path)) return;
     if (ctx.extra?.(req, res, path) === true) return;
     fail(res, 'not_found', `no route for ${method} ${path}`);
   } catch (error) {

@@ -139,6 +139,7 @@ export function routeContext(
     admin,
     ...(obs === undefined ? {} : { serveMetrics: (req, res) => obs.serveMetrics(req, res) }),
     adminToken: c.adminToken,
+    dashboard: c.dashboard,
     maxBodyBytes: c.maxFrame,
     isDraining: parts.isDraining,
     storeReady: () => parts.store.ping(),

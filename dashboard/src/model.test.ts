@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import * as f from './format.js';
+import { headline, labelled, perSecond, type Snapshot } from './model.js';
+import { SeriesRing, windowQuantile } from './series.js';
+import { compact } from './tryit.js';
+
+const BOUNDS = [0.01, 0.1, 1];
+const ack = (counts: number[]) => ({
+  count: counts.reduce((a, b) => a + b, 0),
+  sum: 0,
+  p50: null,
+  p99: null,
+  bounds: BOUNDS,
+  counts,
+});
+
+function snap(at: number, o: Partial<Snapshot> = {}): Snapshot {
+  return {
+    at: new Date(at).toISOString(),
+    node: 'a',
+    connections: 3,
+    cluster: { nodes: 2, connections: 7 },
+    nodes: [
+      { node: 'a', self: true, alive: true, lastSeen: '', connections: 3, attached: 2 },
+      { node: 'b', self: false, alive: true, lastSeen: '', connections: 4, attached: 4 },
+    ],
+    sessions: { total: 10, attached: 6, detached: 4, attachedHere: 2 },
+    outbox: { messages: 5, bytes: 500, oldestAgeSeconds: 2 },
+    ...o,
+  };
+}
+
+describe('windowQuantile', () => {
+  it('reads the quantile of the observations between two snapshots only', () => {
+    // Before: 100 fast acks (< 10 ms). In the window: 10 acks, all between 100 ms and 1 s.
+    const before = ack([100, 0, 0, 0]);
+    const after = ack([100, 0, 10, 0]);
+    const p50 = windowQuantile(before, after, 0.5)!;
+    expect(p50).toBeGreaterThan(0.1);
+    expect(p50).toBeLessThanOrEqual(1);
+    // Cumulatively the median would be under 10 ms: the window is what counts.
+    expect(windowQuantile(undefined, after, 0.5)!).toBeLessThan(0.01);
+  });
+
+  it('interpolates inside the bucket and caps +Inf at the highest bound', () => {
+    expect(windowQuantile(undefined, ack([0, 4, 0, 0]), 0.5)).toBeCloseTo(0.055, 5);
+    expect(windowQuantile(undefined, ack([0, 0, 0, 3]), 0.99)).toBe(1);
+  });
+
+  it('is null without observations in the window or without buckets', () => {
+    expect(windowQuantile(ack([5, 1, 0, 0]), ack([5, 1, 0, 0]), 0.99)).toBeNull();
+    expect(windowQuantile(undefined, { count: 3, sum: 1, p50: 0.1, p99: 0.2 }, 0.5)).toBeNull();
+  });
+});
+
+describe('headline', () => {
+  it('derives rates from counters over the interval between snapshots', () => {
+    const a = snap(0, {
+      metrics: {
+        counters: {
+          rws_client_messages_total: { ok: 10, nack: 0 },
+          rws_messages_dropped_total: { overflow: 1 },
+          process_cpu_seconds_total: 1,
+        },
+      },
+    });
+    const b = snap(2000, {
+      metrics: {
+        counters: {
+          rws_client_messages_total: { ok: 30, nack: 2 },
+          rws_messages_dropped_total: { overflow: 5, ttl: 2 },
+          process_cpu_seconds_total: 1.5,
+        },
+        gauges: { process_resident_memory_bytes: 1e8, rws_eventloop_delay_p99_seconds: 0.004 },
+        histograms: { rws_ack_latency_seconds: ack([0, 10, 0, 0]) },
+      },
+      rates: { intervalSeconds: 2, messagesSentPerSecond: 50 },
+    });
+    const x = headline(a, b, 'cluster');
+    expect(x.messagesInPerSecond).toBe(11);
+    expect(x.dropsPerSecond).toBe(3);
+    expect(x.cpu).toBeCloseTo(0.25);
+    expect(x.messagesOutPerSecond).toBe(50);
+    expect(x.rssBytes).toBe(1e8);
+    expect(x.loopDelayP99).toBe(0.004);
+    expect(x.ackP50).toBeCloseTo(0.055, 5);
+    expect(x.connections).toBe(7);
+    expect(x.attached).toBe(6);
+  });
+
+  it('shows another node from its heartbeat, and leaves what only that node knows empty', () => {
+    const b = snap(1000, { rates: { intervalSeconds: 1, messagesSentPerSecond: 50 } });
+    const self = headline(snap(0), b, 'a');
+    expect(self.connections).toBe(3);
+    expect(self.attached).toBe(2);
+    expect(self.messagesOutPerSecond).toBe(50);
+    const other = headline(snap(0), b, 'b');
+    expect(other.connections).toBe(4);
+    expect(other.attached).toBe(4);
+    expect(other.messagesOutPerSecond).toBeNull();
+    expect(other.cpu).toBeNull();
+  });
+
+  it('has no rate on the first snapshot or when a counter is absent (metrics off)', () => {
+    expect(perSecond(undefined, snap(0), 'rws_client_messages_total')).toBeNull();
+    expect(headline(snap(0), snap(1000), 'cluster').messagesInPerSecond).toBeNull();
+  });
+
+  it('lists labelled counters by total with their rates', () => {
+    const a = snap(0, { metrics: { counters: { rws_resumes_total: { recovered: 1, gap: 1 } } } });
+    const b = snap(1000, {
+      metrics: { counters: { rws_resumes_total: { recovered: 4, gap: 1, new_session: 9 } } },
+    });
+    expect(labelled(a, b, 'rws_resumes_total')).toEqual([
+      { label: 'new_session', total: 9, perSecond: 9 },
+      { label: 'recovered', total: 4, perSecond: 3 },
+      { label: 'gap', total: 1, perSecond: 0 },
+    ]);
+  });
+});
+
+describe('SeriesRing', () => {
+  it('keeps the newest points up to its capacity, gaps as null', () => {
+    const r = new SeriesRing(['a', 'b'], 3);
+    for (let t = 1; t <= 5; t++) r.push(t, t % 2 === 0 ? { a: t } : { a: t, b: -t });
+    expect(r.columns()).toEqual([
+      [3, 4, 5],
+      [3, 4, 5],
+      [-3, null, -5],
+    ]);
+  });
+});
+
+describe('format', () => {
+  it('never prints NaN and keeps units readable', () => {
+    expect(f.count(undefined)).toBe('–');
+    expect(f.count(Number.NaN)).toBe('–');
+    expect(f.count(1234)).toBe('1,234');
+    expect(f.count(12345)).toBe('12.3 k');
+    expect(f.bytes(1536)).toBe('1.5 KiB');
+    expect(f.duration(0.0123)).toBe('12.3 ms');
+    expect(f.duration(0.0004)).toBe('400 µs');
+    expect(f.duration(125)).toBe('2 min 5 s');
+    expect(f.percent(0.123)).toBe('12.3 %');
+    expect(f.rate(2.25)).toBe('2.3');
+  });
+
+  it('compacts replayed seqs into ranges', () => {
+    expect(compact([9, 3, 4, 5, 6, 4])).toBe('3–6, 9');
+    expect(compact([])).toBe('');
+  });
+});
