@@ -46,6 +46,13 @@ export interface CoreEvents {
   duplicateSend: { sid: string; id: string; seq: number };
   /** A detached session reached its TTL and was freed. */
   reap: { sid: string; leftover: number };
+  /**
+   * A connection of this node lost its session to a newer connection, which took the session
+   * over (the old one is closed with 4001): a resume on this node (`node`: this node's name)
+   * or, found by the position check, on another node (`node`: the store's owner of the
+   * session, the node that took it). `undefined` when the owner is not known.
+   */
+  takeover: { sid: string; node: string | undefined };
   /** A session ended on purpose (`bye` or admin). */
   end: { sid: string; by: 'bye' | 'admin' };
   /** A peer was silent past the heartbeat timeout. */

@@ -111,6 +111,33 @@ describe('process metrics', () => {
     }
   });
 
+  it('the event-loop delay gauges show the last completed window: a 100 ms block shows after it rolls', async () => {
+    const clock = new ManualClock(Date.now());
+    const r = new Registry({ clock });
+    const windowMs = 300;
+    const p = registerProcessMetrics(r, clock, { loopWindowMs: windowMs });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+      await sleep(30); // the monitor samples from its first timer turn on
+      // Before the first window completes: 0, the block not shown yet.
+      const until = Date.now() + 100;
+      while (Date.now() < until); // the loop is blocked for 100 ms
+      for (const q of ['p50', 'p99', 'max'])
+        expect(value(r, `rws_eventloop_delay_${q}_seconds`)).toBe(0);
+      await sleep(windowMs);
+      expect(value(r, 'rws_eventloop_delay_max_seconds')).toBeGreaterThanOrEqual(0.05);
+      expect(value(r, 'rws_eventloop_delay_p99_seconds')).toBeGreaterThanOrEqual(0.05);
+      expect(value(r, 'rws_eventloop_delay_p50_seconds')).toBeGreaterThan(0);
+      // stop() ends the windows: the figures stay as they were.
+      p.stop();
+      const max = value(r, 'rws_eventloop_delay_max_seconds');
+      await sleep(windowMs + 50);
+      expect(value(r, 'rws_eventloop_delay_max_seconds')).toBe(max);
+    } finally {
+      p.stop();
+    }
+  });
+
   it('parses /proc/self/status and /proc/self/limits', () => {
     const status = 'Name:\tnode\nVmSize:\t 1234 kB\nVmData:\t   56 kB\nThreads:\t7\n';
     expect(statusBytes(status, 'VmSize')).toBe(1234 * 1024);

@@ -1,8 +1,8 @@
 /**
  * Process metrics: CPU, memory, event-loop delay and utilization, GC, open file
  * descriptors. Everything is read at scrape time except what Node only reports as it
- * happens: the event-loop delay histogram (libuv samples it) and GC entries (a
- * PerformanceObserver). Both run only between `start()` and `stop()`.
+ * happens: the event-loop delay histogram (libuv samples it; an unref'd timer rolls its 5 s
+ * windows) and GC entries (a PerformanceObserver). These run until `stop()`.
  *
  * The process figures are exposed twice: as `rws_process_*` (this project's names, with CPU
  * split into user and system and the V8 heap in use and reserved) and under the standard
@@ -27,11 +27,19 @@ import type { CounterChild } from './counter.js';
 import type { Registry } from './registry.js';
 
 /**
- * Event-loop figures cover the time since the previous collection, but at least this long:
+ * The event-loop utilization covers the time since the previous collection, but at least this long:
  * a dashboard polling every second and Prometheus every 15 s then share windows instead of
  * one of them seeing an empty one.
  */
 const MIN_WINDOW_MS = 1000;
+
+/** The event-loop delay gauges show the last completed window of this length. */
+export const LOOP_WINDOW_MS = 5000;
+
+export interface ProcessMetricsOptions {
+  /** The event-loop delay window (default `LOOP_WINDOW_MS`, 5 s). */
+  loopWindowMs?: number;
+}
 
 const GC_KINDS: Record<number, string> = {
   [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
@@ -48,7 +56,8 @@ export interface LoopFigures {
 }
 
 export interface ProcessMetrics {
-  /** The latest event-loop window (seconds; utilization 0..1). */
+  /** The latest event-loop figures: the delay's last completed window (seconds) and the
+   *  utilization's latest window (0..1). */
   loop(): LoopFigures;
   stop(): void;
 }
@@ -87,7 +96,11 @@ function attempt<T>(read: () => T): T | undefined {
   }
 }
 
-export function registerProcessMetrics(registry: Registry, clock: Clock): ProcessMetrics {
+export function registerProcessMetrics(
+  registry: Registry,
+  clock: Clock,
+  options: ProcessMetricsOptions = {},
+): ProcessMetrics {
   const startSeconds = (clock.now() - performance.now()) / 1000;
   registry.counter({
     name: 'rws_process_cpu_user_seconds_total',
@@ -197,45 +210,55 @@ export function registerProcessMetrics(registry: Registry, clock: Clock): Proces
     collect: () => startSeconds,
   });
 
+  // The delay: libuv samples it into a histogram, read and reset every `loopWindowMs` by a
+  // timer of its own, so the gauges show the last completed window whoever scrapes and how
+  // often (the dashboard's 1 s snapshots and a 15 s Prometheus scrape see the same figures).
   const delay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
-  let elu: EventLoopUtilization = performance.eventLoopUtilization();
-  let windowStart = clock.now();
-  let figures: LoopFigures = { p50: 0, p99: 0, max: 0, utilization: 0 };
-  let measured = false;
-  const refresh = (): LoopFigures => {
-    const now = clock.now();
-    if (measured && now - windowStart < MIN_WINDOW_MS) return figures;
-    measured = true;
-    const next = performance.eventLoopUtilization();
+  const loopWindowMs = options.loopWindowMs ?? LOOP_WINDOW_MS;
+  let delays = { p50: 0, p99: 0, max: 0 };
+  const roll = (): void => {
     const empty = delay.count === 0;
-    figures = {
+    delays = {
       p50: empty ? 0 : delay.percentile(50) / 1e9,
       p99: empty ? 0 : delay.percentile(99) / 1e9,
       max: empty ? 0 : delay.max / 1e9,
-      utilization: performance.eventLoopUtilization(next, elu).utilization,
     };
     delay.reset();
+  };
+  // Real time on purpose: the monitor measures the real loop, whatever clock a test injects.
+  const roller = setInterval(roll, loopWindowMs);
+  roller.unref();
+
+  // The utilization covers the time since the previous collection (at least MIN_WINDOW_MS).
+  let elu: EventLoopUtilization = performance.eventLoopUtilization();
+  let windowStart = clock.now();
+  let utilization = 0;
+  let measured = false;
+  registry.beforeCollect(() => {
+    const now = clock.now();
+    if (measured && now - windowStart < MIN_WINDOW_MS) return;
+    measured = true;
+    const next = performance.eventLoopUtilization();
+    utilization = performance.eventLoopUtilization(next, elu).utilization;
     elu = next;
     windowStart = now;
-    return figures;
-  };
-  registry.beforeCollect(refresh);
+  });
   for (const [q, pick] of [
-    ['p50', (f: LoopFigures) => f.p50],
-    ['p99', (f: LoopFigures) => f.p99],
-    ['max', (f: LoopFigures) => f.max],
+    ['p50', () => delays.p50],
+    ['p99', () => delays.p99],
+    ['max', () => delays.max],
   ] as const)
     registry.gauge({
       name: `rws_eventloop_delay_${q}_seconds`,
-      help: `Event-loop delay ${q === 'max' ? 'maximum' : q} over the last window (>= 1 s), in seconds.`,
+      help: `Event-loop delay ${q === 'max' ? 'maximum' : q} over the last completed ${loopWindowMs / 1000} s window (0 before the first), in seconds.`,
       unit: 'seconds',
-      collect: () => pick(figures),
+      collect: pick,
     });
   registry.gauge({
     name: 'rws_eventloop_utilization',
     help: 'Share of time the event loop was busy over the last window (>= 1 s), 0..1.',
-    collect: () => figures.utilization,
+    collect: () => utilization,
   });
 
   const gcRuns = registry.counter({
@@ -265,10 +288,11 @@ export function registerProcessMetrics(registry: Registry, clock: Clock): Proces
 
   let stopped = false;
   return {
-    loop: () => figures,
+    loop: () => ({ ...delays, utilization }),
     stop() {
       if (stopped) return;
       stopped = true;
+      clearInterval(roller);
       delay.disable();
       observer.disconnect();
     },

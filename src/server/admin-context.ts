@@ -4,6 +4,7 @@ import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { Hub } from '../session/hub.js';
 import type { Store } from '../store/store.js';
+import type { EventLog } from './event-log.js';
 import type { StatsStream } from './stats-stream.js';
 
 /** The most entries one list answers (top-N sessions, a page of dead letters). */
@@ -36,6 +37,8 @@ export interface AdminContext {
   dlq: DeadLetterStore;
   breakers: BreakerRegistry;
   clock: Clock;
+  /** The notable core events of this node (GET /api/events, the stats stream's `events`). */
+  events: EventLog;
   /** The metrics figures as JSON (absent when metrics are off). */
   metricsStats?: () => Promise<Record<string, unknown>>;
   startedAt: number;

@@ -1,6 +1,7 @@
 /**
  * The admin API (docs/protocol.md "HTTP API"): stats, top-N sessions, one session, kick,
- * dead letters (dlq-routes.ts: list, replay, purge) and breakers (list, reset, force open).
+ * dead letters (dlq-routes.ts: list, replay, purge), breakers (list, reset, force open) and
+ * the event log (event-log.ts).
  * Everything here answers in bounded time and size whatever the number of sessions: lists
  * are top-N or paged.
  */
@@ -9,11 +10,14 @@ import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { SessionRecord, SessionSort } from '../store/store.js';
 import { MAX_LIMIT, type AdminContext } from './admin-context.js';
 import { dlqRoute } from './dlq-routes.js';
+import { EVENT_TYPES, type EventType } from './event-log.js';
 import { allow, decodeSegment, enumParam, HttpError, intParam, sendJson } from './http-util.js';
 
 export type { AdminContext } from './admin-context.js';
 
 const SESSION = /^\/api\/sessions\/([^/]+)$/;
+/** The most nodes a stats snapshot lists (the `cluster` figures count them all). */
+export const MAX_STATS_NODES = 64;
 const BREAKER_ACTION = /^\/api\/breakers\/([^/]+)\/(reset|force-open)$/;
 
 /** Handles an admin route; false when the path is not one. */
@@ -70,6 +74,24 @@ export async function adminRoute(
     sendJson(res, 200, { node: ctx.node, breakers: ctx.breakers.list().map(breakerView) });
     return true;
   }
+  if (path === '/api/events') {
+    allow(method, 'GET');
+    const limit = intParam(query, 'limit', 200, 1, MAX_LIMIT);
+    const after = intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
+    const types = typesParam(query);
+    const sid = query.get('sid') ?? undefined;
+    sendJson(res, 200, {
+      node: ctx.node,
+      evicted: ctx.events.evicted,
+      events: ctx.events.list({
+        after,
+        limit,
+        ...(types === undefined ? {} : { types }),
+        ...(sid === undefined ? {} : { sid }),
+      }),
+    });
+    return true;
+  }
   if (path === '/api/nodes') {
     allow(method, 'GET');
     sendJson(res, 200, { node: ctx.node, nodes: await ctx.nodes() });
@@ -122,7 +144,9 @@ export async function stats(ctx: AdminContext): Promise<Record<string, unknown>>
     },
     dlq: await dlqStats(ctx),
     ...(ctx.storeInfo === undefined ? {} : { store: ctx.storeInfo() }),
-    breakers: ctx.breakers.list().map((b) => ({ name: b.name, state: b.state })),
+    breakers: ctx.breakers.list().map(breakerView),
+    // For a node selector: the first 64 (this node first).
+    nodes: nodes.slice(0, MAX_STATS_NODES),
     ...(ctx.metricsStats === undefined ? {} : { metrics: await ctx.metricsStats() }),
   };
 }
@@ -150,6 +174,21 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
 function breakerView(b: CircuitBreaker): Record<string, unknown> {
   const s = b.snapshot();
   return { ...s, openUntil: s.openUntil ?? null, lastChange: s.lastChange ?? null };
+}
+
+/** `type=a,b`: event types, each one of `EVENT_TYPES`; undefined when absent or empty. */
+function typesParam(query: URLSearchParams): EventType[] | undefined {
+  const raw = query.get('type');
+  if (raw === null || raw === '') return undefined;
+  const types = raw.split(',');
+  for (const t of types)
+    if (!(EVENT_TYPES as readonly string[]).includes(t))
+      throw new HttpError(
+        400,
+        'bad_request',
+        `"type" must be a comma-separated list of ${EVENT_TYPES.join(', ')}`,
+      );
+  return types as EventType[];
 }
 
 /** The dead-letter figures as /api/stats shows them (a copy: never the store's own object). */

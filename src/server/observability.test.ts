@@ -91,7 +91,17 @@ describe('createObservability', () => {
       const s = (await o.stats()) as {
         counters: Record<string, unknown>;
         gauges: Record<string, unknown>;
-        histograms: Record<string, { count: number; sum: number; p50: number; p99: number }>;
+        histograms: Record<
+          string,
+          {
+            count: number;
+            sum: number;
+            p50: number;
+            p99: number;
+            bounds: number[];
+            counts: number[];
+          }
+        >;
       };
       expect(s.counters.rws_messages_acked_total).toBe(100);
       expect(s.counters.rws_messages_dropped_total).toMatchObject({ overflow: 2, ttl: 0 });
@@ -102,12 +112,22 @@ describe('createObservability', () => {
       expect(ack.sum).toBeCloseTo(2);
       expect(ack.p50).toBeGreaterThan(0.01);
       expect(ack.p50).toBeLessThanOrEqual(0.025);
-      expect(s.histograms.rws_send_duration_seconds).toEqual({
-        count: 0,
-        sum: 0,
-        p50: null,
-        p99: null,
-      });
+      // The buckets: upper bounds, and per-bucket (not cumulative) counts with +Inf last.
+      expect(ack.bounds.length).toBeGreaterThan(1);
+      expect(ack.bounds.every((b, i) => i === 0 || b > ack.bounds[i - 1]!)).toBe(true);
+      expect(ack.counts).toHaveLength(ack.bounds.length + 1);
+      const at = ack.bounds.findIndex((b) => b >= 0.02);
+      expect(ack.counts[at]).toBe(100);
+      expect(ack.counts.reduce((a, b) => a + b, 0)).toBe(100);
+      for (let i = 0; i < 3; i++)
+        events.emit('ack', { sid: 's', seq: 101 + i, removed: 1, latencyMs: 1e9 });
+      const later = (await o.stats()) as typeof s;
+      const after = later.histograms.rws_ack_latency_seconds!;
+      expect(after.counts.at(-1)).toBe(3); // above every bound: the +Inf bucket
+      expect(after.counts[at]).toBe(100);
+      const send = s.histograms.rws_send_duration_seconds!;
+      expect(send).toMatchObject({ count: 0, sum: 0, p50: null, p99: null });
+      expect(send.counts).toEqual(new Array<number>(send.bounds.length + 1).fill(0));
     } finally {
       o.close();
     }

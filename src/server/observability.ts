@@ -52,7 +52,7 @@ export interface ObservabilityOptions {
 export interface Observability {
   /** GET /metrics: negotiates Prometheus text 0.0.4 vs OpenMetrics 1.0 from the Accept header. */
   serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** The same figures as JSON for GET /api/stats (plain object: counters, gauges, histogram count/sum and p50/p99 estimates). */
+  /** The same figures as JSON for GET /api/stats (plain object: counters, gauges, histogram count/sum, p50/p99 estimates, bounds and per-bucket counts). */
   stats(): Promise<Record<string, unknown>>;
   /** Unsubscribe from events, stop the event-loop monitor and GC observer. Idempotent. */
   close(): void;
@@ -128,12 +128,24 @@ async function answer<T>(read: () => Awaitable<T>): Promise<T | undefined> {
   }
 }
 
-type Figure = number | { count: number; sum: number; p50: number | null; p99: number | null };
+type Figure =
+  | number
+  | {
+      count: number;
+      sum: number;
+      p50: number | null;
+      p99: number | null;
+      bounds: number[];
+      counts: number[];
+    };
 
 /**
  * Families as plain JSON: `{counters, gauges, histograms}`, each keyed by metric name; an
  * unlabelled metric is its figure, a labelled one an object keyed by its label values
- * joined with ','. Histograms give count, sum and p50/p99 estimates (bucket interpolation).
+ * joined with ','. Histograms give count, sum and p50/p99 estimates (bucket interpolation),
+ * and their buckets: `bounds` (the upper bounds, +Inf left out) and `counts` (per bucket, not
+ * cumulative, one more than `bounds`: the +Inf bucket last), so that a reader can estimate
+ * quantiles over the interval between two snapshots from the difference of their counts.
  */
 export function toJson(families: readonly FamilySnapshot[]): Record<string, unknown> {
   const out: Record<'counters' | 'gauges' | 'histograms', Record<string, unknown>> = {
@@ -149,6 +161,8 @@ export function toJson(families: readonly FamilySnapshot[]): Record<string, unkn
             sum: s.sum ?? 0,
             p50: bucketQuantile(f.bounds ?? [], s.buckets ?? [], s.value, 0.5) ?? null,
             p99: bucketQuantile(f.bounds ?? [], s.buckets ?? [], s.value, 0.99) ?? null,
+            bounds: [...(f.bounds ?? [])],
+            counts: [...(s.buckets ?? [])],
           }
         : s.value;
     const group =

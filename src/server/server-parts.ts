@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { Upstream } from '../upstream/upstream.js';
 import { stats } from './admin-routes.js';
 import type { AdminContext } from './admin-context.js';
+import type { EventLog } from './event-log.js';
 import type { Observability } from './observability.js';
 import type { RouteContext } from './routes.js';
 import { StatsStream } from './stats-stream.js';
@@ -111,6 +112,8 @@ export function routeContext(
     storeInfo: (() => Record<string, unknown>) | undefined;
     /** Stored sends accepted by this node (the stats stream's rates). */
     sent: () => { messages: number; bytes: number };
+    /** The notable core events (GET /api/events, the stats stream's `events`). */
+    events: EventLog;
   },
 ): RouteContext {
   const obs = parts.observability;
@@ -123,6 +126,7 @@ export function routeContext(
     dlq: parts.dlq,
     breakers: parts.breakers,
     clock: parts.clock,
+    events: parts.events,
     startedAt: parts.clock.now(),
     maxBodyBytes: c.maxFrame,
     onError: parts.onError,
@@ -131,6 +135,7 @@ export function routeContext(
   admin.statsStream = new StatsStream({
     snapshot: () => stats(admin),
     sent: parts.sent,
+    events: parts.events,
     clock: parts.clock,
     onError: parts.onError,
   });

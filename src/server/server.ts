@@ -32,6 +32,7 @@ import { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { NodeView } from './admin-context.js';
+import { EventLog } from './event-log.js';
 import { createObservability, type Observability } from './observability.js';
 import { createRedisParts, isRedisStore, type RedisParts } from './redis-mode.js';
 import { handleRequest } from './routes.js';
@@ -72,6 +73,8 @@ export class RwsServer extends Emitter<CoreEvents> {
   private timers: TimerHandle[] = [];
   /** GET /api/stats/stream: its timer runs only while it has viewers; close() ends them. */
   private readonly statsStream: StatsStream | undefined;
+  /** The notable core events of this node, in a bounded ring (GET /api/events). */
+  readonly eventLog: EventLog;
   private draining = false;
   private closed: Promise<void> | undefined;
   private hasher: ContentHasher | undefined;
@@ -154,6 +157,7 @@ export class RwsServer extends Emitter<CoreEvents> {
           clock: this.clock,
         })
       : undefined;
+    this.eventLog = new EventLog(this, this.clock);
     const ctx = routeContext(c, {
       hub: this.hub,
       store: this.store,
@@ -167,6 +171,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       node: this.node,
       nodes: () => this.nodeViews(),
       sent: () => this.sentTotals,
+      events: this.eventLog,
       storeInfo:
         this.redis === undefined
           ? undefined

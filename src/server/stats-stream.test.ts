@@ -7,6 +7,9 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
+import type { CoreEvents } from '../core-events.js';
+import { Emitter } from '../events.js';
+import { EventLog } from './event-log.js';
 import { StatsStream, type SseResponse } from './stats-stream.js';
 
 class FakeResponse extends EventEmitter {
@@ -50,7 +53,7 @@ class FakeResponse extends EventEmitter {
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function setup(options: { maxViewers?: number; intervalMs?: number } = {}) {
+function setup(options: { maxViewers?: number; intervalMs?: number; events?: EventLog } = {}) {
   const clock = new ManualClock();
   const sent = { messages: 0, bytes: 0 };
   let calls = 0;
@@ -200,5 +203,44 @@ describe('StatsStream', () => {
     expect(stream.dropped).toBe(2);
     expect(stream.viewerCount).toBe(1);
     expect(ok.events).toHaveLength(12);
+  });
+
+  it('each snapshot carries the event-log entries since the previous one (first: the last 50)', async () => {
+    const log = new EventLog(new Emitter<CoreEvents>(), new ManualClock());
+    const add = (n: number) => {
+      for (let i = 0; i < n; i++) log.add('reap', `s${log.lastId + 1}`, { leftover: 0 });
+    };
+    const { clock, open } = setup({ events: log });
+    const ids = (e: Record<string, unknown>) => (e.events as { id: number }[]).map((x) => x.id);
+    const range = (from: number, to: number) =>
+      Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    add(60);
+    const v = open();
+    await flush();
+    expect(ids(v.events[0]!)).toEqual(range(11, 60));
+    expect(v.events[0]!.eventsMissed).toBeUndefined();
+    add(3);
+    clock.advance(1000);
+    await flush();
+    expect(ids(v.events[1]!)).toEqual([61, 62, 63]);
+    expect(v.events[1]!).toMatchObject({
+      events: [{ id: 61, type: 'reap', sid: 's61', detail: { leftover: 0 } }, {}, {}],
+    });
+    expect(v.events[1]!.eventsMissed).toBeUndefined();
+    // More than 100 in one interval: the newest 100, and how many were left out.
+    add(150);
+    clock.advance(1000);
+    await flush();
+    expect(ids(v.events[2]!)).toEqual(range(114, 213));
+    expect(v.events[2]!.eventsMissed).toBe(50);
+    clock.advance(1000);
+    await flush();
+    expect(v.events[3]!.events).toEqual([]);
+    // A new run (after the last viewer left) starts again with the last 50.
+    v.leave();
+    add(1);
+    const w = open();
+    await flush();
+    expect(ids(w.events[0]!)).toEqual(range(165, 214));
   });
 });

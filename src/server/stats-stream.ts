@@ -10,7 +10,13 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../clock.js';
+import type { EventLog } from './event-log.js';
 import { HttpError } from './http-util.js';
+
+/** The event-log entries one snapshot carries at most (the rest are counted in `eventsMissed`). */
+export const SNAPSHOT_EVENTS = 100;
+/** The entries the first snapshot of a run carries (the latest ones). */
+export const FIRST_SNAPSHOT_EVENTS = 50;
 
 /** What a stream writes to: the part of a `ServerResponse` it uses (tests pass fakes). */
 export type SseResponse = Pick<
@@ -23,6 +29,8 @@ export interface StatsStreamOptions {
   snapshot: () => Promise<Record<string, unknown>>;
   /** Stored sends accepted by this node since start (for the per-second rates). */
   sent: () => { messages: number; bytes: number };
+  /** The event log: each snapshot carries its entries since the previous snapshot. */
+  events?: Pick<EventLog, 'since' | 'list' | 'lastId'>;
   clock: Clock;
   /** Between two snapshots (default 1000 ms). */
   intervalMs?: number;
@@ -57,6 +65,8 @@ export class StatsStream {
   /** The last snapshot's serialized event, sent at once to a viewer who joins. */
   private latest: string | undefined;
   private previous: Sample | undefined;
+  /** The id of the newest event-log entry sent (undefined: none yet in this run). */
+  private lastEventId: number | undefined;
   private computing: Promise<void> | undefined;
   private closed = false;
   private readonly intervalMs: number;
@@ -131,6 +141,7 @@ export class StatsStream {
     // A later first viewer gets a fresh snapshot, and rates over a fresh interval.
     this.latest = undefined;
     this.previous = undefined;
+    this.lastEventId = undefined;
   }
 
   /** One snapshot for every viewer; a tick while the last one is still computing is skipped. */
@@ -152,6 +163,7 @@ export class StatsStream {
         at: new Date(sample.at).toISOString(),
         ...stats,
         rates: this.rates(sample),
+        ...this.events(),
       })}\n\n`;
       this.previous = sample;
       this.latest = event;
@@ -172,6 +184,20 @@ export class StatsStream {
       bytes: sent.bytes,
       deadLetters: Object.values(added).reduce((a, b) => a + b, 0),
     };
+  }
+
+  /**
+   * The event-log entries since the previous snapshot (at most 100, the newest; `eventsMissed`
+   * counts the others), or the latest 50 in the first snapshot of a run.
+   */
+  private events(): { events?: unknown[]; eventsMissed?: number } {
+    const log = this.o.events;
+    if (log === undefined) return {};
+    const last = this.lastEventId;
+    this.lastEventId = log.lastId;
+    if (last === undefined) return { events: log.list({ limit: FIRST_SNAPSHOT_EVENTS }) };
+    const { events, missed } = log.since(last, SNAPSHOT_EVENTS);
+    return missed > 0 ? { events, eventsMissed: missed } : { events };
   }
 
   /** Per-second rates since the previous snapshot (null on the first one). */

@@ -232,6 +232,22 @@ describe('takeover', () => {
     expect(b.closed).toBeUndefined();
   });
 
+  it('emits takeover (this node) when the old connection here is replaced, not for a plain resume', async () => {
+    const h = new HubHarness({ node: 'node-x' });
+    const takeovers = h.record('takeover');
+    const a = await h.session();
+    const b = h.connect();
+    await h.hello(b, { sid: a.sid, key: a.key, ack: 0 });
+    expect(a.t.closed?.code).toBe(4001);
+    expect(takeovers).toEqual([{ sid: a.sid, node: 'node-x' }]);
+    // A resume of a detached session replaces no connection: no takeover.
+    b.fireClose(1006);
+    await h.settle();
+    const c = h.connect();
+    expect(await h.hello(c, { sid: a.sid, key: a.key, ack: 0 })).toMatchObject({ resumed: true });
+    expect(takeovers).toHaveLength(1);
+  });
+
   it('client messages are answered on the new connection', async () => {
     const h = new HubHarness();
     let release: () => void = () => {};

@@ -203,7 +203,11 @@ export class Handshake {
       needsPump: false,
     };
     // Takeover: the session's earlier connection here, if another one held it, closes.
-    ctx.registry.attach(local)?.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
+    const replaced = ctx.registry.attach(local);
+    if (replaced !== undefined) {
+      replaced.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
+      ctx.events.emit('takeover', { sid, node: ctx.node });
+    }
     if (resumed) ctx.tookOver(sid);
     conn.sid = sid;
     conn.state = 'open';

@@ -88,6 +88,7 @@ export class PositionCheck {
     if (record.owner !== undefined && record.owner !== this.node) {
       this.registry.takenOver(local.sid);
       local.conn.close(CloseCode.Replaced, 'replaced by a newer connection');
+      this.events.emit('takeover', { sid: local.sid, node: record.owner });
       return;
     }
     if (record.epoch !== local.epoch) {

@@ -116,11 +116,16 @@ describe('two nodes on one store and one bus', () => {
     const n = new TwoNodes();
     const s = await n.a.session();
     const disconnects = n.a.record('disconnect');
+    const takeovers = n.a.record('takeover');
+    const takeoversB = n.b.record('takeover');
     const t2 = n.b.connect();
     const w = await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 0 });
     await n.settle();
     expect(w).toMatchObject({ resumed: true, recovered: true });
     expect(s.t.closed?.code).toBe(4001);
+    // The node that lost the connection tells (with the node that took it); B replaced none.
+    expect(takeovers).toEqual([{ sid: s.sid, node: 'node-b' }]);
+    expect(takeoversB).toEqual([]);
     s.t.fireClose(); // A's socket closes: its detach is fenced by the store's owner
     await n.settle();
     expect(disconnects.map((d) => d.code)).toEqual([4001]);

@@ -157,7 +157,12 @@ describe('admin API', () => {
     expect(forced.status).toBe(200);
     expect(forced.body).toMatchObject({ name: 'upstream', state: 'forced_open' });
     const stats = await getJson(`${info.httpUrl}/api/stats`);
-    expect(stats.body.breakers).toEqual([{ name: 'upstream', state: 'forced_open' }]);
+    // /api/stats shows each breaker as /api/breakers does (the dashboard polls nothing else).
+    const now = (await getJson(`${info.httpUrl}/api/breakers`)).body.breakers as unknown[];
+    expect(stats.body.breakers).toEqual(now);
+    expect(stats.body.breakers).toEqual([
+      expect.objectContaining({ name: 'upstream', state: 'forced_open', openUntil: null }),
+    ]);
     const reset = await postJson(`${info.httpUrl}/api/breakers/upstream/reset`, '');
     expect(reset.body).toMatchObject({ name: 'upstream', state: 'closed' });
     const unknown = await postJson(`${info.httpUrl}/api/breakers/nope/reset`, '');
@@ -168,7 +173,14 @@ describe('admin API', () => {
 
   it('with an admin token, /api/* and /metrics need it', async () => {
     const { info } = await startServer({ adminToken: 'secret-token-123' });
-    for (const path of ['/api/stats', '/api/sessions', '/api/dlq', '/api/breakers', '/metrics']) {
+    for (const path of [
+      '/api/stats',
+      '/api/sessions',
+      '/api/dlq',
+      '/api/breakers',
+      '/api/events',
+      '/metrics',
+    ]) {
       const res = await fetch(`${info.httpUrl}${path}`);
       expect(res.status, path).toBe(401);
       const ok = await fetch(`${info.httpUrl}${path}`, {

@@ -81,7 +81,9 @@ describe('GET /api/stats/stream', () => {
     expect(await v.next()).toBe('retry: 2000');
     const first = await v.data();
     const stats = (await getJson(`${info.httpUrl}/api/stats`)).body;
-    expect(Object.keys(first).sort()).toEqual([...Object.keys(stats), 'at', 'rates'].sort());
+    expect(Object.keys(first).sort()).toEqual(
+      [...Object.keys(stats), 'at', 'rates', 'events'].sort(),
+    );
     expect(first).toMatchObject({
       connections: 1,
       sessions: { total: 1 },
