@@ -90,7 +90,7 @@ export class Chart {
           })),
         ],
       },
-      this.ring.columns() as uPlot.AlignedData,
+      this.ring.columns(),
       this.box,
     );
     new ResizeObserver(() => {
@@ -105,7 +105,7 @@ export class Chart {
   }
 
   redraw(): void {
-    this.plot?.setData(this.ring.columns() as uPlot.AlignedData);
+    this.plot?.setData(this.ring.columns());
   }
 
   clear(): void {

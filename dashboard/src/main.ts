@@ -423,7 +423,11 @@ async function refreshSessions(): Promise<void> {
       byId('sessions')
         .querySelector<HTMLButtonElement>(`button[aria-label="${CSS.escape(focusedLabel)}"]`)
         ?.focus();
-    if (!msg.classList.contains('error')) text(msg, '');
+    // A failed refresh's error goes once the next one succeeds; an action's message stays.
+    if (msg.classList.contains('error')) {
+      msg.className = 'msg';
+      text(msg, '');
+    }
     if (detailSid !== undefined) void showSession(detailSid, false);
   } catch (error) {
     showError(msg, error);

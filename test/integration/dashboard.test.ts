@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ResilientClient } from '../../client/index.js';
 import { createServer, type RwsServer } from '../../src/index.js';
 import { demoHandler } from '../../src/server/demo.js';
-import { sleep } from '../support/raw-client.js';
+import { RawClient, sleep } from '../support/raw-client.js';
 import { getJson, postJson, startServer } from '../support/server.js';
 
 const executablePath = [
@@ -94,7 +94,7 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
 
   const card = (page: Page, key: string) => page.textContent(`#card-${key}`);
   const live = (page: Page) =>
-    page.waitForFunction(() => document.getElementById('stream')?.textContent === 'live');
+    eventually(async () => expect(await page.textContent('#stream')).toBe('live'), 10_000);
 
   async function connectClient(url: string): Promise<ResilientClient> {
     const c = new ResilientClient(url, fast);
@@ -134,11 +134,10 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       }, 6000);
       // The cards keep their size while the numbers change (no layout jump).
       const boxes = async () =>
-        page.$$eval('.card', (els) =>
-          els.map((e) => {
-            const r = e.getBoundingClientRect();
-            return [r.x, r.y, r.width, r.height].map(Math.round).join(',');
-          }),
+        Promise.all(
+          (await page.locator('.card').all()).map(async (c) =>
+            JSON.stringify(await c.boundingBox()),
+          ),
         );
       const before = await boxes();
       await sleep(2200);
@@ -159,12 +158,39 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
     // Every chart drew.
     expect(await page.locator('.chart canvas').count()).toBe(6);
 
+    // A session's detail view, then a kick (two presses: arm, confirm) that ends it.
+    const sid = (await page.locator('#sessions tr[data-sid]').first().getAttribute('data-sid'))!;
+    await page.click(`button[aria-label="details of ${sid}"]`);
+    await eventually(
+      async () => expect(await page.textContent('#session-detail')).toContain(sid),
+      3000,
+    );
+    expect(await page.textContent('#session-detail')).toContain('depth');
+    await page.click(`button[aria-label="kick ${sid}"]`);
+    expect(await page.textContent(`button[aria-label="kick ${sid}"]`)).toBe('Confirm Kick');
+    await page.click(`button[aria-label="kick ${sid}"]`);
+    await eventually(
+      async () => expect(await page.textContent('#sessions-msg')).toBe(`session ${sid} ended`),
+      3000,
+    );
+    expect((await getJson(`${info.httpUrl}/api/sessions/${sid}`)).status).toBe(404);
+    // The end is in the event log; the type filter hides it.
+    const ends = page.locator(`#events li[data-type="end"]`);
+    await eventually(async () => expect(await ends.count()).toBe(1), 3000);
+    await page.uncheck('#events-types input[value="end"]');
+    expect(await ends.count()).toBe(0);
+    await page.check('#events-types input[value="end"]');
+    await page.fill('#events-sid', 'no-such-session');
+    expect(await ends.count()).toBe(0);
+    await page.fill('#events-sid', sid.slice(0, 8));
+    expect(await ends.count()).toBe(1);
+
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-1280x800.png'), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await sleep(300);
     // Readable on a phone: nothing wider than the screen.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(
       390,
     );
     await page.screenshot({ path: join(SCREENSHOTS, 'dashboard-390x844.png'), fullPage: true });
@@ -189,8 +215,15 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
     const state = () =>
       page.getAttribute('#breakers tr[data-breaker="upstream"] .state', 'data-state');
     await eventually(async () => expect(await state()).toBe('closed'), 3000);
-    const c = await connectClient(info.url);
-    for (let i = 0; i < 3; i++) await c.send({ i }).catch(() => undefined);
+    // Three client messages fail upstream (500): the breaker opens. A raw client, so that
+    // nothing retries them after the reset below.
+    const raw = await RawClient.connect(info.url);
+    extra.push({ close: () => raw.ws.close() });
+    await raw.hello();
+    for (let i = 1; i <= 3; i++) {
+      raw.send({ t: 'msg', id: `m${i}`, data: { i } });
+      await raw.next((f) => f.t === 'nack' && f.id === `m${i}`);
+    }
     await eventually(async () => expect(await state()).toBe('open'), 4000);
     // The transition is in the event log and in the breaker's row.
     await eventually(
@@ -218,24 +251,11 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
 
   it('replays a dead letter from the page', async () => {
     const { info } = await startServer({ outboxMax: 2, overflow: 'drop-oldest' });
-    const c = new ResilientClient(info.url, fast);
-    clients.push(c);
-    const got: unknown[] = [];
-    c.on('message', (m) => got.push(m.data));
-    const opened = new Promise<string>((resolve) => c.once('open', (e) => resolve(e.sid)));
-    c.connect();
-    const sid = await opened;
-    await c.close(); // bye ends the session: no. Keep it: reconnect below instead.
-    // A session that is away: its outbox overflows, the oldest go to the dead-letter queue.
-    const c2 = new ResilientClient(info.url, fast);
-    clients.push(c2);
-    const sid2 = await new Promise<string>((resolve) => {
-      c2.once('open', (e) => resolve(e.sid));
-      c2.connect();
-    });
-    expect(sid2).not.toBe(sid);
-    await postJson(`${info.httpUrl}/api/sessions/${sid2}/messages`, { data: 'warm' });
-    // Pause delivery by dropping its socket, then overflow the outbox.
+    // A client that never acks: with an outbox of 2, the oldest messages are evicted to the
+    // dead-letter queue (reason overflow).
+    const raw = await RawClient.connect(info.url);
+    extra.push({ close: () => raw.ws.close() });
+    const sid2 = String((await raw.hello()).sid);
     const { page, errors } = await open(`${info.httpUrl}/dashboard`);
     await live(page);
     for (const d of ['m1', 'm2', 'm3', 'm4', 'm5'])
@@ -248,6 +268,15 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
     const row = page.locator('#dlq tr[data-dlq]').first();
     await row.waitFor();
     const before = (await getJson(`${info.httpUrl}/api/dlq`)).body.size as number;
+    expect(before).toBe(3);
+    // The client now acks all it has: the replayed message finds room (no new eviction).
+    await raw.next((f) => f.t === 'msg' && f.seq === 5);
+    raw.send({ t: 'ack', seq: 5 });
+    await eventually(
+      async () =>
+        expect((await getJson(`${info.httpUrl}/api/sessions/${sid2}`)).body.depth).toBe(0),
+      3000,
+    );
     const id = await row.getAttribute('data-dlq');
     await page.click(`button[aria-label="replay dead letter ${id}"]`);
     await eventually(
@@ -258,6 +287,8 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       3000,
     );
     expect((await getJson(`${info.httpUrl}/api/dlq`)).body.size).toBe(before - 1);
+    // The replayed message is a new stored message of the session (seq 6), sent to the client.
+    await raw.next((f) => f.t === 'msg' && f.seq === 6 && f.data === 'm1');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -267,7 +298,7 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
     const { page, errors } = await open(`${info.httpUrl}/dashboard`);
     await live(page);
     await page.click('#try-open');
-    await page.waitForFunction(() => document.getElementById('try-state')?.textContent === 'open');
+    await eventually(async () => expect(await page.textContent('#try-state')).toBe('open'), 5000);
     await page.fill('#try-text', 'hi there');
     await page.click('#try-send-btn');
     await eventually(
@@ -294,7 +325,7 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       async () => expect(await page.textContent('#try-log')).toContain('dropping the connection'),
       2000,
     );
-    await page.waitForFunction(() => document.getElementById('try-state')?.textContent === 'open');
+    await eventually(async () => expect(await page.textContent('#try-state')).toBe('open'), 5000);
     // Nothing lost: every message the server pushed arrived (received ≥ pushed).
     const [pushed, received] = (await page.textContent('#try-counts'))!.split(' / ').map(Number);
     expect(received).toBeGreaterThanOrEqual(pushed!);
@@ -324,13 +355,16 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       await page.fill('#login-token', 'secret-token-123');
       await page.press('#login-token', 'Enter');
       await live(page);
-      expect(await page.evaluate(() => [sessionStorage.length, localStorage.length])).toEqual([
-        1, 0,
-      ]);
+      expect(await page.evaluate<number[]>('[sessionStorage.length, localStorage.length]')).toEqual(
+        [1, 0],
+      );
       const node1 = await page.textContent('#served');
       // Restart the server on the same port: the stream comes back without a reload.
       await first.close();
-      await page.waitForFunction(() => document.getElementById('stream')?.textContent !== 'live');
+      await eventually(
+        async () => expect(await page.textContent('#stream')).not.toBe('live'),
+        5000,
+      );
       second = createServer({
         host: '127.0.0.1',
         port: a.port,
