@@ -20,6 +20,12 @@ import { createServer, type RwsServer } from '../../src/index.js';
 import { demoHandler } from '../../src/server/demo.js';
 import { RawClient, sleep } from '../support/raw-client.js';
 import { getJson, postJson, startServer } from '../support/server.js';
+import {
+  deletePrefix,
+  freshPrefix,
+  requireRedis,
+  TEST_REDIS_URL,
+} from '../../src/store/redis/redis-test-support.js';
 
 const executablePath = [
   process.env.CHROMIUM_PATH,
@@ -47,6 +53,8 @@ async function eventually(check: () => Promise<void>, timeoutMs: number): Promis
     }
   }
 }
+
+const hasRedis = await requireRedis('dashboard node selector');
 
 const SCREENSHOTS = join(import.meta.dirname, '..', 'screenshots');
 const fast = { backoff: { baseMs: 5, capMs: 20 }, WebSocket } as const;
@@ -380,4 +388,52 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       await second?.close();
     }
   });
+
+  it.skipIf(!hasRedis)(
+    'with nodes on Redis: the selector lists every node, each with its own figures, and the cluster total',
+    async () => {
+      const prefix = freshPrefix();
+      try {
+        const [a, b] = [
+          await startServer({ store: TEST_REDIS_URL, redisPrefix: prefix, node: 'node-a' }),
+          await startServer({ store: TEST_REDIS_URL, redisPrefix: prefix, node: 'node-b' }),
+        ];
+        const raws = [
+          await RawClient.connect(a.info.url),
+          await RawClient.connect(b.info.url),
+          await RawClient.connect(b.info.url),
+        ];
+        for (const r of raws) {
+          extra.push({ close: () => r.ws.close() });
+          await r.hello();
+        }
+        const { page, errors } = await open(`${a.info.httpUrl}/dashboard`);
+        await live(page);
+        const options = async () =>
+          Promise.all(
+            (await page.locator('#view option').all()).map((o) => o.getAttribute('value')),
+          );
+        await eventually(
+          async () => expect(await options()).toEqual(['cluster', 'node-a', 'node-b']),
+          5000,
+        );
+        // The cluster total: connections summed over the live nodes (from their heartbeats).
+        await eventually(async () => expect(await card(page, 'connections')).toBe('3'), 10_000);
+        await page.selectOption('#view', 'node-b');
+        await eventually(async () => expect(await card(page, 'connections')).toBe('2'), 5000);
+        // Another node's rates live on its own dashboard: shown empty here, not as this node's.
+        expect(await card(page, 'messagesOutPerSecond')).toBe('–');
+        await page.selectOption('#view', 'node-a');
+        await eventually(async () => {
+          expect(await card(page, 'connections')).toBe('1');
+          // Its rates need two snapshots; then they are this node's own.
+          expect(await card(page, 'messagesOutPerSecond')).toBe('0');
+        }, 5000);
+        expect(errors).toEqual([]);
+        await page.close();
+      } finally {
+        await deletePrefix(TEST_REDIS_URL, prefix);
+      }
+    },
+  );
 });
