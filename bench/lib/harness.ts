@@ -130,6 +130,7 @@ export const BAR_ROWS = [
   'resume',
   'multi-node (Redis)',
   'end-to-end push with Redis',
+  'dashboard snapshot',
 ] as const;
 export type BarRow = (typeof BAR_ROWS)[number];
 
