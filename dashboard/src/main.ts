@@ -756,9 +756,34 @@ function setupLogin(): void {
   });
 }
 
-function every(ms: number, f: () => Promise<void>): void {
+/** Sections on screen now: a list the viewer cannot see is not polled. */
+const onScreen = new Set<string>();
+const watcher =
+  typeof IntersectionObserver === 'function'
+    ? new IntersectionObserver((entries) => {
+        for (const e of entries) {
+          if (e.isIntersecting) onScreen.add(e.target.id);
+          else onScreen.delete(e.target.id);
+        }
+      })
+    : undefined;
+
+/**
+ * Poll `f` every `ms` while the tab is visible, the stream is up and the `section` is on
+ * screen: each poll is a request of this viewer alone (the snapshot is shared, the lists are
+ * not), so a hidden tab or a scrolled-away list costs the server nothing.
+ */
+function every(ms: number, section: string, f: () => Promise<void>): void {
+  const el = byId(section);
+  if (watcher === undefined) onScreen.add(section);
+  else watcher.observe(el);
   setInterval(() => {
-    if (document.visibilityState === 'visible' && source?.readyState === EventSource.OPEN) void f();
+    if (
+      document.visibilityState === 'visible' &&
+      source?.readyState === EventSource.OPEN &&
+      onScreen.has(section)
+    )
+      void f();
   }, ms);
 }
 
@@ -780,8 +805,8 @@ function start(): void {
   purge.addEventListener('click', () =>
     confirmStep('purge', purge, 'Purge matching…', () => void purgeDlq()),
   );
-  every(2000, refreshSessions);
-  every(3000, refreshDlq);
+  every(2000, 'sessions-panel', refreshSessions);
+  every(3000, 'dlq-panel', refreshDlq);
   startTryIt({ onActivity: () => void refreshSessions() });
   void connect();
 }

@@ -4,6 +4,7 @@ import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { Hub } from '../session/hub.js';
 import type { Store } from '../store/store.js';
+import type { MetricsReads } from './observability.js';
 import type { EventLog } from './event-log.js';
 import type { StatsStream } from './stats-stream.js';
 
@@ -40,7 +41,7 @@ export interface AdminContext {
   /** The notable core events of this node (GET /api/events, the stats stream's `events`). */
   events: EventLog;
   /** The metrics figures as JSON (absent when metrics are off). */
-  metricsStats?: () => Promise<Record<string, unknown>>;
+  metricsStats?: (read?: MetricsReads) => Promise<Record<string, unknown>>;
   startedAt: number;
   maxBodyBytes: number;
   /** GET /api/stats/stream (set once the context exists: it computes `/api/stats`). */

@@ -119,7 +119,10 @@ export async function adminRoute(
 /** The `/api/stats` figures (also each snapshot of the stats stream). */
 export async function stats(ctx: AdminContext): Promise<Record<string, unknown>> {
   const now = ctx.clock.now();
-  const [s, nodes] = await Promise.all([ctx.store.stats(), ctx.nodes()]);
+  // The store and the dead-letter queue are read once, here, and handed to the metrics too:
+  // a memory store's stats() walks every session for the oldest message (bench/
+  // dashboard-snapshot.bench.ts), and the stats stream calls this once a second.
+  const [s, nodes, dlq] = await Promise.all([ctx.store.stats(), ctx.nodes(), ctx.dlq.stats()]);
   const alive = nodes.filter((n) => n.alive);
   return {
     node: ctx.node,
@@ -142,12 +145,14 @@ export async function stats(ctx: AdminContext): Promise<Record<string, unknown>>
       bytes: s.bytes,
       oldestAgeSeconds: s.oldestAt === undefined ? 0 : Math.max(0, now - s.oldestAt) / 1000,
     },
-    dlq: await dlqStats(ctx),
+    dlq: { size: dlq.size, evicted: dlq.evicted, added: { ...dlq.added } },
     ...(ctx.storeInfo === undefined ? {} : { store: ctx.storeInfo() }),
     breakers: ctx.breakers.list().map(breakerView),
     // For a node selector: the first 64 (this node first).
     nodes: nodes.slice(0, MAX_STATS_NODES),
-    ...(ctx.metricsStats === undefined ? {} : { metrics: await ctx.metricsStats() }),
+    ...(ctx.metricsStats === undefined
+      ? {}
+      : { metrics: await ctx.metricsStats({ store: s, dlq }) }),
   };
 }
 
@@ -189,12 +194,6 @@ function typesParam(query: URLSearchParams): EventType[] | undefined {
         `"type" must be a comma-separated list of ${EVENT_TYPES.join(', ')}`,
       );
   return types as EventType[];
-}
-
-/** The dead-letter figures as /api/stats shows them (a copy: never the store's own object). */
-async function dlqStats(ctx: AdminContext): Promise<Record<string, unknown>> {
-  const s = await ctx.dlq.stats();
-  return { size: s.size, evicted: s.evicted, added: { ...s.added } };
 }
 
 function unknownSession(sid: string): HttpError {

@@ -49,11 +49,21 @@ export interface ObservabilityOptions {
   clock?: Clock;
 }
 
+/** Figures a caller already read (GET /api/stats reads them for itself too). */
+export interface MetricsReads {
+  store?: StoreFigures;
+  dlq?: Pick<DeadLetterStats, 'size' | 'evicted'>;
+}
+
 export interface Observability {
   /** GET /metrics: negotiates Prometheus text 0.0.4 vs OpenMetrics 1.0 from the Accept header. */
   serveMetrics(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** The same figures as JSON for GET /api/stats (plain object: counters, gauges, histogram count/sum, p50/p99 estimates, bounds and per-bucket counts). */
-  stats(): Promise<Record<string, unknown>>;
+  /**
+   * The same figures as JSON for GET /api/stats (plain object: counters, gauges, histogram
+   * count/sum, p50/p99 estimates, bounds and per-bucket counts). `read`: store and
+   * dead-letter figures the caller has just read, used instead of reading them again.
+   */
+  stats(read?: MetricsReads): Promise<Record<string, unknown>>;
   /** Unsubscribe from events, stop the event-loop monitor and GC observer. Idempotent. */
   close(): void;
 }
@@ -90,8 +100,11 @@ export function createObservability(o: ObservabilityOptions): Observability {
   // The stores are async, gauges are not: read them once per scrape, before collecting, at
   // the same time. A store that cannot answer (Redis down) leaves its metrics without a
   // sample rather than stale.
-  const collect = async (): Promise<FamilySnapshot[]> => {
-    [store, dlq] = await Promise.all([answer(o.storeStats), answer(dlqStats)]);
+  const collect = async (read: MetricsReads = {}): Promise<FamilySnapshot[]> => {
+    [store, dlq] = await Promise.all([
+      read.store ?? answer(o.storeStats),
+      read.dlq ?? answer(dlqStats),
+    ]);
     return registry.collect();
   };
 
@@ -107,8 +120,8 @@ export function createObservability(o: ObservabilityOptions): Observability {
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     },
-    async stats() {
-      return toJson(await collect());
+    async stats(read) {
+      return toJson(await collect(read));
     },
     close() {
       if (closed) return;

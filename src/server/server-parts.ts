@@ -130,7 +130,7 @@ export function routeContext(
     startedAt: parts.clock.now(),
     maxBodyBytes: c.maxFrame,
     onError: parts.onError,
-    ...(obs === undefined ? {} : { metricsStats: () => obs.stats() }),
+    ...(obs === undefined ? {} : { metricsStats: (read) => obs.stats(read) }),
   };
   admin.statsStream = new StatsStream({
     snapshot: () => stats(admin),

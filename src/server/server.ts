@@ -33,7 +33,7 @@ import { startHeartbeat } from '../transport/heartbeat.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { NodeView } from './admin-context.js';
 import { EventLog } from './event-log.js';
-import { createObservability, type Observability } from './observability.js';
+import { createObservability, type MetricsReads, type Observability } from './observability.js';
 import { createRedisParts, isRedisStore, type RedisParts } from './redis-mode.js';
 import { handleRequest } from './routes.js';
 import type { StatsStream } from './stats-stream.js';
@@ -247,9 +247,12 @@ export class RwsServer extends Emitter<CoreEvents> {
     return { messages: t.sent, bytes: t.sentBytes };
   }
 
-  /** The metrics figures as JSON (what `/api/stats` shows); undefined when metrics are off. */
-  metricsStats(): Promise<Record<string, unknown>> | undefined {
-    return this.observability?.stats();
+  /**
+   * The metrics figures as JSON (what `/api/stats` shows); undefined when metrics are off.
+   * `read`: store and dead-letter figures just read by the caller, not read again.
+   */
+  metricsStats(read?: MetricsReads): Promise<Record<string, unknown>> | undefined {
+    return this.observability?.stats(read);
   }
 
   /**

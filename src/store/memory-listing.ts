@@ -47,14 +47,20 @@ export function storeStats(
     messages: totals.messages,
     bytes: totals.bytes,
   };
-  // O(sessions) but only while messages are retained, and only per scrape or stats call.
+  // One pass over the outboxes' head times (src/store/head-times.ts) while messages are
+  // retained; without that index, a walk through the sessions.
   if (totals.messages > 0) {
-    let oldest = Infinity;
-    for (const s of sessions.values()) {
-      const at = s.outbox.first()?.enqueuedAt;
-      if (at !== undefined && at < oldest) oldest = at;
+    let oldest: number | undefined;
+    if (totals.heads !== undefined) oldest = totals.heads.oldest();
+    else {
+      let min = Infinity;
+      for (const s of sessions.values()) {
+        const at = s.outbox.first()?.enqueuedAt;
+        if (at !== undefined && at < min) min = at;
+      }
+      if (min !== Infinity) oldest = min;
     }
-    if (oldest !== Infinity) stats.oldestAt = oldest;
+    if (oldest !== undefined) stats.oldestAt = oldest;
   }
   return stats;
 }

@@ -13,6 +13,7 @@ import { DedupWindow } from './dedup-window.js';
 import { ResultBudget } from './result-budget.js';
 import { DEFAULT_BUCKET_MS, ExpiryWheel } from './expiry-wheel.js';
 import type { OutboxLimits } from './limits.js';
+import { HeadTimes } from './head-times.js';
 import type { OutboxTotals } from './session-outbox.js';
 import { idPages, storeStats, topSessions } from './memory-listing.js';
 import { appendMessage } from './session-append.js';
@@ -62,7 +63,7 @@ export class MemoryStore implements Store, SyncAppend {
   private readonly onSweepVisit: (sid: string) => void;
   private sessions = new Map<string, SessionState>();
   private wheel: ExpiryWheel<SessionState>;
-  private readonly totals: OutboxTotals = { messages: 0, bytes: 0 };
+  private readonly totals: OutboxTotals = { messages: 0, bytes: 0, heads: new HeadTimes() };
   private attachedCount = 0;
   private closed = false;
   /**
@@ -281,6 +282,7 @@ export class MemoryStore implements Store, SyncAppend {
     this.wheel = new ExpiryWheel();
     this.totals.messages = 0;
     this.totals.bytes = 0;
+    this.totals.heads = new HeadTimes();
     this.attachedCount = 0;
   }
 
@@ -307,6 +309,9 @@ export class MemoryStore implements Store, SyncAppend {
     this.sessions.delete(s.sid);
     this.wheel.unschedule(s);
     if (s.attached) this.attachedCount--;
-    return s.outbox.clear();
+    const held = s.outbox.clear();
+    // Its slot in the head-time index goes back for the next outbox (src/store/head-times.ts).
+    s.outbox.release();
+    return held;
   }
 }

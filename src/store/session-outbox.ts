@@ -6,12 +6,15 @@
  * `Array.prototype.shift` is O(n) once V8 leaves its fast path, so the head index moves
  * instead and the dead prefix is cut off once it is at least half the array.
  */
+import type { HeadTimes } from './head-times.js';
 import type { StoredMessage } from './store.js';
 
 /** Totals shared by every outbox of a store, so that `stats()` is O(1). */
 export interface OutboxTotals {
   messages: number;
   bytes: number;
+  /** Where each outbox keeps its oldest message's enqueue time (the store's `oldestAt`). */
+  heads?: HeadTimes;
 }
 
 const COMPACT_MIN = 32;
@@ -23,7 +26,12 @@ export class SessionOutbox {
   /** Latest retained seq per key; created on the first keyed message (most sessions have none). */
   private keys: Map<string, number> | undefined;
 
-  constructor(private readonly totals: OutboxTotals) {}
+  /** This outbox's slot in `totals.heads` (-1: none, or released). */
+  private slot: number;
+
+  constructor(private readonly totals: OutboxTotals) {
+    this.slot = totals.heads?.alloc() ?? -1;
+  }
 
   get count(): number {
     return this.items.length - this.head;
@@ -41,6 +49,7 @@ export class SessionOutbox {
   push(message: StoredMessage): void {
     this.items.push(message);
     this.added(message);
+    if (this.items.length - this.head === 1) this.headChanged();
   }
 
   /** The retained message with `key`, which a new message with that key would supersede. */
@@ -58,6 +67,7 @@ export class SessionOutbox {
     if (this.items[i]?.seq !== message.seq) return false;
     this.items.splice(i, 1);
     this.removed(message);
+    if (i === this.head) this.headChanged();
     return true;
   }
 
@@ -67,6 +77,7 @@ export class SessionOutbox {
     this.head++;
     this.removed(m);
     this.maybeCompact();
+    this.headChanged();
     return m;
   }
 
@@ -81,6 +92,7 @@ export class SessionOutbox {
     this.lastRemovedEnqueuedAt = n > 0 ? this.items[end - 1]!.enqueuedAt : undefined;
     this.head = end;
     this.maybeCompact();
+    if (n > 0) this.headChanged();
     return n;
   }
 
@@ -111,7 +123,15 @@ export class SessionOutbox {
     for (const m of out) this.removed(m);
     this.items = [];
     this.head = 0;
+    this.headChanged();
     return out;
+  }
+
+  /** The session is forgotten: give its slot in `totals.heads` back (after `clear()`). */
+  release(): void {
+    if (this.slot < 0) return;
+    this.totals.heads!.release(this.slot);
+    this.slot = -1;
   }
 
   /** Index of the first live message with seq > `seq` (binary search). */
@@ -138,6 +158,11 @@ export class SessionOutbox {
     this.totals.messages--;
     this.totals.bytes -= m.bytes;
     if (m.key !== undefined && this.keys?.get(m.key) === m.seq) this.keys.delete(m.key);
+  }
+
+  private headChanged(): void {
+    if (this.slot >= 0)
+      this.totals.heads!.set(this.slot, this.items[this.head]?.enqueuedAt ?? Infinity);
   }
 
   private maybeCompact(): void {

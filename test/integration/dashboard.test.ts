@@ -154,7 +154,9 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       stop = true;
       await pump;
     }
-    // The top-sessions table lists them, through top-N requests only.
+    // The top-sessions table lists them, through top-N requests only (it is polled while on
+    // screen).
+    await page.locator('#sessions-panel').scrollIntoViewIfNeeded();
     await eventually(
       async () => expect(await page.locator('#sessions tr[data-sid]').count()).toBe(3),
       5000,
