@@ -14,6 +14,12 @@ export interface ChartSpec {
   secondUnit?: { scale: string; unit: (v: number) => string };
 }
 
+/** An axis wide enough for its longest label ("190.7 MiB" was clipped at a fixed 60 px). */
+const axisWidth = (_u: uPlot, values: string[] | null): number =>
+  values === null || values.length === 0
+    ? 40
+    : 16 + 7 * Math.max(...values.map((v) => String(v).length));
+
 /** 5 minutes of 1 s snapshots. */
 export const WINDOW_POINTS = 300;
 
@@ -50,7 +56,7 @@ export class Chart {
         stroke: '#5b6470',
         grid: { stroke: '#eceef1' },
         ticks: { stroke: '#d9dde3' },
-        size: 60,
+        size: axisWidth,
         values: (_u, vals) => vals.map((v) => this.spec.unit(v)),
       },
     ];
@@ -66,7 +72,7 @@ export class Chart {
         side: 1,
         grid: { show: false },
         stroke: '#5b6470',
-        size: 60,
+        size: axisWidth,
         values: (_u, vals) => vals.map((v) => second.unit(v)),
       });
     }
