@@ -369,6 +369,12 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
         [1, 0],
       );
       const node1 = await page.textContent('#served');
+      for (const sid of ['s-before-1', 's-before-2', 's-before-3'])
+        first.eventLog.add('end', sid, { by: 'admin' });
+      await eventually(
+        async () => expect(await page.textContent('#events')).toContain('s-before-3'),
+        5000,
+      );
       // Restart the server on the same port: the stream comes back without a reload.
       await first.close();
       await eventually(
@@ -384,6 +390,12 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       await second.listen();
       await live(page);
       await eventually(async () => expect(await page.textContent('#served')).not.toBe(node1), 5000);
+      // The new process's event log starts again at id 1: its entries show all the same.
+      second.eventLog.add('end', 's-after-restart', { by: 'admin' });
+      await eventually(
+        async () => expect(await page.textContent('#events')).toContain('s-after-restart'),
+        5000,
+      );
       await page.close();
     } finally {
       await first.close();
