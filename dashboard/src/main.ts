@@ -456,9 +456,12 @@ async function kickSession(sid: string): Promise<void> {
 
 async function showSession(sid: string, focus = true): Promise<void> {
   const box = byId('session-detail');
+  // The session chosen now: an answer for an earlier choice, or one that arrives after Close,
+  // is dropped (the 2 s refresh asks again for the one shown).
+  detailSid = sid;
   try {
     const s = await api<SessionView>('GET', `/api/sessions/${encodeURIComponent(sid)}`);
-    detailSid = sid;
+    if (detailSid !== sid) return;
     box.hidden = false;
     const close = h('button', { type: 'button', onclick: closeDetail }, 'Close');
     const recent = events.filter((e) => e.sid === sid).slice(-10);
@@ -479,6 +482,7 @@ async function showSession(sid: string, focus = true): Promise<void> {
     );
     if (focus) close.focus();
   } catch (error) {
+    if (detailSid !== sid) return;
     if (error instanceof ApiError && error.status === 404) {
       fill(
         box,
