@@ -10,6 +10,8 @@ import * as f from './format.js';
 import {
   headline,
   labelled,
+  mergeEvents,
+  sameRun,
   type BreakerInfo,
   type Headline,
   type LogEvent,
@@ -143,6 +145,10 @@ let latest: Snapshot | undefined;
 const history: Snapshot[] = [];
 
 function onSnapshot(s: Snapshot): void {
+  // A restarted server (or another node behind the address) starts its event ids at 1 again:
+  // the log shown is the serving run's, read anew (the stream carries only the latest).
+  const newRun = latest !== undefined && !sameRun(latest, s);
+  if (newRun) events.length = 0;
   history.push(s);
   if (history.length > 301) history.shift();
   previous = latest;
@@ -160,6 +166,7 @@ function onSnapshot(s: Snapshot): void {
   renderCounters(s);
   renderBreakers(s);
   if (s.events !== undefined) addEvents(s.events);
+  if (newRun) void loadEvents();
   text(byId('served'), `node ${s.node} · up ${f.duration(s.uptimeSeconds)}`);
 }
 
@@ -449,9 +456,12 @@ async function kickSession(sid: string): Promise<void> {
 
 async function showSession(sid: string, focus = true): Promise<void> {
   const box = byId('session-detail');
+  // The session chosen now: an answer for an earlier choice, or one that arrives after Close,
+  // is dropped (the 2 s refresh asks again for the one shown).
+  detailSid = sid;
   try {
     const s = await api<SessionView>('GET', `/api/sessions/${encodeURIComponent(sid)}`);
-    detailSid = sid;
+    if (detailSid !== sid) return;
     box.hidden = false;
     const close = h('button', { type: 'button', onclick: closeDetail }, 'Close');
     const recent = events.filter((e) => e.sid === sid).slice(-10);
@@ -472,6 +482,7 @@ async function showSession(sid: string, focus = true): Promise<void> {
     );
     if (focus) close.focus();
   } catch (error) {
+    if (detailSid !== sid) return;
     if (error instanceof ApiError && error.status === 404) {
       fill(
         box,
@@ -612,8 +623,8 @@ const EVENT_TYPES = [
   'heartbeat_timeout',
 ];
 const MAX_EVENTS = 500;
+/** The serving run's entries, in id order (see `mergeEvents`). */
 const events: LogEvent[] = [];
-let lastEventId = 0;
 
 function eventItem(e: LogEvent): HTMLLIElement {
   const detail = Object.entries(e.detail ?? {})
@@ -630,15 +641,7 @@ function eventItem(e: LogEvent): HTMLLIElement {
 }
 
 function addEvents(list: LogEvent[]): void {
-  let added = false;
-  for (const e of list) {
-    if (e.id <= lastEventId) continue;
-    lastEventId = e.id;
-    events.push(e);
-    added = true;
-  }
-  if (events.length > MAX_EVENTS) events.splice(0, events.length - MAX_EVENTS);
-  if (added) renderEvents();
+  if (mergeEvents(events, list, MAX_EVENTS)) renderEvents();
 }
 
 function renderEvents(): void {

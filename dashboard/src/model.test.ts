@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as f from './format.js';
-import { headline, labelled, perSecond, type Snapshot } from './model.js';
+import {
+  headline,
+  labelled,
+  mergeEvents,
+  perSecond,
+  sameRun,
+  type LogEvent,
+  type Snapshot,
+} from './model.js';
 import { SeriesRing, windowQuantile } from './series.js';
 import { compact } from './tryit.js';
 
@@ -116,6 +124,66 @@ describe('headline', () => {
       { label: 'recovered', total: 4, perSecond: 3 },
       { label: 'gap', total: 1, perSecond: 0 },
     ]);
+  });
+});
+
+describe('across a server restart', () => {
+  const before = snap(0, {
+    uptimeSeconds: 600,
+    metrics: {
+      counters: { rws_client_messages_total: { ok: 1000 } },
+      histograms: { rws_ack_latency_seconds: ack([0, 100, 0, 0]) },
+    },
+  });
+  // The same node name (configured), restarted: its counters and buckets start over.
+  const after = snap(5000, {
+    uptimeSeconds: 2,
+    metrics: {
+      counters: { rws_client_messages_total: { ok: 40 } },
+      histograms: { rws_ack_latency_seconds: ack([3, 2, 0, 0]) },
+    },
+  });
+
+  it('tells a restart or another node from the next snapshot of one run', () => {
+    expect(sameRun(before, snap(1000, { uptimeSeconds: 601 }))).toBe(true);
+    expect(sameRun(before, after)).toBe(false);
+    expect(sameRun(before, snap(1000, { uptimeSeconds: 601, node: 'b' }))).toBe(false);
+    // A short-lived first run: the uptime did not go back, but the process started later.
+    expect(sameRun(snap(0, { uptimeSeconds: 1 }), snap(60_000, { uptimeSeconds: 30 }))).toBe(false);
+  });
+
+  it('derives no rate and no window from the snapshot of the run before', () => {
+    const x = headline(before, after, 'cluster');
+    // Not 0 (40 - 1000 clamped): there is no interval to divide by.
+    expect(x.messagesInPerSecond).toBeNull();
+    // The new run's buckets as they are (all since its start), not a difference with the old
+    // run's: 5 acks, the 99th percentile in the 10–100 ms bucket.
+    expect(x.ackP99).toBeGreaterThan(0.01);
+    expect(x.ackP99).toBeLessThanOrEqual(0.1);
+    expect(labelled(before, after, 'rws_client_messages_total')).toEqual([
+      { label: 'ok', total: 40, perSecond: null },
+    ]);
+  });
+});
+
+describe('mergeEvents', () => {
+  const ev = (id: number): LogEvent => ({ id, at: '', type: 'end' });
+  const ids = (list: LogEvent[]) => list.map((e) => e.id);
+
+  it('keeps entries that arrive after newer ones (the stream before GET /api/events)', () => {
+    const kept: LogEvent[] = [];
+    // A viewer joining a running stream gets its last snapshot at once: entry 100 only.
+    expect(mergeEvents(kept, [ev(100)], 500)).toBe(true);
+    expect(mergeEvents(kept, [97, 98, 99, 100].map(ev), 500)).toBe(true);
+    expect(ids(kept)).toEqual([97, 98, 99, 100]);
+    expect(mergeEvents(kept, [ev(99), ev(100)], 500)).toBe(false);
+    expect(ids(kept)).toEqual([97, 98, 99, 100]);
+  });
+
+  it('keeps the newest `max`', () => {
+    const kept: LogEvent[] = [];
+    mergeEvents(kept, [1, 2, 3, 4, 5].map(ev), 3);
+    expect(ids(kept)).toEqual([3, 4, 5]);
   });
 });
 

@@ -88,8 +88,56 @@ function histogram(s: Snapshot | undefined, name: string): HistogramFigure | und
     : undefined;
 }
 
-/** The change per second of a counter between two snapshots; null without both. */
-export function perSecond(prev: Snapshot | undefined, cur: Snapshot, name: string): number | null {
+/**
+ * Whether `prev` and `cur` come from one run of one node. A restart (its uptime went back, or
+ * it started at another time) or another node behind the same address starts its counters,
+ * histograms and event-log ids over: nothing can be derived from the two together. The
+ * start is read as `at - uptimeSeconds`, which moves by a snapshot's compute time: 5 s slack.
+ */
+export function sameRun(prev: Snapshot, cur: Snapshot): boolean {
+  if (prev.node !== cur.node) return false;
+  const a = prev.uptimeSeconds;
+  const b = cur.uptimeSeconds;
+  if (a === undefined || b === undefined) return true;
+  if (b < a) return false;
+  const started = (s: Snapshot, up: number) => Date.parse(s.at) - up * 1000;
+  return Math.abs(started(cur, b) - started(prev, a)) < 5000;
+}
+
+/** `prev` when it is of `cur`'s run, else undefined (see `sameRun`). */
+function ofRun(prev: Snapshot | undefined, cur: Snapshot): Snapshot | undefined {
+  return prev !== undefined && sameRun(prev, cur) ? prev : undefined;
+}
+
+/**
+ * Merge event-log entries into `kept` (id order, no duplicates), keeping the newest `max`.
+ * The stream's entries and `GET /api/events`'s arrive in either order (a viewer joining a
+ * running stream gets its last snapshot at once), so an entry older than the newest kept is
+ * still added. `kept` holds one run's entries (ids start over with a restart). True when any
+ * was added.
+ */
+export function mergeEvents(kept: LogEvent[], incoming: readonly LogEvent[], max: number): boolean {
+  const have = new Set(kept.map((e) => e.id));
+  let added = false;
+  for (const e of incoming) {
+    if (have.has(e.id)) continue;
+    have.add(e.id);
+    kept.push(e);
+    added = true;
+  }
+  if (!added) return false;
+  kept.sort((a, b) => a.id - b.id);
+  if (kept.length > max) kept.splice(0, kept.length - max);
+  return true;
+}
+
+/** The change per second of a counter between two snapshots; null without both (of one run). */
+export function perSecond(
+  before: Snapshot | undefined,
+  cur: Snapshot,
+  name: string,
+): number | null {
+  const prev = ofRun(before, cur);
   const a = counter(prev, name);
   const b = counter(cur, name);
   if (prev === undefined || a === undefined || b === undefined) return null;
@@ -124,7 +172,8 @@ export interface Headline {
  * memory are the serving node's own: they are shown for "cluster" and for this node, and
  * left empty for another node (its own dashboard has them).
  */
-export function headline(prev: Snapshot | undefined, cur: Snapshot, view: string): Headline {
+export function headline(before: Snapshot | undefined, cur: Snapshot, view: string): Headline {
+  const prev = ofRun(before, cur);
   const self = view === 'cluster' || view === cur.node;
   const node = cur.nodes?.find((n) => n.node === view);
   const local = <T>(v: T): T | null => (self ? v : null);
@@ -161,10 +210,11 @@ export function headline(prev: Snapshot | undefined, cur: Snapshot, view: string
 
 /** Labelled counters shown as tables: totals and per-second rates per label value. */
 export function labelled(
-  prev: Snapshot | undefined,
+  last: Snapshot | undefined,
   cur: Snapshot,
   name: string,
 ): Array<{ label: string; total: number; perSecond: number | null }> {
+  const prev = ofRun(last, cur);
   const now = byLabel(cur.metrics?.counters?.[name]);
   const before = prev === undefined ? undefined : byLabel(prev.metrics?.counters?.[name]);
   const seconds = prev === undefined ? 0 : (Date.parse(cur.at) - Date.parse(prev.at)) / 1000;

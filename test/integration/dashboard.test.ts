@@ -18,7 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ResilientClient } from '../../client/index.js';
 import { createServer, type RwsServer } from '../../src/index.js';
 import { demoHandler } from '../../src/server/demo.js';
-import { RawClient, sleep } from '../support/raw-client.js';
+import { RawClient, sleep, type Frame } from '../support/raw-client.js';
 import { getJson, postJson, startServer } from '../support/server.js';
 import {
   deletePrefix,
@@ -208,6 +208,44 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
     await page.close();
   });
 
+  it('session detail: a slow answer for an earlier choice, or after Close, does not come back', async () => {
+    const { info } = await startServer();
+    const raws = [await RawClient.connect(info.url), await RawClient.connect(info.url)];
+    const sids: string[] = [];
+    for (const r of raws) {
+      extra.push({ close: () => r.ws.close() });
+      sids.push(((await r.hello()) as Frame & { sid: string }).sid);
+    }
+    const [slow, fast] = sids as [string, string];
+    const { page, errors } = await open(`${info.httpUrl}/dashboard`);
+    await live(page);
+    await page.locator('#sessions-panel').scrollIntoViewIfNeeded();
+    await eventually(
+      async () => expect(await page.locator('#sessions tr[data-sid]').count()).toBe(2),
+      5000,
+    );
+    // The detail of `slow` answers late: the viewer has moved on to `fast` meanwhile.
+    await page.route(`**/api/sessions/${slow}`, async (route) => {
+      await sleep(1000);
+      await route.continue();
+    });
+    await page.click(`button[aria-label="details of ${slow}"]`);
+    await page.click(`button[aria-label="details of ${fast}"]`);
+    await eventually(
+      async () => expect(await page.textContent('#session-detail h3')).toContain(fast),
+      3000,
+    );
+    await sleep(1500);
+    expect(await page.textContent('#session-detail h3')).toContain(fast);
+    // Closed while the slow answer is on its way: it stays closed.
+    await page.click(`button[aria-label="details of ${slow}"]`);
+    await page.click('#session-detail button:text("Close")');
+    await sleep(1500);
+    expect(await page.isHidden('#session-detail')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('shows a breaker opened by a failing upstream, and closes it with Reset from the page', async () => {
     const failing: Server = createHttpServer((_req, res) => {
       res.writeHead(500).end('no');
@@ -369,6 +407,12 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
         [1, 0],
       );
       const node1 = await page.textContent('#served');
+      for (const sid of ['s-before-1', 's-before-2', 's-before-3'])
+        first.eventLog.add('end', sid, { by: 'admin' });
+      await eventually(
+        async () => expect(await page.textContent('#events')).toContain('s-before-3'),
+        5000,
+      );
       // Restart the server on the same port: the stream comes back without a reload.
       await first.close();
       await eventually(
@@ -384,6 +428,12 @@ describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', 
       await second.listen();
       await live(page);
       await eventually(async () => expect(await page.textContent('#served')).not.toBe(node1), 5000);
+      // The new process's event log starts again at id 1: its entries show all the same.
+      second.eventLog.add('end', 's-after-restart', { by: 'admin' });
+      await eventually(
+        async () => expect(await page.textContent('#events')).toContain('s-after-restart'),
+        5000,
+      );
       await page.close();
     } finally {
       await first.close();
