@@ -10,6 +10,7 @@ import * as f from './format.js';
 import {
   headline,
   labelled,
+  eventsMissed,
   mergeEvents,
   sameRun,
   type BreakerInfo,
@@ -165,8 +166,9 @@ function onSnapshot(s: Snapshot): void {
   renderOutbox(s);
   renderCounters(s);
   renderBreakers(s);
+  const missed = eventsMissed(events.at(-1)?.id ?? 0, s);
   if (s.events !== undefined) addEvents(s.events);
-  if (newRun) void loadEvents();
+  if (newRun || missed) void loadEvents();
   text(byId('served'), `node ${s.node} · up ${f.duration(s.uptimeSeconds)}`);
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as f from './format.js';
 import {
+  eventsMissed,
   headline,
   labelled,
   mergeEvents,
@@ -216,5 +217,18 @@ describe('format', () => {
   it('compacts replayed seqs into ranges', () => {
     expect(compact([9, 3, 4, 5, 6, 4])).toBe('3–6, 9');
     expect(compact([])).toBe('');
+  });
+});
+
+describe('eventsMissed', () => {
+  const ev = (id: number) => ({ id, at: '', type: 'end' });
+  it('is false when the snapshot continues the ids the page holds', () => {
+    expect(eventsMissed(4, snap(0, { events: [ev(5), ev(6)] }))).toBe(false);
+    expect(eventsMissed(4, snap(0, { events: [] }))).toBe(false);
+    expect(eventsMissed(0, snap(0, { events: [ev(9)] }))).toBe(false);
+  });
+  it('is true after a hole in the ids or when the server says it left entries out', () => {
+    expect(eventsMissed(4, snap(0, { events: [ev(7)] }))).toBe(true);
+    expect(eventsMissed(4, snap(0, { events: [ev(5)], eventsMissed: 3 }))).toBe(true);
   });
 });

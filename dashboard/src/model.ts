@@ -229,3 +229,14 @@ export function labelled(
     }))
     .sort((a, b) => b.total - a.total || a.label.localeCompare(b.label));
 }
+
+/**
+ * Whether the page missed entries of the event log with this snapshot: more arrived than a
+ * snapshot carries (`eventsMissed`), or ids jump past the newest the page holds (`newest`):
+ * a tick skipped while this viewer's socket was backed up. The page then fetches the latest.
+ */
+export function eventsMissed(newest: number, s: Snapshot): boolean {
+  if ((s.eventsMissed ?? 0) > 0) return true;
+  const first = s.events?.[0]?.id;
+  return newest > 0 && first !== undefined && first > newest + 1;
+}

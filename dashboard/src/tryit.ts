@@ -142,7 +142,8 @@ export function startTryIt(o: { onActivity: () => void }): void {
 
   el.open.addEventListener('click', () => {
     const url = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/ws`;
-    pushed = received = assigned = seen = 0;
+    pushed = received = assigned = seen = replayUpTo = 0;
+    replayed = [];
     const c = new ResilientClient(url, {
       WebSocket: Socket,
       backoff: { baseMs: 200, capMs: 1000 },

@@ -79,7 +79,8 @@ export async function adminRoute(
     const limit = intParam(query, 'limit', 200, 1, MAX_LIMIT);
     const after = intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const types = typesParam(query);
-    const sid = query.get('sid') ?? undefined;
+    // An empty `sid=` (a cleared filter box) is no filter.
+    const sid = query.get('sid') || undefined;
     sendJson(res, 200, {
       node: ctx.node,
       evicted: ctx.events.evicted,

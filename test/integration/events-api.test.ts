@@ -71,6 +71,8 @@ describe('GET /api/events', () => {
     expect(await types('?type=breaker')).toEqual([1, 2]);
     expect(await types('?type=end,gap')).toEqual([3]);
     expect(await types(`?sid=${sid}`)).toEqual([3]);
+    // An empty sid (a cleared filter box) is no filter.
+    expect(await types('?sid=')).toEqual([1, 2, 3]);
     expect(await types('?after=1')).toEqual([2, 3]);
     expect(await types('?limit=2')).toEqual([2, 3]);
     expect(await types('?type=breaker&limit=1')).toEqual([2]);
