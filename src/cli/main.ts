@@ -1,29 +1,28 @@
 /**
  * The `resilient-ws` command: `serve` runs the gateway, `config` prints the resolved
- * configuration and where each value came from. Bad configuration exits with code 2.
+ * configuration and where each value came from. Bad configuration exits with code 2, a port
+ * that cannot be opened with 3, each with a message on stderr and no stack trace (see EXIT).
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatConfig, isConfigError, resolveConfig } from '../config/index.js';
 import { redactUrlCredentials } from '../config/url.js';
+import { help, usage } from './help.js';
+import { describeListenError } from './listen-error.js';
 import { attachLogger, createLogger, logRequest } from '../server/logging.js';
 import { demoHandler, demoRoutes, startDemoTicker } from '../server/demo.js';
 import { createServer } from '../server/server.js';
 
-const USAGE = `Usage: resilient-ws <command> [--flags]
-
-Commands:
-  serve     run the gateway: WebSocket endpoint (/ws), HTTP API, health
-  config    print every resolved setting and its source
-  help      show this help
-
-Every setting is a flag (--port 9000), an environment variable (RWS_PORT) or a key of the
-JSON file given by --config; see docs/configuration.md. --preset development|production|testing
-(RWS_PRESET) picks a named set of values that all of those override.
-
-serve stops on SIGTERM or SIGINT: it refuses new clients, closes the others with 1001 so they
-resume elsewhere, waits up to --shutdown-timeout for in-flight work and exits 0. A second
-signal exits at once (130 for SIGINT, 143 for SIGTERM). See docs/operations.md.`;
+/** Exit codes; docs/operations.md "Exit codes" lists them, `--help` too. */
+export const EXIT = {
+  ok: 0,
+  /** Unknown command; a start-up or shutdown failure not covered below. */
+  failure: 1,
+  /** Bad configuration. */
+  config: 2,
+  /** The port cannot be opened: in use, address not on this machine, not permitted. */
+  cannotListen: 3,
+} as const;
 
 export interface CliIo {
   argv: readonly string[];
@@ -35,21 +34,27 @@ export interface CliIo {
 /** Runs the CLI; resolves with an exit code, or never for `serve` (it runs until a signal). */
 export async function main(io: CliIo): Promise<number> {
   const [command, ...rest] = io.argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    io.out(USAGE);
-    return command === undefined ? 1 : 0;
+  if (command === undefined) {
+    io.err(`${usage()}\n\nEvery setting: resilient-ws --help`);
+    return EXIT.failure;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
+    io.out(help());
+    return EXIT.ok;
   }
   if (command === '--version' || command === 'version') {
     io.out(version());
-    return 0;
+    return EXIT.ok;
   }
   if (command !== 'serve' && command !== 'config') {
-    io.err(`resilient-ws: unknown command "${command}"\n\n${USAGE}`);
-    return 1;
+    io.err(
+      `resilient-ws: unknown command "${command}"\n\n${usage()}\n\nEvery setting: resilient-ws --help`,
+    );
+    return EXIT.failure;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(USAGE);
-    return 0;
+    io.out(help());
+    return EXIT.ok;
   }
   let resolution;
   try {
@@ -57,13 +62,13 @@ export async function main(io: CliIo): Promise<number> {
   } catch (error) {
     if (isConfigError(error)) {
       io.err(`resilient-ws: ${error.message}`);
-      return 2;
+      return EXIT.config;
     }
     throw error;
   }
   if (command === 'config') {
     io.out(formatConfig(resolution));
-    return 0;
+    return EXIT.ok;
   }
   return serve(resolution.config, io);
 }
@@ -94,6 +99,7 @@ async function serve(
   // Handlers go in before the port opens: a signal is delivered by the OS, and one that came
   // between the "listening" line and a later process.on() would kill the process unhandled.
   let stopDemo: (() => void) | undefined;
+  let stop: ((signal: NodeJS.Signals) => void) | undefined;
   const exited = new Promise<number>((resolve) => {
     let stopping = false;
     let deadline: NodeJS.Timeout | undefined;
@@ -102,11 +108,11 @@ async function serve(
       logs.detach();
       resolve(code);
     };
-    const stop = (signal: NodeJS.Signals): void => {
+    stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         // The operator asked twice: they want out now, not after the drain.
         log.warn({ signal }, 'second signal: exiting now');
-        finish(SIGNAL_EXIT[signal] ?? 1);
+        finish(SIGNAL_EXIT[signal] ?? EXIT.failure);
         return;
       }
       stopping = true;
@@ -116,23 +122,39 @@ async function serve(
       // A ref'd timer: whatever close() waits on, the process exits by the deadline.
       deadline = setTimeout(() => {
         log.warn({ timeoutMs }, 'shutdown deadline passed: exiting anyway');
-        finish(0);
+        finish(EXIT.ok);
       }, timeoutMs + FORCE_EXIT_GRACE_MS);
       server.close({ timeoutMs }).then(
         () => {
           log.info('shutdown complete');
-          finish(0);
+          finish(EXIT.ok);
         },
         (error: unknown) => {
           log.error({ err: error }, 'shutdown failed');
-          finish(1);
+          finish(EXIT.failure);
         },
       );
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
-  const info = await server.listen();
+  let info;
+  try {
+    info = await server.listen();
+  } catch (error) {
+    // A port in use (or an address that cannot be bound) is a mistake in the setup, not a
+    // crash: one line naming the setting to change, no stack trace.
+    const line = describeListenError(error, config);
+    if (line === undefined) throw error;
+    if (stop !== undefined) {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    }
+    logs.detach();
+    await closeSoon(server);
+    io.err(`resilient-ws: ${line}`);
+    return EXIT.cannotListen;
+  }
   if (config.demo) stopDemo = startDemoTicker(server);
   log.info(
     {
@@ -152,6 +174,19 @@ async function serve(
   if (config.demo)
     io.out(`resilient-ws demo: open ${info.httpUrl}/ in a browser; WebSocket endpoint ${info.url}`);
   return exited;
+}
+
+/** Releases what the server holds (a store connection) without waiting more than a second. */
+async function closeSoon(server: ReturnType<typeof createServer>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    server.close({ timeoutMs: 0 }).catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 function version(): string {

@@ -4,11 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SETTING_KEYS, formatSettingValue, settingOf } from '../../src/config/index.js';
 import { RawClient, eventually } from '../support/raw-client.js';
 
 const BIN = fileURLToPath(new URL('../../bin/resilient-ws.js', import.meta.url));
@@ -238,6 +240,67 @@ describe('resilient-ws CLI', () => {
     const [code] = (await once(child, 'exit')) as [number | null];
     expect(code).toBe(0);
     expect(stdout).not.toContain('resilient-ws listening'); // the info line stays filtered
+  });
+
+  it('a port in use exits 3 with one line naming the port and --port, without a stack trace', async () => {
+    const holder = createNetServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      for (const env of [{}, { RWS_PRESET: 'development' }]) {
+        const r = await run(['serve', '--port', String(port)], env);
+        expect(r.code).toBe(3);
+        expect(r.stderr.endsWith('\n')).toBe(true);
+        const lines = r.stderr.slice(0, -1).split('\n');
+        expect(lines).toEqual([
+          `resilient-ws: port ${port} on 127.0.0.1 is already in use: pick another with --port / RWS_PORT (0 picks a free one)`,
+        ]);
+        expect(r.stderr).not.toContain('    at ');
+        expect(r.stdout).toBe('');
+      }
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('an address that is not on this machine exits 3 with one line naming --host', async () => {
+    // 192.0.2.0/24 is TEST-NET-1 (RFC 5737): never assigned to a real interface.
+    const r = await run(['serve', '--host', '192.0.2.1', '--port', '0'], {
+      RWS_ADMIN_TOKEN: 'a-token',
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /^resilient-ws: address 192\.0\.2\.1 is not an address of this machine: pick another with --host \/ RWS_HOST[^\n]*\n$/,
+    );
+    expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('--help, serve --help and config --help list every setting of the schema', async () => {
+    for (const args of [['--help'], ['help'], ['serve', '--help'], ['config', '-h']]) {
+      const r = await run(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      const lines = r.stdout.split('\n');
+      const flat = r.stdout.replace(/\s+/g, ' ');
+      for (const key of SETTING_KEYS) {
+        const s = settingOf(key);
+        const line = lines.find(
+          (l) => l.startsWith(`  ${s.flag} `) || l.startsWith(`  ${s.flag},`),
+        );
+        expect(line, `${args.join(' ')}: no line for ${s.flag}`).toBeDefined();
+        expect(line).toContain(s.env);
+        expect(line).toContain(`default ${formatSettingValue(key, s.default)}`);
+        expect(flat).toContain(s.doc.replace(/\s+/g, ' '));
+      }
+      expect(lines.filter((l) => l.length > 100)).toEqual([]);
+    }
+  });
+
+  it('no command prints the short usage on stderr and exits 1', async () => {
+    const r = await run([]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Usage: resilient-ws');
+    expect(r.stderr).toContain('resilient-ws --help');
+    expect(r.stdout).toBe('');
   });
 
   it('an unknown command exits 1 with usage', async () => {
