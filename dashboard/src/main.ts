@@ -3,6 +3,7 @@
  * shared by every viewer, docs/protocol.md §12.2), 5-minute charts, and panels that call the
  * admin API (breakers, top sessions, dead letters, event log), plus a "try it" client.
  */
+import { EVENT_TYPES } from '../../src/server/event-log.js';
 import { api, ApiError, probe, setToken, streamUrl, token, whenUnauthorized } from './api.js';
 import { Chart, type ChartSpec } from './charts.js';
 import { byId, fill, h, rows, text } from './dom.js';
@@ -613,17 +614,6 @@ async function purgeDlq(): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // Event log
 
-const EVENT_TYPES = [
-  'resume',
-  'gap',
-  'breaker',
-  'overflow',
-  'expired',
-  'reap',
-  'takeover',
-  'end',
-  'heartbeat_timeout',
-];
 const MAX_EVENTS = 500;
 /** The serving run's entries, in id order (see `mergeEvents`). */
 const events: LogEvent[] = [];

@@ -6,44 +6,21 @@
  * Needs Chromium (Debian package `chromium`, or CHROMIUM_PATH). Without it the test says so
  * and skips; under CI=true a missing browser fails.
  */
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireChromium } from '../support/chromium.js';
 import { demoHandler, demoRoutes } from '../../src/server/demo.js';
 import { ChaosProxy } from '../support/chaos-proxy.js';
 import { eventually } from '../support/raw-client.js';
 import { postJson, startServer } from '../support/server.js';
 
-const executablePath = [
-  process.env.CHROMIUM_PATH,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-].find((p): p is string => p !== undefined && p !== '' && existsSync(p));
-if (executablePath === undefined) {
-  if (process.env.CI === 'true')
-    throw new Error('Chromium is required under CI=true (apt-get install chromium)');
-  console.warn(
-    '\n*** SKIPPING browser SDK test: no Chromium found (install the Debian package chromium or set CHROMIUM_PATH) ***\n',
-  );
-}
+const hasChromium = requireChromium('browser SDK test');
 
-describe.skipIf(executablePath === undefined)('client SDK in headless Chromium', () => {
+describe.skipIf(!hasChromium)('client SDK in headless Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: executablePath!,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -8,13 +8,14 @@
  * the top 10 sessions. Screenshots at 1280×800 and 390×844 go to test/screenshots/
  * (git-ignored). Without Chromium the test says so and skips; under CI=true that fails.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, requireChromium } from '../support/chromium.js';
 import { ResilientClient } from '../../client/index.js';
 import { createServer, type RwsServer } from '../../src/index.js';
 import { demoHandler } from '../../src/server/demo.js';
@@ -27,18 +28,7 @@ import {
   TEST_REDIS_URL,
 } from '../../src/store/redis/redis-test-support.js';
 
-const executablePath = [
-  process.env.CHROMIUM_PATH,
-  '/usr/bin/chromium',
-  '/usr/bin/chromium-browser',
-].find((p): p is string => p !== undefined && p !== '' && existsSync(p));
-if (executablePath === undefined) {
-  if (process.env.CI === 'true')
-    throw new Error('Chromium is required under CI=true (apt-get install chromium)');
-  console.warn(
-    '\n*** SKIPPING dashboard browser test: no Chromium found (install the Debian package chromium or set CHROMIUM_PATH) ***\n',
-  );
-}
+const hasChromium = requireChromium('dashboard browser test');
 
 /** Retry an assertion until it passes or `timeoutMs` is over (then its last failure throws). */
 async function eventually(check: () => Promise<void>, timeoutMs: number): Promise<void> {
@@ -59,24 +49,13 @@ const hasRedis = await requireRedis('dashboard node selector');
 const SCREENSHOTS = join(import.meta.dirname, '..', 'screenshots');
 const fast = { backoff: { baseMs: 5, capMs: 20 }, WebSocket } as const;
 
-describe.skipIf(executablePath === undefined)('dashboard in headless Chromium', () => {
+describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
   let browser: Browser;
   const clients: ResilientClient[] = [];
   const extra: Array<{ close(): unknown }> = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: executablePath!,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
