@@ -269,6 +269,19 @@ describe('decodeServerMessage', () => {
     expect(server(value)).toMatchObject({ ok: false, code: 'bad_frame' });
   });
 
+  it('a welcome whose reason is not a known one is bad_frame with a short message, whatever the value', () => {
+    // A deeply nested reason made JSON.stringify throw a RangeError out of the decoder (found
+    // while writing the codec properties), and a long one was copied whole into the message.
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const long = JSON.stringify('x'.repeat(100_000));
+    for (const reason of [deep, long, '{"a":1}', '7']) {
+      const text = JSON.stringify(welcome).slice(0, -1) + `,"reason":${reason}}`;
+      const d = server(text);
+      expect(d).toMatchObject({ ok: false, code: 'bad_frame' });
+      if (!d.ok) expect(d.message.length).toBeLessThan(100);
+    }
+  });
+
   it.each(['hello', 'ack', 'bye', 'subscribe'])(
     'client-only or unknown type %j is unknown_type',
     (t) => {

@@ -51,6 +51,16 @@ const clientChecks: Record<string, Check<ClientFrame>> = {
 
 const REASONS = new Set<ResumeReason>(['new_session', 'unknown_session', 'gap', 'epoch_changed']);
 
+/**
+ * A received value for an error message: a string's first 32 characters, else its JSON type.
+ * Never JSON.stringify the value itself: a deeply nested one throws a RangeError, a long one
+ * would be copied whole into the message.
+ */
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 32));
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
 const serverChecks: Record<string, Check<ServerFrame>> = {
   welcome(o) {
     if (typeof o.sid !== 'string' || typeof o.key !== 'string' || typeof o.epoch !== 'string')
@@ -71,7 +81,7 @@ const serverChecks: Record<string, Check<ServerFrame>> = {
     };
     if (o.reason !== undefined) {
       if (!REASONS.has(o.reason as ResumeReason))
-        return `unknown welcome.reason ${JSON.stringify(o.reason)}`;
+        return `unknown welcome.reason ${describe(o.reason)}`;
       out.reason = o.reason as ResumeReason;
     }
     if (o.missing !== undefined) {

@@ -222,7 +222,11 @@ function shortString(body: Record<string, unknown>, field: 'id' | 'key'): string
   return v;
 }
 
-function sendOptions(body: Record<string, unknown>, allowId: boolean): SendOptions {
+/**
+ * The send options of a publish (`allowId`) or broadcast body, validated as docs/protocol.md
+ * §12.1 says; else 400 `bad_request`. Exported for the property tests and the fuzzer.
+ */
+export function sendOptions(body: Record<string, unknown>, allowId: boolean): SendOptions {
   if (!('data' in body)) throw new HttpError(400, 'bad_request', 'the body needs a "data" field');
   const o: SendOptions = {};
   const id = shortString(body, 'id');
