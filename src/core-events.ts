@@ -7,7 +7,11 @@ import type { ResumeReason } from './protocol/frames.js';
 export type DropReason = 'ttl' | 'overflow' | 'session_reaped' | 'session_closed';
 
 export interface CoreEvents {
-  /** A WebSocket connection was accepted (before hello). */
+  /**
+   * A WebSocket connection was accepted (before hello). `remote`: the client IP the
+   * admission counted it under (the peer address, or with trustProxyHops the trusted
+   * X-Forwarded-For entry).
+   */
   connection: { remote: string | undefined };
   /**
    * A WebSocket upgrade on /ws was refused before the handshake (answered with an HTTP error
