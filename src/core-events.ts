@@ -7,8 +7,19 @@ import type { ResumeReason } from './protocol/frames.js';
 export type DropReason = 'ttl' | 'overflow' | 'session_reaped' | 'session_closed';
 
 export interface CoreEvents {
-  /** A WebSocket connection was accepted (before hello). */
+  /**
+   * A WebSocket connection was accepted (before hello). `remote`: the client IP the
+   * admission counted it under (the peer address, or with trustProxyHops the trusted
+   * X-Forwarded-For entry).
+   */
   connection: { remote: string | undefined };
+  /**
+   * A WebSocket upgrade on /ws was refused before the handshake (answered with an HTTP error
+   * of this code): an Origin not in allowedOrigins, or a connection limit (global, per IP).
+   */
+  connectionRefused: {
+    reason: 'origin_not_allowed' | 'too_many_connections' | 'too_many_connections_from_ip';
+  };
   /** A session was created or resumed on a connection. */
   session: { sid: string; resumed: boolean };
   /** Outcome of every hello: new session, full recovery, or why not. */

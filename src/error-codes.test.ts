@@ -33,7 +33,7 @@ interface Site {
 
 /**
  * Where an error code is given: `new RwsError(code`, `new HttpError(status, code`,
- * `sendError(res, status, code`, and `super(code` in a class that extends RwsError. A code
+ * `sendError(res, status, code`, `refusal(status, code` (an upgrade refused), and `super(code` in a class that extends RwsError. A code
  * given as a constant (`const X = 'code'` in the same file) is resolved; one given as a
  * parameter is a pass-through (a subclass with its own code space), listed separately.
  */
@@ -42,6 +42,8 @@ const PATTERNS = [
   /new HttpError\(\s*(?<status>\d+),\s*(?<code>'[^']*'|\w+)/g,
   /sendError\(\s*res,\s*(?<status>\d+),\s*(?<code>'[^']*'|\w+)/g,
   /\bfail\(\s*res,\s*(?<code>'[^']*'|\w+)/g,
+  // WebSocket upgrades refused before the handshake (transport/admission.ts).
+  /\brefusal\(\s*(?<status>\d+),\s*(?<code>'[^']*'|\w+)/g,
 ];
 const SUPER = /super\(\s*(?<code>'[^']*'|\w+)/g;
 

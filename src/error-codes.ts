@@ -50,6 +50,11 @@ export const RWS_ERROR_CODES = {
   unauthorized: 'the route needs Authorization: Bearer <admin token>',
   cross_origin:
     'a browser request to /api/* or /metrics whose Origin is not the server (its Host header)',
+  // WebSocket upgrades on /ws refused before the handshake (the answer is HTTP, not a close code)
+  origin_not_allowed: 'a browser upgrade to /ws whose Origin is not in allowedOrigins',
+  too_many_connections: 'the node has maxConnections WebSocket connections open; retry later',
+  too_many_connections_from_ip:
+    'this client IP has maxConnectionsPerIp WebSocket connections open; retry later',
   too_many_viewers: 'GET /api/stats/stream already has its maximum number of viewers',
   metrics_disabled: 'metrics are off (RWS_METRICS=false), so /metrics is not served',
   draining: 'the server is shutting down (GET /readyz)',

@@ -80,6 +80,9 @@ describe('settings table', () => {
       maxBadFrames: 16,
       highWaterMark: 1_048_576,
       maxConnections: 10_000,
+      maxConnectionsPerIp: 1000,
+      trustProxyHops: 0,
+      allowedOrigins: '',
       dlqMax: 10_000,
       demo: false,
       configFile: '',
@@ -166,6 +169,25 @@ describe('value parsing', () => {
     ]) {
       expect(parseSettingValue('upstreamUrl', bad).ok, String(bad)).toBe(false);
     }
+  });
+
+  it('takes allowedOrigins empty or as comma-separated http(s) origins', () => {
+    for (const good of [
+      '',
+      'https://app.example.com',
+      'https://app.example.com, http://localhost:3000',
+      'HTTPS://App.Example.com:443/',
+    ])
+      expect(parseSettingValue('allowedOrigins', good), good).toEqual({ ok: true, value: good });
+    for (const bad of [
+      'app.example.com',
+      '*',
+      'https://app.example.com/path',
+      'ftp://app.example.com',
+      'https://app.example.com, null',
+      'https://user@app.example.com',
+    ])
+      expect(parseSettingValue('allowedOrigins', bad).ok, bad).toBe(false);
   });
 
   it('supports plain numbers for settings of kind number', () => {

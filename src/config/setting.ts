@@ -53,6 +53,8 @@ export interface StringSetting extends Common {
    * Redis URLs carry one; `config` and error messages show it as `<redacted>`).
    */
   readonly storeUrl?: boolean;
+  /** Empty, or comma-separated http(s) origins (`scheme://host[:port]`, no path). */
+  readonly originList?: boolean;
 }
 export interface EnumSetting extends Common {
   readonly kind: 'enum';

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { SETTINGS, SETTING_KEYS, settingOf, type Setting, type SettingKey } from './schema.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
+import { parseOriginList } from '../origins.js';
 import { isHttpUrlSetting, isStoreSetting, redactUrlCredentials } from './url.js';
 
 const TRUTHY = ['true', '1', 'yes'];
@@ -51,6 +52,8 @@ export function valueSchema(setting: Setting): z.ZodType {
       if (setting.nonEmpty === true) return z.string().regex(/^\S+$/);
       if (setting.httpUrl === true) return z.string().refine(isHttpUrlSetting);
       if (setting.storeUrl === true) return z.string().trim().refine(isStoreSetting);
+      if (setting.originList === true)
+        return z.string().refine((v) => parseOriginList(v) !== undefined);
       // HTTP trims header values, so a token with outer spaces could never match a request.
       if (setting.secret === true) return z.string().regex(/^(?:\S(?:.*\S)?)?$/s);
       return z.string();
@@ -90,11 +93,14 @@ export function describeAllowed(keyOrSetting: SettingKey | Setting): string {
       if (setting.nonEmpty === true) return 'a non-empty string without spaces';
       if (setting.httpUrl === true) return HTTP_URL_ALLOWED;
       if (setting.storeUrl === true) return STORE_ALLOWED;
+      if (setting.originList === true) return ORIGINS_ALLOWED;
       return setting.secret === true ? 'a string without leading or trailing spaces' : 'a string';
   }
 }
 
 const STORE_ALLOWED = 'memory, or a redis:// or rediss:// URL such as redis://127.0.0.1:6379/0';
+const ORIGINS_ALLOWED =
+  'empty, or comma-separated origins such as https://app.example.com,http://localhost:3000';
 const HTTP_URL_ALLOWED = 'empty, or an http:// or https:// URL without user:password';
 
 /** Why a refused value is wrong, when the allowed text alone does not say it; or ''. */

@@ -12,6 +12,7 @@ import {
   BREAKER_STATES,
   DROP_REASONS,
   PRODUCT_METRICS as P,
+  REFUSAL_REASONS,
   RESUME_OUTCOMES,
   UPSTREAM_OUTCOMES,
   type MetricInfo,
@@ -100,6 +101,7 @@ export function bindProductMetrics(
   // Counters and histograms, bound once.
   const connections = counter(P.connectionsTotal).labels();
   const disconnects = counter(P.disconnects).labels();
+  const refused = bindAll(counter(P.connectionsRefused), REFUSAL_REASONS);
   // Sends are counted by the outbox's own fields, read here at scrape time: no per-send event.
   scraped(P.sent, () => sources.sent().messages);
   scraped(P.sentBytes, () => sources.sent().bytes);
@@ -128,6 +130,7 @@ export function bindProductMetrics(
   const offs = [
     events.on('connection', () => connections.inc()),
     events.on('disconnect', () => disconnects.inc()),
+    events.on('connectionRefused', (e) => refused[e.reason].inc()),
     events.on('sendTiming', (e) => sendDuration.observe(e.durationMs / 1000)),
     events.on('ack', (e) => {
       acked.inc(e.removed);

@@ -46,6 +46,13 @@ export const PRODUCT_METRICS = {
     source: 'event:connection',
     help: 'WebSocket connections accepted.',
   }),
+  connectionsRefused: m({
+    name: 'rws_connections_refused_total',
+    type: 'counter',
+    labelNames: ['reason'],
+    source: 'event:connectionRefused',
+    help: 'WebSocket upgrades refused before the handshake, by reason (origin_not_allowed, too_many_connections, too_many_connections_from_ip).',
+  }),
   disconnects: m({
     name: 'rws_disconnects_total',
     type: 'counter',
@@ -256,6 +263,11 @@ export const PRODUCT_METRICS = {
 export type ProductMetricKey = keyof typeof PRODUCT_METRICS;
 
 /** The closed label sets bound at construction (the hot path never looks a child up). */
+export const REFUSAL_REASONS = [
+  'origin_not_allowed',
+  'too_many_connections',
+  'too_many_connections_from_ip',
+] as const;
 export const DROP_REASONS = ['ttl', 'overflow', 'session_reaped', 'session_closed'] as const;
 export const RESUME_OUTCOMES = [
   'new_session',

@@ -141,7 +141,11 @@ export class RwsServer extends Emitter<CoreEvents> {
       maxFrameBytes: c.maxFrame,
       highWaterMark: c.highWaterMark,
       maxConnections: c.maxConnections,
+      maxConnectionsPerIp: c.maxConnectionsPerIp,
+      trustProxyHops: c.trustProxyHops,
+      allowedOrigins: c.allowedOrigins,
       isDraining: () => this.draining,
+      onRefused: (reason) => this.emit('connectionRefused', { reason }),
     });
     this.observability = c.metrics
       ? createObservability({

@@ -1,26 +1,34 @@
 /**
- * The WebSocket endpoint: upgrades on /ws (subprotocol rws.v1, or none), enforces the max
- * message size (ws closes with 1009) and the connection limit, and hands each socket to the
- * hub through a WsTransport.
+ * The WebSocket endpoint: upgrades on /ws (subprotocol rws.v1, or none), admits them (Origin
+ * allowlist, connection limits global and per client IP: refused with an HTTP error before
+ * the handshake, admission.ts), enforces the max message size (ws closes with 1009), and
+ * hands each socket to the hub through a WsTransport.
  */
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type Server as WsServer } from 'ws';
+import { WebSocketServer, type Server as WsServer, type WebSocket } from 'ws';
 import { CloseCode, SUBPROTOCOL, WS_PATH } from '../protocol/index.js';
 import type { Hub } from '../session/hub.js';
+import { Admission, type AdmissionOptions, type RefusalCode } from './admission.js';
 import { RwsSocket, WsTransport } from './ws-transport.js';
 
-export interface EndpointOptions {
+export interface EndpointOptions extends AdmissionOptions {
   maxFrameBytes: number;
   /** The connections' high-water mark (bytes): writes that may reach its half are watched. */
   highWaterMark: number;
-  maxConnections: number;
   /** While true, new connections are refused with 4003 (draining). */
   isDraining: () => boolean;
+  /** An upgrade was refused before the handshake (for the metrics). */
+  onRefused?: (code: RefusalCode) => void;
 }
+
+function ignore(): void {}
 
 export class WsEndpoint {
   readonly wss: WsServer<typeof RwsSocket>;
+  readonly admission: Admission;
+  /** One 'close' listener shared by every socket (no closure per connection). */
+  private readonly released: (this: WebSocket) => void;
 
   constructor(
     private readonly hub: Hub,
@@ -34,6 +42,12 @@ export class WsEndpoint {
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
+    const admission = (this.admission = new Admission(options));
+    this.released = function (this: WebSocket) {
+      const ws = this as RwsSocket;
+      if (ws.clientIp !== undefined) admission.release(ws.clientIp);
+      ws.clientIp = undefined;
+    };
   }
 
   /** Route upgrades on /ws of this HTTP server to the endpoint. */
@@ -44,7 +58,21 @@ export class WsEndpoint {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, req));
+      // Before ws reads anything else and before any session work.
+      const ip = this.admission.ipOf(req);
+      const refused = this.admission.check(req, ip);
+      if (refused !== undefined) {
+        this.options.onRefused?.(refused.code);
+        const body = JSON.stringify({ error: { code: refused.code, message: refused.message } });
+        socket.on('error', ignore);
+        socket.end(
+          `HTTP/1.1 ${refused.status} ${STATUS_CODES[refused.status]}\r\n` +
+            'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+            `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
+        return;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, req, ip));
     });
   }
 
@@ -54,9 +82,13 @@ export class WsEndpoint {
    * scope's context and with it the whole IncomingMessage, headers and all (≈ 1.5 KB per
    * connection, measured by benchmark memory-per-connection).
    */
-  private opened(ws: RwsSocket, req: IncomingMessage): void {
+  private opened(ws: RwsSocket, req: IncomingMessage, ip: string): void {
     // First: the transport listens for 'error' (an unheard one would crash the process).
     const transport = new WsTransport(ws, this.options.highWaterMark / 2);
+    // The slot is held from here until the socket closes, whatever happens next.
+    this.admission.admit(ip);
+    ws.clientIp = ip;
+    ws.on('close', this.released);
     if (req.headers['sec-websocket-protocol'] !== undefined && ws.protocol !== SUBPROTOCOL) {
       // The client asked for subprotocols and none is ours: it would misread every frame.
       ws.close(CloseCode.Policy, `unsupported subprotocol; use ${SUBPROTOCOL}`);
@@ -66,11 +98,7 @@ export class WsEndpoint {
       ws.close(CloseCode.Overloaded, 'draining');
       return;
     }
-    if (this.hub.connectionCount >= this.options.maxConnections) {
-      ws.close(CloseCode.Overloaded, 'too many connections');
-      return;
-    }
-    const { handlers } = this.hub.accept(transport, () => req.socket.remoteAddress);
+    const { handlers } = this.hub.accept(transport, () => ip);
     transport.bind(handlers);
   }
 

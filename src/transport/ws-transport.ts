@@ -11,6 +11,8 @@ import type { Transport, TransportHandlers } from '../session/transport-port.js'
 /** What `WebSocketServer` creates for each upgrade (its `WebSocket` option). */
 export class RwsSocket extends WebSocket {
   transport: WsTransport | undefined = undefined;
+  /** The client IP that holds an admission slot for this socket until it closes. */
+  clientIp: string | undefined = undefined;
 }
 
 function ignore(): void {}

@@ -1,5 +1,6 @@
 /**
- * Regression: a socket refused after the upgrade (maxConnections, draining, subprotocol)
+ * Regression: a socket refused after the upgrade (draining, subprotocol; the connection
+ * limits refuse before it, with an HTTP error: admission.test.ts)
  * still reads until the peer's close; a protocol error from it (invalid UTF-8) must not crash
  * the server (an 'error' event without a listener would).
  */
@@ -16,15 +17,16 @@ afterEach(() => {
   process.off('uncaughtException', onUncaught);
 });
 
-it('a refused connection (maxConnections) that sends invalid UTF-8 does not crash the server', async () => {
+it('a refused connection (unsupported subprotocol) that sends invalid UTF-8 does not crash the server', async () => {
   process.on('uncaughtException', onUncaught);
-  const { server, info } = await startServer({ maxConnections: 1 });
+  const { server, info } = await startServer();
   const first = await RawClient.connect(info.url);
   const w = (await first.hello()) as Frame & { sid: string };
-  // Precondition: the limit is reached, so the next socket is refused.
   expect(server.connectionCount).toBe(1);
 
-  const ws = new WebSocket(info.url, 'rws.v1');
+  // The header is given as is, so that `ws` opens although the server answers without a
+  // subprotocol (it refuses the socket after the upgrade, with 1008).
+  const ws = new WebSocket(info.url, { headers: { 'sec-websocket-protocol': 'other' } });
   ws.on('error', () => undefined);
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
@@ -39,8 +41,8 @@ it('a refused connection (maxConnections) that sends invalid UTF-8 does not cras
   expect(await within(sent, 5000, 'the invalid frame to be written')).toBeUndefined();
   // Precondition: the socket really was refused (not served, not failed for another reason).
   expect(await within(closed, 5000, 'the refusal')).toEqual({
-    code: 4003,
-    reason: 'too many connections',
+    code: 1008,
+    reason: 'unsupported subprotocol; use rws.v1',
   });
   // The server lives on: the first client still gets its messages.
   await server.send(w.sid, 'still serving');
