@@ -6,7 +6,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type Server as WsServer, type WebSocket } from 'ws';
+import { WebSocketServer, type Server as WsServer } from 'ws';
 import { CloseCode, SUBPROTOCOL, WS_PATH } from '../protocol/index.js';
 import type { Hub } from '../session/hub.js';
 import { Admission, type AdmissionOptions, type RefusalCode } from './admission.js';
@@ -28,26 +28,24 @@ export class WsEndpoint {
   readonly wss: WsServer<typeof RwsSocket>;
   readonly admission: Admission;
   /** One 'close' listener shared by every socket (no closure per connection). */
-  private readonly released: (this: WebSocket) => void;
 
   constructor(
     private readonly hub: Hub,
     private readonly options: EndpointOptions,
   ) {
+    const admission = (this.admission = new Admission(options));
+    // This endpoint's sockets: the slot goes back through their prototype (no per-socket
+    // listener), from the socket's one 'close' listener (ws-transport.ts).
+    class EndpointSocket extends RwsSocket {}
+    EndpointSocket.prototype.releaseSlot = (ip: string) => admission.release(ip);
     this.wss = new WebSocketServer({
       noServer: true,
-      WebSocket: RwsSocket,
+      WebSocket: EndpointSocket,
       maxPayload: options.maxFrameBytes,
       perMessageDeflate: false,
       clientTracking: false,
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     });
-    const admission = (this.admission = new Admission(options));
-    this.released = function (this: WebSocket) {
-      const ws = this as RwsSocket;
-      if (ws.clientIp !== undefined) admission.release(ws.clientIp);
-      ws.clientIp = undefined;
-    };
   }
 
   /** Route upgrades on /ws of this HTTP server to the endpoint. */
@@ -88,7 +86,6 @@ export class WsEndpoint {
     // The slot is held from here until the socket closes, whatever happens next.
     this.admission.admit(ip);
     ws.clientIp = ip;
-    ws.on('close', this.released);
     if (req.headers['sec-websocket-protocol'] !== undefined && ws.protocol !== SUBPROTOCOL) {
       // The client asked for subprotocols and none is ours: it would misread every frame.
       ws.close(CloseCode.Policy, `unsupported subprotocol; use ${SUBPROTOCOL}`);

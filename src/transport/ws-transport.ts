@@ -13,6 +13,12 @@ export class RwsSocket extends WebSocket {
   transport: WsTransport | undefined = undefined;
   /** The client IP that holds an admission slot for this socket until it closes. */
   clientIp: string | undefined = undefined;
+  /**
+   * Gives the admission slot back (src/transport/admission.ts). Set on the prototype of each
+   * endpoint's subclass, not per socket: a per-socket listener or closure costs heap on every
+   * idle connection (docs/performance.md, "memory per connection").
+   */
+  declare releaseSlot: ((ip: string) => void) | undefined;
 }
 
 function ignore(): void {}
@@ -23,8 +29,14 @@ function onMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean):
   (this as RwsSocket).transport?.handlers?.onMessage(text);
 }
 
+/** The socket's one 'close' listener: the admission slot back, then the core (once bound). */
 function onClose(this: WebSocket, code: number, reason: Buffer): void {
-  (this as RwsSocket).transport?.handlers?.onClose(code, reason.toString());
+  const ws = this as RwsSocket;
+  if (ws.clientIp !== undefined) {
+    ws.releaseSlot?.(ws.clientIp);
+    ws.clientIp = undefined;
+  }
+  ws.transport?.handlers?.onClose(code, reason.toString());
 }
 
 export class WsTransport implements Transport {
@@ -44,6 +56,7 @@ export class WsTransport implements Transport {
     // and an 'error' without a listener (invalid UTF-8, oversize) would crash the process.
     // 'error' precedes 'close' (e.g. 1009 on an oversize message); close handles the rest.
     ws.on('error', ignore);
+    ws.on('close', onClose);
   }
 
   get bufferedAmount(): number {
@@ -54,7 +67,6 @@ export class WsTransport implements Transport {
   bind(handlers: TransportHandlers): void {
     this.handlers = handlers;
     this.ws.on('message', onMessage);
-    this.ws.on('close', onClose);
   }
 
   /**
