@@ -81,6 +81,7 @@ describe('settings table', () => {
       highWaterMark: 1_048_576,
       maxConnections: 10_000,
       dlqMax: 10_000,
+      dlqMaxBytes: 67_108_864,
       demo: false,
       configFile: '',
     });
