@@ -77,8 +77,11 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
       this.evicted++;
       return;
     }
-    // Make room first, oldest first: the loop ends at the latest when the queue is empty.
-    while (this.entries.size >= this.max || this.bytes + size > this.maxBytes) {
+    // Make room first, oldest first (at the latest, the queue is empty and the entry fits).
+    while (
+      this.entries.size > 0 &&
+      (this.entries.size >= this.max || this.bytes + size > this.maxBytes)
+    ) {
       this.remove(this.entries.keys().next().value as number);
       this.evicted++;
     }
