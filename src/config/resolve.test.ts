@@ -118,6 +118,16 @@ describe('resolveConfig: precedence', () => {
     });
   });
 
+  it('reads the dead-letter byte bound as a size with units, from env and flag', () => {
+    expect(resolve().config.dlqMaxBytes).toBe(64 * 1024 * 1024);
+    expect(resolve({ env: { RWS_DLQ_MAX_BYTES: '16mb' } }).config.dlqMaxBytes).toBe(16_777_216);
+    expect(resolve({ argv: ['--dlq-max-bytes', '2gb'] }).config.dlqMaxBytes).toBe(2 * 1024 ** 3);
+    expect(resolve({ overrides: { dlqMaxBytes: 4096 } }).config.dlqMaxBytes).toBe(4096);
+    expect(problems({ env: { RWS_DLQ_MAX_BYTES: '10b' } })[0]).toMatchObject({
+      key: 'dlqMaxBytes',
+    });
+  });
+
   it('type-checks overrides and still validates them at run time', () => {
     // @ts-expect-error port takes a number
     expect(() => resolve({ overrides: { port: 'x' } })).toThrow(ConfigError);

@@ -84,6 +84,7 @@ describe('settings table', () => {
       trustProxyHops: 0,
       allowedOrigins: '',
       dlqMax: 10_000,
+      dlqMaxBytes: 67_108_864,
       demo: false,
       configFile: '',
     });

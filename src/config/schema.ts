@@ -302,6 +302,16 @@ export const SETTINGS = {
     unit: 'entries',
     doc: 'Most dead letters kept; the oldest are evicted first (every drop is still counted).',
   },
+  dlqMaxBytes: {
+    kind: 'size',
+    env: 'RWS_DLQ_MAX_BYTES',
+    flag: '--dlq-max-bytes',
+    default: 64 * MB,
+    min: 1 * KB,
+    max: 64 * GB,
+    unit: 'bytes',
+    doc: 'Most bytes of message data the dead letters hold; the oldest are evicted first (every drop is still counted), and a message bigger than this by itself is not kept.',
+  },
   metrics: {
     kind: 'boolean',
     env: 'RWS_METRICS',

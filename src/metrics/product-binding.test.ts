@@ -16,6 +16,7 @@ function setup() {
     store: undefined as StoreFigures | undefined,
     dlq: 0,
     dlqEvicted: 0,
+    dlqBytes: undefined as number | undefined,
     breakers: [] as Array<{ name: string; state: string }>,
     sent: { messages: 0, bytes: 0 },
   };
@@ -25,6 +26,7 @@ function setup() {
     store: () => state.store,
     dlqSize: () => state.dlq,
     dlqEvicted: () => state.dlqEvicted,
+    dlqBytes: () => state.dlqBytes,
     breakers: () => state.breakers,
     sent: () => state.sent,
     now: () => clock.now(),
@@ -335,6 +337,8 @@ describe('product metrics', () => {
     state.attached = 2;
     state.dlq = 7;
     state.dlqEvicted = 3;
+    expect(value('rws_dlq_bytes')).toBeUndefined(); // the store did not tell: no sample
+    state.dlqBytes = 2048;
     state.store = { sessions: 5, messages: 40, bytes: 4000, oldestAt: clock.now() };
     state.breakers = [{ name: 'upstream', state: 'half_open' }];
     clock.advance(1500);
@@ -346,6 +350,7 @@ describe('product metrics', () => {
     expect(value('rws_outbox_oldest_message_age_seconds')).toBe(1.5);
     expect(value('rws_dlq_messages')).toBe(7);
     expect(value('rws_dlq_evicted_total')).toBe(3);
+    expect(value('rws_dlq_bytes')).toBe(2048);
     expect(value('rws_breaker_state', 'upstream', 'half_open')).toBe(1);
     expect(value('rws_breaker_state', 'upstream', 'closed')).toBe(0);
     state.store = { sessions: 1, messages: 0, bytes: 0, oldestAt: undefined };

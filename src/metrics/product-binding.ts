@@ -37,6 +37,8 @@ export interface ProductSources {
   dlqSize(): number | undefined;
   /** Dead letters evicted from the full queue so far; `undefined` as for `dlqSize`. */
   dlqEvicted(): number | undefined;
+  /** Bytes of data the dead letters hold; `undefined` as for `dlqSize`. */
+  dlqBytes(): number | undefined;
   breakers(): Array<{ name: string; state: string }>;
   /** Stored sends and their bytes so far (the outbox's plain counters, read at scrape). */
   sent(): { messages: number; bytes: number };
@@ -91,6 +93,7 @@ export function bindProductMetrics(
     return t === undefined ? 0 : Math.max(0, (sources.now() - t) / 1000);
   });
   gauge(P.dlq, () => sources.dlqSize());
+  gauge(P.dlqBytes, () => sources.dlqBytes());
   registry.counter({ ...defOf(P.dlqEvicted), collect: () => sources.dlqEvicted() ?? [] });
   gauge(P.breakerState, () =>
     sources

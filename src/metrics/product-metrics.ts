@@ -200,12 +200,20 @@ export const PRODUCT_METRICS = {
     source: 'scrape:dlq',
     help: 'Dead letters held in the dead-letter queue.',
   }),
+  dlqBytes: m({
+    name: 'rws_dlq_bytes',
+    type: 'gauge',
+    labelNames: [],
+    unit: 'bytes',
+    source: 'scrape:dlq',
+    help: 'Bytes of message data held in the dead-letter queue (at most RWS_DLQ_MAX_BYTES).',
+  }),
   dlqEvicted: m({
     name: 'rws_dlq_evicted_total',
     type: 'counter',
     labelNames: [],
     source: 'scrape:dlq',
-    help: 'Dead letters pushed out of the full dead-letter queue (RWS_DLQ_MAX), oldest first.',
+    help: 'Dead letters pushed out of the full dead-letter queue (RWS_DLQ_MAX, RWS_DLQ_MAX_BYTES), oldest first.',
   }),
   breakerState: m({
     name: 'rws_breaker_state',

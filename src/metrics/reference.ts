@@ -19,6 +19,7 @@ export function metricsReference(): MetricInfo[] {
     store: () => undefined,
     dlqSize: () => 0,
     dlqEvicted: () => 0,
+    dlqBytes: () => 0,
     breakers: () => [],
     sent: () => ({ messages: 0, bytes: 0 }),
     now: () => 0,

@@ -2,17 +2,18 @@
  * The contract of the dead-letter port (src/outbox/dead-letter-store.ts): what every
  * implementation must do, whatever its backend. Run it from a test file with a factory:
  *
- *   runDeadLetterStoreContract('memory', (max) => new MemoryDeadLetterStore(max));
+ *   runDeadLetterStoreContract('memory', (max, maxBytes) => new MemoryDeadLetterStore(max, maxBytes));
  *
  * Ids are compared only as the store gives them (never as numbers): a networked store's ids
  * (Redis stream ids) are strings. Every call is awaited, so a synchronous store fits too.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type {
-  Awaitable,
-  DeadLetter,
-  DeadLetterReason,
-  DeadLetterStore,
+import {
+  deadLetterBytes,
+  type Awaitable,
+  type DeadLetter,
+  type DeadLetterReason,
+  type DeadLetterStore,
 } from './dead-letter-store.js';
 
 export interface DeadLetterStoreContractOptions {
@@ -20,16 +21,19 @@ export interface DeadLetterStoreContractOptions {
   cleanup?: (store: DeadLetterStore) => Awaitable<void>;
 }
 
-/** @param factory a new, empty store keeping at most `max` entries. */
+/**
+ * @param factory a new, empty store keeping at most `max` entries and `maxBytes` bytes of data
+ *   (`deadLetterBytes`; undefined: the store's default, at least 1 MiB).
+ */
 export function runDeadLetterStoreContract(
   name: string,
-  factory: (max: number) => Awaitable<DeadLetterStore>,
+  factory: (max: number, maxBytes?: number) => Awaitable<DeadLetterStore>,
   options: DeadLetterStoreContractOptions = {},
 ): void {
   describe(`DeadLetterStore contract: ${name}`, () => {
     const made: DeadLetterStore[] = [];
-    const store = async (max = 1000): Promise<DeadLetterStore> => {
-      const s = await factory(max);
+    const store = async (max = 1000, maxBytes?: number): Promise<DeadLetterStore> => {
+      const s = await factory(max, maxBytes);
       made.push(s);
       return s;
     };
@@ -200,6 +204,7 @@ export function runDeadLetterStoreContract(
       const s = await store(2);
       expect(await s.stats()).toEqual({
         size: 0,
+        bytes: 0,
         evicted: 0,
         added: { ttl: 0, overflow: 0, session_reaped: 0, session_closed: 0, upstream_failed: 0 },
       });
@@ -211,12 +216,100 @@ export function runDeadLetterStoreContract(
       await s.add('s', 'upstream_failed', '6', 0);
       expect(await s.stats()).toEqual({
         size: 2,
+        bytes: 2,
         evicted: 4,
         added: { ttl: 2, overflow: 1, session_reaped: 1, session_closed: 1, upstream_failed: 1 },
       });
       // A purge or delete is not an eviction.
       await s.purge();
-      expect(await s.stats()).toMatchObject({ size: 0, evicted: 4 });
+      expect(await s.stats()).toMatchObject({ size: 0, bytes: 0, evicted: 4 });
+    });
+
+    /** Data of exactly `n` bytes in UTF-8 (a JSON string; "é" is two bytes). */
+    const blob = (n: number, fill = 'x'): string => `"${fill.repeat(n - 2)}"`;
+    const bytesOf = (entries: readonly DeadLetter[]) =>
+      entries.reduce((sum, e) => sum + deadLetterBytes(e.data), 0);
+
+    it('is bounded in bytes too: the oldest entries are evicted first, each counted', async () => {
+      const s = await store(1000, 1000);
+      for (let i = 1; i <= 4; i++) await s.add('s', 'ttl', blob(300), 0, i);
+      // 4 × 300 > 1000: the first went to make room for the fourth.
+      expect(seqs(await s.list())).toEqual([2, 3, 4]);
+      expect(await s.stats()).toMatchObject({ size: 3, bytes: 900, evicted: 1 });
+      // A big one evicts as many of the oldest as it needs, and no more.
+      await s.add('s', 'overflow', blob(700), 0, 5);
+      expect(seqs(await s.list())).toEqual([4, 5]);
+      expect(await s.stats()).toMatchObject({ size: 2, bytes: 1000, evicted: 3 });
+      // Bytes are UTF-8 bytes of the data, not UTF-16 code units.
+      await s.add('s', 'ttl', `"${'é'.repeat(149)}"`, 0, 6);
+      expect(deadLetterBytes(`"${'é'.repeat(149)}"`)).toBe(300);
+      expect(seqs(await s.list())).toEqual([5, 6]);
+      expect(await s.stats()).toMatchObject({ size: 2, bytes: 1000, evicted: 4 });
+      // One bigger than the bound by itself is not kept; the others stay.
+      await s.add('s', 'ttl', blob(1001), 0, 7);
+      expect(seqs(await s.list())).toEqual([5, 6]);
+      expect(await s.stats()).toMatchObject({
+        size: 2,
+        bytes: 1000,
+        evicted: 5,
+        added: { ttl: 6, overflow: 1 },
+      });
+      // The count bound still holds beside the byte one.
+      const counted = await store(2, 1000);
+      for (let i = 1; i <= 3; i++) await counted.add('s', 'ttl', blob(10), 0, i);
+      expect(seqs(await counted.list())).toEqual([2, 3]);
+      expect(await counted.stats()).toMatchObject({ size: 2, bytes: 20, evicted: 1 });
+    });
+
+    it('keeps its bytes figure exact through add, delete, purge and eviction', async () => {
+      const s = await store(5, 10_000);
+      const check = async (): Promise<void> => {
+        const all = await s.list({ limit: 1001 });
+        expect((await s.stats()).bytes).toBe(bytesOf(all));
+      };
+      await s.add('a', 'ttl', blob(100), 0, 1);
+      await s.add('b', 'overflow', blob(200), 0);
+      await s.add('a', 'session_closed', '{"k":"ü"}', 0, 2);
+      await check();
+      expect((await s.stats()).bytes).toBe(100 + 200 + 10);
+      const [first] = await s.list();
+      expect(await s.delete(first!.id)).toBe(true);
+      expect(await s.delete(first!.id)).toBe(false);
+      await check();
+      expect((await s.stats()).bytes).toBe(210);
+      expect(await s.purge({ sid: 'b' })).toBe(1);
+      await check();
+      expect((await s.stats()).bytes).toBe(10);
+      for (let i = 0; i < 7; i++) await s.add('c', 'ttl', blob(50 + i), 0, i);
+      await check();
+      expect(await s.stats()).toMatchObject({ size: 5, evicted: 3 });
+      expect(await s.purge()).toBe(5);
+      expect(await s.stats()).toMatchObject({ size: 0, bytes: 0 });
+      await s.add('d', 'ttl', blob(42), 0);
+      expect(await s.stats()).toMatchObject({ size: 1, bytes: 42 });
+    });
+
+    it('cuts a list after the first entry past maxBytes, and always gives the first one', async () => {
+      const s = await store(1000, 100_000);
+      for (let i = 1; i <= 6; i++)
+        await s.add(i % 2 === 0 ? 'even' : 'odd', 'ttl', blob(400), 0, i);
+      // 400 + 400 fit 1000; the third passes it and is the one entry past the page.
+      expect(seqs(await s.list({ maxBytes: 1000 }))).toEqual([1, 2, 3]);
+      expect(seqs(await s.list({ maxBytes: 800 }))).toEqual([1, 2, 3]);
+      expect(seqs(await s.list({ maxBytes: 799 }))).toEqual([1, 2]);
+      // The first entry fits however big: a page of one, and the next one to say there is more.
+      expect(seqs(await s.list({ maxBytes: 10 }))).toEqual([1, 2]);
+      expect(
+        seqs(await s.list({ maxBytes: 0, after: lastId(await s.list({ limit: 5 })) })),
+      ).toEqual([6]);
+      // With a filter, a cursor and a limit.
+      expect(seqs(await s.list({ sid: 'even', maxBytes: 500 }))).toEqual([2, 4]);
+      const [, second] = await s.list();
+      expect(seqs(await s.list({ sid: 'odd', after: second!.id, maxBytes: 10_000 }))).toEqual([
+        3, 5,
+      ]);
+      expect(seqs(await s.list({ limit: 2, maxBytes: 10_000 }))).toEqual([1, 2]);
+      expect(seqs(await s.list({ maxBytes: 10_000 }))).toEqual([1, 2, 3, 4, 5, 6]);
     });
   });
 }

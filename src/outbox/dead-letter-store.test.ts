@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { CoreEvents } from '../core-events.js';
 import { Emitter } from '../events.js';
-import { DeadLetterWriter, pageLimit, type DeadLetterSink } from './dead-letter-store.js';
+import {
+  deadLetterBytes,
+  DeadLetterWriter,
+  pageByBytes,
+  pageLimit,
+  type DeadLetter,
+  type DeadLetterSink,
+} from './dead-letter-store.js';
 
 function setup(add: DeadLetterSink['add']) {
   const events = new Emitter<CoreEvents>();
@@ -61,5 +68,24 @@ describe('pageLimit', () => {
     expect(pageLimit(2.7)).toBe(2);
     expect(pageLimit(1001)).toBe(1001);
     expect(pageLimit(Number.POSITIVE_INFINITY)).toBe(1001);
+  });
+});
+
+describe('deadLetterBytes and pageByBytes', () => {
+  const entry = (data: string): DeadLetter => ({ id: 1, sid: 's', reason: 'ttl', data, at: 0 });
+
+  it('weighs data in UTF-8 bytes', () => {
+    expect(deadLetterBytes('"abc"')).toBe(5);
+    expect(deadLetterBytes('"é"')).toBe(4);
+    expect(deadLetterBytes('"😀"')).toBe(6);
+  });
+
+  it('takes entries while they fit, and always the first one', () => {
+    const e = (n: number) => entry('x'.repeat(n));
+    expect(pageByBytes([], 10)).toBe(0);
+    expect(pageByBytes([e(4), e(4), e(2)], 10)).toBe(3);
+    expect(pageByBytes([e(4), e(4), e(3)], 10)).toBe(2);
+    expect(pageByBytes([e(50), e(1)], 10)).toBe(1);
+    expect(pageByBytes([e(50)], 0)).toBe(1);
   });
 });

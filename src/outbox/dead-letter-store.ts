@@ -58,15 +58,53 @@ export interface DeadLetterQuery extends DeadLetterFilter {
   /** At most this many entries: default 100, clamped to 1..1001 (a page of the API's
    *  maximum 1000 plus one, to tell whether there is a next page). */
   limit?: number;
+  /**
+   * A byte budget (`deadLetterBytes` of each entry's data; default none): the answer stops
+   * after the first entry that does not fit `pageByBytes(entries, maxBytes)`, so it holds the
+   * entries that fit plus at most one more (which tells the caller there is more). The first
+   * entry always fits, however big: a page never stalls.
+   */
+  maxBytes?: number;
 }
 
 export interface DeadLetterStats {
   /** Entries held now. */
   size: number;
-  /** Entries pushed out because the store was full (oldest first), since it started. */
+  /** Bytes held now: the sum of `deadLetterBytes(data)` over the entries held. */
+  bytes: number;
+  /**
+   * Entries pushed out because the store was full, by count or by bytes (oldest first), since
+   * it started; an entry too big for the byte bound by itself is counted here too.
+   */
   evicted: number;
   /** Entries ever added, by reason (evicted ones included). */
   added: Record<DeadLetterReason, number>;
+}
+
+/** Default byte bound of a dead-letter store (`dlqMaxBytes`): 64 MiB. */
+export const DEFAULT_DEAD_LETTER_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * What a dead letter weighs against the byte bound (`dlqMaxBytes`), `DeadLetterStats.bytes`
+ * and a page's byte budget: its data's length in UTF-8 (what a Redis store holds and what a
+ * page carries); the few fixed fields beside it are bounded by the count bound.
+ */
+export function deadLetterBytes(data: string): number {
+  return Buffer.byteLength(data, 'utf8');
+}
+
+/**
+ * How many of `entries` (in order) make a page of at most `maxBytes` bytes of data: an entry
+ * fits while the data taken with it stays within `maxBytes`; the first always fits, however
+ * big, so that paging never stalls on it.
+ */
+export function pageByBytes(entries: readonly DeadLetter[], maxBytes: number): number {
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    bytes += deadLetterBytes(entries[i]!.data);
+    if (i > 0 && bytes > maxBytes) return i;
+  }
+  return entries.length;
 }
 
 /** An answer now (the memory store) or later (a networked store). */
@@ -87,8 +125,10 @@ export interface DeadLetterStore {
   /**
    * Keep a dead letter. Called on the send path and never awaited there (the outbox goes
    * through `DeadLetterWriter`): an implementation returns at once, and a failure (thrown or
-   * rejected) is reported as an `error` event with `where: 'dead-letter'`. Bounded: when
-   * full the oldest entry is evicted and counted in `stats().evicted`.
+   * rejected) is reported as an `error` event with `where: 'dead-letter'`. Bounded by a count
+   * and by bytes (`deadLetterBytes`): when the new entry would pass either bound the oldest
+   * entries are evicted first, each counted in `stats().evicted`. An entry bigger than the byte
+   * bound by itself is not kept (the others stay) and is counted as evicted.
    */
   add(
     sid: string,
@@ -98,8 +138,10 @@ export interface DeadLetterStore {
     seq?: number,
   ): Awaitable<void>;
   /**
-   * The entries matching `query`, oldest first, at most `pageLimit(query.limit)` of them.
-   * Fewer than the limit means there are no more: page on with `after` = the last id.
+   * The entries matching `query`, oldest first, at most `pageLimit(query.limit)` of them, and
+   * with `query.maxBytes` cut after the first entry that does not fit that budget. Fewer than
+   * the limit, none of them past the budget, means there are no more: page on with `after` =
+   * the last id.
    */
   list(query?: DeadLetterQuery): Awaitable<readonly DeadLetter[]>;
   get(id: DeadLetterId): Awaitable<DeadLetter | undefined>;

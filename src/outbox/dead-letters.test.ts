@@ -5,7 +5,7 @@ import { isDeadLetterReason, type DeadLetterReason } from './dead-letter-store.j
 import { MemoryDeadLetterStore } from './dead-letters.js';
 import { StreamIdDeadLetterStore } from './test-support/stream-dead-letter-store.js';
 
-runDeadLetterStoreContract('memory', (max) => new MemoryDeadLetterStore(max));
+runDeadLetterStoreContract('memory', (max, maxBytes) => new MemoryDeadLetterStore(max, maxBytes));
 
 const fill = (
   q: MemoryDeadLetterStore,
@@ -98,5 +98,5 @@ describe('MemoryDeadLetterStore', () => {
 // an async store with Redis-stream-like string ids.
 runDeadLetterStoreContract(
   'async, stream ids (test stand-in)',
-  (max) => new StreamIdDeadLetterStore(max),
+  (max, maxBytes) => new StreamIdDeadLetterStore(max, undefined, maxBytes),
 );

@@ -1,11 +1,15 @@
 /**
  * The memory implementation of the dead-letter port (src/outbox/dead-letter-store.ts): one
- * node's bounded queue. When full, the oldest entry is evicted and counted in `evicted`.
+ * node's queue, bounded by a count and by bytes (`deadLetterBytes` of each entry's data).
+ * When a new entry would pass either bound, the oldest entries are evicted first, each
+ * counted in `evicted`.
  * It answers synchronously (the port's callers await, which takes a plain value too), so
  * code holding this class may read it directly: `list()` is an array, `size` a number.
  */
 import { RwsError } from '../errors.js';
 import {
+  deadLetterBytes,
+  DEFAULT_DEAD_LETTER_MAX_BYTES,
   pageLimit,
   type DeadLetter,
   type DeadLetterFilter,
@@ -24,9 +28,13 @@ export interface MemoryDeadLetter extends DeadLetter {
 export class MemoryDeadLetterStore implements DeadLetterStore {
   readonly kind = 'memory';
   private readonly entries = new Map<number, MemoryDeadLetter>();
+  /** Each entry's `deadLetterBytes`, by id (kept beside the entries: they are handed out). */
+  private readonly sizes = new Map<number, number>();
+  /** The sum of `sizes`. */
+  private bytes = 0;
   private readonly claimed = new Set<number>();
   private nextId = 1;
-  /** Entries pushed out because the queue was full. */
+  /** Entries pushed out because the queue was full (by count or by bytes). */
   evicted = 0;
   /** Entries ever added, by reason. */
   readonly added: Record<DeadLetterReason, number> = {
@@ -37,12 +45,24 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
     upstream_failed: 0,
   };
 
-  /** @param max the most entries kept (`dlqMax`); 0 keeps none (each add counts as evicted). */
-  constructor(private readonly max: number) {
+  /**
+   * @param max the most entries kept (`dlqMax`); 0 keeps none (each add counts as evicted).
+   * @param maxBytes the most bytes of data kept (`dlqMaxBytes`, default 64 MiB); an entry
+   *   bigger than this by itself is not kept (counted as evicted).
+   */
+  constructor(
+    private readonly max: number,
+    private readonly maxBytes: number = DEFAULT_DEAD_LETTER_MAX_BYTES,
+  ) {
     if (!Number.isSafeInteger(max) || max < 0)
       throw new RwsError(
         'bad_options',
         `the dead-letter bound must be an integer >= 0, got ${max}`,
+      );
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+      throw new RwsError(
+        'bad_options',
+        `the dead-letter byte bound must be an integer >= 0, got ${maxBytes}`,
       );
   }
 
@@ -52,19 +72,25 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
 
   add(sid: string, reason: DeadLetterReason, data: string, at: number, seq?: number): void {
     this.added[reason]++;
-    if (this.max <= 0) {
+    const size = deadLetterBytes(data);
+    if (this.max <= 0 || size > this.maxBytes) {
       this.evicted++;
       return;
+    }
+    // Make room first, oldest first (at the latest, the queue is empty and the entry fits).
+    while (
+      this.entries.size > 0 &&
+      (this.entries.size >= this.max || this.bytes + size > this.maxBytes)
+    ) {
+      this.remove(this.entries.keys().next().value as number);
+      this.evicted++;
     }
     const id = this.nextId++;
     const entry: MemoryDeadLetter =
       seq === undefined ? { id, sid, reason, data, at } : { id, sid, seq, reason, data, at };
     this.entries.set(id, entry);
-    if (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next().value as number;
-      this.entries.delete(oldest);
-      this.evicted++;
-    }
+    this.sizes.set(id, size);
+    this.bytes += size;
   }
 
   /**
@@ -90,12 +116,13 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
 
   delete(id: DeadLetterId): boolean {
     const key = this.key(id);
-    return key !== undefined && this.entries.delete(key);
+    return key !== undefined && this.remove(key);
   }
 
   /**
-   * Oldest first, at most `pageLimit(query.limit)` (default 100, 1..1001). A string `after`
-   * must be one of this store's ids as text; anything else is a `bad_cursor` RwsError.
+   * Oldest first, at most `pageLimit(query.limit)` (default 100, 1..1001), cut after the first
+   * entry past `query.maxBytes` (see `DeadLetterQuery`). A string `after` must be one of this
+   * store's ids as text; anything else is a `bad_cursor` RwsError.
    */
   list(query: DeadLetterQuery = {}): MemoryDeadLetter[] {
     const limit = pageLimit(query.limit);
@@ -108,13 +135,16 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
           `not a dead-letter id of the memory store: ${JSON.stringify(String(query.after).slice(0, 32))}`,
         );
     }
+    const maxBytes = query.maxBytes ?? Number.POSITIVE_INFINITY;
     const out: MemoryDeadLetter[] = [];
+    let bytes = 0;
     for (const e of this.entries.values()) {
       if (after !== undefined && e.id <= after) continue;
       if (query.reason !== undefined && e.reason !== query.reason) continue;
       if (query.sid !== undefined && e.sid !== query.sid) continue;
       out.push(e);
-      if (out.length >= limit) break;
+      bytes += this.sizes.get(e.id)!;
+      if (out.length >= limit || (out.length > 1 && bytes > maxBytes)) break;
     }
     return out;
   }
@@ -122,6 +152,8 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
   clear(): number {
     const n = this.entries.size;
     this.entries.clear();
+    this.sizes.clear();
+    this.bytes = 0;
     return n;
   }
 
@@ -132,14 +164,19 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
     for (const [id, e] of this.entries) {
       if (filter.reason !== undefined && e.reason !== filter.reason) continue;
       if (filter.sid !== undefined && e.sid !== filter.sid) continue;
-      this.entries.delete(id);
+      this.remove(id);
       n++;
     }
     return n;
   }
 
   stats(): DeadLetterStats {
-    return { size: this.entries.size, evicted: this.evicted, added: { ...this.added } };
+    return {
+      size: this.entries.size,
+      bytes: this.bytes,
+      evicted: this.evicted,
+      added: { ...this.added },
+    };
   }
 
   /** Decimal digits of a safe integer (0 included: "before the first entry"). */
@@ -147,6 +184,16 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
     if (!/^\d{1,16}$/.test(text)) return undefined;
     const n = Number(text);
     return Number.isSafeInteger(n) ? n : undefined;
+  }
+
+  /** Removes an entry and its bytes; false when there was none. */
+  private remove(id: number): boolean {
+    const size = this.sizes.get(id);
+    if (size === undefined) return false;
+    this.entries.delete(id);
+    this.sizes.delete(id);
+    this.bytes -= size;
+    return true;
   }
 
   private key(id: DeadLetterId): number | undefined {

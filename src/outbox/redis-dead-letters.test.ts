@@ -35,12 +35,18 @@ afterAll(async () => {
 
 /** The prefix of each store made here, deleted after its test. */
 const prefixes = new Map<DeadLetterStore, string>();
-const make = (max: number, prefix = freshPrefix(), claimTtlMs?: number): RedisDeadLetterStore => {
+const make = (
+  max: number,
+  prefix = freshPrefix(),
+  claimTtlMs?: number,
+  maxBytes?: number,
+): RedisDeadLetterStore => {
   const s = new RedisDeadLetterStore({
     redis: redis!,
     prefix,
     max,
     ...(claimTtlMs === undefined ? {} : { claimTtlMs }),
+    ...(maxBytes === undefined ? {} : { maxBytes }),
   });
   prefixes.set(s, prefix);
   return s;
@@ -63,7 +69,13 @@ const codeOf = async (p: unknown): Promise<unknown> => {
 };
 
 describe.skipIf(!hasRedis)('redis dead letters', () => {
-  runDeadLetterStoreContract('redis', (max) => make(max), { cleanup });
+  runDeadLetterStoreContract(
+    'redis',
+    (max, maxBytes) => make(max, undefined, undefined, maxBytes),
+    {
+      cleanup,
+    },
+  );
 
   describe('RedisDeadLetterStore', () => {
     afterEach(async () => {
@@ -184,6 +196,76 @@ describe.skipIf(!hasRedis)('redis dead letters', () => {
       expect(ttl).toBeLessThanOrEqual(50);
       await new Promise((r) => setTimeout(r, 80));
       expect(await b.claim(e!.id)).toBe(true);
+    });
+
+    it('trims exactly by bytes and counts every eviction, concurrent adds included', async () => {
+      const s = make(1000, freshPrefix(), undefined, 10_000);
+      // 50 adds of 1000 bytes in flight at once: the store keeps the newest 10.
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => s.add('s', 'ttl', `"${'x'.repeat(998)}"`, i, i)),
+      );
+      expect(await redis!.xlen(s.streamKey)).toBe(10);
+      expect(await s.stats()).toMatchObject({ size: 10, bytes: 10_000, evicted: 40 });
+      expect((await s.list()).map((e) => e.seq)).toEqual(
+        Array.from({ length: 10 }, (_, i) => 40 + i),
+      );
+      expect(await redis!.hget(s.statsKey, 'bytes')).toBe('10000');
+    });
+
+    it('counts every entry one add evicts by bytes, when a node with a smaller bound joins', async () => {
+      const prefix = freshPrefix();
+      const big = make(100, prefix, undefined, 100_000);
+      const small = make(100, prefix, undefined, 250);
+      for (let i = 0; i < 200; i++) await big.add('s', 'ttl', `"${'y'.repeat(98)}"`, 0, i);
+      expect(await big.stats()).toMatchObject({ size: 100, bytes: 10_000, evicted: 100 });
+      // 100 entries of 100 bytes go (read 1, 2, 4 … at a time) to make room for these 200.
+      await small.add('s', 'overflow', `"${'z'.repeat(198)}"`, 0);
+      expect(await big.stats()).toMatchObject({ size: 1, bytes: 200, evicted: 200 });
+      expect((await big.list()).map((e) => e.sid)).toEqual(['s']);
+    });
+
+    it('sets its bytes figure back to 0 when it finds the stream empty (deleted by hand)', async () => {
+      const s = make(10);
+      await s.add('s', 'ttl', '"abc"', 0);
+      expect((await s.stats()).bytes).toBe(5);
+      await redis!.del(s.streamKey);
+      expect(await s.stats()).toMatchObject({ size: 0, bytes: 0 });
+      await s.add('s', 'ttl', '"de"', 0);
+      expect(await s.stats()).toMatchObject({ size: 1, bytes: 4 });
+    });
+
+    it('a byte-budgeted list pages past one scan chunk, the budget carried across chunks', async () => {
+      const s = make(5000);
+      const n = SCAN_CHUNK * 2 + 500;
+      await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          s.add(
+            i % 1000 === 999 || i === 2400 ? 'rare' : 'common',
+            'ttl',
+            `"${'r'.repeat(98)}"`,
+            0,
+            i,
+          ),
+        ),
+      );
+      // The rare entries are 999, 1999 and 2400, one per chunk: what the first chunk took
+      // (one entry, 100 bytes) counts in the second, which stops after 1999 (200 > 150).
+      const rare = (maxBytes: number) => s.list({ sid: 'rare', maxBytes });
+      expect((await rare(150)).map((e) => e.seq)).toEqual([999, 1999]);
+      expect((await rare(200)).map((e) => e.seq)).toEqual([999, 1999, 2400]);
+      expect((await rare(0)).map((e) => e.seq)).toEqual([999, 1999]);
+      // 100 bytes each: 150 fit in 15 000 bytes (the 151st is the one past the budget), in
+      // one call or across chunks the same.
+      const unfiltered = await s.list({ limit: 1001, maxBytes: 15_000 });
+      expect(unfiltered.map((e) => e.seq)).toEqual(Array.from({ length: 151 }, (_, i) => i));
+      const common = await s.list({ sid: 'common', limit: 1001, maxBytes: 150_000 });
+      expect(common).toHaveLength(1001);
+      const later = await s.list({ sid: 'common', after: common[990]!.id, maxBytes: 2000 });
+      // 991 … 998, then 1000 … 1012: 20 fit in 2000 bytes, and one more.
+      expect(later.map((e) => e.seq)).toEqual([
+        ...Array.from({ length: 8 }, (_, i) => 991 + i),
+        ...Array.from({ length: 13 }, (_, i) => 1000 + i),
+      ]);
     });
 
     it('filters and purges past one scan chunk', async () => {

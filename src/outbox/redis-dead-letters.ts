@@ -10,10 +10,15 @@
  * script may touch all of them, and Redis Cluster keeps them on one shard):
  * - `<prefix>:{d}:dlq` STREAM: one entry per dead letter, fields `sid`, `reason`, `at`,
  *   `seq` (absent when the message had none), `data`. The entry id (`"1700000000000-0"`) is
- *   the DeadLetterId. `XADD … MAXLEN = <max>` keeps it exactly bounded.
- * - `<prefix>:{d}:dlq:stats` HASH: `added:<reason>` (every add, evicted ones included) and
- *   `evicted` (entries trimmed by MAXLEN, computed in the add script from XLEN before and
- *   after, so it is exact).
+ *   the DeadLetterId. The add script keeps it exactly bounded by count (`max`) and by bytes
+ *   (`maxBytes`, the sum of the entries' `data` lengths): before it adds, it deletes the
+ *   oldest entries (XDEL) until the new one fits both bounds.
+ * - `<prefix>:{d}:dlq:stats` HASH: `added:<reason>` (every add, evicted ones included),
+ *   `evicted` (entries the add script deleted to make room, and entries too big to keep) and
+ *   `bytes` (the sum of the entries' `data` lengths). Every script that adds or removes an
+ *   entry moves `bytes` in the same script, so it is exact; it is set back to 0 whenever the
+ *   stream is found empty (a stream deleted by hand, or entries trimmed by a node of an
+ *   older version, which did not count bytes, cannot leave it wrong for good).
  * - `<prefix>:{d}:dlq:claim:<id>` STRING: a replay's claim, `SET NX PX <claimTtlMs>` holding
  *   this store's token; it expires by itself if the node dies mid-replay.
  *
@@ -36,6 +41,7 @@ import { isRwsError, RwsError } from '../errors.js';
 import { RedisKeys } from '../store/redis/redis-keys.js';
 import {
   DEAD_LETTER_REASONS,
+  DEFAULT_DEAD_LETTER_MAX_BYTES,
   isDeadLetterReason,
   pageLimit,
   type DeadLetter,
@@ -65,6 +71,11 @@ export interface RedisDeadLetterStoreOptions {
   prefix: string;
   /** The most entries kept (`dlqMax`); 0 keeps none (each add counts as evicted). */
   max: number;
+  /**
+   * The most bytes of data kept (`dlqMaxBytes`, default 64 MiB); an entry bigger than this by
+   * itself is not kept (counted as evicted).
+   */
+  maxBytes?: number;
   /** How long a replay claim lives unless released (default 60 s). */
   claimTtlMs?: number;
 }
@@ -88,28 +99,86 @@ class LuaScript {
 }
 
 /**
- * KEYS: stream, stats. ARGV: max, sid, reason, data, at, seq ('' for none).
- * Returns the new entry's id, or false when max is 0 (nothing kept).
+ * Shared by the scripts that add or remove entries (KEYS[1] the stream, KEYS[2] the stats):
+ * `sizeOf(f)`, the byte length of the `data` of entry fields `f`; `heldBytes()`, the `bytes`
+ * counter (0 when the stream is empty, whatever it says); `setBytes(n)`, which writes it.
  */
-const ADD = new LuaScript(`
+const BYTES = `
+local function sizeOf(f)
+  for j = 1, #f, 2 do
+    if f[j] == 'data' then return #f[j + 1] end
+  end
+  return 0
+end
+local function heldBytes()
+  if redis.call('XLEN', KEYS[1]) == 0 then return 0 end
+  return math.max(0, tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0') or 0)
+end
+local function setBytes(n)
+  if n < 0 or redis.call('XLEN', KEYS[1]) == 0 then n = 0 end
+  redis.call('HSET', KEYS[2], 'bytes', string.format('%d', n))
+end
+`;
+
+/** Most entries the add script reads per XRANGE when it makes room. */
+const EVICT_STEP = 64;
+
+/**
+ * KEYS: stream, stats. ARGV: max, sid, reason, data, at, seq ('' for none), maxBytes.
+ * Deletes the oldest entries until the new one fits both bounds (each counted in `evicted`),
+ * then adds it. Returns the new entry's id, or false when nothing is kept (max 0, or data
+ * longer than maxBytes by itself: counted as evicted, the other entries stay).
+ */
+const ADD = new LuaScript(`${BYTES}
 local max = tonumber(ARGV[1])
+local maxBytes = tonumber(ARGV[7])
+local size = #ARGV[4]
 redis.call('HINCRBY', KEYS[2], 'added:' .. ARGV[3], 1)
-if max <= 0 then
+if max <= 0 or size > maxBytes then
   redis.call('HINCRBY', KEYS[2], 'evicted', 1)
   return false
 end
-local before = redis.call('XLEN', KEYS[1])
+local length = redis.call('XLEN', KEYS[1])
+local bytes = heldBytes()
+local evicted = 0
+local step = 1
+while length > 0 and (length >= max or bytes + size > maxBytes) do
+  -- As many as the count bound needs, else 1, 2, 4 … (entries may be big): at most EVICT_STEP.
+  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT',
+    math.min(math.max(length - max + 1, step), ${EVICT_STEP}))
+  step = step * 2
+  if #oldest == 0 then break end
+  local gone = {}
+  for _, e in ipairs(oldest) do
+    if length < max and bytes + size <= maxBytes then break end
+    gone[#gone + 1] = e[1]
+    bytes = bytes - sizeOf(e[2])
+    length = length - 1
+  end
+  redis.call('XDEL', KEYS[1], unpack(gone))
+  evicted = evicted + #gone
+end
 local id
 if ARGV[6] == '' then
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max, '*',
+  id = redis.call('XADD', KEYS[1], '*',
     'sid', ARGV[2], 'reason', ARGV[3], 'at', ARGV[5], 'data', ARGV[4])
 else
-  id = redis.call('XADD', KEYS[1], 'MAXLEN', '=', max, '*',
+  id = redis.call('XADD', KEYS[1], '*',
     'sid', ARGV[2], 'reason', ARGV[3], 'at', ARGV[5], 'seq', ARGV[6], 'data', ARGV[4])
 end
-local evicted = before + 1 - redis.call('XLEN', KEYS[1])
+setBytes(bytes + size)
 if evicted > 0 then redis.call('HINCRBY', KEYS[2], 'evicted', evicted) end
 return id
+`);
+
+/** KEYS: stream, stats. ARGV: id. Deletes the entry and its bytes; 1 when it was there. */
+const DELETE = new LuaScript(`${BYTES}
+local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1], 'COUNT', 1)
+if #e == 0 then return 0 end
+local bytes = heldBytes() - sizeOf(e[1][2])
+redis.call('XDEL', KEYS[1], ARGV[1])
+setBytes(bytes)
+return 1
 `);
 
 /** Shared by the scanning scripts: whether entry fields `f` match the filter in ARGV[3..6]. */
@@ -123,45 +192,80 @@ local function matches(f)
 end
 `;
 
+/** Entries a list chunk reads per XRANGE (a chunk of big entries is not read at once). */
+const LIST_STEP = 32;
+
 /**
- * A bounded chunk of a filtered list. KEYS: stream. ARGV: after ('' for the start), limit,
- * hasReason, reason, hasSid, sid, chunk.
+ * A bounded chunk of a list, filtered or with a byte budget. KEYS: stream. ARGV: after ('' for
+ * the start), limit, hasReason, reason, hasSid, sid, chunk, maxBytes (-1 for none), entries
+ * and bytes already taken by previous chunks. It examines at most `chunk` entries, reading
+ * LIST_STEP at a time, and stops after `limit` matches or after the first match past the
+ * budget (the first entry of the whole list never counts as past it).
  * Returns {last id examined ('' if none), 1 when the stream's end was reached, the stream's
- * length, matching entries (at most limit)}.
+ * length, matching entries, bytes taken (previous chunks included)}.
  */
 const LIST_CHUNK = new LuaScript(`${MATCHES}
-local from = ARGV[1] == '' and '-' or '(' .. ARGV[1]
+local after = ARGV[1]
 local limit = tonumber(ARGV[2])
 local chunk = tonumber(ARGV[7])
-local entries = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', chunk)
+local maxBytes = tonumber(ARGV[8])
+local count = tonumber(ARGV[9])
+local taken = tonumber(ARGV[10])
 local out = {}
-local last = ARGV[1]
-for _, e in ipairs(entries) do
-  last = e[1]
-  if matches(e[2]) then
-    out[#out + 1] = e
-    if #out >= limit then break end
+local last = after
+local examined = 0
+local done = 0
+local full = false
+while examined < chunk and not full do
+  local step = math.min(${LIST_STEP}, chunk - examined)
+  local entries = redis.call('XRANGE', KEYS[1], last == '' and '-' or '(' .. last, '+',
+    'COUNT', step)
+  for _, e in ipairs(entries) do
+    examined = examined + 1
+    last = e[1]
+    if matches(e[2]) then
+      out[#out + 1] = e
+      for j = 1, #e[2], 2 do
+        if e[2][j] == 'data' then taken = taken + #e[2][j + 1] end
+      end
+      if #out >= limit or (maxBytes >= 0 and count + #out > 1 and taken > maxBytes) then
+        full = true
+        break
+      end
+    end
+  end
+  if not full and #entries < step then
+    done = 1
+    break
   end
 end
-return {last, #entries < chunk and 1 or 0, redis.call('XLEN', KEYS[1]), out}
+return {last, done, redis.call('XLEN', KEYS[1]), out, taken}
 `);
 
 /**
- * A bounded chunk of a purge. KEYS: stream. ARGV: after ('' for the start), end id
+ * A bounded chunk of a purge. KEYS: stream, stats. ARGV: after ('' for the start), end id
  * (inclusive), hasReason, reason, hasSid, sid, chunk.
  * Returns {last id examined ('' if none), 1 when `end` was reached, entries deleted}.
  */
-const PURGE_CHUNK = new LuaScript(`${MATCHES}
+const PURGE_CHUNK = new LuaScript(`${MATCHES}${BYTES}
 local from = ARGV[1] == '' and '-' or '(' .. ARGV[1]
 local chunk = tonumber(ARGV[7])
 local entries = redis.call('XRANGE', KEYS[1], from, ARGV[2], 'COUNT', chunk)
 local gone = {}
+local freed = 0
 local last = ARGV[1]
 for _, e in ipairs(entries) do
   last = e[1]
-  if matches(e[2]) then gone[#gone + 1] = e[1] end
+  if matches(e[2]) then
+    gone[#gone + 1] = e[1]
+    freed = freed + sizeOf(e[2])
+  end
 end
-if #gone > 0 then redis.call('XDEL', KEYS[1], unpack(gone)) end
+if #gone > 0 then
+  local bytes = heldBytes() - freed
+  redis.call('XDEL', KEYS[1], unpack(gone))
+  setBytes(bytes)
+end
 return {last, #entries < chunk and 1 or 0, #gone}
 `);
 
@@ -178,9 +282,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0
 `);
 
-/** KEYS: stream, stats. Returns {length, HGETALL of stats}. */
-const STATS = new LuaScript(`
-return {redis.call('XLEN', KEYS[1]), redis.call('HGETALL', KEYS[2])}
+/** KEYS: stream, stats. Returns {length, HGETALL of stats, bytes held}. */
+const STATS = new LuaScript(`${BYTES}
+return {redis.call('XLEN', KEYS[1]), redis.call('HGETALL', KEYS[2]), heldBytes()}
 `);
 
 type StreamEntry = [id: string, fields: string[]];
@@ -189,22 +293,34 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   readonly kind = 'redis';
   /** The stream of dead letters. */
   readonly streamKey: string;
-  /** The counters: `added:<reason>`, `evicted`. */
+  /** The counters: `added:<reason>`, `evicted`, `bytes`. */
   readonly statsKey: string;
   private readonly claimBase: string;
   private readonly redis: Redis;
   private readonly max: number;
+  private readonly maxBytes: number;
   private readonly claimTtlMs: number;
   /** Written into this store's claims: only they are released by its `unclaim`. */
   private readonly token = randomUUID();
   private closed = false;
 
   constructor(options: RedisDeadLetterStoreOptions) {
-    const { redis, prefix, max, claimTtlMs = DEFAULT_CLAIM_TTL_MS } = options;
+    const {
+      redis,
+      prefix,
+      max,
+      maxBytes = DEFAULT_DEAD_LETTER_MAX_BYTES,
+      claimTtlMs = DEFAULT_CLAIM_TTL_MS,
+    } = options;
     if (!Number.isSafeInteger(max) || max < 0)
       throw new RwsError(
         'bad_options',
         `the dead-letter bound must be an integer >= 0, got ${max}`,
+      );
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+      throw new RwsError(
+        'bad_options',
+        `the dead-letter byte bound must be an integer >= 0, got ${maxBytes}`,
       );
     if (!Number.isSafeInteger(claimTtlMs) || claimTtlMs < 1)
       throw new RwsError(
@@ -213,6 +329,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
       );
     this.redis = redis;
     this.max = max;
+    this.maxBytes = maxBytes;
     this.claimTtlMs = claimTtlMs;
     const base = new RedisKeys(prefix, 1).deadLetters;
     this.streamKey = `${base}:dlq`;
@@ -238,7 +355,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
       await ADD.run(
         this.redis,
         [this.streamKey, this.statsKey],
-        [this.max, sid, reason, data, at, seq === undefined ? '' : seq],
+        [this.max, sid, reason, data, at, seq === undefined ? '' : seq, this.maxBytes],
       );
     });
   }
@@ -258,7 +375,8 @@ export class RedisDeadLetterStore implements DeadLetterStore {
         // Nothing can follow the largest id (and Redis refuses an interval starting after it).
         if (after === MAX_ID) return [];
       }
-      if (query.reason === undefined && query.sid === undefined) {
+      const maxBytes = query.maxBytes;
+      if (query.reason === undefined && query.sid === undefined && maxBytes === undefined) {
         const from = after === '' ? '-' : `(${after}`;
         const entries = (await this.redis.xrange(
           this.streamKey,
@@ -270,17 +388,21 @@ export class RedisDeadLetterStore implements DeadLetterStore {
         return entries.map(toDeadLetter);
       }
       const filter = filterArgs(query);
+      const budget = maxBytes === undefined ? -1 : Math.max(0, Math.floor(maxBytes));
       const out: DeadLetter[] = [];
+      let taken = 0;
       let rounds = 1;
       for (let round = 0; round < rounds; round++) {
-        const [last, end, length, entries] = (await LIST_CHUNK.run(
+        const [last, end, length, entries, bytes] = (await LIST_CHUNK.run(
           this.redis,
           [this.streamKey],
-          [after, limit - out.length, ...filter, SCAN_CHUNK],
-        )) as [string, number, number, StreamEntry[]];
+          [after, limit - out.length, ...filter, SCAN_CHUNK, budget, out.length, taken],
+        )) as [string, number, number, StreamEntry[], number];
         if (round === 0) rounds = Math.ceil(length / SCAN_CHUNK) + 1;
         out.push(...entries.map(toDeadLetter));
+        taken = bytes;
         if (out.length >= limit || end === 1 || last === after) break;
+        if (budget >= 0 && out.length > 1 && taken > budget) break;
         after = last;
       }
       return out;
@@ -305,7 +427,8 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   delete(id: DeadLetterId): Promise<boolean> {
     return this.call(async () => {
       const key = this.key(id);
-      return key !== undefined && (await this.redis.xdel(this.streamKey, key)) > 0;
+      if (key === undefined) return false;
+      return (await DELETE.run(this.redis, [this.streamKey, this.statsKey], [key])) === 1;
     });
   }
 
@@ -330,7 +453,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
       for (;;) {
         const [last, end, gone] = (await PURGE_CHUNK.run(
           this.redis,
-          [this.streamKey],
+          [this.streamKey, this.statsKey],
           [after, endId, ...args, SCAN_CHUNK],
         )) as [string, number, number];
         purged += gone;
@@ -363,16 +486,17 @@ export class RedisDeadLetterStore implements DeadLetterStore {
 
   stats(): Promise<DeadLetterStats> {
     return this.call(async () => {
-      const [size, flat] = (await STATS.run(this.redis, [this.streamKey, this.statsKey], [])) as [
-        number,
-        string[],
-      ];
+      const [size, flat, bytes] = (await STATS.run(
+        this.redis,
+        [this.streamKey, this.statsKey],
+        [],
+      )) as [number, string[], number];
       const counts = new Map<string, number>();
       for (let i = 0; i + 1 < flat.length; i += 2) counts.set(flat[i]!, Number(flat[i + 1]));
       const added = Object.fromEntries(
         DEAD_LETTER_REASONS.map((r) => [r, counts.get(`added:${r}`) ?? 0]),
       ) as Record<DeadLetterReason, number>;
-      return { size, evicted: counts.get('evicted') ?? 0, added };
+      return { size, bytes, evicted: counts.get('evicted') ?? 0, added };
     });
   }
 

@@ -146,7 +146,7 @@ export async function stats(ctx: AdminContext): Promise<Record<string, unknown>>
       bytes: s.bytes,
       oldestAgeSeconds: s.oldestAt === undefined ? 0 : Math.max(0, now - s.oldestAt) / 1000,
     },
-    dlq: { size: dlq.size, evicted: dlq.evicted, added: { ...dlq.added } },
+    dlq: { size: dlq.size, bytes: dlq.bytes, evicted: dlq.evicted, added: { ...dlq.added } },
     ...(ctx.storeInfo === undefined ? {} : { store: ctx.storeInfo() }),
     breakers: ctx.breakers.list().map(breakerView),
     // For a node selector: the first 64 (this node first).

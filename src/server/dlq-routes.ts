@@ -6,11 +6,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   isDeadLetterReason,
+  pageByBytes,
   type DeadLetter,
   type DeadLetterId,
 } from '../outbox/dead-letter-store.js';
 import { MAX_LIMIT, type AdminContext } from './admin-context.js';
 import { allow, HttpError, intParam, readOptionalJson, sendJson } from './http-util.js';
+
+/**
+ * The byte budget of a `GET /api/dlq` page: the entries' data (`deadLetterBytes`) stop at
+ * 1 MiB, except that a page always holds its first entry, however big, so paging never
+ * stalls (such an entry is bounded by the largest message the server takes and by
+ * `dlqMaxBytes`). A page cut by the budget has a `next`, like one cut by `limit`.
+ */
+export const DLQ_PAGE_BYTES = 1024 * 1024;
 
 // Digits (the memory store's ids) or a stream id (`1700000000000-0`); the store parses them.
 const DLQ_REPLAY = /^\/api\/dlq\/(\d+(?:-\d+)?)\/replay$/;
@@ -41,21 +50,25 @@ export async function dlqRoute(
     const after = cursorParam(ctx, query);
     // Asked together: one wait, not two, on a networked store.
     const [entries, figures] = await Promise.all([
+      // One entry past the page (by count or by bytes) tells that there is a next page.
       ctx.dlq.list({
         limit: limit + 1,
+        maxBytes: DLQ_PAGE_BYTES,
         ...(after === undefined ? {} : { after }),
         ...(reason === undefined ? {} : { reason }),
         ...(sid === undefined ? {} : { sid }),
       }),
       ctx.dlq.stats(),
     ]);
-    const page = entries.slice(0, limit);
+    // Cut here too: a store may not know `maxBytes` (one written for an older port).
+    const page = entries.slice(0, Math.min(limit, pageByBytes(entries, DLQ_PAGE_BYTES)));
     sendJson(res, 200, {
       size: figures.size,
+      bytes: figures.bytes,
       evicted: figures.evicted,
       entries: page.map((e) => ({ ...e, data: parseData(e.data) })),
       // The cursor for the next page, present only when there is one.
-      ...(entries.length > limit ? { next: page[page.length - 1]!.id } : {}),
+      ...(entries.length > page.length ? { next: page[page.length - 1]!.id } : {}),
     });
     return true;
   }

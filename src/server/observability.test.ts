@@ -153,7 +153,7 @@ describe('createObservability', () => {
       options({
         dlqStats: () => {
           reads++;
-          return Promise.resolve({ size: 7, evicted: reads });
+          return Promise.resolve({ size: 7, bytes: 700, evicted: reads });
         },
       }),
     );
@@ -162,6 +162,7 @@ describe('createObservability', () => {
       expect(reads).toBe(1);
       expect(first.body).toContain('rws_dlq_messages 7\n');
       expect(first.body).toContain('rws_dlq_evicted_total 1\n');
+      expect(first.body).toContain('rws_dlq_bytes 700\n');
       const s = (await o.stats()) as {
         counters: Record<string, unknown>;
         gauges: Record<string, unknown>;
@@ -187,6 +188,7 @@ describe('createObservability', () => {
         expect(r.status).toBe(200);
         expect(r.body).not.toMatch(/\nrws_dlq_messages /);
         expect(r.body).not.toMatch(/\nrws_dlq_evicted_total /);
+        expect(r.body).not.toMatch(/\nrws_dlq_bytes /);
         expect(r.body).toContain('# TYPE rws_dlq_messages gauge\n');
         // The session store's figures are read all the same.
         expect(r.body).toContain('rws_outbox_messages 5\n');

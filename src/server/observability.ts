@@ -37,7 +37,7 @@ export interface ObservabilityOptions {
    * (`DeadLetterStore.stats()` fits as is). A store that cannot answer leaves the dead-letter
    * metrics without a sample.
    */
-  dlqStats?: () => Awaitable<Pick<DeadLetterStats, 'size' | 'evicted'>>;
+  dlqStats?: () => Awaitable<DlqFigures>;
   /** @deprecated Use `dlqStats`. Dead letters held; read only without `dlqStats`. */
   dlqSize?: () => number;
   /** @deprecated Use `dlqStats`. Evicted so far; read only without `dlqStats` (default 0). */
@@ -52,8 +52,12 @@ export interface ObservabilityOptions {
 /** Figures a caller already read (GET /api/stats reads them for itself too). */
 export interface MetricsReads {
   store?: StoreFigures;
-  dlq?: Pick<DeadLetterStats, 'size' | 'evicted'>;
+  dlq?: DlqFigures;
 }
+
+/** The dead-letter figures the metrics read (`bytes` absent: `rws_dlq_bytes` has no sample). */
+export type DlqFigures = Pick<DeadLetterStats, 'size' | 'evicted'> &
+  Partial<Pick<DeadLetterStats, 'bytes'>>;
 
 export interface Observability {
   /** GET /metrics: negotiates Prometheus text 0.0.4 vs OpenMetrics 1.0 from the Accept header. */
@@ -82,7 +86,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
   const clock = o.clock ?? systemClock;
   const registry = new Registry({ maxLabelSets: o.maxLabelSets, clock });
   let store: StoreFigures | undefined;
-  let dlq: Pick<DeadLetterStats, 'size' | 'evicted'> | undefined;
+  let dlq: DlqFigures | undefined;
   const dlqStats =
     o.dlqStats ?? (() => ({ size: o.dlqSize?.() ?? 0, evicted: o.dlqEvicted?.() ?? 0 }));
   const off = bindProductMetrics(registry, o.events, {
@@ -91,6 +95,7 @@ export function createObservability(o: ObservabilityOptions): Observability {
     store: () => store,
     dlqSize: () => dlq?.size,
     dlqEvicted: () => dlq?.evicted,
+    dlqBytes: () => dlq?.bytes,
     breakers: o.breakers,
     sent: o.sent,
     now: () => clock.now(),

@@ -46,7 +46,12 @@ export function createRedisParts(
     durable: c.redisDurable,
     breaker,
   });
-  const dlq = new RedisDeadLetterStore({ redis: connection, prefix: c.redisPrefix, max: c.dlqMax });
+  const dlq = new RedisDeadLetterStore({
+    redis: connection,
+    prefix: c.redisPrefix,
+    max: c.dlqMax,
+    maxBytes: c.dlqMaxBytes,
+  });
   const nodes = new RedisNodes({
     redis: connection,
     keys: store.keys,

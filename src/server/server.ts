@@ -118,7 +118,8 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.ownsStore = storeInstance === undefined;
     this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
     this.bus = bus ?? this.redis?.bus;
-    this.dlq = deadLetterInstance ?? this.redis?.dlq ?? new MemoryDeadLetterStore(c.dlqMax);
+    this.dlq =
+      deadLetterInstance ?? this.redis?.dlq ?? new MemoryDeadLetterStore(c.dlqMax, c.dlqMaxBytes);
     this.upstream = createUpstream(c, this.breakers, this, this.clock);
     const handler = this.upstream?.handler ?? onMessage;
     const outbox = new Outbox(this.store, limits, this.dlq, this, this.clock);

@@ -104,12 +104,15 @@ describe('a server on its own dead-letter store (deadLetterInstance)', () => {
     const stats = await getJson(`${info.httpUrl}/api/stats`);
     expect(stats.body.dlq).toEqual({
       size: 2,
+      // "m1" and "m2" as JSON: 4 bytes each.
+      bytes: 8,
       evicted: 0,
       added: { ttl: 0, overflow: 2, session_reaped: 0, session_closed: 0, upstream_failed: 0 },
     });
     const text = await metrics(info.httpUrl);
     expect(text).toContain('\nrws_dlq_messages 2\n');
     expect(text).toContain('\nrws_dlq_evicted_total 0\n');
+    expect(text).toContain('\nrws_dlq_bytes 8\n');
     c.close();
   });
 

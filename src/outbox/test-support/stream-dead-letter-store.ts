@@ -30,8 +30,9 @@ export class StreamIdDeadLetterStore implements DeadLetterStore {
   constructor(
     max: number,
     private readonly epochMs = 1_700_000_000_000,
+    maxBytes?: number,
   ) {
-    this.inner = new MemoryDeadLetterStore(max);
+    this.inner = new MemoryDeadLetterStore(max, maxBytes);
   }
 
   add(sid: string, reason: DeadLetterReason, data: string, at: number, seq?: number) {
