@@ -241,7 +241,11 @@ function renderOutbox(s: Snapshot): void {
     h('dt', {}, 'sessions'),
     h('dd', {}, f.count(s.sessions?.total)),
     h('dt', {}, 'dead letters'),
-    h('dd', {}, `${f.count(s.dlq?.size)} (evicted ${f.count(s.dlq?.evicted)})`),
+    h(
+      'dd',
+      { id: 'outbox-dlq' },
+      `${f.count(s.dlq?.size)}${s.dlq?.bytes === undefined ? '' : `, ${f.bytes(s.dlq.bytes)}`} (evicted ${f.count(s.dlq?.evicted)})`,
+    ),
   );
 }
 

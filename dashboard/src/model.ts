@@ -47,7 +47,7 @@ export interface Snapshot {
   nodes?: NodeInfo[];
   sessions?: { total: number; attached: number; detached: number; attachedHere?: number };
   outbox?: { messages: number; bytes: number; oldestAgeSeconds: number };
-  dlq?: { size: number; evicted: number; added?: Record<string, number> };
+  dlq?: { size: number; evicted: number; bytes?: number; added?: Record<string, number> };
   store?: Record<string, unknown>;
   breakers?: BreakerInfo[];
   metrics?: Metrics & { enabled?: boolean };

@@ -296,6 +296,11 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     await row.waitFor();
     const before = (await getJson(`${info.httpUrl}/api/dlq`)).body.size as number;
     expect(before).toBe(3);
+    // The outbox panel shows the queue's size and bytes (3 entries of 4 bytes: "m1" … "m3").
+    await eventually(
+      async () => expect(await page.textContent('#outbox-dlq')).toBe('3, 12 B (evicted 0)'),
+      3000,
+    );
     // The client now acks all it has: the replayed message finds room (no new eviction).
     await raw.next((f) => f.t === 'msg' && f.seq === 5);
     raw.send({ t: 'ack', seq: 5 });
