@@ -27,6 +27,19 @@ describe('HeadTimes', () => {
     slots.forEach((s, i) => h.set(s, 10_000 - i));
     expect(h.oldest()).toBe(10_000 - 2999);
     expect(h.live).toBe(3000);
+    expect(h.capacity).toBe(4096);
+  });
+
+  it('starts over at its first size once the last slot is released (memory back to baseline)', () => {
+    const h = new HeadTimes();
+    const slots = Array.from({ length: 3000 }, () => h.alloc());
+    for (const s of slots.slice(1)) h.release(s);
+    expect(h.capacity).toBe(4096);
+    h.release(slots[0]!);
+    expect(h.capacity).toBe(1024);
+    expect(h.live).toBe(0);
+    expect(h.oldest()).toBeUndefined();
+    expect(h.alloc()).toBe(0);
   });
 });
 

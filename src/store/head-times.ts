@@ -10,11 +10,14 @@
  * head's time there whenever its head changes (once per append to an empty outbox and once per
  * removal: an ack, an expiry, an eviction, a clear). Empty outboxes and free slots read
  * `Infinity`. Slots are reused (a free list), so the array is as long as the most outboxes
- * that ever existed at once: bounded by the sessions.
+ * that existed at once (bounded by the sessions; 8 bytes each, plus the free list), and it
+ * starts over at its first size whenever the last outbox is gone.
  */
+const INITIAL = 1024;
+
 export class HeadTimes {
-  private times = new Float64Array(1024).fill(Infinity);
-  private readonly free: number[] = [];
+  private times = new Float64Array(INITIAL).fill(Infinity);
+  private free: number[] = [];
   /** Slots handed out at least once (the part of the array a pass reads). */
   private used = 0;
 
@@ -36,6 +39,14 @@ export class HeadTimes {
   release(slot: number): void {
     this.times[slot] = Infinity;
     this.free.push(slot);
+    // The last outbox gone: back to the first size, so that memory returns to its baseline
+    // after sessions come and go (the cleanup benchmark's check: 100 000 sessions reaped had
+    // left ~1 MB here, the array and the free list at their high-water mark).
+    if (this.free.length === this.used) {
+      this.times = new Float64Array(INITIAL).fill(Infinity);
+      this.free = [];
+      this.used = 0;
+    }
   }
 
   /** The oldest head time, or undefined when every outbox is empty. */
@@ -52,5 +63,10 @@ export class HeadTimes {
   /** Slots in use (outboxes alive), for tests. */
   get live(): number {
     return this.used - this.free.length;
+  }
+
+  /** Slots the array can hold without growing, for tests. */
+  get capacity(): number {
+    return this.times.length;
   }
 }
