@@ -3,7 +3,7 @@
  * servers here, so a fairness setting is made in this file only.
  *
  * - `resilient-ws`: `createServer({ host, port: 0, logLevel: 'silent', metrics: true })`, the
- *   product defaults otherwise (sessions, seq, bounded outbox, dedup, heartbeats, metrics).
+ *   per-IP connection limit lifted (every client is on loopback), the product defaults otherwise (sessions, seq, bounded outbox, dedup, heartbeats, metrics).
  * - `ws`: ws 8 `WebSocketServer` on a node:http server, its defaults (per-message deflate off).
  * - `socket.io`: Socket.IO 4.8 with connection-state recovery (`maxDisconnectionDuration`
  *   120 s unless a benchmark measures another window) and the websocket transport only; with
@@ -62,6 +62,10 @@ export async function startResilientWs(overrides: ServerOptions = {}): Promise<R
     port: 0,
     logLevel: 'silent',
     metrics: true,
+    // Every benchmark client comes from 127.0.0.1, where a deployment sees many addresses:
+    // the per-IP admission limit (default 1000) would refuse the 5000 connections of
+    // memory-per-connection's full mode. The global limit stays at its default.
+    maxConnectionsPerIp: 1_000_000,
     ...overrides,
   });
   if (overrides.metrics !== false && server.metricsStats() === undefined)
