@@ -186,12 +186,19 @@ async function main(): Promise<void> {
   const sessionHeap = spread(heap['resilient-ws']!.map((x, i) => x - heap[NO_HELLO]![i]!));
 
   const quickNote = `quick mode: ${N} connections, ${ROUNDS} round; full mode: 5000 connections, 4 rounds`;
+  // Quick mode (the CI gate) reads one round of 1000 connections: 1.25–1.31 against raw ws
+  // over the runs observed with the full run at 1.28, so the bar itself (1.3) would trip on
+  // noise. It gates at 1.4 against gross regressions (a closure that keeps the upgrade
+  // request alive costs ~1.5 KB per connection, +45 %); smaller ones (a listener per
+  // connection, ~0.1–0.3 KB) are for the full run, which checks 1.3.
   const checks: Check[] = [
     atMost(
       'heap per idle connection: resilient-ws / raw ws (median of rounds)',
       heapVsWs.median,
-      1.3,
-      QUICK ? quickNote : undefined,
+      QUICK ? 1.4 : 1.3,
+      QUICK
+        ? `${quickNote}; the gate is 1.4 because one quick round read 1.25–1.31 with the full run at 1.28 (bar 1.3, checked in full mode)`
+        : undefined,
     ),
     atMost(
       'heap per idle connection: resilient-ws / Socket.IO + recovery (median of rounds)',
