@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sendError } from './http-util.js';
 
 /** This file runs as dist/src/server/ when built, or from src/server/ under a TypeScript
  *  loader (tests), where the build lives in ./dist. */
@@ -48,10 +49,7 @@ export function dashboardRoute(req: IncomingMessage, res: ServerResponse, path: 
       });
       res.end(req.method === 'HEAD' ? undefined : b);
     },
-    () => {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end('the dashboard is not built: run `npm run build`\n');
-    },
+    () => sendError(res, 404, 'not_found', 'the dashboard is not built: run `npm run build`'),
   );
   return true;
 }
