@@ -22,9 +22,14 @@ import { ClientError, ClientErrorCode } from './errors.js';
 import type { ClientEvents, ClientSession, ClientState, ClientStats } from './events.js';
 import { Connection } from './connection.js';
 import { InboundStream } from './inbound-stream.js';
-import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import {
+  resolveOptions,
+  type ClientOptions,
+  type ResolvedOptions,
+  type TokenProvider,
+} from './options.js';
 import { OutboundQueue } from './outbound-queue.js';
-import { resolveWebSocket, type WebSocketLike } from './socket.js';
+import { resolveWebSocket, type WebSocketCtor, type WebSocketLike } from './socket.js';
 
 /** How long `close()` waits for the server's close after `bye` before closing by itself. */
 const BYE_TIMEOUT_MS = 5_000;
@@ -50,6 +55,7 @@ function utf8Bytes(text: string): number {
 type Conn =
   | { kind: 'idle' }
   | { kind: 'loading' }
+  | { kind: 'token'; timer: unknown }
   | { kind: 'waiting'; timer: unknown }
   | { kind: 'connecting'; c: Connection }
   | { kind: 'open'; c: Connection }
@@ -206,7 +212,7 @@ export class ResilientClient {
     const Ctor = this.opts.WebSocket;
     if (Ctor === undefined) {
       this.conn = { kind: 'loading' };
-      resolveWebSocket().then(
+      resolveWebSocket({ headers: this.opts.headers !== undefined }).then(
         (ctor) => {
           this.opts.WebSocket = ctor;
           if (this.conn.kind === 'loading') this.openSocket();
@@ -215,9 +221,68 @@ export class ResilientClient {
       );
       return;
     }
+    const token = this.opts.token;
+    if (typeof token === 'function') this.fetchToken(token, Ctor);
+    else this.dial(Ctor, token);
+  }
+
+  /**
+   * Asks `options.token` for this attempt's token, then dials. Its failure (a throw, a
+   * rejection, a value that is not a string or undefined, no answer within
+   * `heartbeatTimeoutMs`) is a failed attempt: `error` (token_failed), then reconnect.
+   */
+  private fetchToken(provider: TokenProvider, Ctor: WebSocketCtor): void {
+    const pending: Conn = { kind: 'token', timer: undefined };
+    this.conn = pending;
+    const fail = (error: unknown): void => {
+      if (this.conn !== pending) return;
+      this.opts.clock.clearTimeout(pending.timer);
+      this.tokenFailed(pending, error);
+    };
+    const use = (value: unknown): void => {
+      if (this.conn !== pending) return;
+      this.opts.clock.clearTimeout(pending.timer);
+      if (value !== undefined && typeof value !== 'string') {
+        const what = value === null ? 'null' : typeof value;
+        fail(new TypeError(`options.token() must return a string or undefined, got ${what}`));
+        return;
+      }
+      this.dial(Ctor, value);
+    };
+    let result: ReturnType<TokenProvider>;
+    try {
+      result = provider();
+    } catch (error) {
+      this.tokenFailed(pending, error);
+      return;
+    }
+    if (!isThenable(result)) {
+      use(result);
+      return;
+    }
+    const ms = this.opts.heartbeatTimeoutMs;
+    pending.timer = this.opts.clock.setTimeout(
+      () => fail(new Error(`options.token() did not settle within ${ms} ms`)),
+      ms,
+    );
+    result.then(use, fail);
+  }
+
+  private tokenFailed(pending: Conn, error: unknown): void {
+    const message = `options.token() failed: ${describe(error)}`;
+    this.events.emit('error', { code: ClientErrorCode.TokenFailed, message, cause: error });
+    // An `error` listener may have closed the client.
+    if (this.conn === pending) this.lost(CloseCode.Abnormal, message);
+  }
+
+  private dial(Ctor: WebSocketCtor, token: string | undefined): void {
     let sock: WebSocketLike;
     try {
-      sock = new Ctor(this.url, this.opts.protocols);
+      const headers = this.opts.headers;
+      sock =
+        headers === undefined
+          ? new Ctor(this.url, this.opts.protocols)
+          : new Ctor(this.url, this.opts.protocols, { headers });
     } catch (error) {
       this.fail(ClientErrorCode.ConnectFailed, error);
       return;
@@ -227,7 +292,7 @@ export class ResilientClient {
       maxMessageBytes: this.opts.maxMessageBytes,
     };
     const c: Connection = new Connection(sock, this.opts.clock, limits, {
-      hello: () => this.hello(),
+      hello: () => this.hello(token),
       frame: (f) => this.onFrame(c, f),
       error: (code, message, cause) =>
         this.events.emit(
@@ -239,9 +304,9 @@ export class ResilientClient {
     this.conn = { kind: 'connecting', c };
   }
 
-  private hello(): HelloFrame {
+  private hello(token: string | undefined): HelloFrame {
     const hello: HelloFrame = { t: 'hello', v: PROTOCOL_VERSION };
-    if (this.opts.token !== undefined) hello.token = this.opts.token;
+    if (token !== undefined) hello.token = token;
     if (this.sid !== undefined && this.key !== undefined)
       hello.resume = { sid: this.sid, key: this.key, ack: this.inbound.last };
     return hello;
@@ -354,7 +419,7 @@ export class ResilientClient {
     const conn = this.conn;
     this.inbound.detach();
     this.backoff.cancelReset();
-    if (conn.kind === 'waiting') this.opts.clock.clearTimeout(conn.timer);
+    if (conn.kind === 'waiting' || conn.kind === 'token') this.opts.clock.clearTimeout(conn.timer);
     if (conn.kind === 'connecting' || conn.kind === 'open') conn.c.release();
   }
 
@@ -372,6 +437,14 @@ export class ResilientClient {
     const message = `a "${event}" listener threw: ${describe(error)}`;
     this.events.emit('error', { code: ClientErrorCode.ListenerError, message, cause: error });
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function describe(error: unknown): string {

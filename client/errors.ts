@@ -27,6 +27,11 @@ export const ClientErrorCode = {
   UnexpectedFrame: 'unexpected_frame',
   /** No WebSocket implementation could be found or loaded. */
   NoWebSocket: 'no_websocket',
+  /**
+   * `options.token` (a function) threw, rejected, returned something other than a string or
+   * undefined, or did not settle in time: the attempt counts as failed and is retried.
+   */
+  TokenFailed: 'token_failed',
   /** The WebSocket constructor threw (a malformed URL, a refused subprotocol list). */
   ConnectFailed: 'connect_failed',
   /** A bug in the SDK caught at a socket callback (reported, never thrown into the socket). */

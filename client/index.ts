@@ -1,6 +1,6 @@
 /** resilient-ws client SDK (`resilient-ws/client`), for browsers and Node. */
 export { ResilientClient } from './client.js';
-export type { ClientOptions } from './options.js';
+export type { ClientOptions, TokenProvider } from './options.js';
 export type {
   ClientCloseEvent,
   ClientErrorEvent,

@@ -12,8 +12,24 @@ export interface ClientOptions {
    * package (loaded with a dynamic import on Node 20, which has no global WebSocket).
    */
   WebSocket?: WebSocketCtor | undefined;
-  /** Sent as `hello.token` on every connection. Default: none. */
-  token?: string | undefined;
+  /**
+   * Sent as `hello.token` on every connection: a string, or a function (possibly async) that
+   * returns the token, called again before every connect and reconnect so that an expiring
+   * token (a JWT) is fresh each time. Returning `undefined` sends no token. A function that
+   * throws, rejects, returns something else or has not settled within `heartbeatTimeoutMs`
+   * counts as a failed connection attempt: an `error` event with code `token_failed`, a
+   * `close` event (1006, `willReconnect: true`) and another attempt after the backoff delay.
+   * Default: none.
+   */
+  token?: string | TokenProvider | undefined;
+  /**
+   * HTTP headers of the WebSocket upgrade request, e.g. `{ Authorization: 'Bearer …' }`.
+   * Node only: browsers cannot set them. Without `options.WebSocket` the `ws` package is
+   * used (Node's global WebSocket would drop them); a `WebSocket` passed in gets them as its
+   * third constructor argument, `{ headers }`, as `ws` takes them. A token that expires
+   * belongs in `token` (a function) instead. Default: none.
+   */
+  headers?: Readonly<Record<string, string>> | undefined;
   /** Subprotocols offered in the handshake. Default `['rws.v1']`. */
   protocols?: string[] | undefined;
   /**
@@ -57,9 +73,13 @@ export interface ClientOptions {
   idPrefix?: string | undefined;
 }
 
+/** Answers the token for the next connection (`options.token` as a function). */
+export type TokenProvider = () => string | undefined | PromiseLike<string | undefined>;
+
 export interface ResolvedOptions {
   WebSocket: WebSocketCtor | undefined;
-  token: string | undefined;
+  token: string | TokenProvider | undefined;
+  headers: Readonly<Record<string, string>> | undefined;
   protocols: string[];
   backoff: BackoffOptions;
   random: () => number;
@@ -118,8 +138,15 @@ function resolveResume(value: ClientSession | undefined): ClientSession | undefi
 export function resolveOptions(o: ClientOptions): ResolvedOptions {
   if (o.WebSocket !== undefined && typeof o.WebSocket !== 'function')
     throw invalid('WebSocket', o.WebSocket, 'a WebSocket constructor');
-  if (o.token !== undefined && typeof o.token !== 'string')
-    throw invalid('token', o.token, 'a string');
+  if (o.token !== undefined && typeof o.token !== 'string' && typeof o.token !== 'function')
+    throw invalid('token', o.token, 'a string or a function returning one');
+  if (
+    o.headers !== undefined &&
+    (typeof o.headers !== 'object' ||
+      o.headers === null ||
+      !Object.values(o.headers).every((v) => typeof v === 'string'))
+  )
+    throw invalid('headers', o.headers, 'an object of header names to string values');
   if (o.protocols !== undefined && !o.protocols.every((p) => typeof p === 'string'))
     throw invalid('protocols', o.protocols, 'an array of strings');
   if (o.random !== undefined && typeof o.random !== 'function')
@@ -133,6 +160,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   return {
     WebSocket: o.WebSocket,
     token: o.token,
+    headers: o.headers,
     protocols: o.protocols ?? [SUBPROTOCOL],
     backoff: { baseMs, capMs },
     random: o.random ?? Math.random,

@@ -25,8 +25,15 @@ export interface WebSocketLike {
   onerror?: ((event: never) => unknown) | null;
 }
 
-/** A constructor with the browser WebSocket signature. */
-export type WebSocketCtor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+/**
+ * A constructor with the browser WebSocket signature. The SDK passes a third argument,
+ * `{ headers }`, only when `options.headers` is set (the `ws` package takes it).
+ */
+export type WebSocketCtor = new (
+  url: string,
+  protocols?: string | string[],
+  options?: { headers: Readonly<Record<string, string>> },
+) => WebSocketLike;
 
 export interface SocketHandlers {
   open(): void;
@@ -73,10 +80,24 @@ function field(event: unknown, name: string): unknown {
     : undefined;
 }
 
-/** The global WebSocket if there is one, else `ws`, loaded lazily so browsers never fetch it. */
-export async function resolveWebSocket(): Promise<WebSocketCtor> {
+/**
+ * The global WebSocket if there is one, else `ws`, loaded lazily so browsers never fetch it.
+ * With `headers` (they need `ws`: a browser cannot send them and Node's global WebSocket
+ * ignores them) always `ws`.
+ */
+export async function resolveWebSocket(
+  options: { headers?: boolean } = {},
+): Promise<WebSocketCtor> {
   const global = (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
-  if (typeof global === 'function') return global;
-  const mod = await import('ws');
-  return mod.default;
+  if (typeof global === 'function' && options.headers !== true) return global;
+  try {
+    const mod = await import('ws');
+    return mod.default;
+  } catch (error) {
+    if (options.headers !== true) throw error;
+    throw new Error(
+      'options.headers needs the ws package (Node); browsers cannot set WebSocket headers',
+      { cause: error },
+    );
+  }
 }
