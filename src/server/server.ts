@@ -27,7 +27,8 @@ import { Hub, type SendOptions, type SendResult } from '../session/hub.js';
 import { startSweeper } from '../session/sweeper.js';
 import { MemoryStore } from '../store/memory-store.js';
 import type { SessionBus } from '../store/session-bus.js';
-import type { Store } from '../store/store.js';
+import type { SessionRecord, Store } from '../store/store.js';
+import type { UserSendResult } from '../session/user-send.js';
 import { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
 import type { Upstream } from '../upstream/upstream.js';
@@ -393,6 +394,20 @@ export class RwsServer extends Emitter<CoreEvents> {
   /** Send a stored message (or a volatile one) to a session. */
   send(sid: string, data: unknown, options?: SendOptions): Promise<SendResult> {
     return this.hub.send(sid, data, options);
+  }
+
+  /**
+   * Send to every live session of `user` (sessions whose `authenticate` named that user), on
+   * any node: each stores it with its own seq, and an `id` deduplicates it in each. Rejects
+   * with `unknown_user` when the user has no live session (docs/security.md, "Identity").
+   */
+  sendToUser(user: string, data: unknown, options?: SendOptions): Promise<UserSendResult> {
+    return this.hub.sendToUser(user, data, options);
+  }
+
+  /** The live sessions of `user`, oldest first (at most `maxSessionsPerUser` + 16). */
+  userSessions(user: string): Promise<SessionRecord[]> {
+    return this.hub.userSessions(user);
   }
 
   /** Send to every live session; resolves with how many were reached. */

@@ -134,7 +134,9 @@ export function decodeBusMessage(text: string): DecodedBusMessage | undefined {
         ? event({ type: 'takeover', sid, owner: arg })
         : undefined;
     case 'e':
-      return m.length === 5 && isName(sid) && (arg === 'bye' || arg === 'admin')
+      return m.length === 5 &&
+        isName(sid) &&
+        (arg === 'bye' || arg === 'admin' || arg === 'user_limit')
         ? event({ type: 'ended', sid, by: arg })
         : undefined;
     default:

@@ -135,3 +135,25 @@ export async function topSessionIds(
   ranked.sort((a, b) => (sort === 'depth' ? b.score - a.score : a.score - b.score));
   return ranked.slice(0, limit).map((w) => w.sid);
 }
+
+/**
+ * The `limit` oldest sessions of `user`: each partition keeps its share of the user's
+ * sessions (`<part>:u:<user>`, sid -> createdAt), read in one pipelined round trip.
+ */
+export async function userSessionIds(
+  conn: StoreConnection,
+  keys: RedisKeys,
+  user: string,
+  limit: number,
+): Promise<string[]> {
+  const pipe: Promise<unknown>[] = [];
+  for (let p = 0; p < keys.partitions; p++)
+    pipe.push(conn.redis.zrange(`${keys.part(p)}:u:${user}`, 0, limit - 1, 'WITHSCORES'));
+  const found: { sid: string; at: number }[] = [];
+  for (const reply of await conn.exec(pipe)) {
+    const flat = reply as string[];
+    for (let i = 0; i < flat.length; i += 2) found.push({ sid: flat[i]!, at: Number(flat[i + 1]) });
+  }
+  found.sort((a, b) => a.at - b.at || (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+  return found.slice(0, limit).map((f) => f.sid);
+}

@@ -1,6 +1,6 @@
 /**
  * The Redis store's script replies decoded (src/store/redis/redis-scripts.ts): flat arrays of
- * a status letter, numbers, 6-field messages and 10-field records; the resume and read
+ * a status letter, numbers, 6-field messages and 12-field records; the resume and read
  * replies whole.
  */
 import type { ReadResult, ResumeResult, SessionRecord, StoredMessage } from '../store.js';
@@ -10,7 +10,7 @@ export type Reply = (string | number | null)[];
 export const UNKNOWN = { status: 'unknown_session' } as const;
 
 /** Fields of a record in a reply (see `record` in the scripts). */
-const RECORD_FIELDS = 10;
+const RECORD_FIELDS = 12;
 
 /** `count` 6-field messages of `r` from `start`; each expires `ttl` after its enqueue time. */
 export function readMessages(r: Reply, start: number, count: number, ttl: number): StoredMessage[] {
@@ -52,6 +52,12 @@ export function toRecord(sid: string, keyHash: string, r: Reply, i: number): Ses
   if (!attached && x !== '' && x !== null) record.expiresAt = Number(x);
   const oldest = Number(r[i + 9]);
   if (oldest >= 0) record.oldestAt = oldest;
+  const user = r[i + 10];
+  if (typeof user === 'string' && user !== '') {
+    record.user = user;
+    const claims = r[i + 11];
+    if (typeof claims === 'string' && claims !== '') record.claims = claims;
+  }
   return record;
 }
 
@@ -64,6 +70,8 @@ export function resumeReply(sid: string, r: Reply, ttl: number): ResumeResult {
       return { status: 'bad_key' };
     case 'b':
       return { status: 'bad_ack', last: Number(r[1]) };
+    case 'w':
+      return { status: 'wrong_user' };
   }
   const session = toRecord(sid, String(r[1]), r, 2);
   let i = 2 + RECORD_FIELDS;

@@ -12,6 +12,8 @@ local ALL, DUE, ST, DEP, AGE = KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
 -- the same slot as the rest (its name depends on the stored owner, so it is not in KEYS).
 local BASE = string.sub(ALL, 1, #ALL - 4)
 local function onNode(owner) return BASE .. ':on:' .. owner end
+-- A user's sessions in this partition (ZSET sid -> createdAt), in the partition's slot too.
+local function userIndex(user) return BASE .. ':u:' .. user end
 local SID = ARGV[1]
 local NOW = tonumber(ARGV[2])
 local GEN = tonumber(ARGV[3])

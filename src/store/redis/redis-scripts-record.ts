@@ -141,6 +141,8 @@ local function forget(s, out)
     local rest = redis.call('XRANGE', O, '-', '+', 'COUNT', s.n)
     for _, e in ipairs(rest) do put(out, entry(e)) end
   end
+  local user = redis.call('HGET', S, 'u')
+  if user then redis.call('ZREM', userIndex(user), SID) end
   redis.call('DEL', S, O, K, OI, OV, CI, CC, CR, CO)
   if s.at0 then redis.call('SREM', onNode(s.own), SID) end
   redis.call('ZREM', ALL, SID)
@@ -152,10 +154,12 @@ local function forget(s, out)
   if s.at0 then redis.call('HINCRBY', ST, 'attached', -1) end
 end
 
--- The record as a reply: e, c, l, a, at, own, x, n, b, oldestAt (-1: none).
+-- The record as a reply: e, c, l, a, at, own, x, n, b, oldestAt (-1: none), user and
+-- claims ('' for none; read here only, so that appends never load the claims).
 local function record(s, out)
   local h = nil
   if s.n > 0 then h = head() end
+  local who = redis.call('HMGET', S, 'u', 'cl')
   out[#out + 1] = s.e
   out[#out + 1] = s.c
   out[#out + 1] = s.l
@@ -166,6 +170,8 @@ local function record(s, out)
   out[#out + 1] = s.n
   out[#out + 1] = s.b
   out[#out + 1] = h and h.t or -1
+  out[#out + 1] = who[1] or ''
+  out[#out + 1] = who[2] or ''
   return out
 end
 `;

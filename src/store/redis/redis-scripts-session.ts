@@ -4,12 +4,17 @@
  * puts the prelude (redis-scripts-prelude.ts, redis-scripts-record.ts) before each.
  */
 
-/** ARGV after the prelude's six: kh, owner. */
+/** ARGV after the prelude's six: kh, owner, user ('' for none), claims ('' for none). */
 export const CREATE = `
 if redis.call('EXISTS', S) == 1 then return { 'x' } end
-local kh, owner = ARGV[7], ARGV[8]
+local kh, owner, user, claims = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 redis.call('HSET', S, 'kh', kh, 'e', NEW_EPOCH, 'g', GEN, 'c', NOW, 'l', 0, 'a', 0, 'at', '1',
   'own', owner, 'n', 0, 'b', 0, 'tn', 0, 'lc', 0)
+if user ~= '' then
+  redis.call('HSET', S, 'u', user)
+  if claims ~= '' then redis.call('HSET', S, 'cl', claims) end
+  redis.call('ZADD', userIndex(user), NOW, SID)
+end
 redis.call('ZADD', ALL, 0, SID)
 redis.call('ZADD', DEP, 0, SID)
 redis.call('HINCRBY', ST, 'attached', 1)
@@ -24,13 +29,15 @@ if not s then return { 'u' } end
 return record(s, { 'o', s.kh })
 `;
 
-/** ARGV: keyHash, ack, owner. */
+/** ARGV: keyHash, ack, owner, user ('' for none). */
 export const RESUME = `
 local s = load()
 if not s then return { 'u' } end
-local kh, ack, owner = ARGV[7], tonumber(ARGV[8]), ARGV[9]
+local kh, ack, owner, user = ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10]
 -- Compare digests, not the secrets: no early exit on a matching prefix of the stored hash.
 if redis.sha1hex(s.kh) ~= redis.sha1hex(kh) then return { 'k' } end
+-- After the key: only a holder of the key learns that the session is another user's.
+if (redis.call('HGET', S, 'u') or '') ~= user then return { 'w' } end
 checkStream(s)
 local epochChanged = s.ec
 if epochChanged then

@@ -34,7 +34,13 @@ import type {
 } from '../store.js';
 import { AppendBatches } from './redis-append-batch.js';
 import { RedisKeys } from './redis-keys.js';
-import { dueSessions, partitionStats, sessionIdPages, topSessionIds } from './redis-listing.js';
+import {
+  dueSessions,
+  partitionStats,
+  sessionIdPages,
+  topSessionIds,
+  userSessionIds,
+} from './redis-listing.js';
 import {
   readMessages,
   readReply,
@@ -117,11 +123,20 @@ export class RedisStore implements Store {
     keyHash: string;
     now: number;
     owner: string;
+    user?: string;
+    claims?: string;
   }): Promise<SessionRecord> {
-    const r = await this.scripts.run('rwsCreate', init.sid, init.now, [init.keyHash, init.owner]);
+    const user = init.user ?? '';
+    const claims = user === '' ? '' : (init.claims ?? '');
+    const r = await this.scripts.run('rwsCreate', init.sid, init.now, [
+      init.keyHash,
+      init.owner,
+      user,
+      claims,
+    ]);
     if (r[0] === 'x')
       throw new RwsError('session_exists', 'a session with this sid already exists');
-    return {
+    const record: SessionRecord = {
       sid: init.sid,
       keyHash: init.keyHash,
       epoch: String(r[1]),
@@ -133,6 +148,9 @@ export class RedisStore implements Store {
       depth: 0,
       bytes: 0,
     };
+    if (user !== '') record.user = user;
+    if (claims !== '') record.claims = claims;
+    return record;
   }
 
   async getSession(sid: string): Promise<SessionRecord | undefined> {
@@ -147,8 +165,9 @@ export class RedisStore implements Store {
     ack: number,
     now: number,
     owner: string,
+    user?: string,
   ): Promise<ResumeResult> {
-    const r = await this.scripts.run('rwsResume', sid, now, [keyHash, ack, owner]);
+    const r = await this.scripts.run('rwsResume', sid, now, [keyHash, ack, owner, user ?? '']);
     return resumeReply(sid, r, this.limits.messageTtlMs);
   }
 
@@ -165,6 +184,17 @@ export class RedisStore implements Store {
 
   sessionIdPages(pageSize: number): AsyncGenerator<string[]> {
     return sessionIdPages(this.conn, this.keys, pageSize);
+  }
+
+  async userSessions(user: string, limit: number): Promise<SessionRecord[]> {
+    this.conn.assertOpen();
+    this.conn.assertReady();
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RwsError('bad_page_size', `a page size is an integer >= 1, got ${limit}`);
+    this.appends.flush();
+    const sids = await userSessionIds(this.conn, this.keys, user, limit);
+    const records = await Promise.all(sids.map((sid) => this.getSession(sid)));
+    return records.filter((r): r is SessionRecord => r !== undefined);
   }
 
   /**
