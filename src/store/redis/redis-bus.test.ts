@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChaosProxy } from '../../../test/support/chaos-proxy.js';
 import type { BusEvent, BusListener } from '../session-bus.js';
 import { createRedisClient } from './redis-client.js';
-import { decodeBusMessage, encodeBusEvent, RedisBus, type RedisBusOptions } from './redis-bus.js';
+import { decodeBusMessage, encodeBusEvent } from './redis-bus-codec.js';
+import { RedisBus, type RedisBusOptions } from './redis-bus.js';
 import { freshPrefix, PrivateRedis, requireRedis, TEST_REDIS_URL } from './redis-test-support.js';
 
 const hasRedis = await requireRedis('redis bus');
