@@ -135,11 +135,15 @@ describe.skipIf(!hasRedis)('RedisBus on Redis', () => {
     for (const e of EVENTS) b.publish('node-b', e);
     await waitFor('A hears B', () => ra.events.length >= EVENTS.length);
     await new Promise((r) => setTimeout(r, 50));
-    expect(ra.events).toEqual(EVENTS); // B's six only: A's own six were dropped
+    expect(ra.events).toEqual(EVENTS); // B's only: A's own were dropped
     expect(rb.events).toHaveLength(EVENTS.length); // and B's own did not come back to B
 
     await waitFor('acks', () => a.stats().published === EVENTS.length);
-    expect(a.stats()).toMatchObject({ published: EVENTS.length, publishFailures: 0, received: 12 });
+    expect(a.stats()).toMatchObject({
+      published: EVENTS.length,
+      publishFailures: 0,
+      received: 2 * EVENTS.length,
+    });
     expect(b.stats()).toMatchObject({
       published: EVENTS.length,
       received: 2 * EVENTS.length,
