@@ -20,6 +20,12 @@ export interface CoreEvents {
   connectionRefused: {
     reason: 'origin_not_allowed' | 'too_many_connections' | 'too_many_connections_from_ip';
   };
+  /**
+   * A `hello` was refused by authentication (closed with 4500): the `authenticate` hook's
+   * `AuthError` reason, or `refused` (it answered false), `error` (it threw something else),
+   * `bad_principal` (its principal was invalid).
+   */
+  authFailed: { reason: string };
   /** A session was created or resumed on a connection. */
   session: { sid: string; resumed: boolean };
   /** Outcome of every hello: new session, full recovery, or why not. */
@@ -65,7 +71,8 @@ export interface CoreEvents {
    */
   takeover: { sid: string; node: string | undefined };
   /** A session ended on purpose (`bye` or admin). */
-  end: { sid: string; by: 'bye' | 'admin' };
+  /** `user_limit`: the oldest session of a user past `maxSessionsPerUser`. */
+  end: { sid: string; by: 'bye' | 'admin' | 'user_limit' };
   /** A peer was silent past the heartbeat timeout. */
   heartbeatTimeout: { sid: string | undefined };
   /** A frame was refused (`bad_frame`, `unknown_type`, `bad_ack` …). */

@@ -13,6 +13,7 @@
 export const RWS_ERROR_CODES = {
   // Sessions and sends (library API and HTTP publish)
   unknown_session: 'no session with this id: never created, ended, or reaped after its TTL',
+  unknown_user: 'this user has no live session, so a message to the user is stored nowhere',
   session_exists: 'a session with this id already exists in the store',
   outbox_full: "the session's outbox is full and its overflow policy is reject",
   bad_data: 'the message data is not a JSON value (undefined, a function, a cycle, a BigInt)',

@@ -1,6 +1,18 @@
 export { createServer, RwsServer, type ServerOptions, type ListenInfo } from './server/server.js';
 export { NackError, type ClientMessage, type MessageHandler } from './session/client-messages.js';
 export type { SendOptions, SendResult } from './session/hub.js';
+export type { UserSendOutcome, UserSendResult } from './session/user-send.js';
+export {
+  AuthError,
+  bearerToken,
+  presentedToken,
+  MAX_CLAIMS_BYTES,
+  MAX_USER_LENGTH,
+  type AuthRequest,
+  type AuthResult,
+  type Authenticate,
+  type Principal,
+} from './auth/principal.js';
 export type { CoreEvents, DropReason } from './core-events.js';
 export { RwsError, isRwsError, type RwsErrorConstructor } from './errors.js';
 export { RWS_ERROR_CODES, isRwsErrorCode, type RwsErrorCode } from './error-codes.js';

@@ -32,8 +32,9 @@ export type AuthResult = Principal | boolean;
 
 /**
  * Checks a `hello`. Refuse by answering `false` or by throwing `AuthError` (whose `reason`
- * is counted in `rws_auth_failures_total{reason}`); any other throw is counted as `error`.
- * Every refusal closes the connection with 4500 and tells the client only `unauthorized`.
+ * is counted in `rws_auth_failures_total{reason}`): the connection closes with 4500 and the
+ * client is told only `unauthorized`. Any other throw (and a retryable `AuthError`) means the
+ * check could not be made: counted as `error` (or the reason), closed with 4003, retried.
  */
 export type Authenticate = (
   hello: HelloFrame,
@@ -45,14 +46,29 @@ export const MAX_USER_LENGTH = 256;
 /** Largest `claims` accepted, as serialized JSON (UTF-8 bytes). */
 export const MAX_CLAIMS_BYTES = 4096;
 
-/** Thrown by an `authenticate` hook to refuse with a reason (a metric label: keep the set of
- *  reasons small and fixed, e.g. `missing_token`, `bad_token`, `expired`). */
+/**
+ * Thrown by an `authenticate` hook to refuse with a reason (a metric label: keep the set of
+ * reasons small and fixed, e.g. `missing_token`, `bad_token`, `expired`): the connection
+ * closes with 4500, and the client does not come back. `retryable`: the check itself could
+ * not be made (a key set that cannot be fetched): it closes with 4003 `unavailable` instead,
+ * and the client retries, as it does when the hook throws any other error.
+ */
 export class AuthError extends RwsError {
   readonly reason: string;
-  constructor(reason: string, message?: string, options?: { cause?: unknown }) {
-    super('unauthorized', message ?? `refused: ${reason}`, options);
+  readonly retryable: boolean;
+  constructor(
+    reason: string,
+    message?: string,
+    options?: { cause?: unknown; retryable?: boolean },
+  ) {
+    super(
+      'unauthorized',
+      message ?? `refused: ${reason}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'AuthError';
     this.reason = reason;
+    this.retryable = options?.retryable ?? false;
   }
 }
 

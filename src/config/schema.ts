@@ -359,6 +359,16 @@ export const SETTINGS = {
     unit: 'connections',
     doc: 'Most concurrent WebSocket connections on this node; more upgrades to /ws are refused with HTTP 503 too_many_connections.',
   },
+  maxSessionsPerUser: {
+    kind: 'integer',
+    env: 'RWS_MAX_SESSIONS_PER_USER',
+    flag: '--max-sessions-per-user',
+    default: 100,
+    min: 1,
+    max: 1_000_000,
+    unit: 'sessions',
+    doc: "Most live sessions of one user (sessions whose authenticate hook or token named a user). A new session past it ends the user's oldest detached sessions first, then the oldest attached ones (closed with 1000).",
+  },
   // Admission of /ws upgrades (transport/admission.ts), kept together.
   maxConnectionsPerIp: {
     kind: 'integer',
@@ -438,7 +448,7 @@ export const SETTINGS = {
     flag: '--upstream-url',
     default: '',
     httpUrl: true,
-    doc: 'HTTP(S) URL that each client message is POSTed to as JSON {sid, id, data}; its answer decides ok or nack. Empty: the application handler (or the demo) answers.',
+    doc: 'HTTP(S) URL that each client message is POSTed to as JSON {sid, id, data} (plus user and claims when the session has a user); its answer decides ok or nack. Empty: the application handler (or the demo) answers.',
   },
   upstreamTimeout: {
     kind: 'duration',

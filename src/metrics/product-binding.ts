@@ -121,13 +121,14 @@ export function bindProductMetrics(
   const resumes = bindAll(resumesCounter, RESUME_OUTCOMES);
   const heartbeat = counter(P.heartbeatTimeouts).labels();
   const reaped = counter(P.reaped).labels();
-  const ended = bindAll(counter(P.ended), ['bye', 'admin'] as const);
+  const ended = bindAll(counter(P.ended), ['bye', 'admin', 'user_limit'] as const);
   const transitions = counter(P.breakerTransitions);
   const upstreamCounter = counter(P.upstreamRequests);
   const upstream = bindAll(upstreamCounter, UPSTREAM_OUTCOMES);
   const upstreamAttempts = counter(P.upstreamAttempts).labels();
   const upstreamDuration = histogram(P.upstreamDuration).labels();
   const frameErrors = counter(P.frameErrors);
+  const authFailures = counter(P.authFailures);
   const errors = counter(P.errors);
 
   const offs = [
@@ -169,6 +170,7 @@ export function bindProductMetrics(
     }),
     // Error paths: a label lookup (capped) is fine here, they are not per message.
     events.on('frameError', (e) => frameErrors.labels(e.code).inc()),
+    events.on('authFailed', (e) => authFailures.labels(e.reason).inc()),
     events.on('error', (e) => errors.labels(e.where).inc()),
   ];
   return () => {

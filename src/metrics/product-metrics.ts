@@ -53,6 +53,13 @@ export const PRODUCT_METRICS = {
     source: 'event:connectionRefused',
     help: 'WebSocket upgrades refused before the handshake, by reason (origin_not_allowed, too_many_connections, too_many_connections_from_ip).',
   }),
+  authFailures: m({
+    name: 'rws_auth_failures_total',
+    type: 'counter',
+    labelNames: ['reason'],
+    source: 'event:authFailed',
+    help: 'Hellos refused by authentication (closed 4500), by reason (missing_token, bad_token, expired, refused, error, bad_principal ...).',
+  }),
   disconnects: m({
     name: 'rws_disconnects_total',
     type: 'counter',

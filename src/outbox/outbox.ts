@@ -158,8 +158,14 @@ export class Outbox {
   }
 
   /** `owner`: the resuming connection's token (see `Store.detach`). */
-  async resume(sid: string, keyHash: string, ack: number, owner: string): Promise<ResumeResult> {
-    const r = await this.store.resume(sid, keyHash, ack, this.clock.now(), owner);
+  async resume(
+    sid: string,
+    keyHash: string,
+    ack: number,
+    owner: string,
+    user?: string,
+  ): Promise<ResumeResult> {
+    const r = await this.store.resume(sid, keyHash, ack, this.clock.now(), owner, user);
     if (r.status === 'ok' && r.expired.length > 0) this.deadLetter(sid, 'ttl', r.expired);
     return r;
   }

@@ -22,6 +22,9 @@
  * - `<prefix>:{d}:dlq:claim:<id>` STRING: a replay's claim, `SET NX PX <claimTtlMs>` holding
  *   this store's token; it expires by itself if the node dies mid-replay.
  *
+ * The Lua scripts are in redis-dead-letter-scripts.ts, the decoding of entries and ids in
+ * redis-dead-letter-entries.ts.
+ *
  * Every operation is one round trip (a Lua script where it takes more than one command), and
  * every Redis call is bounded: reads carry a COUNT. A filtered `list` or a `purge` examines
  * at most SCAN_CHUNK (1000) entries per Redis call and pages forward in such calls; a filtered
@@ -35,14 +38,12 @@
  * `add` issues its command at once, never throws and rejects on failure: its caller (the
  * outbox's DeadLetterWriter) counts and reports that.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { isRwsError, RwsError } from '../errors.js';
+import { RwsError } from '../errors.js';
 import { RedisKeys } from '../store/redis/redis-keys.js';
 import {
   DEAD_LETTER_REASONS,
-  DEFAULT_DEAD_LETTER_MAX_BYTES,
-  isDeadLetterReason,
   pageLimit,
   type DeadLetter,
   type DeadLetterFilter,
@@ -52,242 +53,32 @@ import {
   type DeadLetterStats,
   type DeadLetterStore,
 } from './dead-letter-store.js';
+import {
+  filterArgs,
+  MAX_ID,
+  parseStreamId,
+  toDeadLetter,
+  unavailable,
+  type StreamEntry,
+} from './redis-dead-letter-entries.js';
+import { checkedOptions, type RedisDeadLetterStoreOptions } from './redis-dead-letter-options.js';
+import {
+  ADD,
+  CLAIM,
+  DELETE,
+  LIST_CHUNK,
+  PURGE_CHUNK,
+  STATS,
+  UNCLAIM,
+} from './redis-dead-letter-scripts.js';
+
+export {
+  DEFAULT_CLAIM_TTL_MS,
+  type RedisDeadLetterStoreOptions,
+} from './redis-dead-letter-options.js';
 
 /** Entries a filtered list or a purge examines per Redis call. */
 export const SCAN_CHUNK = 1000;
-
-/** Default life of a replay claim: a node that dies mid-replay pins the entry this long. */
-export const DEFAULT_CLAIM_TTL_MS = 60_000;
-
-/** A Redis stream id: `<ms>-<seq>`, each a decimal of at most 20 digits without leading zeros. */
-const STREAM_ID = /^(0|[1-9]\d{0,19})-(0|[1-9]\d{0,19})$/;
-const U64_MAX = (1n << 64n) - 1n;
-const MAX_ID = `${U64_MAX}-${U64_MAX}`;
-
-export interface RedisDeadLetterStoreOptions {
-  /** The connection to use (shared with the rest of the node): the store never closes it. */
-  redis: Redis;
-  /** The key prefix of this deployment (every node sharing it shares the dead letters). */
-  prefix: string;
-  /** The most entries kept (`dlqMax`); 0 keeps none (each add counts as evicted). */
-  max: number;
-  /**
-   * The most bytes of data kept (`dlqMaxBytes`, default 64 MiB); an entry bigger than this by
-   * itself is not kept (counted as evicted).
-   */
-  maxBytes?: number;
-  /** How long a replay claim lives unless released (default 60 s). */
-  claimTtlMs?: number;
-}
-
-/** A Lua script run by EVALSHA, with EVAL when the server does not have it (NOSCRIPT). */
-class LuaScript {
-  private readonly sha: string;
-
-  constructor(private readonly lua: string) {
-    this.sha = createHash('sha1').update(lua).digest('hex');
-  }
-
-  /** Sends EVALSHA now (synchronously); a NOSCRIPT answer sends the script with EVAL. */
-  run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return redis.evalsha(this.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
-        return redis.eval(this.lua, keys.length, ...keys, ...args);
-      throw error;
-    });
-  }
-}
-
-/**
- * Shared by the scripts that add or remove entries (KEYS[1] the stream, KEYS[2] the stats):
- * `sizeOf(f)`, the byte length of the `data` of entry fields `f`; `heldBytes()`, the `bytes`
- * counter (0 when the stream is empty, whatever it says); `setBytes(n)`, which writes it.
- */
-const BYTES = `
-local function sizeOf(f)
-  for j = 1, #f, 2 do
-    if f[j] == 'data' then return #f[j + 1] end
-  end
-  return 0
-end
-local function heldBytes()
-  if redis.call('XLEN', KEYS[1]) == 0 then return 0 end
-  return math.max(0, tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0') or 0)
-end
-local function setBytes(n)
-  if n < 0 or redis.call('XLEN', KEYS[1]) == 0 then n = 0 end
-  redis.call('HSET', KEYS[2], 'bytes', string.format('%d', n))
-end
-`;
-
-/** Most entries the add script reads per XRANGE when it makes room. */
-const EVICT_STEP = 64;
-
-/**
- * KEYS: stream, stats. ARGV: max, sid, reason, data, at, seq ('' for none), maxBytes.
- * Deletes the oldest entries until the new one fits both bounds (each counted in `evicted`),
- * then adds it. Returns the new entry's id, or false when nothing is kept (max 0, or data
- * longer than maxBytes by itself: counted as evicted, the other entries stay).
- */
-const ADD = new LuaScript(`${BYTES}
-local max = tonumber(ARGV[1])
-local maxBytes = tonumber(ARGV[7])
-local size = #ARGV[4]
-redis.call('HINCRBY', KEYS[2], 'added:' .. ARGV[3], 1)
-if max <= 0 or size > maxBytes then
-  redis.call('HINCRBY', KEYS[2], 'evicted', 1)
-  return false
-end
-local length = redis.call('XLEN', KEYS[1])
-local bytes = heldBytes()
-local evicted = 0
-local step = 1
-while length > 0 and (length >= max or bytes + size > maxBytes) do
-  -- As many as the count bound needs, else 1, 2, 4 … (entries may be big): at most EVICT_STEP.
-  local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT',
-    math.min(math.max(length - max + 1, step), ${EVICT_STEP}))
-  step = step * 2
-  if #oldest == 0 then break end
-  local gone = {}
-  for _, e in ipairs(oldest) do
-    if length < max and bytes + size <= maxBytes then break end
-    gone[#gone + 1] = e[1]
-    bytes = bytes - sizeOf(e[2])
-    length = length - 1
-  end
-  redis.call('XDEL', KEYS[1], unpack(gone))
-  evicted = evicted + #gone
-end
-local id
-if ARGV[6] == '' then
-  id = redis.call('XADD', KEYS[1], '*',
-    'sid', ARGV[2], 'reason', ARGV[3], 'at', ARGV[5], 'data', ARGV[4])
-else
-  id = redis.call('XADD', KEYS[1], '*',
-    'sid', ARGV[2], 'reason', ARGV[3], 'at', ARGV[5], 'seq', ARGV[6], 'data', ARGV[4])
-end
-setBytes(bytes + size)
-if evicted > 0 then redis.call('HINCRBY', KEYS[2], 'evicted', evicted) end
-return id
-`);
-
-/** KEYS: stream, stats. ARGV: id. Deletes the entry and its bytes; 1 when it was there. */
-const DELETE = new LuaScript(`${BYTES}
-local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1], 'COUNT', 1)
-if #e == 0 then return 0 end
-local bytes = heldBytes() - sizeOf(e[1][2])
-redis.call('XDEL', KEYS[1], ARGV[1])
-setBytes(bytes)
-return 1
-`);
-
-/** Shared by the scanning scripts: whether entry fields `f` match the filter in ARGV[3..6]. */
-const MATCHES = `
-local function matches(f)
-  local sid, reason
-  for j = 1, #f, 2 do
-    if f[j] == 'sid' then sid = f[j + 1] elseif f[j] == 'reason' then reason = f[j + 1] end
-  end
-  return (ARGV[3] == '0' or reason == ARGV[4]) and (ARGV[5] == '0' or sid == ARGV[6])
-end
-`;
-
-/** Entries a list chunk reads per XRANGE (a chunk of big entries is not read at once). */
-const LIST_STEP = 32;
-
-/**
- * A bounded chunk of a list, filtered or with a byte budget. KEYS: stream. ARGV: after ('' for
- * the start), limit, hasReason, reason, hasSid, sid, chunk, maxBytes (-1 for none), entries
- * and bytes already taken by previous chunks. It examines at most `chunk` entries, reading
- * LIST_STEP at a time, and stops after `limit` matches or after the first match past the
- * budget (the first entry of the whole list never counts as past it).
- * Returns {last id examined ('' if none), 1 when the stream's end was reached, the stream's
- * length, matching entries, bytes taken (previous chunks included)}.
- */
-const LIST_CHUNK = new LuaScript(`${MATCHES}
-local after = ARGV[1]
-local limit = tonumber(ARGV[2])
-local chunk = tonumber(ARGV[7])
-local maxBytes = tonumber(ARGV[8])
-local count = tonumber(ARGV[9])
-local taken = tonumber(ARGV[10])
-local out = {}
-local last = after
-local examined = 0
-local done = 0
-local full = false
-while examined < chunk and not full do
-  local step = math.min(${LIST_STEP}, chunk - examined)
-  local entries = redis.call('XRANGE', KEYS[1], last == '' and '-' or '(' .. last, '+',
-    'COUNT', step)
-  for _, e in ipairs(entries) do
-    examined = examined + 1
-    last = e[1]
-    if matches(e[2]) then
-      out[#out + 1] = e
-      for j = 1, #e[2], 2 do
-        if e[2][j] == 'data' then taken = taken + #e[2][j + 1] end
-      end
-      if #out >= limit or (maxBytes >= 0 and count + #out > 1 and taken > maxBytes) then
-        full = true
-        break
-      end
-    end
-  end
-  if not full and #entries < step then
-    done = 1
-    break
-  end
-end
-return {last, done, redis.call('XLEN', KEYS[1]), out, taken}
-`);
-
-/**
- * A bounded chunk of a purge. KEYS: stream, stats. ARGV: after ('' for the start), end id
- * (inclusive), hasReason, reason, hasSid, sid, chunk.
- * Returns {last id examined ('' if none), 1 when `end` was reached, entries deleted}.
- */
-const PURGE_CHUNK = new LuaScript(`${MATCHES}${BYTES}
-local from = ARGV[1] == '' and '-' or '(' .. ARGV[1]
-local chunk = tonumber(ARGV[7])
-local entries = redis.call('XRANGE', KEYS[1], from, ARGV[2], 'COUNT', chunk)
-local gone = {}
-local freed = 0
-local last = ARGV[1]
-for _, e in ipairs(entries) do
-  last = e[1]
-  if matches(e[2]) then
-    gone[#gone + 1] = e[1]
-    freed = freed + sizeOf(e[2])
-  end
-end
-if #gone > 0 then
-  local bytes = heldBytes() - freed
-  redis.call('XDEL', KEYS[1], unpack(gone))
-  setBytes(bytes)
-end
-return {last, #entries < chunk and 1 or 0, #gone}
-`);
-
-/** KEYS: stream, claim. ARGV: id, ttl ms, token. 1 when claimed, 0 when held or gone. */
-const CLAIM = new LuaScript(`
-if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1], 'COUNT', 1) == 0 then return 0 end
-if redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
-`);
-
-/** KEYS: claim. ARGV: token. Releases the claim only if it is this store's. */
-const UNCLAIM = new LuaScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 0
-`);
-
-/** KEYS: stream, stats. Returns {length, HGETALL of stats, bytes held}. */
-const STATS = new LuaScript(`${BYTES}
-return {redis.call('XLEN', KEYS[1]), redis.call('HGETALL', KEYS[2]), heldBytes()}
-`);
-
-type StreamEntry = [id: string, fields: string[]];
 
 export class RedisDeadLetterStore implements DeadLetterStore {
   readonly kind = 'redis';
@@ -305,28 +96,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   private closed = false;
 
   constructor(options: RedisDeadLetterStoreOptions) {
-    const {
-      redis,
-      prefix,
-      max,
-      maxBytes = DEFAULT_DEAD_LETTER_MAX_BYTES,
-      claimTtlMs = DEFAULT_CLAIM_TTL_MS,
-    } = options;
-    if (!Number.isSafeInteger(max) || max < 0)
-      throw new RwsError(
-        'bad_options',
-        `the dead-letter bound must be an integer >= 0, got ${max}`,
-      );
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
-      throw new RwsError(
-        'bad_options',
-        `the dead-letter byte bound must be an integer >= 0, got ${maxBytes}`,
-      );
-    if (!Number.isSafeInteger(claimTtlMs) || claimTtlMs < 1)
-      throw new RwsError(
-        'bad_options',
-        `the dead-letter claim TTL must be an integer >= 1 ms, got ${claimTtlMs}`,
-      );
+    const { redis, prefix, max, maxBytes, claimTtlMs } = checkedOptions(options);
     this.redis = redis;
     this.max = max;
     this.maxBytes = maxBytes;
@@ -502,9 +272,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
 
   /** A Redis stream id (`<ms>-<seq>`, each below 2^64, no leading zeros), as given. */
   parseId(text: string): string | undefined {
-    const m = STREAM_ID.exec(text);
-    if (m === null || BigInt(m[1]!) > U64_MAX || BigInt(m[2]!) > U64_MAX) return undefined;
-    return text;
+    return parseStreamId(text);
   }
 
   private key(id: DeadLetterId): string | undefined {
@@ -522,38 +290,4 @@ export class RedisDeadLetterStore implements DeadLetterStore {
       throw unavailable(error);
     });
   }
-}
-
-/** ARGV of the scanning scripts for a filter: hasReason, reason, hasSid, sid. */
-function filterArgs(filter: DeadLetterFilter): string[] {
-  return [
-    filter.reason === undefined ? '0' : '1',
-    filter.reason ?? '',
-    filter.sid === undefined ? '0' : '1',
-    filter.sid ?? '',
-  ];
-}
-
-function toDeadLetter([id, fields]: StreamEntry): DeadLetter {
-  const f = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
-  const reason = f.get('reason') ?? '';
-  if (!isDeadLetterReason(reason))
-    throw new RwsError('internal', `dead letter ${id} has an unknown reason: ${reason}`);
-  const sid = f.get('sid') ?? '';
-  const data = f.get('data') ?? '';
-  const at = Number(f.get('at'));
-  const seq = f.get('seq');
-  return seq === undefined
-    ? { id, sid, reason, data, at }
-    : { id, sid, seq: Number(seq), reason, data, at };
-}
-
-/** Our own errors and Redis reply errors pass; anything else is Redis not answering. */
-function unavailable(error: unknown): Error {
-  if (isRwsError(error)) return error;
-  if (error instanceof Error && error.name === 'ReplyError') return error;
-  return new RwsError('store_unavailable', 'the dead-letter store (Redis) does not answer', {
-    cause: error,
-  });
 }

@@ -16,6 +16,7 @@ import { allow, decodeSegment, enumParam, HttpError, intParam, sendJson } from '
 export type { AdminContext } from './admin-context.js';
 
 const SESSION = /^\/api\/sessions\/([^/]+)$/;
+const USER_SESSIONS = /^\/api\/users\/([^/]+)\/sessions$/;
 /** The most nodes a stats snapshot lists (the `cluster` figures count them all). */
 export const MAX_STATS_NODES = 64;
 const BREAKER_ACTION = /^\/api\/breakers\/([^/]+)\/(reset|force-open)$/;
@@ -65,6 +66,14 @@ export async function adminRoute(
     const record = await ctx.store.getSession(sid);
     if (record === undefined) throw unknownSession(sid);
     sendJson(res, 200, view(ctx, record));
+    return true;
+  }
+  m = USER_SESSIONS.exec(path);
+  if (m !== null) {
+    allow(method, 'GET');
+    const user = decodeSegment(m[1]!, 'user');
+    const sessions = await ctx.hub.userSessions(user);
+    sendJson(res, 200, { user, sessions: sessions.map((r) => view(ctx, r)) });
     return true;
   }
   if (await dlqRoute(ctx, req, res, path, method, query)) return true;
@@ -173,7 +182,19 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
     bytes: r.bytes,
     oldestAgeSeconds: r.oldestAt === undefined ? 0 : Math.max(0, now - r.oldestAt) / 1000,
     ...(r.expiresAt === undefined ? {} : { expiresAt: new Date(r.expiresAt).toISOString() }),
+    // Who it belongs to; the token itself is never stored.
+    ...(r.user === undefined ? {} : { user: r.user }),
+    ...(r.claims === undefined ? {} : { claims: parseClaims(r.claims) }),
   };
+}
+
+/** Claims as the store keeps them (JSON text); text that is not JSON is shown as is. */
+function parseClaims(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return json;
+  }
 }
 
 /** A breaker's snapshot with every documented field present (absent values as null). */

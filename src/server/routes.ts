@@ -42,6 +42,7 @@ export interface RouteContext {
 
 const STATS_STREAM = '/api/stats/stream';
 const SESSION_MESSAGES = /^\/api\/sessions\/([^/]+)\/messages$/;
+const USER_MESSAGES = /^\/api\/users\/([^/]+)\/messages$/;
 
 export async function handleRequest(
   ctx: RouteContext,
@@ -119,6 +120,7 @@ export async function handleRequest(
  */
 export const ERROR_STATUS: Readonly<Record<RwsErrorCode, number>> = {
   unknown_session: 404,
+  unknown_user: 404,
   session_exists: 409,
   outbox_full: 429,
   bad_data: 400,
@@ -201,6 +203,14 @@ async function api(
       );
     if ('dropped' in r) return sendJson(res, 202, { dropped: r.dropped, policy: r.policy });
     return sendJson(res, 202, { delivered: r.delivered });
+  }
+  const u = USER_MESSAGES.exec(path);
+  if (u !== null) {
+    allow(method, 'POST');
+    const user = decodeSegment(u[1]!, 'user');
+    const body = await readJson(req, ctx.maxBodyBytes);
+    const options = sendOptions(body, true);
+    return sendJson(res, 202, await ctx.hub.sendToUser(user, body.data, options));
   }
   if (path === '/api/broadcast') {
     allow(method, 'POST');

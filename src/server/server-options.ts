@@ -1,4 +1,5 @@
 /** What `createServer` takes, and what `listen` and `close` answer or take. */
+import type { Authenticate } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { ConfigOverrides, ResolvedConfig } from '../config/index.js';
 import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
@@ -11,8 +12,13 @@ export interface ServerOptions extends ConfigOverrides {
   /** Handles client messages; its result becomes `ok.data`. Throw NackError to refuse.
    *  With `upstreamUrl` set the upstream answers instead (this handler is not used). */
   onMessage?: MessageHandler;
-  /** Checks `hello.token`; false closes the connection with 4500. */
-  authenticate?: (token: string | undefined) => boolean | Promise<boolean>;
+  /**
+   * Answers every `hello` (with the upgrade request's ip, headers and url) with a principal
+   * `{ user, claims? }`, `true` (no user) or a refusal (`false`, or throw `AuthError`): the
+   * connection then closes with 4500 (src/auth/principal.ts). Without it, the `tokens` and
+   * `jwt*` settings authenticate, if set; else every hello is accepted.
+   */
+  authenticate?: Authenticate;
   /**
    * A store to use instead of the one named by `store` (custom backends; several servers of
    * one process sharing one store). The caller owns it: `close()` does not close it.

@@ -45,6 +45,7 @@ export function hubSettings(
     // One message must fit both the outbox's byte bound and one WebSocket frame.
     maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
     maxQueuedClientMessages: 1000,
+    maxSessionsPerUser: c.maxSessionsPerUser,
     writer: {
       highWaterMark: c.highWaterMark,
       maxBatchFrames: 64,

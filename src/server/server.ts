@@ -1,50 +1,36 @@
 /**
- * The composition root: resolves configuration, builds the store, outbox, hub, WebSocket
- * endpoint, heartbeat, sweeper, breakers, upstream and metrics, and serves HTTP + WebSocket
- * on one port.
+ * The composition root: `RwsServer` resolves configuration, builds the store, outbox, hub,
+ * WebSocket endpoint, heartbeat, sweeper, breakers, upstream and metrics (server-wiring.ts
+ * builds the parts), and serves HTTP + WebSocket on one port; it owns listen and graceful
+ * shutdown. Redis mode's start and its admin figures are in redis-mode.ts.
  */
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
-import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { systemClock, type Clock, type TimerHandle } from '../clock.js';
-import { resolveConfig, type ResolvedConfig } from '../config/index.js';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { ResolvedConfig } from '../config/index.js';
 import type { CoreEvents } from '../core-events.js';
 import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { loadContentHasher, type ContentHasher } from '../outbox/content-hash.js';
 import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
-import { MemoryDeadLetterStore } from '../outbox/dead-letters.js';
-import { Outbox } from '../outbox/outbox.js';
 import { CloseCode } from '../protocol/index.js';
-import { BreakerRegistry } from '../resilience/breaker-registry.js';
+import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { MessageHandler } from '../session/client-messages.js';
-import { Hub, type SendOptions, type SendResult } from '../session/hub.js';
+import type { Hub, SendOptions, SendResult } from '../session/hub.js';
 import { startSweeper } from '../session/sweeper.js';
-import { MemoryStore } from '../store/memory-store.js';
 import type { SessionBus } from '../store/session-bus.js';
-import type { Store } from '../store/store.js';
-import { WsEndpoint } from '../transport/endpoint.js';
+import type { SessionRecord, Store } from '../store/store.js';
+import type { UserSendResult } from '../session/user-send.js';
+import type { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { NodeView } from './admin-context.js';
-import { EventLog } from './event-log.js';
-import { createObservability, type MetricsReads, type Observability } from './observability.js';
-import { createRedisParts, isRedisStore, type RedisParts } from './redis-mode.js';
-import { handleRequest } from './routes.js';
-import type { StatsStream } from './stats-stream.js';
+import type { EventLog } from './event-log.js';
+import type { MetricsReads, Observability } from './observability.js';
+import { otherNodeViews, startRedisMode, type RedisParts } from './redis-mode.js';
 import type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
-import {
-  breakerDefaults,
-  createUpstream,
-  hubSettings,
-  outboxLimits,
-  routeContext,
-} from './server-parts.js';
+import { wireServer } from './server-wiring.js';
+import type { StatsStream } from './stats-stream.js';
 
 export type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
 
@@ -82,119 +68,40 @@ export class RwsServer extends Emitter<CoreEvents> {
 
   constructor(options: ServerOptions = {}) {
     super();
-    const {
-      onMessage,
-      authenticate,
-      storeInstance,
-      bus,
-      node,
-      positionCheckIntervalMs,
-      deadLetterInstance,
-      clock,
-      extraRoutes,
-      config,
-      file,
-      ...overrides
-    } = options;
-    this.config = config ?? resolveConfig({ env: {}, argv: [], overrides, file }).config;
-    const c = this.config;
-    this.clock = clock ?? systemClock;
-    const limits = outboxLimits(c);
-    this.node = node ?? (c.node === '' ? `node-${randomBytes(6).toString('base64url')}` : c.node);
-    // Production breakers keep their own per-turn cached clock; a test clock is used as given.
-    this.breakers = new BreakerRegistry(breakerDefaults(c, clock));
-    this.breakers.on('stateChange', (e) =>
-      this.emit('breaker', { name: e.name, from: e.from, to: e.to, reason: e.reason }),
-    );
-    // A Redis URL in `store` (and no store passed in): the store, the dead letters and the
-    // node list live in Redis (docs/scaling.md).
-    this.redis =
-      storeInstance === undefined && isRedisStore(c)
-        ? createRedisParts(c, limits, this.node, this.breakers.get('store'), (where, error) =>
-            this.emit('error', { where: `redis-bus:${where}`, error }),
-          )
-        : undefined;
-    this.store = storeInstance ?? this.redis?.store ?? new MemoryStore({ limits });
-    this.ownsStore = storeInstance === undefined;
-    this.positionCheckIntervalMs = positionCheckIntervalMs ?? 5000;
-    this.bus = bus ?? this.redis?.bus;
-    this.dlq =
-      deadLetterInstance ?? this.redis?.dlq ?? new MemoryDeadLetterStore(c.dlqMax, c.dlqMaxBytes);
-    this.upstream = createUpstream(c, this.breakers, this, this.clock);
-    const handler = this.upstream?.handler ?? onMessage;
-    const outbox = new Outbox(this.store, limits, this.dlq, this, this.clock);
-    this.hub = new Hub(outbox, this.clock, this, {
-      ...hubSettings(c),
-      ...(authenticate === undefined ? {} : { authenticate }),
-      ...(handler === undefined ? {} : { handler }),
-      ...(this.bus === undefined ? {} : { bus: this.bus }),
-      node: this.node,
-      contentHash: (json: string) => {
-        if (this.hasher === undefined)
-          throw new RwsError(
-            'content_hash_unavailable',
-            'the content hash is not loaded yet (await listen() or ready() first)',
-          );
-        return this.hasher.hash64hex(json);
-      },
-    });
-    this.endpoint = new WsEndpoint(this.hub, {
-      maxFrameBytes: c.maxFrame,
-      highWaterMark: c.highWaterMark,
-      maxConnections: c.maxConnections,
-      maxConnectionsPerIp: c.maxConnectionsPerIp,
-      trustProxyHops: c.trustProxyHops,
-      allowedOrigins: c.allowedOrigins,
+    const p = wireServer(options, {
+      events: this,
       isDraining: () => this.draining,
-      onRefused: (reason) => this.emit('connectionRefused', { reason }),
+      contentHash: (json) => this.contentHash(json),
+      nodeViews: () => this.nodeViews(),
+      sentTotals: () => this.sentTotals,
     });
-    this.observability = c.metrics
-      ? createObservability({
-          enabled: true,
-          maxLabelSets: c.metricsMaxLabelSets,
-          events: this,
-          connections: () => this.hub.connectionCount,
-          attachedSessions: () => this.hub.attachedCount,
-          storeStats: () => this.store.stats(),
-          dlqStats: () => this.dlq.stats(),
-          breakers: () => this.breakers.list().map((b) => ({ name: b.name, state: b.state })),
-          sent: () => ({ messages: outbox.totals.sent, bytes: outbox.totals.sentBytes }),
-          clock: this.clock,
-        })
-      : undefined;
-    this.eventLog = new EventLog(this, this.clock);
-    const ctx = routeContext(c, {
-      hub: this.hub,
-      store: this.store,
-      dlq: this.dlq,
-      breakers: this.breakers,
-      clock: this.clock,
-      observability: this.observability,
-      isDraining: () => this.draining,
-      onError: (where, error) => this.emit('error', { where, error }),
-      extra: extraRoutes,
-      node: this.node,
-      nodes: () => this.nodeViews(),
-      sent: () => this.sentTotals,
-      events: this.eventLog,
-      storeInfo:
-        this.redis === undefined
-          ? undefined
-          : () => {
-              const r = this.redis!;
-              return {
-                kind: 'redis',
-                ready: r.store.isReady,
-                generation: r.store.currentGeneration,
-                bus: r.bus.stats(),
-              };
-            },
-    });
-    this.statsStream = ctx.admin.statsStream;
-    this.http = createHttpServer((req, res) => {
-      void handleRequest(ctx, req, res);
-    });
-    this.endpoint.attach(this.http);
+    this.config = p.config;
+    this.clock = p.clock;
+    this.node = p.node;
+    this.breakers = p.breakers;
+    this.redis = p.redis;
+    this.store = p.store;
+    this.ownsStore = p.ownsStore;
+    this.positionCheckIntervalMs = p.positionCheckIntervalMs;
+    this.bus = p.bus;
+    this.dlq = p.dlq;
+    this.upstream = p.upstream;
+    this.hub = p.hub;
+    this.endpoint = p.endpoint;
+    this.observability = p.observability;
+    this.eventLog = p.eventLog;
+    this.statsStream = p.statsStream;
+    this.http = p.http;
+  }
+
+  /** The content hash of `dedup: 'content'`; the hasher loads in ready(). */
+  private contentHash(json: string): string {
+    if (this.hasher === undefined)
+      throw new RwsError(
+        'content_hash_unavailable',
+        'the content hash is not loaded yet (await listen() or ready() first)',
+      );
+    return this.hasher.hash64hex(json);
   }
 
   /** A throwing listener is reported as an `error` event (or, for `error` itself, on stderr). */
@@ -309,7 +216,13 @@ export class RwsServer extends Emitter<CoreEvents> {
     );
     if (this.bus !== undefined && !this.bus.reliable)
       this.hub.positions.start(this.clock, this.positionCheckIntervalMs);
-    if (this.redis !== undefined) this.startRedis(this.redis);
+    if (this.redis !== undefined)
+      startRedisMode(this.redis, {
+        address: this.address(),
+        hub: this.hub,
+        isDraining: () => this.draining,
+        onError: (error) => this.emit('error', { where: 'redis', error }),
+      });
     return this.address();
   }
 
@@ -324,58 +237,7 @@ export class RwsServer extends Emitter<CoreEvents> {
       attached: this.hub.attachedCount,
     };
     if (this.redis === undefined) return [self];
-    const others = (await this.redis.nodes.list())
-      .filter((n) => n.node !== this.node)
-      .map((n): NodeView => {
-        const view: NodeView = {
-          node: n.node,
-          self: false,
-          alive: n.alive,
-          lastSeen: new Date(n.lastSeen).toISOString(),
-          connections: Number(n.info.connections ?? 0),
-          attached: Number(n.info.attached ?? 0),
-        };
-        if (typeof n.info.http === 'string') view.http = n.info.http;
-        return view;
-      });
-    return [self, ...others];
-  }
-
-  /**
-   * Redis mode after listen: the heartbeat, and the two events after which this node's
-   * attachments in the store cannot be trusted: Redis's generation went up (it restarted or
-   * failed over) or this node was declared dead (a long pause). Either way every connection
-   * closes with 1012 (service restart; the SDK reconnects and resumes), so that clients
-   * attach again and learn from their resume what survived (`epoch_changed`,
-   * `unknown_session`).
-   */
-  private startRedis(redis: RedisParts): void {
-    const a = this.address();
-    const startedAt = new Date().toISOString();
-    redis.nodes.setInfo(() => ({
-      pid: process.pid,
-      http: a.httpUrl,
-      startedAt,
-      connections: this.hub.connectionCount,
-      attached: this.hub.attachedCount,
-    }));
-    redis.nodes.start();
-    const reattach = (why: string) => {
-      if (this.draining) return;
-      this.emit('error', { where: 'redis', error: new RwsError('store_unavailable', why) });
-      void this.hub.closeAll(CloseCode.ServiceRestart, why);
-    };
-    redis.store.onRestart(({ generation, previous }) => {
-      redis.nodes.redisRestarted();
-      reattach(
-        `Redis restarted or failed over (generation ${previous} -> ${generation}): clients resume`,
-      );
-    });
-    redis.nodes.onDeclaredDead(() =>
-      reattach(
-        'this node was declared dead by the others (a pause longer than the dead-node timeout)',
-      ),
-    );
+    return [self, ...(await otherNodeViews(this.redis, this.node))];
   }
 
   address(): ListenInfo {
@@ -393,6 +255,20 @@ export class RwsServer extends Emitter<CoreEvents> {
   /** Send a stored message (or a volatile one) to a session. */
   send(sid: string, data: unknown, options?: SendOptions): Promise<SendResult> {
     return this.hub.send(sid, data, options);
+  }
+
+  /**
+   * Send to every live session of `user` (sessions whose `authenticate` named that user), on
+   * any node: each stores it with its own seq, and an `id` deduplicates it in each. Rejects
+   * with `unknown_user` when the user has no live session (docs/security.md, "Identity").
+   */
+  sendToUser(user: string, data: unknown, options?: SendOptions): Promise<UserSendResult> {
+    return this.hub.sendToUser(user, data, options);
+  }
+
+  /** The live sessions of `user`, oldest first (at most `maxSessionsPerUser` + 16). */
+  userSessions(user: string): Promise<SessionRecord[]> {
+    return this.hub.userSessions(user);
   }
 
   /** Send to every live session; resolves with how many were reached. */

@@ -4,6 +4,7 @@
  * order (across reconnects too, so a retry never overtakes the original), with a bounded
  * queue per session.
  */
+import type { SessionIdentity } from './identity.js';
 import type { Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import { isRwsError, RwsError } from '../errors.js';
@@ -16,6 +17,10 @@ export interface ClientMessage {
   sid: string;
   id: string;
   data: unknown;
+  /** The session's user, when its connection authenticated as one (src/auth/principal.ts). */
+  user?: string;
+  /** The principal's claims, when it had any. */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -102,6 +107,7 @@ export class ClientMessages {
     frame: ClientMsgFrame,
     reply: (sid: string) => Reply | undefined,
     size = 0,
+    identity?: SessionIdentity,
   ): void {
     let lane = this.lanes.get(sid);
     if (lane === undefined) {
@@ -124,7 +130,7 @@ export class ClientMessages {
     lane.chars += size;
     const current = lane;
     current.tail = current.tail
-      .then(() => this.process(sid, frame, reply))
+      .then(() => this.process(sid, frame, reply, identity))
       .catch((error: unknown) => this.events.emit('error', { where: 'client-message', error }))
       .finally(() => {
         current.depth--;
@@ -137,6 +143,7 @@ export class ClientMessages {
     sid: string,
     frame: ClientMsgFrame,
     reply: (sid: string) => Reply | undefined,
+    identity: SessionIdentity | undefined,
   ): Promise<void> {
     const { id } = frame;
     // The store failed (Redis away) before anything ran: the client may retry as is.
@@ -203,7 +210,9 @@ export class ClientMessages {
     let json: string | undefined;
     try {
       const result =
-        this.handler === undefined ? undefined : await this.handler({ sid, id, data: frame.data });
+        this.handler === undefined
+          ? undefined
+          : await this.handler(clientMessage(sid, id, frame.data, identity));
       json = serializeResult(result);
     } catch (error) {
       // If the release fails too, the claim stays pending: a retry gets `in_progress` until
@@ -275,4 +284,17 @@ function toNack(id: string, error: unknown): NackFrame {
     message: 'the message handler failed',
     retryable: false,
   };
+}
+
+/** What a handler receives: the message, and who sent it when the session has a user. */
+function clientMessage(
+  sid: string,
+  id: string,
+  data: unknown,
+  identity: SessionIdentity | undefined,
+): ClientMessage {
+  if (identity === undefined) return { sid, id, data };
+  const m: ClientMessage = { sid, id, data, user: identity.user };
+  if (identity.claims !== undefined) m.claims = identity.claims;
+  return m;
 }

@@ -85,9 +85,9 @@ describe('hello', () => {
     const seen: (string | undefined)[] = [];
     const h = new HubHarness({
       hub: {
-        authenticate: (token) => {
-          seen.push(token);
-          return Promise.resolve(token === 'good');
+        authenticate: (hello) => {
+          seen.push(hello.token);
+          return Promise.resolve(hello.token === 'good');
         },
       },
     });

@@ -145,7 +145,13 @@ export class FrameHandler {
           .catch((error: unknown) => this.ctx.events.emit('error', { where: 'ack', error }));
         return;
       case 'msg':
-        this.ctx.clientMessages.accept(sid, frame, this.replyTo, size);
+        this.ctx.clientMessages.accept(
+          sid,
+          frame,
+          this.replyTo,
+          size,
+          this.ctx.registry.current(sid)?.identity,
+        );
         return;
       case 'ping':
         conn.sendFrame({ t: 'pong' });

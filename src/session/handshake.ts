@@ -11,6 +11,7 @@ import {
   type ResumeRequest,
   type WelcomeFrame,
 } from '../protocol/index.js';
+import type { AuthRequest, Authenticate } from '../auth/principal.js';
 import type { Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
@@ -18,12 +19,12 @@ import type { Outbox } from '../outbox/outbox.js';
 import type { ResumeResult, StoredMessage } from '../store/store.js';
 import type { Connection } from './connection.js';
 import type { Delivery } from './delivery.js';
+import { authenticateHello, type SessionIdentity } from './identity.js';
 import { hashKey, newResumeKey, newSessionId } from './keys.js';
 import type { LocalSession } from './local-session.js';
 import type { SessionRegistry } from './session-registry.js';
 
-/** Checks `hello.token`; false refuses the connection with 4500. */
-export type Authenticate = (token: string | undefined) => boolean | Promise<boolean>;
+export type { Authenticate } from '../auth/principal.js';
 
 /** What the handshake works with (narrow on purpose: not the hub). */
 export interface HandshakeContext {
@@ -34,6 +35,10 @@ export interface HandshakeContext {
   readonly clock: Clock;
   readonly heartbeatIntervalMs: number;
   readonly authenticate: Authenticate | undefined;
+  /** The upgrade request of `conn` (kept only while an `authenticate` hook may need it). */
+  takeRequest(conn: Connection): AuthRequest | undefined;
+  /** A new session of `user` was created: end its oldest if the user has too many. */
+  userSessionCreated(user: string): void;
   /** This node's owner token in the store (see `Store.detach`). */
   readonly node: string;
   /** Mark the session detached in the store (its connection here went away). */
@@ -60,20 +65,38 @@ export class Handshake {
       });
       return undefined;
     }
-    if (ctx.authenticate !== undefined && !(await ctx.authenticate(hello.token))) {
-      conn.close(CloseCode.Unauthorized, 'unauthorized', {
-        code: ErrorCode.Unauthorized,
-        message: 'the hello token was refused',
-      });
-      return undefined;
+    let identity: SessionIdentity | undefined;
+    const request = ctx.takeRequest(conn);
+    if (ctx.authenticate !== undefined) {
+      const verdict = await authenticateHello(ctx.authenticate, hello, request);
+      if (!verdict.ok) {
+        ctx.events.emit('authFailed', { reason: verdict.reason });
+        if (verdict.error !== undefined) {
+          ctx.events.emit('error', { where: 'authenticate', error: verdict.error });
+        }
+        if (verdict.retryable) {
+          conn.close(CloseCode.Overloaded, 'authentication unavailable', {
+            code: ErrorCode.Unavailable,
+            message: 'authentication could not be checked; retry',
+          });
+        } else {
+          conn.close(CloseCode.Unauthorized, 'unauthorized', {
+            code: ErrorCode.Unauthorized,
+            message: 'unauthorized',
+          });
+        }
+        return undefined;
+      }
+      identity = verdict.identity;
     }
-    if (hello.resume === undefined) return this.newSession(conn, 'new_session');
-    return this.resume(conn, hello.resume);
+    if (hello.resume === undefined) return this.newSession(conn, 'new_session', identity);
+    return this.resume(conn, hello.resume, identity);
   }
 
   private async resume(
     conn: Connection,
     { sid, key, ack }: ResumeRequest,
+    identity: SessionIdentity | undefined,
   ): Promise<LocalSession | undefined> {
     const ctx = this.ctx;
     ctx.registry.beginResume(sid, conn);
@@ -81,7 +104,7 @@ export class Handshake {
     let ended = false;
     let contested = false;
     try {
-      r = await ctx.outbox.resume(sid, hashKey(key), ack, ctx.node);
+      r = await ctx.outbox.resume(sid, hashKey(key), ack, ctx.node, identity?.user);
     } finally {
       contested = ctx.registry.contested(sid);
       // A connection that closed while we checked (its close left the detach to this resume)
@@ -92,10 +115,15 @@ export class Handshake {
       if (finished.detach) ctx.detach(sid);
     }
     // bye or an admin ended the session while this resume was in flight: it is gone.
-    if (r.status === 'ok' && ended) return this.newSession(conn, 'unknown_session');
+    if (r.status === 'ok' && ended) return this.newSession(conn, 'unknown_session', identity);
     switch (r.status) {
       case 'unknown_session':
-        return this.newSession(conn, 'unknown_session');
+        return this.newSession(conn, 'unknown_session', identity);
+      case 'wrong_user':
+        // Another user's session (or a user's, resumed without one): the client starts a
+        // session of its own, told nothing about the other (docs/security.md, "Identity").
+        ctx.events.emit('frameError', { sid: undefined, code: 'wrong_user' });
+        return this.newSession(conn, 'unknown_session', identity);
       case 'bad_key':
         ctx.events.emit('frameError', { sid: undefined, code: ErrorCode.BadKey });
         conn.close(CloseCode.BadKey, 'bad resume key', {
@@ -140,7 +168,7 @@ export class Handshake {
     if (r.epochChanged) welcome.reason = 'epoch_changed';
     else if (gap) welcome.reason = 'gap';
     if (gap) welcome.missing = r.missing;
-    const local = this.open(conn, welcome, r.acked, r.messages, r.missing);
+    const local = this.open(conn, welcome, r.acked, r.messages, r.missing, identity);
     // Another node resumed the session while the store answered this resume: whichever the
     // store applied last owns it (its takeover hint may have come before this node held the
     // session, so nothing here closed). The store decides; it usually says this node.
@@ -151,6 +179,7 @@ export class Handshake {
   private async newSession(
     conn: Connection,
     reason: 'new_session' | 'unknown_session',
+    identity: SessionIdentity | undefined,
   ): Promise<LocalSession | undefined> {
     const ctx = this.ctx;
     const sid = newSessionId();
@@ -160,12 +189,18 @@ export class Handshake {
       keyHash: hashKey(key),
       now: ctx.clock.now(),
       owner: ctx.node,
+      ...(identity === undefined
+        ? {}
+        : identity.claimsJson === undefined
+          ? { user: identity.user }
+          : { user: identity.user, claims: identity.claimsJson }),
     });
     if (conn.state === 'closed') {
       // Nobody ever received this session's key: it can never be resumed, so free it now.
       await ctx.outbox.store.deleteSession(sid);
       return undefined;
     }
+    if (identity !== undefined) ctx.userSessionCreated(identity.user);
     const welcome: WelcomeFrame = {
       t: 'welcome',
       v: PROTOCOL_VERSION,
@@ -178,7 +213,7 @@ export class Handshake {
       last: 0,
       hb: ctx.heartbeatIntervalMs,
     };
-    return this.open(conn, welcome, 0, [], 0);
+    return this.open(conn, welcome, 0, [], 0, identity);
   }
 
   /**
@@ -191,6 +226,7 @@ export class Handshake {
     acked: number,
     replay: readonly StoredMessage[],
     missing: number,
+    identity: SessionIdentity | undefined,
   ): LocalSession {
     const ctx = this.ctx;
     const { sid, resumed, recovered, reason, epoch } = welcome;
@@ -198,6 +234,7 @@ export class Handshake {
       sid,
       conn,
       epoch,
+      identity,
       sentSeq: acked,
       pumping: false,
       needsPump: false,

@@ -11,7 +11,7 @@ import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { CloseCode } from '../protocol/index.js';
-import type { StoredMessage } from '../store/store.js';
+import type { SessionRecord, StoredMessage } from '../store/store.js';
 import { LoopbackBus } from '../store/loopback-bus.js';
 import type { BusEvent, SessionBus } from '../store/session-bus.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
@@ -19,10 +19,13 @@ import { Connection, type ConnectionOwner, type WriterLimits } from './connectio
 import { Delivery, maxSeq } from './delivery.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameHandler } from './frame-handler.js';
-import { Handshake, type Authenticate } from './handshake.js';
+import { Handshake } from './handshake.js';
+import type { AuthRequest, Authenticate } from '../auth/principal.js';
 import { PositionCheck } from './position-check.js';
 import { SendPath, type SendOptions, type SendResult } from './send-path.js';
 import { SessionRegistry } from './session-registry.js';
+import { UserLimit } from './user-limit.js';
+import { sendToUser, type UserSendPorts, type UserSendResult } from './user-send.js';
 import type { Transport, TransportHandlers } from './transport-port.js';
 
 export type { SendOptions, SendResult } from './send-path.js';
@@ -38,7 +41,9 @@ export interface HubOptions {
   writer: WriterLimits;
   /** Most client messages queued per session before `nack overloaded`. */
   maxQueuedClientMessages: number;
-  /** Checks `hello.token`; false refuses the connection with 4500. */
+  /** Most live sessions per user; a new one past it ends the user's oldest (detached first). */
+  maxSessionsPerUser: number;
+  /** Answers every `hello` with a principal or a refusal (4500): src/auth/principal.ts. */
   authenticate?: Authenticate;
   handler?: MessageHandler;
   /** Hashes serialized data for `dedup: 'content'` (xxHash64 hex, see `loadContentHasher`);
@@ -62,6 +67,13 @@ export class Hub {
   private readonly owner: ConnectionOwner;
   private readonly bus: SessionBus;
   private readonly unsubscribe: () => void;
+  /** Upgrade requests kept for the `authenticate` hook until the connection's `hello`. */
+  private readonly requests = new WeakMap<Connection, AuthRequest>();
+  private readonly users: UserLimit;
+  private readonly userPorts: UserSendPorts = {
+    userSessions: (user) => this.users.sessions(user),
+    send: (sid, data, options) => this.send(sid, data, options),
+  };
   /** Detaches sent to the store and not answered yet. */
   private readonly detaching = new Set<Promise<unknown>>();
   /** Runs only for a bus that may lose events (see `SessionBus.reliable`). */
@@ -108,6 +120,12 @@ export class Hub {
       clock,
       heartbeatIntervalMs: options.heartbeatIntervalMs,
       authenticate: options.authenticate,
+      takeRequest: (conn) => {
+        const request = this.requests.get(conn);
+        if (request !== undefined) this.requests.delete(conn);
+        return request;
+      },
+      userSessionCreated: (user) => this.users.created(user),
       node: this.node,
       detach: (sid) => this.detach(sid),
       tookOver: (sid) => this.publish({ type: 'takeover', sid, owner: this.node }),
@@ -133,6 +151,9 @@ export class Hub {
       message: (conn, text) => this.frames.onMessage(conn, text),
       closed: (conn, code, reason) => this.onClose(conn, code, reason),
     };
+    this.users = new UserLimit(outbox.store, options.maxSessionsPerUser, events, (sid) =>
+      this.endSession(sid, 'user_limit'),
+    );
     this.positions = new PositionCheck(registry, delivery, outbox.store, events, this.node);
     this.unsubscribe = this.bus.subscribe(this.node, {
       event: (e) => this.onBusEvent(e),
@@ -141,17 +162,22 @@ export class Hub {
   }
 
   /**
-   * Wire a new transport (`remote` reads the peer's address); returns the callbacks the
-   * transport must call: the connection itself. Nothing here makes a closure per connection:
-   * every connection calls into one shared owner (an idle connection's heap is a
-   * benchmarked figure).
+   * Wire a new transport (`remote` reads the peer's address; `request` is the upgrade
+   * request, kept only until `hello` and only when an `authenticate` hook may read it);
+   * returns the callbacks the transport must call: the connection itself. Nothing here makes
+   * a closure per connection: every connection calls into one shared owner (an idle
+   * connection's heap is a benchmarked figure).
    */
   accept(
     transport: Transport,
     remote?: () => string | undefined,
+    request?: () => AuthRequest,
   ): { connection: Connection; handlers: TransportHandlers } {
     const conn = new Connection(transport, this.owner);
     this.registry.add(conn);
+    if (request !== undefined && this.options.authenticate !== undefined) {
+      this.requests.set(conn, request());
+    }
     // Read only if a listener asks: Node caches a socket's peer address (~90 bytes) once read.
     this.events.emit('connection', {
       get remote() {
@@ -194,6 +220,11 @@ export class Hub {
     return this.sendPath.send(sid, data, options);
   }
 
+  /** Send to every live session of `user`, each with its own seq (src/session/user-send.ts). */
+  sendToUser(user: string, data: unknown, options: SendOptions = {}): Promise<UserSendResult> {
+    return sendToUser(this.userPorts, user, data, options);
+  }
+
   /** Send to every live session. Returns how many were reached. */
   broadcast(data: unknown, options: Omit<SendOptions, 'id'> = {}): Promise<number> {
     return this.sendPath.broadcast(data, options);
@@ -207,9 +238,9 @@ export class Hub {
   }
 
   /** End a session at once, wherever it is attached (admin). False if there is none. */
-  async endSession(sid: string): Promise<boolean> {
+  async endSession(sid: string, by: 'admin' | 'user_limit' = 'admin'): Promise<boolean> {
     const local = this.registry.end(sid);
-    local?.conn.close(CloseCode.Normal, 'session ended');
+    local?.conn.close(CloseCode.Normal, endReason(by));
     let existed: boolean;
     try {
       existed = await this.outbox.forget(sid);
@@ -220,10 +251,15 @@ export class Hub {
       throw error;
     }
     if (existed) {
-      this.publish({ type: 'ended', sid, by: 'admin' });
-      this.events.emit('end', { sid, by: 'admin' });
+      this.publish({ type: 'ended', sid, by });
+      this.events.emit('end', { sid, by });
     }
     return existed;
+  }
+
+  /** The live sessions of `user`, oldest first (at most `maxSessionsPerUser` + a margin). */
+  userSessions(user: string): Promise<SessionRecord[]> {
+    return this.users.sessions(user);
   }
 
   /**
@@ -300,10 +336,14 @@ export class Hub {
         }
         return;
       case 'ended':
-        this.registry.end(e.sid)?.conn.close(CloseCode.Normal, 'session ended');
+        this.registry.end(e.sid)?.conn.close(CloseCode.Normal, endReason(e.by));
         return;
     }
   }
 }
+
+/** The close reason of a session ended by `by`. */
+const endReason = (by: 'bye' | 'admin' | 'user_limit'): string =>
+  by === 'user_limit' ? 'too many sessions' : 'session ended';
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

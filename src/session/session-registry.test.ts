@@ -29,7 +29,15 @@ function conn(registry: SessionRegistry, sid?: string): Connection {
 function local(c: Connection, sid = c.sid!): LocalSession {
   c.sid = sid;
   c.state = 'open';
-  return { sid, conn: c, epoch: 'e1', sentSeq: 0, pumping: false, needsPump: false };
+  return {
+    sid,
+    conn: c,
+    epoch: 'e1',
+    identity: undefined,
+    sentSeq: 0,
+    pumping: false,
+    needsPump: false,
+  };
 }
 
 const closed = (c: Connection): Connection => {

@@ -14,10 +14,12 @@ function asyncOnly(inner: MemoryStore): Store {
     kind: 'async-only',
     createSession: (init) => inner.createSession(init),
     getSession: (sid) => inner.getSession(sid),
-    resume: (sid, keyHash, ack, now, owner) => inner.resume(sid, keyHash, ack, now, owner),
+    resume: (sid, keyHash, ack, now, owner, user) =>
+      inner.resume(sid, keyHash, ack, now, owner, user),
     detach: (sid, now, ttl, owner) => inner.detach(sid, now, ttl, owner),
     deleteSession: (sid) => inner.deleteSession(sid),
     sessionIdPages: (pageSize) => inner.sessionIdPages(pageSize),
+    userSessions: (user, limit) => inner.userSessions(user, limit),
     append: (sid, message, now) => inner.append(sid, message, now),
     ack: (sid, seq, now) => inner.ack(sid, seq, now),
     read: (sid, after, limit, now) => inner.read(sid, after, limit, now),

@@ -19,8 +19,7 @@ export function* idPages(
   pageSize: number,
   check: () => void,
 ): Generator<string[]> {
-  if (!Number.isInteger(pageSize) || pageSize < 1)
-    throw new RwsError('bad_page_size', `a page size is an integer >= 1, got ${pageSize}`);
+  assertLimit(pageSize);
   const ids = sessions.keys();
   for (;;) {
     check();
@@ -86,4 +85,10 @@ function oldestAt(s: SessionState): number {
 
 function* withMessages(sessions: Iterable<SessionState>): Generator<SessionState> {
   for (const s of sessions) if (s.outbox.count > 0) yield s;
+}
+
+/** A page size or list limit: an integer >= 1, else `bad_page_size`. */
+export function assertLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RwsError('bad_page_size', `a page size is an integer >= 1, got ${limit}`);
 }

@@ -15,7 +15,7 @@ import { DEFAULT_BUCKET_MS, ExpiryWheel } from './expiry-wheel.js';
 import type { OutboxLimits } from './limits.js';
 import { HeadTimes } from './head-times.js';
 import type { OutboxTotals } from './session-outbox.js';
-import { idPages, storeStats, topSessions } from './memory-listing.js';
+import { assertLimit, idPages, storeStats, topSessions } from './memory-listing.js';
 import { appendMessage } from './session-append.js';
 import {
   applyAck,
@@ -62,6 +62,8 @@ export class MemoryStore implements Store, SyncAppend {
   private readonly limits: OutboxLimits;
   private readonly onSweepVisit: (sid: string) => void;
   private sessions = new Map<string, SessionState>();
+  /** Each user's live sessions, in creation order (`Store` "Users"). */
+  private users = new Map<string, Set<SessionState>>();
   private wheel: ExpiryWheel<SessionState>;
   private readonly totals: OutboxTotals = { messages: 0, bytes: 0, heads: new HeadTimes() };
   private attachedCount = 0;
@@ -90,13 +92,27 @@ export class MemoryStore implements Store, SyncAppend {
     keyHash: string;
     now: number;
     owner?: string;
+    user?: string;
+    claims?: string;
   }): Promise<SessionRecord> {
     this.assertOpen();
     if (this.sessions.has(init.sid)) {
       throw new RwsError('session_exists', 'a session with this sid already exists');
     }
-    const s = newSessionState(init.sid, init.keyHash, init.now, init.owner ?? DIRECT_OWNER);
+    const identity = init.user === undefined ? undefined : { user: init.user, claims: init.claims };
+    const s = newSessionState(
+      init.sid,
+      init.keyHash,
+      init.now,
+      init.owner ?? DIRECT_OWNER,
+      identity,
+    );
     this.sessions.set(s.sid, s);
+    if (identity !== undefined) {
+      let mine = this.users.get(identity.user);
+      if (mine === undefined) this.users.set(identity.user, (mine = new Set()));
+      mine.add(s);
+    }
     this.attachedCount++;
     return toRecord(s, this.epoch);
   }
@@ -113,11 +129,13 @@ export class MemoryStore implements Store, SyncAppend {
     ack: number,
     now: number,
     owner = DIRECT_OWNER,
+    user?: string,
   ): Promise<ResumeResult> {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return UNKNOWN;
     if (!keyMatches(s, keyHash)) return { status: 'bad_key' };
+    if (s.identity?.user !== user) return { status: 'wrong_user' };
     if (ack > s.last) return { status: 'bad_ack', last: s.last };
     applyAck(s, ack);
     const expired = expirePrefix(s, now);
@@ -163,6 +181,17 @@ export class MemoryStore implements Store, SyncAppend {
     this.assertOpen();
     const s = this.sessions.get(sid);
     return s === undefined ? undefined : this.forget(s);
+  }
+
+  async userSessions(user: string, limit: number): Promise<SessionRecord[]> {
+    this.assertOpen();
+    assertLimit(limit);
+    const out: SessionRecord[] = [];
+    for (const s of this.users.get(user) ?? []) {
+      if (out.length >= limit) break;
+      out.push(toRecord(s, this.epoch));
+    }
+    return out;
   }
 
   /** Pages of live session ids (see `idPages`: a live iterator over the session Map). */
@@ -279,6 +308,7 @@ export class MemoryStore implements Store, SyncAppend {
   async close(): Promise<void> {
     this.closed = true;
     this.sessions = new Map();
+    this.users = new Map();
     this.wheel = new ExpiryWheel();
     this.totals.messages = 0;
     this.totals.bytes = 0;
@@ -307,6 +337,11 @@ export class MemoryStore implements Store, SyncAppend {
 
   private forget(s: SessionState): StoredMessage[] {
     this.sessions.delete(s.sid);
+    if (s.identity !== undefined) {
+      const mine = this.users.get(s.identity.user);
+      mine?.delete(s);
+      if (mine?.size === 0) this.users.delete(s.identity.user);
+    }
     this.wheel.unschedule(s);
     if (s.attached) this.attachedCount--;
     const held = s.outbox.clear();

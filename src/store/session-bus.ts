@@ -38,7 +38,7 @@ export type BusEvent =
   /** Session `sid` was resumed on node `owner`: another node holding it closes it (4001). */
   | { readonly type: 'takeover'; readonly sid: string; readonly owner: string }
   /** Session `sid` ended (bye, admin) on another node: a node holding it closes it (1000). */
-  | { readonly type: 'ended'; readonly sid: string; readonly by: 'bye' | 'admin' };
+  | { readonly type: 'ended'; readonly sid: string; readonly by: 'bye' | 'admin' | 'user_limit' };
 
 /** What a node hears from the bus. */
 export interface BusListener {

@@ -28,6 +28,14 @@ export interface SessionState extends WheelEntry {
   /** Inbound claims: the owner's token while pending, `CLAIM_DONE` once completed. */
   clientIds: DedupWindow<string | typeof CLAIM_DONE> | undefined;
   clientResults: ResultBudget | undefined;
+  /** Who the session belongs to (`Store` "Users"); one field, absent for most sessions. */
+  readonly identity: Identity | undefined;
+}
+
+/** A session's user and the principal's claims (JSON text), fixed at creation. */
+export interface Identity {
+  readonly user: string;
+  readonly claims: string | undefined;
 }
 
 /**
@@ -51,6 +59,7 @@ export function newSessionState(
   keyHash: string,
   now: number,
   owner: string,
+  identity?: Identity,
 ): SessionState {
   return {
     sid,
@@ -66,6 +75,7 @@ export function newSessionState(
     sentIds: undefined,
     clientIds: undefined,
     clientResults: undefined,
+    identity,
     wheelBucket: undefined,
   };
 }
@@ -87,6 +97,10 @@ export function toRecord(s: SessionState, epoch: string): SessionRecord {
   if (s.expiresAt !== undefined) r.expiresAt = s.expiresAt;
   const oldest = s.outbox.first();
   if (oldest !== undefined) r.oldestAt = oldest.enqueuedAt;
+  if (s.identity !== undefined) {
+    r.user = s.identity.user;
+    if (s.identity.claims !== undefined) r.claims = s.identity.claims;
+  }
   return r;
 }
 

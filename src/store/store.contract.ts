@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ackReadContract } from './contract/ack-read.contract.js';
 import { appendContract } from './contract/append.contract.js';
 import { boundsContract } from './contract/bounds.contract.js';
+import { usersContract } from './contract/users.contract.js';
 import { closeContract } from './contract/close.contract.js';
 import { dedupContract } from './contract/dedup.contract.js';
 import { resumeContract } from './contract/resume.contract.js';
@@ -68,6 +69,7 @@ const TOPICS: ((c: ContractContext) => void)[] = [
   sweepContract,
   statsContract,
   syncAppendContract,
+  usersContract,
   closeContract,
 ];
 

@@ -56,6 +56,11 @@
  * same `now` finds nothing. A sweep lease per partition may save work but is never needed
  * for correctness.
  *
+ * Users: a session may belong to a user, named at `createSession` and never changed. The
+ * store keeps an index of each user's live sessions (`userSessions`), updated atomically with
+ * every create, delete and reap, so that a publish to a user reaches each of them and the
+ * server can bound the sessions per user. `resume` refuses a resume that names another user.
+ *
  * Epoch: an opaque string fixed when a session is created. If a store loses a session's
  * stream but not its record (a Redis restart without persistence, a failover), the epoch
  * changes, and `resume` reports `epochChanged` so the client is told, never silently served
@@ -110,6 +115,10 @@ export interface SessionRecord {
   bytes: number;
   /** First-enqueue time of the oldest retained message; absent when the outbox is empty. */
   oldestAt?: number;
+  /** Who the session belongs to (see "Users"); absent for a session created without one. */
+  user?: string;
+  /** The principal's claims as JSON text, when it had any (opaque to the store). */
+  claims?: string;
 }
 
 export type AppendResult =
@@ -155,6 +164,9 @@ export type ResumeResult =
     }
   | { status: 'bad_key' }
   | { status: 'bad_ack'; last: number }
+  /** The session belongs to another user than the resume named (or to a user, and the
+   *  resume named none, or the reverse). Nothing changed. */
+  | { status: 'wrong_user' }
   | { status: 'unknown_session' };
 
 export interface SweepResult {
@@ -197,13 +209,19 @@ export interface Store {
     keyHash: string;
     now: number;
     owner: string;
+    /** The session's user (see "Users"); fixed for the session's life. */
+    user?: string;
+    /** The principal's claims, JSON text, stored and returned as given. */
+    claims?: string;
   }): Promise<SessionRecord>;
   getSession(sid: string): Promise<SessionRecord | undefined>;
   /**
    * Atomically: check the key hash, apply the client's ack (cumulative; an ack below the
    * previous one counts as the previous one; above `last` is `bad_ack`), expire what is due,
    * mark the session attached, make `owner` its owner (a takeover when another owner held it)
-   * and return what the client still needs. A refused resume changes nothing.
+   * and return what the client still needs. A refused resume changes nothing. `user` must
+   * be the session's user (both absent for a session without one), else `wrong_user`; the key
+   * is checked first, so only a holder of the key learns that the user differs.
    */
   resume(
     sid: string,
@@ -211,6 +229,7 @@ export interface Store {
     ack: number,
     now: number,
     owner: string,
+    user?: string,
   ): Promise<ResumeResult>;
   /**
    * Mark the session detached; it is reaped at `now + sessionTtlMs` (0: at the next sweep).
@@ -230,6 +249,11 @@ export interface Store {
    * Redis SSCAN may). Iterating a closed store rejects with `store_closed`.
    */
   sessionIdPages(pageSize: number): AsyncIterable<string[]>;
+  /**
+   * The live sessions of `user` (see "Users"), oldest first (by `createdAt`; sessions
+   * created in the same millisecond in any order), at most `limit` of them (an integer >= 1; else `bad_page_size`).
+   */
+  userSessions(user: string, limit: number): Promise<SessionRecord[]>;
 
   append(sid: string, message: NewMessage, now: number): Promise<AppendResult>;
   ack(sid: string, seq: number, now: number): Promise<AckResult>;

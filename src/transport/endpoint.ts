@@ -95,7 +95,12 @@ export class WsEndpoint {
       ws.close(CloseCode.Overloaded, 'draining');
       return;
     }
-    const { handlers } = this.hub.accept(transport, () => ip);
+    // The request is read now or never: nothing keeps it (see the note above).
+    const { handlers } = this.hub.accept(
+      transport,
+      () => ip,
+      () => ({ ip, headers: req.headers, url: req.url ?? '/' }),
+    );
     transport.bind(handlers);
   }
 

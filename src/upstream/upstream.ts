@@ -131,7 +131,7 @@ export class Upstream {
     const call: Call = { controller: undefined, sleep: undefined, cut: false };
     this.calls.add(call);
     try {
-      return await this.run(call, JSON.stringify({ sid: m.sid, id: m.id, data: m.data }), start);
+      return await this.run(call, upstreamBody(m), start);
     } finally {
       this.calls.delete(call);
       if (this.calls.size === 0 && this.idle !== undefined) {
@@ -257,6 +257,12 @@ export class Upstream {
         durationMs: this.clock.now() - start,
       });
   }
+}
+
+/** The POST body: `{sid, id, data}`, plus `user` and `claims` when the session has a user. */
+function upstreamBody(m: ClientMessage): string {
+  if (m.user === undefined) return JSON.stringify({ sid: m.sid, id: m.id, data: m.data });
+  return JSON.stringify({ sid: m.sid, id: m.id, data: m.data, user: m.user, claims: m.claims });
 }
 
 function nack(code: string, message: string, retryable: boolean): NackError {

@@ -104,7 +104,7 @@ describe('close codes', () => {
   });
 
   it('4500 when authenticate refuses the hello token', async () => {
-    const { info } = await startServer({ authenticate: (token) => token === 'good' });
+    const { info } = await startServer({ authenticate: (hello) => hello.token === 'good' });
     const bad = await RawClient.connect(info.url);
     bad.send({ t: 'hello', v: 1, token: 'bad' });
     expect(await bad.next((f) => f.t === 'error')).toMatchObject({ code: 'unauthorized' });

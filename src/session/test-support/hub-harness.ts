@@ -2,6 +2,7 @@
  * A Hub over an Outbox over a MemoryStore, with a ManualClock and a flush scheduler the test
  * drives: writes leave only when the test calls `flush()` or `settle()`.
  */
+import type { AuthRequest } from '../../auth/principal.js';
 import { ManualClock } from '../../clock.js';
 import type { CoreEvents } from '../../core-events.js';
 import { Emitter } from '../../events.js';
@@ -36,6 +37,7 @@ export const TEST_HUB_OPTIONS: HubOptions = {
   maxBadFrames: 3,
   maxMessageBytes: 1024 * 1024,
   maxQueuedClientMessages: 1000,
+  maxSessionsPerUser: 100,
   writer: TEST_WRITER,
 };
 
@@ -80,10 +82,16 @@ export class HubHarness {
     this.hub = new Hub(this.outbox, this.clock, this.events, hubOptions, this.scheduler);
   }
 
-  /** Accept a new fake connection. */
-  connect(remote?: string): FakeTransport {
+  /** Accept a new fake connection (`request`: its upgrade request, for `authenticate`). */
+  connect(remote?: string, request?: Partial<AuthRequest>): FakeTransport {
     const t = new FakeTransport(remote);
-    t.bind(this.hub.accept(t, () => t.remoteAddress).handlers);
+    const upgrade = (): AuthRequest => ({
+      ip: t.remoteAddress ?? '127.0.0.1',
+      headers: {},
+      url: '/ws',
+      ...request,
+    });
+    t.bind(this.hub.accept(t, () => t.remoteAddress, upgrade).handlers);
     return t;
   }
 

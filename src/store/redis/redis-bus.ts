@@ -24,19 +24,14 @@
  * 'ready' of the subscriber rather than trusting ioredis's `autoResubscribe` alone: that one
  * resubscribes only what ioredis believes is subscribed, and reports a failure nowhere.
  *
- * Wire format, one JSON array per message, version first (unknown versions are malformed, so
- * a future format is ignored by old nodes and repaired by seq):
- *   [1, from, "a", sid, seq]        appended   [1, from, "t", sid, owner]   takeover
- *   [1, from, "l", sid, upTo]       lost       [1, from, "e", sid, by]      ended
- *   [1, from, "r", sid]             refused    [1, busId, "p"]              probe
- * `from` is the publishing node (for a probe: the probing bus instance). A malformed message is
- * counted and ignored, never thrown.
+ * The wire format (encoding and decoding of messages) is in redis-bus-codec.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { RwsError } from '../../errors.js';
 import type { BusEvent, BusListener, SessionBus } from '../session-bus.js';
+import { decodeBusMessage, encodeBusEvent, encodeBusProbe } from './redis-bus-codec.js';
 
 export interface RedisBusOptions {
   /** The shared command connection: PUBLISH goes through it. Not closed by the bus. */
@@ -72,74 +67,10 @@ export interface RedisBusStats {
   probeFailures: number;
 }
 
-const VERSION = 1;
-
 interface Probe {
   sentAt: number;
   failed: boolean;
   timer: NodeJS.Timeout;
-}
-
-/** The encoded message of `event` published by `from`. */
-export function encodeBusEvent(from: string, event: BusEvent): string {
-  switch (event.type) {
-    case 'appended':
-      return JSON.stringify([VERSION, from, 'a', event.stream.sid, event.seq]);
-    case 'lost':
-      return JSON.stringify([VERSION, from, 'l', event.stream.sid, event.upTo]);
-    case 'refused':
-      return JSON.stringify([VERSION, from, 'r', event.sid]);
-    case 'takeover':
-      return JSON.stringify([VERSION, from, 't', event.sid, event.owner]);
-    case 'ended':
-      return JSON.stringify([VERSION, from, 'e', event.sid, event.by]);
-  }
-}
-
-export type DecodedBusMessage =
-  | { readonly kind: 'event'; readonly from: string; readonly event: BusEvent }
-  | { readonly kind: 'probe'; readonly from: string };
-
-const isSeq = (v: unknown): v is number =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isName = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
-
-/** The message `text` decoded, or undefined if it is not one this version understands. */
-export function decodeBusMessage(text: string): DecodedBusMessage | undefined {
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(m) || m[0] !== VERSION || !isName(m[1])) return undefined;
-  const from = m[1];
-  const [, , code, sid, arg] = m as unknown[];
-  const event = (e: BusEvent): DecodedBusMessage => ({ kind: 'event', from, event: e });
-  switch (code) {
-    case 'p':
-      return m.length === 3 ? { kind: 'probe', from } : undefined;
-    case 'a':
-      return m.length === 5 && isName(sid) && isSeq(arg)
-        ? event({ type: 'appended', stream: { kind: 'session', sid }, seq: arg })
-        : undefined;
-    case 'l':
-      return m.length === 5 && isName(sid) && isSeq(arg)
-        ? event({ type: 'lost', stream: { kind: 'session', sid }, upTo: arg })
-        : undefined;
-    case 'r':
-      return m.length === 4 && isName(sid) ? event({ type: 'refused', sid }) : undefined;
-    case 't':
-      return m.length === 5 && isName(sid) && isName(arg)
-        ? event({ type: 'takeover', sid, owner: arg })
-        : undefined;
-    case 'e':
-      return m.length === 5 && isName(sid) && (arg === 'bye' || arg === 'admin')
-        ? event({ type: 'ended', sid, by: arg })
-        : undefined;
-    default:
-      return undefined;
-  }
 }
 
 export class RedisBus implements SessionBus {
@@ -327,7 +258,7 @@ export class RedisBus implements SessionBus {
     const probe: Probe = { sentAt: now, failed: false, timer };
     this.probe = probe;
     this.counters.probes++;
-    this.send(JSON.stringify([VERSION, this.id, 'p'])).catch(() => {
+    this.send(encodeBusProbe(this.id)).catch(() => {
       this.counters.publishFailures++;
       probe.failed = true;
     });
