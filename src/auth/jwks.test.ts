@@ -8,6 +8,7 @@ import { SignJWT, exportJWK, generateKeyPair, type GenerateKeyPairResult, type J
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RETRY_AFTER_MS } from './jwks.js';
 import { JwtVerifier } from './jwt.js';
+import { AuthError } from './principal.js';
 import { refusal, settings } from './test-support/helpers.js';
 
 interface Idp {
@@ -97,7 +98,13 @@ describe('jwtJwksUrl', () => {
     const down = await idp({ keys: [] });
     const url = down.url;
     await new Promise<void>((resolve) => down.server.close(() => resolve()));
-    expect(await refusal(verifier(url).verify(await sign('k1')))).toBe('jwks_unavailable');
+    const error = await verifier(url)
+      .verify(await sign('k1'))
+      .catch((e: unknown) => e);
+    // Retryable: the handshake closes with 4003 and the client comes back later.
+    expect(error).toBeInstanceOf(AuthError);
+    expect(error).toMatchObject({ reason: 'jwks_unavailable', retryable: true });
+    expect((error as Error).message).toMatch(/could not be fetched: fetch failed \(.*ECONNREFUSED/);
 
     const failing = await idp(503);
     expect(await refusal(verifier(failing.url).verify(await sign('k1')))).toBe('jwks_unavailable');

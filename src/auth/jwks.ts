@@ -3,9 +3,10 @@
  * createRemoteJWKSet (a fetch with a timeout, the set cached for 10 minutes, an unknown `kid`
  * refetching it at most every 30 s), with one addition: when a refresh fails, the set fetched
  * last stays in use, and the fetch is tried again only after `RETRY_AFTER_MS`. An identity
- * provider that is down for a while then costs one waiting hello per retry instead of
- * refusing every client (their SDKs stop on 4500) or making each hello wait out the timeout.
- * Before the first successful fetch there is nothing to fall back on: `jwks_unavailable`.
+ * provider that is down for a while then costs one waiting hello per retry, instead of
+ * turning every new client away or making each hello wait out the timeout.
+ * Before the first successful fetch there is nothing to fall back on: `jwks_unavailable`, a
+ * retryable AuthError (the handshake closes with 4003 and the client comes back).
  */
 import {
   createLocalJWKSet,
@@ -71,7 +72,7 @@ export class RemoteKeys {
         throw new AuthError(
           'jwks_unavailable',
           `the JSON Web Key Set at ${this.url.origin}${this.url.pathname} could not be fetched: ${describe(error)}`,
-          { cause: error },
+          { cause: error, retryable: true },
         );
       const set = createLocalJWKSet(last);
       this.stale = { set, until: this.now() + RETRY_AFTER_MS };

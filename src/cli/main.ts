@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticatorFromConfig } from '../auth/configured.js';
+import type { Authenticate } from '../auth/principal.js';
 import { formatConfig, isConfigError, resolveConfig } from '../config/index.js';
 import { redactUrlCredentials } from '../config/url.js';
 import { help, usage } from './help.js';
@@ -57,8 +59,11 @@ export async function main(io: CliIo): Promise<number> {
     return EXIT.ok;
   }
   let resolution;
+  let authenticate;
   try {
     resolution = resolveConfig({ argv: rest, env: io.env });
+    // The tokens file and key files are read here, so their problems exit with 2 too.
+    authenticate = authenticatorFromConfig(resolution.config);
   } catch (error) {
     if (isConfigError(error)) {
       io.err(`resilient-ws: ${error.message}`);
@@ -70,7 +75,7 @@ export async function main(io: CliIo): Promise<number> {
     io.out(formatConfig(resolution));
     return EXIT.ok;
   }
-  return serve(resolution.config, io);
+  return serve(resolution.config, io, authenticate);
 }
 
 // Exit codes of a second signal, as a shell reports a process killed by it (128 + number).
@@ -82,10 +87,12 @@ const FORCE_EXIT_GRACE_MS = 3000;
 async function serve(
   config: ReturnType<typeof resolveConfig>['config'],
   io: CliIo,
+  authenticate: Authenticate | undefined,
 ): Promise<number> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const server = createServer({
     config,
+    ...(authenticate === undefined ? {} : { authenticate }),
     ...(config.demo ? { onMessage: demoHandler, extraRoutes: demoRoutes } : {}),
   });
   const logs = attachLogger(server, log);

@@ -7,6 +7,7 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { authenticatorFromConfig } from '../auth/configured.js';
 import { systemClock, type Clock } from '../clock.js';
 import { resolveConfig, type ResolvedConfig } from '../config/index.js';
 import type { CoreEvents } from '../core-events.js';
@@ -113,9 +114,11 @@ export function wireServer(options: ServerOptions, host: WiringHost): ServerPart
   const upstream = createUpstream(c, breakers, events, clock);
   const handler = upstream?.handler ?? onMessage;
   const outbox = new Outbox(store, limits, dlq, events, clock);
+  // The option wins; else the `tokens` / `jwt*` settings (src/auth/), if any are set.
+  const auth = authenticate ?? authenticatorFromConfig(c);
   const hub = new Hub(outbox, clock, events, {
     ...hubSettings(c),
-    ...(authenticate === undefined ? {} : { authenticate }),
+    ...(auth === undefined ? {} : { authenticate: auth }),
     ...(handler === undefined ? {} : { handler }),
     ...(bus === undefined ? {} : { bus }),
     node,
