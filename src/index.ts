@@ -13,6 +13,11 @@ export {
   type Authenticate,
   type Principal,
 } from './auth/principal.js';
+export {
+  AUTH_FAILURE_REASONS,
+  authenticatorFromConfig,
+  type AuthFailureReason,
+} from './auth/configured.js';
 export type { CoreEvents, DropReason } from './core-events.js';
 export { RwsError, isRwsError, type RwsErrorConstructor } from './errors.js';
 export { RWS_ERROR_CODES, isRwsErrorCode, type RwsErrorCode } from './error-codes.js';
