@@ -4,6 +4,7 @@
  * the secrets kept out of `resilient-ws config`.
  */
 import { SignJWT } from 'jose';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   formatConfig,
@@ -12,7 +13,12 @@ import {
   type ConfigOverrides,
 } from '../config/index.js';
 import type { HelloFrame } from '../protocol/index.js';
-import { authConfigured, authenticatorFromConfig, configuredAuth } from './configured.js';
+import {
+  AUTH_FAILURE_REASONS,
+  authConfigured,
+  authenticatorFromConfig,
+  configuredAuth,
+} from './configured.js';
 import { REQUEST, refusal, settings, tempFile, thrownText } from './test-support/helpers.js';
 
 const ALICE = 'alice-token-0123456789abcdef';
@@ -166,5 +172,15 @@ describe('secrets stay out of resilient-ws config and errors', () => {
     expect(text).toContain('invalid jwtSecret <redacted>');
     expect(text).not.toContain(ALICE);
     expect(text).not.toContain(SECRET);
+  });
+});
+
+describe('docs/security.md', () => {
+  it('lists exactly the reasons the configured check refuses with', () => {
+    const md = readFileSync(new URL('../../docs/security.md', import.meta.url), 'utf8');
+    const section = md.slice(md.indexOf('## Authentication'));
+    const table = section.slice(0, section.indexOf('### '));
+    const documented = [...table.matchAll(/^\| `([a-z_]+)` +\|/gm)].map((m) => m[1]);
+    expect(documented).toEqual([...AUTH_FAILURE_REASONS]);
   });
 });

@@ -71,6 +71,21 @@ describe('authentication by configuration (real server)', () => {
     c.close();
   });
 
+  it("a library user's own authenticate option wins over the settings", async () => {
+    const { info } = await startServer({
+      tokens: `alice:${ALICE}`,
+      authenticate: (hello) => ({ user: hello.token === undefined ? 'anonymous' : 'hooked' }),
+    });
+    const c = await RawClient.connect(info.url);
+    const w = await c.hello();
+    expect(await sessionUser(info.httpUrl, w.sid)).toMatchObject({ user: 'anonymous' });
+    const d = await RawClient.connect(info.url);
+    const w2 = await d.hello(undefined, { token: ALICE });
+    expect(await sessionUser(info.httpUrl, w2.sid)).toMatchObject({ user: 'hooked' });
+    c.close();
+    d.close();
+  });
+
   it('HS256 JWT in hello.token or Authorization: Bearer; expired and forged ones refused by reason', async () => {
     const { info } = await startServer({ jwtSecret: SECRET, tokens: `alice:${ALICE}` });
     const viaHello = await RawClient.connect(info.url);
