@@ -6,6 +6,7 @@ import tseslint from 'typescript-eslint';
  * Dependency direction (docs/architecture.md):
  *   cli → server → transport → session → outbox → store
  *   server → upstream → (resilience, session types)
+ *   session → auth (principal types) → config, protocol
  *   leaves: errors, clock, events, core-events (types), protocol, resilience; nothing but
  *   server/ imports metrics/; client/ imports only src/protocol and src/resilience.
  * Each entry lists the project modules a folder may NOT import.
@@ -23,6 +24,7 @@ const FOLDERS = [
   'server',
   'cli',
   'metrics',
+  'auth',
 ];
 const except = (...allowed) => FOLDERS.filter((f) => !allowed.includes(f));
 
@@ -33,7 +35,9 @@ export const layers = {
   config: except('config'),
   store: except('store', 'protocol'),
   outbox: except('outbox', 'store', 'protocol'),
-  session: except('session', 'outbox', 'store', 'protocol'),
+  // Who a client is (principal types; the token and JWT checks built from the configuration).
+  auth: except('auth', 'protocol', 'config'),
+  session: except('session', 'outbox', 'store', 'protocol', 'auth'),
   transport: except('transport', 'session', 'outbox', 'store', 'protocol'),
   upstream: except('upstream', 'resilience', 'session', 'protocol'),
   server: except(
@@ -47,6 +51,7 @@ export const layers = {
     'config',
     'resilience',
     'metrics',
+    'auth',
   ),
   metrics: except('metrics', 'protocol', 'resilience'),
   cli: ['metrics'],

@@ -38,6 +38,8 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
     ['src/clock.ts', "import { Hub } from './session/hub.js';"],
     ['client/x.ts', "import { Hub } from '../src/session/hub.js';"],
     ['client/x.ts', "import { randomBytes } from 'node:crypto';"],
+    ['src/auth/x.ts', "import type { Hub } from '../session/hub.js';"],
+    ['src/auth/x.ts', "import { createServer } from '../server/server.js';"],
   ])('%s: %s is refused', (file, code) => {
     expect(errors(file, code)).toContain('no-restricted-imports');
   });
@@ -57,6 +59,8 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
     ['src/metrics/x.ts', "import type { StateChange } from '../resilience/index.js';"],
     ['src/upstream/x.ts', "import { CircuitBreaker } from '../resilience/circuit-breaker.js';"],
     ['src/upstream/x.ts', "import type { Hub } from '../session/hub.js';"],
+    ['src/session/x.ts', "import { AuthError } from '../auth/principal.js';"],
+    ['src/auth/x.ts', "import type { ResolvedConfig } from '../config/index.js';"],
   ])('%s: %s is allowed', (file, code) => {
     expect(errors(file, code)).toEqual([]);
   });
