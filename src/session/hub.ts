@@ -14,6 +14,7 @@ import { CloseCode } from '../protocol/index.js';
 import type { StoredMessage } from '../store/store.js';
 import { LoopbackBus } from '../store/loopback-bus.js';
 import type { BusEvent, SessionBus } from '../store/session-bus.js';
+import type { ClientLimits } from './client-limits.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { Connection, type ConnectionOwner, type WriterLimits } from './connection.js';
 import { Delivery, maxSeq } from './delivery.js';
@@ -38,6 +39,8 @@ export interface HubOptions {
   writer: WriterLimits;
   /** Most client messages queued per session before `nack overloaded`. */
   maxQueuedClientMessages: number;
+  /** What one client may send: the rate of its messages, how deep their JSON nests. */
+  clientLimits: ClientLimits;
   /** Checks `hello.token`; false refuses the connection with 4500. */
   authenticate?: Authenticate;
   handler?: MessageHandler;
@@ -122,6 +125,7 @@ export class Hub {
       events,
       clock,
       maxBadFrames: options.maxBadFrames,
+      limits: options.clientLimits,
       ended: (sid, by) => this.publish({ type: 'ended', sid, by }),
       detach: (sid) => this.detach(sid),
     });
