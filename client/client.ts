@@ -318,7 +318,8 @@ export class ResilientClient {
     else if (f.t === 'welcome' && !open) this.onWelcome(c, f);
     else if (f.t === 'msg' && open) this.onServerMsg(f);
     else if (f.t === 'ok' && open) this.queue.ok(f.id, f.data);
-    else if (f.t === 'nack' && open) this.queue.nack(f.id, f.code, f.message, f.retryable);
+    else if (f.t === 'nack' && open)
+      this.queue.nack(f.id, f.code, f.message, f.retryable, f.retryAfterMs);
     else {
       const message = `unexpected "${f.t}" frame ${open ? 'after' : 'before'} welcome`;
       this.events.emit('error', { code: ClientErrorCode.UnexpectedFrame, message });

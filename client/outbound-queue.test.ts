@@ -76,6 +76,37 @@ describe('OutboundQueue', () => {
     expect(sent).toEqual(['A', 'A']);
   });
 
+  it('retries after retryAfterMs when the nack carries one (a rate limit), not its own backoff', () => {
+    const { queue, sent, clock } = setup();
+    void queue.add('a', 'A');
+    void queue.add('b', 'B');
+    sent.length = 0;
+    // Backoff alone would wait 100 ms (random 1, base 100); the hints are shorter and longer.
+    queue.nack('a', 'rate_limited', 'slow down', true, 30);
+    queue.nack('b', 'rate_limited', 'slow down', true, 250);
+    clock.advance(29);
+    expect(sent).toEqual([]);
+    clock.advance(1);
+    expect(sent).toEqual(['A']);
+    clock.advance(219);
+    expect(sent).toEqual(['A']);
+    clock.advance(1);
+    expect(sent).toEqual(['A', 'B']);
+    // Hints do not grow the backoff: a later nack without one waits the first delay.
+    queue.nack('a', 'busy', 'later', true);
+    clock.advance(100);
+    expect(sent).toEqual(['A', 'B', 'A']);
+  });
+
+  it('caps a retryAfterMs hint at backoff.capMs', () => {
+    const { queue, sent, clock } = setup();
+    void queue.add('a', 'A');
+    sent.length = 0;
+    queue.nack('a', 'rate_limited', 'slow down', true, 60_000);
+    clock.advance(1000);
+    expect(sent).toEqual(['A']);
+  });
+
   it('does not retry a message answered while it waited', async () => {
     const { queue, sent, clock } = setup();
     const p = queue.add('a', 'A');

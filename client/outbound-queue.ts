@@ -108,8 +108,11 @@ export class OutboundQueue {
     p?.resolve(data);
   }
 
-  /** `nack`: retry after a full-jitter delay if `retryable`, else reject with its code. */
-  nack(id: string, code: string, message: string, retryable: boolean): void {
+  /**
+   * `nack`: if `retryable`, retry after `retryAfterMs` when the server gave one (capped at
+   * `backoff.capMs`), else after a full-jitter delay; if not, reject with its code.
+   */
+  nack(id: string, code: string, message: string, retryable: boolean, retryAfterMs?: number): void {
     const p = this.items.get(id);
     if (p === undefined) return;
     if (!retryable) {
@@ -128,7 +131,11 @@ export class OutboundQueue {
         p.waiting = false;
         if (this.items.get(id) === p) this.send(p);
       },
-      fullJitter(p.retries++, this.o.backoff, this.o.random),
+      // The server's hint (a rate limit) says when the message will fit: waiting longer
+      // only slows the client down, and retrying sooner is refused again.
+      retryAfterMs === undefined
+        ? fullJitter(p.retries++, this.o.backoff, this.o.random)
+        : Math.min(retryAfterMs, this.o.backoff.capMs),
     );
   }
 

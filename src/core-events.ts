@@ -6,6 +6,9 @@ import type { ResumeReason } from './protocol/frames.js';
 
 export type DropReason = 'ttl' | 'overflow' | 'session_reaped' | 'session_closed';
 
+/** Why a client message was refused before it was handled (`clientMessageRefused`). */
+export type ClientRefusal = 'rate_limited' | 'overloaded' | 'too_deep';
+
 export interface CoreEvents {
   /**
    * A WebSocket connection was accepted (before hello). `remote`: the client IP the
@@ -77,6 +80,12 @@ export interface CoreEvents {
   heartbeatTimeout: { sid: string | undefined };
   /** A frame was refused (`bad_frame`, `unknown_type`, `bad_ack` …). */
   frameError: { sid: string | undefined; code: string };
+  /**
+   * A client message was answered with a nack before anything handled it, for a limit: over
+   * the rate (`rate_limited`), too many queued for the session (`overloaded`), `data` nested
+   * too deep (`too_deep`).
+   */
+  clientMessageRefused: { sid: string; id: string; code: ClientRefusal };
   /** An upstream call (gateway mode) finished: its outcome, HTTP status, attempts and time. */
   upstream: {
     outcome: 'ok' | 'rejected' | 'failed' | 'timeout' | 'breaker_open' | 'overloaded' | 'draining';

@@ -10,6 +10,7 @@ import type { Counter, CounterChild } from './counter.js';
 import type { Histogram } from './histogram.js';
 import {
   BREAKER_STATES,
+  CLIENT_REFUSALS,
   DROP_REASONS,
   PRODUCT_METRICS as P,
   REFUSAL_REASONS,
@@ -116,6 +117,7 @@ export function bindProductMetrics(
   const dropped = bindAll(droppedCounter, DROP_REASONS);
   const expired = counter(P.expired).labels();
   const client = bindAll(counter(P.clientMessages), ['ok', 'nack', 'duplicate'] as const);
+  const refusedClient = bindAll(counter(P.clientRefused), CLIENT_REFUSALS);
   const dedup = bindAll(counter(P.dedupHits), ['inbound', 'outbound'] as const);
   const resumesCounter = counter(P.resumes);
   const resumes = bindAll(resumesCounter, RESUME_OUTCOMES);
@@ -154,6 +156,7 @@ export function bindProductMetrics(
         dedup.inbound.inc();
       } else (e.ok ? client.ok : client.nack).inc();
     }),
+    events.on('clientMessageRefused', (e) => refusedClient[e.code].inc()),
     events.on('duplicateSend', () => dedup.outbound.inc()),
     events.on('heartbeatTimeout', () => heartbeat.inc()),
     events.on('reap', () => reaped.inc()),

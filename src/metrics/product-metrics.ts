@@ -124,6 +124,13 @@ export const PRODUCT_METRICS = {
     source: 'event:clientMessage',
     help: 'Client messages answered, by outcome (ok, nack, duplicate).',
   }),
+  clientRefused: m({
+    name: 'rws_client_messages_refused_total',
+    type: 'counter',
+    labelNames: ['code'],
+    source: 'event:clientMessageRefused',
+    help: 'Client messages answered with a nack before any handler saw them, for a limit, by nack code (rate_limited: clientRate/clientBurst; overloaded: maxPendingClientMessages; too_deep: maxJsonDepth).',
+  }),
   dedupHits: m({
     name: 'rws_dedup_hits_total',
     type: 'counter',
@@ -291,6 +298,7 @@ export const RESUME_OUTCOMES = [
   'gap',
   'epoch_changed',
 ] as const;
+export const CLIENT_REFUSALS = ['rate_limited', 'overloaded', 'too_deep'] as const;
 export const BREAKER_STATES = ['closed', 'open', 'half_open', 'forced_open', 'disabled'] as const;
 export const UPSTREAM_OUTCOMES = [
   'ok',

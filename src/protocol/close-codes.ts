@@ -95,6 +95,8 @@ export const ErrorCode = {
   SlowConsumer: 'slow_consumer',
   /** The session store did not answer in time; retry. */
   Unavailable: 'unavailable',
+  /** The peer kept sending client messages past its rate limit (close 4003). */
+  RateLimited: 'rate_limited',
 } as const;
 
 /** Codes of `nack` frames the server itself sends (applications add their own). */
@@ -109,4 +111,8 @@ export const NackCode = {
   InProgress: 'in_progress',
   /** The session store failed (Redis away) before the message was handled: retry as is. */
   Unavailable: 'unavailable',
+  /** Over the session's rate limit (`clientRate`, `clientBurst`): retry after `retryAfterMs`. */
+  RateLimited: 'rate_limited',
+  /** `data` nests deeper than `maxJsonDepth`: the same message would be refused again. */
+  TooDeep: 'too_deep',
 } as const;

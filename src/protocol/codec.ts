@@ -2,12 +2,18 @@
  * Frame codec and validation for both directions. A WebSocket message carries one or more
  * frames separated by '\n' (JSON.stringify never emits a raw newline, so the split is safe).
  */
-import { ErrorCode } from './close-codes.js';
+import { ErrorCode, NackCode } from './close-codes.js';
 import { MAX_ID_LENGTH, type ClientFrame, type ResumeReason, type ServerFrame } from './frames.js';
 
 export type Decoded<F> =
   | { ok: true; frame: F }
-  | { ok: false; code: typeof ErrorCode.BadFrame | typeof ErrorCode.UnknownType; message: string };
+  | {
+      ok: false;
+      code: typeof ErrorCode.BadFrame | typeof ErrorCode.UnknownType | typeof NackCode.TooDeep;
+      message: string;
+      /** With `too_deep`: the id of the `msg`, whose answer is a nack. */
+      id?: string;
+    };
 
 type Obj = Record<string, unknown>;
 type Check<F> = (o: Obj) => F | string;
@@ -29,10 +35,8 @@ const clientChecks: Record<string, Check<ClientFrame>> = {
       const r = o.resume as Obj | null;
       if (typeof r !== 'object' || r === null || Array.isArray(r))
         return 'hello.resume must be an object {sid, key, ack}';
-      if (typeof r.sid !== 'string' || r.sid.length === 0 || r.sid.length > MAX_ID_LENGTH)
-        return 'hello.resume.sid must be a non-empty string';
-      if (typeof r.key !== 'string' || r.key.length === 0 || r.key.length > MAX_ID_LENGTH)
-        return 'hello.resume.key must be a non-empty string';
+      if (!isId(r.sid)) return `hello.resume.sid must be a string of 1-${MAX_ID_LENGTH} characters`;
+      if (!isId(r.key)) return `hello.resume.key must be a string of 1-${MAX_ID_LENGTH} characters`;
       if (!isSeq(r.ack)) return 'hello.resume.ack must be an integer >= 0';
       out.resume = { sid: r.sid, key: r.key, ack: r.ack };
     }
@@ -113,13 +117,21 @@ const serverChecks: Record<string, Check<ServerFrame>> = {
   nack(o) {
     if (!isId(o.id) || typeof o.code !== 'string' || typeof o.retryable !== 'boolean')
       return 'nack needs id, code and retryable';
-    return {
+    const out: ServerFrame = {
       t: 'nack',
       id: o.id,
       code: o.code,
       message: typeof o.message === 'string' ? o.message : '',
       retryable: o.retryable,
     };
+    // Optional; a value that is not a finite number >= 0 is ignored like an unknown field.
+    if (
+      typeof o.retryAfterMs === 'number' &&
+      Number.isFinite(o.retryAfterMs) &&
+      o.retryAfterMs >= 0
+    )
+      out.retryAfterMs = o.retryAfterMs;
+    return out;
   },
   ping: () => ({ t: 'ping' }),
   pong: () => ({ t: 'pong' }),
@@ -128,6 +140,22 @@ const serverChecks: Record<string, Check<ServerFrame>> = {
     return { t: 'error', code: o.code, message: typeof o.message === 'string' ? o.message : '' };
   },
 };
+
+/**
+ * Whether a parsed value nests arrays and objects more than `levels` deep (a scalar is 0,
+ * `[1]` is 1). A walk of the value JSON.parse built, not a second parse; it stops at the
+ * first container past the limit, so it recurses at most `levels` deep.
+ */
+export function nestsDeeper(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestsDeeper(value[i], levels - 1)) return true;
+    return false;
+  }
+  for (const key in value) if (nestsDeeper((value as Obj)[key], levels - 1)) return true;
+  return false;
+}
 
 function decodeOne<F>(text: string, checks: Record<string, Check<F>>): Decoded<F> {
   let value: unknown;
@@ -162,9 +190,28 @@ function decodeMany<F>(text: string, checks: Record<string, Check<F>>): Decoded<
   return out.length > 0 ? out : [decodeOne('', checks)];
 }
 
-/** Decode one WebSocket message from a client into frames (server side). */
-export function decodeClientMessage(text: string): Decoded<ClientFrame>[] {
-  return decodeMany(text, clientChecks);
+/**
+ * Decode one WebSocket message from a client into frames (server side). `maxDepth` (the
+ * server's `maxJsonDepth`): the most levels of arrays and objects a `msg`'s `data` may nest;
+ * a deeper one is refused with `too_deep` and the msg's id (the server answers a nack).
+ * Other fields are not checked: unknown ones are dropped, known ones are scalars or `resume`.
+ * Default: no limit.
+ */
+export function decodeClientMessage(text: string, maxDepth?: number): Decoded<ClientFrame>[] {
+  const out = decodeMany(text, clientChecks);
+  // Each level takes two characters: a shorter message cannot hold data that deep.
+  if (maxDepth === undefined || text.length < 2 * (maxDepth + 1)) return out;
+  for (let i = 0; i < out.length; i++) {
+    const d = out[i]!;
+    if (d.ok && d.frame.t === 'msg' && nestsDeeper(d.frame.data, maxDepth))
+      out[i] = {
+        ok: false,
+        code: NackCode.TooDeep,
+        id: d.frame.id,
+        message: `msg.data nests arrays and objects deeper than ${maxDepth} levels (maxJsonDepth)`,
+      };
+  }
+  return out;
 }
 
 /** Decode one WebSocket message from the server into frames (SDK side). */

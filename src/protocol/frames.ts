@@ -75,6 +75,8 @@ export interface NackFrame {
   code: string;
   message: string;
   retryable: boolean;
+  /** With a retryable nack: wait at least this long (ms) before sending the message again. */
+  retryAfterMs?: number;
 }
 export interface ErrorFrame {
   t: 'error';

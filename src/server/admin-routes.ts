@@ -11,7 +11,15 @@ import type { SessionRecord, SessionSort } from '../store/store.js';
 import { MAX_LIMIT, type AdminContext } from './admin-context.js';
 import { dlqRoute } from './dlq-routes.js';
 import { EVENT_TYPES, type EventType } from './event-log.js';
-import { allow, decodeSegment, enumParam, HttpError, intParam, sendJson } from './http-util.js';
+import {
+  allow,
+  decodeSegment,
+  enumParam,
+  HttpError,
+  idParam,
+  intParam,
+  sendJson,
+} from './http-util.js';
 
 export type { AdminContext } from './admin-context.js';
 
@@ -89,7 +97,7 @@ export async function adminRoute(
     const after = intParam(query, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const types = typesParam(query);
     // An empty `sid=` (a cleared filter box) is no filter.
-    const sid = query.get('sid') || undefined;
+    const sid = idParam(query, 'sid') || undefined;
     sendJson(res, 200, {
       node: ctx.node,
       evicted: ctx.events.evicted,

@@ -11,7 +11,8 @@ import {
   type DeadLetterId,
 } from '../outbox/dead-letter-store.js';
 import { MAX_LIMIT, type AdminContext } from './admin-context.js';
-import { allow, HttpError, intParam, readOptionalJson, sendJson } from './http-util.js';
+import { MAX_ID_LENGTH } from '../protocol/index.js';
+import { allow, HttpError, idParam, intParam, readOptionalJson, sendJson } from './http-util.js';
 
 /**
  * The byte budget of a `GET /api/dlq` page: the entries' data (`deadLetterBytes`) stop at
@@ -37,7 +38,7 @@ export async function dlqRoute(
   if (path === '/api/dlq') {
     allow(method, 'GET', 'DELETE');
     const reason = reasonParam(query);
-    const sid = query.get('sid') ?? undefined;
+    const sid = idParam(query, 'sid');
     if (method === 'DELETE') {
       const purged = await ctx.dlq.purge({
         ...(reason === undefined ? {} : { reason }),
@@ -83,8 +84,12 @@ export async function dlqRoute(
     try {
       const body = await readOptionalJson(req, ctx.maxBodyBytes);
       const target = body.sid === undefined ? entry.sid : body.sid;
-      if (typeof target !== 'string' || target.length === 0)
-        throw new HttpError(400, 'bad_request', '"sid" must be a non-empty string');
+      if (typeof target !== 'string' || target.length === 0 || target.length > MAX_ID_LENGTH)
+        throw new HttpError(
+          400,
+          'bad_request',
+          `"sid" must be a string of 1-${MAX_ID_LENGTH} characters`,
+        );
       // A new stored message (new seq). A full outbox refuses it (429 outbox_full) whatever
       // its policy, so it is never dropped again; the entry leaves the queue only once stored.
       const r = await ctx.hub.send(target, JSON.parse(entry.data) as unknown, { ifFull: 'reject' });

@@ -2,6 +2,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RwsError } from '../errors.js';
+import { MAX_ID_LENGTH } from '../protocol/index.js';
 
 export class HttpError extends RwsError {
   constructor(
@@ -42,6 +43,40 @@ export function readOptionalJson(
   return readJson(req, limit, true);
 }
 
+/** `application/json`, with optional parameters (`; charset=utf-8`), any case. */
+export function isJsonType(type: string): boolean {
+  return /^application\/json\s*(;|$)/i.test(type);
+}
+
+function unsupportedType(type: string | undefined): HttpError {
+  return new HttpError(
+    415,
+    'unsupported_media_type',
+    type === undefined
+      ? 'a request with a body needs content-type: application/json'
+      : `content-type must be application/json, got ${type.slice(0, 64)}`,
+  );
+}
+
+/** The methods that change something; under /api their bodies must be JSON. */
+const MUTATIONS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * A mutation (POST, PUT, PATCH, DELETE) that carries a body must say `content-type:
+ * application/json`, else 415: a browser cannot send that type to another origin without a
+ * preflight, which the server never answers, and a form or `text/plain` post is refused
+ * before any route reads it. A mutation without a body is left to the cross-origin check.
+ */
+export function requireJsonBody(req: IncomingMessage, method: string): void {
+  if (!MUTATIONS.has(method)) return;
+  const length = req.headers['content-length'];
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  if (!hasBody) return;
+  const type = req.headers['content-type'];
+  if (type === undefined || !isJsonType(type)) throw unsupportedType(type);
+}
+
 /** Read and parse a JSON object body of at most `limit` bytes. */
 export async function readJson(
   req: IncomingMessage,
@@ -49,12 +84,7 @@ export async function readJson(
   emptyIsObject = false,
 ): Promise<Record<string, unknown>> {
   const type = req.headers['content-type'] ?? '';
-  if (type !== '' && !/^application\/json\s*(;|$)/i.test(type))
-    throw new HttpError(
-      415,
-      'unsupported_media_type',
-      `content-type must be application/json, got ${type}`,
-    );
+  if (type !== '' && !isJsonType(type)) throw unsupportedType(type);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -123,9 +153,11 @@ export function allow(method: string, ...methods: string[]): void {
     });
 }
 
+/** A percent-decoded path segment (a session id, a breaker name): 1–128 characters, else 400. */
 export function decodeSegment(segment: string, what: string): string {
+  let value: string;
   try {
-    return decodeURIComponent(segment);
+    value = decodeURIComponent(segment);
   } catch {
     throw new HttpError(
       400,
@@ -133,6 +165,22 @@ export function decodeSegment(segment: string, what: string): string {
       `the ${what} in the path is not valid percent-encoding`,
     );
   }
+  if (value.length > MAX_ID_LENGTH)
+    throw new HttpError(
+      400,
+      'bad_request',
+      `the ${what} in the path is longer than ${MAX_ID_LENGTH} characters`,
+    );
+  return value;
+}
+
+/** An optional id query parameter (`sid=`): at most 128 characters, else 400. */
+export function idParam(q: URLSearchParams, name: string): string | undefined {
+  const raw = q.get(name);
+  if (raw === null) return undefined;
+  if (raw.length > MAX_ID_LENGTH)
+    throw new HttpError(400, 'bad_request', `"${name}" is longer than ${MAX_ID_LENGTH} characters`);
+  return raw;
 }
 
 /** An integer query parameter within [min, max] (`def` when absent); else 400. */

@@ -228,6 +228,9 @@ export function attachLogger(
     events.on('frameError', (e) =>
       limited(`frame:${e.code}`, 'warn', { sid: e.sid, code: e.code }, 'frame refused'),
     ),
+    events.on('clientMessageRefused', (e) =>
+      limited(`refused:${e.code}`, 'warn', { sid: e.sid, code: e.code }, 'client message refused'),
+    ),
     events.on('upstream', (e) => {
       const fields = {
         outcome: e.outcome,

@@ -19,6 +19,7 @@ import {
   HttpError,
   isCrossOrigin,
   readJson,
+  requireJsonBody,
   sendError,
   sendJson,
   tokenMatches,
@@ -83,6 +84,8 @@ export async function handleRequest(
         res.setHeader('www-authenticate', 'Bearer');
         return fail(res, 'unauthorized', 'this endpoint needs Authorization: Bearer <admin token>');
       }
+      // Every mutation under /api with a body, whatever the route (and before it is found).
+      if (path.startsWith('/api/')) requireJsonBody(req, method);
       if (path === '/metrics') {
         allow(method, 'GET', 'HEAD');
         if (ctx.serveMetrics === undefined)

@@ -44,8 +44,14 @@ export function hubSettings(
     maxBadFrames: c.maxBadFrames,
     // One message must fit both the outbox's byte bound and one WebSocket frame.
     maxMessageBytes: Math.min(c.outboxMaxBytes, c.maxFrame),
-    maxQueuedClientMessages: 1000,
+    maxQueuedClientMessages: c.maxPendingClientMessages,
     maxSessionsPerUser: c.maxSessionsPerUser,
+    clientLimits: {
+      rate: c.clientRate,
+      burst: c.clientBurst,
+      maxWaitMs: c.clientRateMaxWait,
+      maxDepth: c.maxJsonDepth,
+    },
     writer: {
       highWaterMark: c.highWaterMark,
       maxBatchFrames: 64,

@@ -115,12 +115,13 @@ export class ClientMessages {
       this.lanes.set(sid, lane);
     }
     if (lane.depth >= this.maxQueued || (lane.depth > 0 && lane.chars + size > MAX_QUEUED_CHARS)) {
+      this.events.emit('clientMessageRefused', { sid, id: frame.id, code: NackCode.Overloaded });
       reply(sid)?.(
         encodeFrame({
           t: 'nack',
           id: frame.id,
-          code: 'overloaded',
-          message: `more than ${this.maxQueued} client messages (or ${MAX_QUEUED_CHARS} characters) queued for this session`,
+          code: NackCode.Overloaded,
+          message: `more than ${this.maxQueued} client messages (maxPendingClientMessages) or ${MAX_QUEUED_CHARS} characters queued for this session`,
           retryable: true,
         }),
       );

@@ -3,6 +3,7 @@
  * Protocol decisions live in the hub and frame handler; this class only writes and closes.
  */
 import { CloseCode, encodeFrame, ErrorCode, type ServerFrame } from '../protocol/index.js';
+import type { RateBucket } from './client-limits.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import type { Transport, TransportHandlers } from './transport-port.js';
 
@@ -52,6 +53,8 @@ export class Connection implements TransportHandlers {
   /** -1: no hello yet. */
   private handshakeAfter = -1;
   badFrames = 0;
+  /** The rate bucket of its client messages, made at the first one (client-limits.ts). */
+  rate: RateBucket | undefined = undefined;
   /** `bye` received: later frames are ignored while the session is forgotten. */
   ending = false;
   /** True while the socket is above the high-water mark: stored messages wait in the outbox. */

@@ -7,6 +7,7 @@ import {
   CloseCode,
   decodeClientMessage,
   ErrorCode,
+  NackCode,
   type ClientFrame,
   type Decoded,
 } from '../protocol/index.js';
@@ -14,6 +15,7 @@ import type { Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
 import type { Outbox } from '../outbox/outbox.js';
+import { PERSISTENT, RateBucket, RateLimit, type ClientLimits } from './client-limits.js';
 import type { ClientMessages } from './client-messages.js';
 import type { Connection } from './connection.js';
 import type { Delivery } from './delivery.js';
@@ -31,6 +33,8 @@ export interface FrameContext {
   readonly events: Emitter<CoreEvents>;
   readonly clock: Clock;
   readonly maxBadFrames: number;
+  /** The client's rate and JSON depth limits (client-limits.ts). */
+  readonly limits: ClientLimits;
   /** The session ended here on purpose (bye): tell the other nodes (bus `ended`). */
   ended(sid: string, by: 'bye'): void;
   /** Mark the session detached in the store, so that it is reaped after its TTL. */
@@ -47,12 +51,16 @@ export class FrameHandler {
     { items: { d: Decoded<ClientFrame>; size: number }[]; chars: number }
   >();
 
-  constructor(private readonly ctx: FrameContext) {}
+  private readonly rate: RateLimit;
+
+  constructor(private readonly ctx: FrameContext) {
+    this.rate = new RateLimit(ctx.limits);
+  }
 
   onMessage(conn: Connection, text: string): void {
     if (conn.state === 'closed') return;
     conn.lastReceivedAt = this.ctx.clock.now();
-    const decoded = decodeClientMessage(text);
+    const decoded = decodeClientMessage(text, this.ctx.limits.maxDepth);
     // Each frame's share of the message, for the byte bounds on what waits (close enough:
     // frames of one message are usually alike, and the bound is what matters).
     const size = Math.ceil(text.length / decoded.length);
@@ -67,11 +75,23 @@ export class FrameHandler {
           this.refuseHello(conn, d.message);
           return;
         }
-        this.frameError(conn, d.code, d.message);
+        this.onRefused(conn, d);
         continue;
       }
       this.onFrame(conn, d.frame, size);
     }
+  }
+
+  /** A frame the decoder refused, on an open connection. */
+  private onRefused(conn: Connection, d: Decoded<ClientFrame> & { ok: false }): void {
+    // A client message whose data nests too deep: a nack, like any refused message (the SDK
+    // can send one), after the rate check like any message.
+    if (d.id !== undefined) {
+      if (conn.ending || !this.admit(conn, d.id)) return;
+      this.nack(conn, d.id, NackCode.TooDeep, d.message, false);
+      return;
+    }
+    this.frameError(conn, d.code, d.message);
   }
 
   private onFrame(conn: Connection, frame: ClientFrame, size: number): void {
@@ -145,6 +165,7 @@ export class FrameHandler {
           .catch((error: unknown) => this.ctx.events.emit('error', { where: 'ack', error }));
         return;
       case 'msg':
+        if (!this.admit(conn, frame.id)) return;
         this.ctx.clientMessages.accept(
           sid,
           frame,
@@ -165,6 +186,52 @@ export class FrameHandler {
         this.frameError(conn, ErrorCode.BadFrame, 'hello was already received on this connection');
         return;
     }
+  }
+
+  /**
+   * The rate limit of client messages: true when this one may go on. Over the rate it is
+   * answered `nack rate_limited` with `retryAfterMs`; a client that keeps sending faster than
+   * it is told is closed with 4003 `rate_limited` (retryable: it comes back after a backoff).
+   */
+  private admit(conn: Connection, id: string): boolean {
+    const now = this.ctx.clock.now();
+    const wait = this.rate.take((conn.rate ??= new RateBucket(now)), now);
+    if (wait === 0) return true;
+    const { rate, burst, maxWaitMs } = this.ctx.limits;
+    if (wait === PERSISTENT) {
+      this.ctx.events.emit('frameError', { sid: conn.sid, code: ErrorCode.RateLimited });
+      conn.close(CloseCode.Overloaded, 'rate limited', {
+        code: ErrorCode.RateLimited,
+        message: `client messages keep coming faster than ${rate}/s (burst ${burst}) after nack rate_limited; waiting would take more than ${maxWaitMs} ms`,
+      });
+      return false;
+    }
+    this.nack(
+      conn,
+      id,
+      NackCode.RateLimited,
+      `more than ${rate} client messages per second (burst ${burst}); retry after ${wait} ms`,
+      true,
+      wait,
+    );
+    return false;
+  }
+
+  /** A nack for a message no handler saw (a limit refused it), on its own connection. */
+  private nack(
+    conn: Connection,
+    id: string,
+    code: typeof NackCode.RateLimited | typeof NackCode.TooDeep,
+    message: string,
+    retryable: boolean,
+    retryAfterMs?: number,
+  ): void {
+    this.ctx.events.emit('clientMessageRefused', { sid: conn.sid!, id, code });
+    conn.sendFrame(
+      retryAfterMs === undefined
+        ? { t: 'nack', id, code, message, retryable }
+        : { t: 'nack', id, code, message, retryable, retryAfterMs },
+    );
   }
 
   /** Replies go to whichever connection the session has when the answer is ready. */
@@ -206,7 +273,7 @@ export class FrameHandler {
     for (const { d, size } of queued.items) {
       if (conn.state !== 'open') return;
       if (d.ok) this.onOpenFrame(conn, d.frame, size);
-      else this.frameError(conn, d.code, d.message);
+      else this.onRefused(conn, d);
     }
   }
 

@@ -14,6 +14,7 @@ import { CloseCode } from '../protocol/index.js';
 import type { SessionRecord, StoredMessage } from '../store/store.js';
 import { LoopbackBus } from '../store/loopback-bus.js';
 import type { BusEvent, SessionBus } from '../store/session-bus.js';
+import type { ClientLimits } from './client-limits.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { Connection, type ConnectionOwner, type WriterLimits } from './connection.js';
 import { Delivery, maxSeq } from './delivery.js';
@@ -43,6 +44,8 @@ export interface HubOptions {
   maxQueuedClientMessages: number;
   /** Most live sessions per user; a new one past it ends the user's oldest (detached first). */
   maxSessionsPerUser: number;
+  /** What one client may send: the rate of its messages, how deep their JSON nests. */
+  clientLimits: ClientLimits;
   /** Answers every `hello` with a principal or a refusal (4500): src/auth/principal.ts. */
   authenticate?: Authenticate;
   handler?: MessageHandler;
@@ -140,6 +143,7 @@ export class Hub {
       events,
       clock,
       maxBadFrames: options.maxBadFrames,
+      limits: options.clientLimits,
       ended: (sid, by) => this.publish({ type: 'ended', sid, by }),
       detach: (sid) => this.detach(sid),
     });

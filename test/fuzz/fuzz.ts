@@ -8,6 +8,7 @@
  * catalog's status) from the HTTP side. Anything thrown that is not one is a failure.
  */
 import type { IncomingMessage } from 'node:http';
+import { SETTINGS } from '../../src/config/schema.js';
 import { isRwsErrorCode } from '../../src/error-codes.js';
 import { isRwsError } from '../../src/errors.js';
 import {
@@ -15,6 +16,7 @@ import {
   decodeServerMessage,
   encodeFrame,
   ErrorCode,
+  NackCode,
   type ClientFrame,
   type Decoded,
   type ServerFrame,
@@ -286,7 +288,13 @@ class Gen {
   }
 }
 
-const DECODER_CODES = new Set<string>([ErrorCode.BadFrame, ErrorCode.UnknownType]);
+const DECODER_CODES = new Set<string>([
+  ErrorCode.BadFrame,
+  ErrorCode.UnknownType,
+  NackCode.TooDeep,
+]);
+/** The server decodes client messages with its default `maxJsonDepth`. */
+const MAX_JSON_DEPTH = SETTINGS.maxJsonDepth.default;
 const CLIENT_TYPES = new Set(['hello', 'ack', 'msg', 'ping', 'pong', 'bye']);
 const SERVER_TYPES = new Set(['welcome', 'msg', 'ok', 'nack', 'ping', 'pong', 'error']);
 
@@ -303,6 +311,8 @@ function badDecoderAnswer(
     if (r.ok) {
       if (!types.has(r.frame.t)) return `a frame of type ${r.frame.t}`;
     } else if (!DECODER_CODES.has(r.code)) return `undocumented code ${String(r.code)}`;
+    else if ((r.code === NackCode.TooDeep) !== (typeof r.id === 'string'))
+      return `${r.code} ${r.id === undefined ? 'without' : 'with'} an id`;
     else if (typeof r.message !== 'string' || r.message.length > 200)
       return `an error message of ${String(r.message).length} characters`;
   }
@@ -357,7 +367,11 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
     // The frame decoders, both directions, on the same message.
     const message = g.message();
     for (const [target, decode, types] of [
-      ['decodeClientMessage', decodeClientMessage, CLIENT_TYPES],
+      [
+        'decodeClientMessage',
+        (text: string) => decodeClientMessage(text, MAX_JSON_DEPTH),
+        CLIENT_TYPES,
+      ],
       ['decodeServerMessage', decodeServerMessage, SERVER_TYPES],
     ] as const) {
       call(target);

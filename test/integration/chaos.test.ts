@@ -110,6 +110,11 @@ describe('chaos', () => {
     const { server, info } = await startServer({
       heartbeatInterval: 1000,
       heartbeatTimeout: 1000,
+      // Above the 500 sends a second of this test: over the rate limit, messages are refused
+      // and retried, and a retry may be handled after later sends (docs/protocol.md §5).
+      // This test is about the cuts.
+      clientRate: 10_000,
+      clientBurst: 10_000,
       onMessage: async (m) => {
         handled.push((m.data as { n: number }).n);
         // A little asynchronous work, so cuts land while handlers run.

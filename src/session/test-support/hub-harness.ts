@@ -39,6 +39,8 @@ export const TEST_HUB_OPTIONS: HubOptions = {
   maxQueuedClientMessages: 1000,
   maxSessionsPerUser: 100,
   writer: TEST_WRITER,
+  // The product defaults (clientRate, clientBurst, clientRateMaxWait, maxJsonDepth).
+  clientLimits: { rate: 100, burst: 200, maxWaitMs: 10_000, maxDepth: 32 },
 };
 
 export interface HarnessOptions {
