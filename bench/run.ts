@@ -7,9 +7,12 @@
  * any gate misses.
  *
  *   node dist/bench/run.js [--check] [name-filter ...]
+ *   node dist/bench/run.js [--check] --report-only
  *
  * With a filter only the named benchmarks run; the report is rebuilt from every result file
- * present and says when they come from different runs.
+ * present and says when they come from different runs. `--report-only` runs nothing and
+ * rebuilds the report from the stored results, keeping the machine lines of the report it
+ * replaces (the machine the results were measured on).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -22,8 +25,9 @@ import { buildReport, type StoredResult } from './lib/report.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const check = args.includes('--check');
+const reportOnly = args.includes('--report-only');
 const filters = args.filter((a) => !a.startsWith('--'));
-const files = readdirSync(here)
+const files = (reportOnly ? [] : readdirSync(here))
   .filter((f) => f.endsWith('.bench.js'))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
@@ -56,17 +60,24 @@ const results: StoredResult[] = readdirSync(resultsDir)
   .sort()
   .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as StoredResult)
   .filter((r) => Array.isArray(r.checks));
+const reportPath = join(resultsDir, 'REPORT.md');
 writeFileSync(
-  join(resultsDir, 'REPORT.md'),
+  reportPath,
   buildReport({
     results,
-    machine: machine(),
+    machine: reportOnly ? storedMachine(reportPath) : machine(),
     quick: check,
-    ...(filters.length === 0
-      ? { durations: { perBenchmark: durations, suite: suiteSeconds } }
-      : {}),
+    ...(reportOnly
+      ? { reportOnly }
+      : filters.length === 0
+        ? { durations: { perBenchmark: durations, suite: suiteSeconds } }
+        : {}),
   }),
 );
+if (reportOnly) {
+  console.log(`bench: ${reportPath} rebuilt from ${results.length} stored results`);
+  process.exit(0);
+}
 
 if (failed.length > 0) {
   console.error(`\nbench: ${failed.length} failed: ${failed.join(', ')}`);
@@ -87,4 +98,18 @@ function machine(): string {
     `- CPU: ${cpu[0]?.model ?? 'unknown'}, ${cpu.length} cores; memory ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Linux ${release()}`,
     `- Node ${process.version}; commit ${commit}; taskset ${pin ? 'available (end-to-end servers and clients pinned to separate cores)' : 'absent (processes not pinned)'}`,
   ].join('\n');
+}
+
+/** The machine lines of an earlier report: where its stored results were measured. */
+function storedMachine(path: string): string {
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // no earlier report
+  }
+  const lines = text.split('\n').filter((l) => l.startsWith('- CPU:') || l.startsWith('- Node '));
+  return lines.length > 0
+    ? lines.join('\n')
+    : '- Machine: unknown (no earlier report to take it from)';
 }

@@ -57,10 +57,10 @@ const ALL_SYSTEMS: readonly string[] = [...SYSTEMS, ...REDIS_SYSTEMS];
 
 /**
  * Socket.IO on the Redis streams adapter: most emits awaiting their XADD reply in the whole
- * process, served first come first served (the peer baseline's setting,
- * shared/research/sio-redis-baseline.md "Caveats": node-redis queues without limit, and
- * without this cap 100 pumps queued >100k XADDs and delivery fell to ~400 msg/s; 256 was in
- * its best range measured, so the cap favours the peer).
+ * process, served first come first served. node-redis queues without limit: without this cap
+ * 100 pumps queued >100k XADDs and delivery fell to ~400 msg/s (measured when the
+ * Socket.IO-on-Redis baseline was set up); 256 was in its best range measured, so the cap
+ * favours the peer. bench/results/redis-push.md ("method") states the cap.
  */
 export const SIO_REDIS_INFLIGHT = 256;
 

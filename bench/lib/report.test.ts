@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BAR_ROWS, atLeast, atMost, measureRounds, pairedRatio, spread } from './harness.js';
-import { BARS, buildReport, checksByRow, type StoredResult } from './report.js';
+import { BARS, NOT_MEASURED, buildReport, checksByRow, type StoredResult } from './report.js';
 
 function result(
   name: string,
@@ -90,6 +90,49 @@ describe('REPORT.md', () => {
     expect(md).toContain('multinode-resume (it needs a Redis) did not run');
     expect(md).toContain('- CPU: test');
     expect(md).toContain('one run, started r1');
+  });
+
+  it('reports a row whose bar names parts no benchmark measures as partly met, naming them', () => {
+    const multinode = result('multinode-resume', 'multi-node (Redis)', [
+      atMost('messages lost', 0, 0),
+      atMost('messages duplicated', 0, 0),
+    ]);
+    const unmeasured = NOT_MEASURED['multi-node (Redis)'];
+    expect(unmeasured).toContain('test/integration/redis-cluster-chaos.test.ts');
+    const md = buildReport({ results: [multinode], machine: '', quick: false });
+    const line = md.split('\n').find((l) => l.startsWith('| multi-node (Redis) |'));
+    expect(line).toContain('| 2 / 2 | **partly met**; SIGKILLed nodes and a Redis restart');
+    expect(line).not.toMatch(/\| met \|/);
+    expect(md).toContain(`\n${unmeasured}.\n`);
+    // A missed check stays a miss, with the unmeasured part still named.
+    const missed = buildReport({
+      results: [result('multinode-resume', 'multi-node (Redis)', [atMost('lost', 3, 0)])],
+      machine: '',
+      quick: false,
+    });
+    expect(missed).toMatch(
+      /\| multi-node \(Redis\) \| .* \| 0 \/ 1 \| \*\*missed 1\*\*; SIGKILLed/,
+    );
+    // Without a figure the row says why, as before.
+    expect(buildReport({ results: [hash], machine: '', quick: false })).toMatch(
+      /\| multi-node \(Redis\) \| .* \| 0 \/ 0 \| \*\*no figure\*\* \|/,
+    );
+  });
+
+  it('says when it was rebuilt from stored results without running a benchmark', () => {
+    const one = buildReport({ results: [hash], machine: '', quick: false, reportOnly: true });
+    expect(one).toContain(
+      'one run, started r1 (rebuilt from the stored results without running a benchmark)',
+    );
+    const two = buildReport({
+      results: [hash, { ...breaker, env: { ...breaker.env, runId: 'r2' } }],
+      machine: '',
+      quick: false,
+      reportOnly: true,
+    });
+    expect(two).toContain(
+      '**results from 2 different runs** (rebuilt from the stored results without running a benchmark)',
+    );
   });
 
   it('says when the results come from different runs', () => {

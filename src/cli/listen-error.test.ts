@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeListenError } from './listen-error.js';
+import { RwsError } from '../errors.js';
+import { describeListenError, describeStoreError } from './listen-error.js';
 
 /** An error shaped as Node's net module makes it. */
 function errno(code: string, syscall: string, extra: Record<string, unknown> = {}): Error {
@@ -57,5 +58,27 @@ describe('describeListenError', () => {
     expect(describeListenError(errno('ECONNREFUSED', 'connect'), at)).toBeUndefined();
     expect(describeListenError(new Error('boom'), at)).toBeUndefined();
     expect(describeListenError('EADDRINUSE', at)).toBeUndefined();
+  });
+});
+
+describe('describeStoreError', () => {
+  it('a store that cannot be used is one line naming the store, without its credentials', () => {
+    const refused = new RwsError(
+      'store_unavailable',
+      'Redis maxmemory-policy is allkeys-lru: it may evict session keys',
+    );
+    expect(describeStoreError(refused, 'redis://user:secret@10.0.0.5:6379/0')).toBe(
+      'the store at redis://<redacted>@10.0.0.5:6379/0 cannot be used: Redis maxmemory-policy is allkeys-lru: it may evict session keys',
+    );
+    expect(describeStoreError(new RwsError('store_unavailable', 'a\n  b'), 'redis://r:6379')).toBe(
+      'the store at redis://r:6379 cannot be used: a b',
+    );
+  });
+
+  it('leaves other errors to the caller', () => {
+    expect(
+      describeStoreError(new RwsError('server_closed', 'closed'), 'redis://r'),
+    ).toBeUndefined();
+    expect(describeStoreError(new Error('store_unavailable'), 'redis://r')).toBeUndefined();
   });
 });

@@ -3,6 +3,8 @@
  * a newcomer meets, which used to print Node's stack trace.
  */
 import { SETTINGS } from '../config/schema.js';
+import { redactUrlCredentials } from '../config/url.js';
+import { isRwsError } from '../errors.js';
 
 const PORT = `${SETTINGS.port.flag} / ${SETTINGS.port.env}`;
 const HOST = `${SETTINGS.host.flag} / ${SETTINGS.host.env}`;
@@ -37,4 +39,15 @@ export function describeListenError(
     default:
       return `cannot listen on port ${port} on ${host} (${code ?? error.message}): check ${HOST} and ${PORT}`;
   }
+}
+
+/**
+ * One line for a store that cannot be used at start (listen() waits for a Redis store: one
+ * whose `maxmemory-policy` may evict keys is refused, one that never answers times out), or
+ * undefined for any other error. The store URL is shown without its credentials.
+ */
+export function describeStoreError(error: unknown, store: string): string | undefined {
+  if (!isRwsError(error) || error.code !== 'store_unavailable') return undefined;
+  const message = error.message.replace(/\s*\n\s*/g, ' ');
+  return `the store at ${redactUrlCredentials(store)} cannot be used: ${message}`;
 }

@@ -1,7 +1,8 @@
 /**
  * The `resilient-ws` command: `serve` runs the gateway, `config` prints the resolved
  * configuration and where each value came from. Bad configuration exits with code 2, a port
- * that cannot be opened with 3, each with a message on stderr and no stack trace (see EXIT).
+ * that cannot be opened with 3, a store that cannot be used with 1, each with a message on
+ * stderr and no stack trace (see EXIT).
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -10,7 +11,7 @@ import type { Authenticate } from '../auth/principal.js';
 import { formatConfig, isConfigError, resolveConfig } from '../config/index.js';
 import { redactUrlCredentials } from '../config/url.js';
 import { help, usage } from './help.js';
-import { describeListenError } from './listen-error.js';
+import { describeListenError, describeStoreError } from './listen-error.js';
 import { attachLogger, createLogger, logRequest } from '../server/logging.js';
 import { demoHandler, demoRoutes, startDemoTicker } from '../server/demo.js';
 import { createServer } from '../server/server.js';
@@ -18,7 +19,7 @@ import { createServer } from '../server/server.js';
 /** Exit codes; docs/operations.md "Exit codes" lists them, `--help` too. */
 export const EXIT = {
   ok: 0,
-  /** Unknown command; a start-up or shutdown failure not covered below. */
+  /** Unknown command; a store that cannot be used; a start-up or shutdown failure not covered below. */
   failure: 1,
   /** Bad configuration. */
   config: 2,
@@ -150,8 +151,10 @@ async function serve(
     info = await server.listen();
   } catch (error) {
     // A port in use (or an address that cannot be bound) is a mistake in the setup, not a
-    // crash: one line naming the setting to change, no stack trace.
-    const line = describeListenError(error, config);
+    // crash: one line naming the setting to change, no stack trace. So is a store that cannot
+    // be used (a Redis that may evict keys, or never answers): one line, exit code 1.
+    const listenLine = describeListenError(error, config);
+    const line = listenLine ?? describeStoreError(error, config.store);
     if (line === undefined) throw error;
     if (stop !== undefined) {
       process.off('SIGTERM', stop);
@@ -160,7 +163,7 @@ async function serve(
     logs.detach();
     await closeSoon(server);
     io.err(`resilient-ws: ${line}`);
-    return EXIT.cannotListen;
+    return listenLine !== undefined ? EXIT.cannotListen : EXIT.failure;
   }
   if (config.demo) stopDemo = startDemoTicker(server);
   log.info(

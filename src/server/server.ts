@@ -13,7 +13,6 @@ import { RwsError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { loadContentHasher, type ContentHasher } from '../outbox/content-hash.js';
 import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
-import { CloseCode } from '../protocol/index.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { MessageHandler } from '../session/client-messages.js';
 import type { Hub, SendOptions, SendResult } from '../session/hub.js';
@@ -21,16 +20,14 @@ import { startSweeper } from '../session/sweeper.js';
 import type { SessionBus } from '../store/session-bus.js';
 import type { SessionRecord, Store } from '../store/store.js';
 import type { UserSendResult } from '../session/user-send.js';
-import type { WsEndpoint } from '../transport/endpoint.js';
 import { startHeartbeat } from '../transport/heartbeat.js';
-import type { Upstream } from '../upstream/upstream.js';
 import type { NodeView } from './admin-context.js';
 import type { EventLog } from './event-log.js';
 import type { MetricsReads, Observability } from './observability.js';
 import { otherNodeViews, startRedisMode, type RedisParts } from './redis-mode.js';
 import type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
+import { shutDown, type ShutdownParts } from './server-shutdown.js';
 import { wireServer } from './server-wiring.js';
-import type { StatsStream } from './stats-stream.js';
 
 export type { CloseOptions, ListenInfo, ServerOptions } from './server-options.js';
 
@@ -45,10 +42,9 @@ export class RwsServer extends Emitter<CoreEvents> {
   readonly breakers: BreakerRegistry;
   /** Metrics and /api/stats figures; undefined when metrics are off. */
   private readonly observability: Observability | undefined;
-  /** The gateway upstream (RWS_UPSTREAM_URL); undefined when none is set. */
-  private readonly upstream: Upstream | undefined;
-  private readonly endpoint: WsEndpoint;
-  private readonly ownsStore: boolean;
+  /** What close() stops, in order (server-shutdown.ts): also the WebSocket endpoint, the
+   *  gateway upstream (RWS_UPSTREAM_URL) and the stats stream, used by nothing else here. */
+  private readonly shutdownParts: ShutdownParts;
   /** This node's name among the nodes of a shared store, and its owner token in the store. */
   readonly node: string;
   /** The Redis parts, when `store` is a Redis URL. */
@@ -57,8 +53,6 @@ export class RwsServer extends Emitter<CoreEvents> {
   private readonly positionCheckIntervalMs: number;
   private readonly clock: Clock;
   private timers: TimerHandle[] = [];
-  /** GET /api/stats/stream: its timer runs only while it has viewers; close() ends them. */
-  private readonly statsStream: StatsStream | undefined;
   /** The notable core events of this node, in a bounded ring (GET /api/events). */
   readonly eventLog: EventLog;
   private draining = false;
@@ -81,17 +75,14 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.breakers = p.breakers;
     this.redis = p.redis;
     this.store = p.store;
-    this.ownsStore = p.ownsStore;
     this.positionCheckIntervalMs = p.positionCheckIntervalMs;
     this.bus = p.bus;
     this.dlq = p.dlq;
-    this.upstream = p.upstream;
     this.hub = p.hub;
-    this.endpoint = p.endpoint;
     this.observability = p.observability;
     this.eventLog = p.eventLog;
-    this.statsStream = p.statsStream;
     this.http = p.http;
+    this.shutdownParts = p; // the wiring's parts include every one shutdown stops
   }
 
   /** The content hash of `dedup: 'content'`; the hasher loads in ready(). */
@@ -295,26 +286,7 @@ export class RwsServer extends Emitter<CoreEvents> {
     this.emit('shutdown', { timeoutMs });
     for (const t of this.timers) t.cancel();
     this.timers = [];
-    // Its viewers' responses end now (they would hold the HTTP server open) and its timer stops.
-    this.statsStream?.close();
-    this.endpoint.close();
-    // No new TCP connections from here; the open ones stay up while upstream calls finish,
-    // so that their ok/nack still reaches the clients.
-    const httpClosed = new Promise<void>((resolve) => this.http.close(() => resolve()));
-    if (this.upstream !== undefined) {
-      await this.upstream.drain(timeoutMs);
-      // The drained calls' answers (ok, or a retryable `draining` nack) go out before 1001.
-      await this.hub.clientMessages.allIdle(500);
-    }
-    // Sessions detach as their connections close; the store must outlive that.
-    await this.hub.closeAll(CloseCode.GoingAway, 'server going away');
-    await this.hub.close();
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.http.closeAllConnections();
-    await httpClosed;
-    this.observability?.close();
-    if (this.redis !== undefined) await this.redis.close();
-    else if (this.ownsStore) await this.store.close();
+    await shutDown(this.shutdownParts, timeoutMs);
   }
 }
 

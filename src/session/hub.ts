@@ -14,10 +14,13 @@ import { CloseCode } from '../protocol/index.js';
 import type { SessionRecord, StoredMessage } from '../store/store.js';
 import { LoopbackBus } from '../store/loopback-bus.js';
 import type { BusEvent, SessionBus } from '../store/session-bus.js';
+import { endReason, onBusEvent } from './bus-events.js';
 import type { ClientLimits } from './client-limits.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
+import { closeConnections } from './close-connections.js';
 import { Connection, type ConnectionOwner, type WriterLimits } from './connection.js';
 import { Delivery, maxSeq } from './delivery.js';
+import { Detacher } from './detacher.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FrameHandler } from './frame-handler.js';
 import { Handshake } from './handshake.js';
@@ -77,8 +80,8 @@ export class Hub {
     userSessions: (user) => this.users.sessions(user),
     send: (sid, data, options) => this.send(sid, data, options),
   };
-  /** Detaches sent to the store and not answered yet. */
-  private readonly detaching = new Set<Promise<unknown>>();
+  /** Detaches sent to the store and not answered yet; `close()` waits for them. */
+  private readonly detacher: Detacher;
   /** Runs only for a bus that may lose events (see `SessionBus.reliable`). */
   readonly positions: PositionCheck;
 
@@ -91,6 +94,7 @@ export class Hub {
   ) {
     this.node = options.node ?? `node-${randomBytes(6).toString('base64url')}`;
     this.bus = options.bus ?? new LoopbackBus();
+    this.detacher = new Detacher(outbox, clock, events, options, this.node);
     const registry = this.registry;
     this.clientMessages = new ClientMessages(
       outbox.store,
@@ -130,7 +134,7 @@ export class Hub {
       },
       userSessionCreated: (user) => this.users.created(user),
       node: this.node,
-      detach: (sid) => this.detach(sid),
+      detach: (sid) => this.detacher.detach(sid),
       tookOver: (sid) => this.publish({ type: 'takeover', sid, owner: this.node }),
       verifyOwner: (sid) => this.positions.verifyOwner(sid),
     });
@@ -145,7 +149,7 @@ export class Hub {
       maxBadFrames: options.maxBadFrames,
       limits: options.clientLimits,
       ended: (sid, by) => this.publish({ type: 'ended', sid, by }),
-      detach: (sid) => this.detach(sid),
+      detach: (sid) => this.detacher.detach(sid),
     });
     this.owner = {
       scheduler,
@@ -159,8 +163,9 @@ export class Hub {
       this.endSession(sid, 'user_limit'),
     );
     this.positions = new PositionCheck(registry, delivery, outbox.store, events, this.node);
+    const here = { node: this.node, registry, delivery, positions: this.positions };
     this.unsubscribe = this.bus.subscribe(this.node, {
-      event: (e) => this.onBusEvent(e),
+      event: (e) => onBusEvent(e, here),
       resync: () => void this.positions.resync(),
     });
   }
@@ -251,7 +256,7 @@ export class Hub {
     } catch (error) {
       // The store may still hold it, attached to the connection just closed, whose close does
       // not detach it (it was ended): leave it to the session TTL rather than attached forever.
-      if (local !== undefined) this.detach(sid);
+      if (local !== undefined) this.detacher.detach(sid);
       throw error;
     }
     if (existed) {
@@ -270,14 +275,8 @@ export class Hub {
    * Close every connection (shutdown) with a retryable code so clients resume elsewhere;
    * resolves when all have closed, forcing those still open after `graceMs`.
    */
-  async closeAll(code: number, reason: string, graceMs = 2000): Promise<void> {
-    // Real time on purpose: shutdown must end even when a test has frozen the injected clock.
-    const open = this.registry.connections;
-    for (const c of open) c.close(code, reason);
-    const deadline = Date.now() + graceMs;
-    while (open.size > 0 && Date.now() < deadline) await delay(10);
-    for (const c of open) c.transport.terminate();
-    while (open.size > 0 && Date.now() < deadline + 1000) await delay(10);
+  closeAll(code: number, reason: string, graceMs = 2000): Promise<void> {
+    return closeConnections(this.registry.connections, code, reason, graceMs);
   }
 
   /**
@@ -288,66 +287,17 @@ export class Hub {
   async close(timeoutMs = 2000): Promise<void> {
     this.positions.stop();
     this.unsubscribe();
-    if (this.detaching.size === 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.detaching]),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await this.detacher.settled(timeoutMs);
   }
 
   private onClose(conn: Connection, code: number, reason: string): void {
     conn.state = 'closed';
     const release = this.registry.remove(conn);
-    if (release !== undefined) this.detach(release.detach.sid);
+    if (release !== undefined) this.detacher.detach(release.detach.sid);
     this.events.emit('disconnect', { sid: conn.sid, code, reason });
-  }
-
-  /** Mark `sid` detached in the store; it is reaped after the session TTL. */
-  private detach(sid: string): void {
-    const done: Promise<unknown> = this.outbox.store
-      .detach(sid, this.clock.now(), this.options.sessionTtlMs, this.node)
-      .catch((error: unknown) => this.events.emit('error', { where: 'detach', error }))
-      .finally(() => this.detaching.delete(done));
-    // Bounded by the connections closing at once; `close()` waits for these.
-    this.detaching.add(done);
   }
 
   private publish(event: BusEvent): void {
     this.bus.publish(this.node, event);
   }
-
-  /** What another node told us (docs/architecture.md, "Several nodes"). */
-  private onBusEvent(e: BusEvent): void {
-    switch (e.type) {
-      case 'appended':
-        this.delivery.catchUp(e.stream.sid, e.seq);
-        return;
-      case 'lost':
-        this.delivery.lostUpTo(e.stream.sid, e.upTo);
-        return;
-      case 'refused':
-        this.delivery.refused(e.sid);
-        return;
-      case 'takeover':
-        if (e.owner !== this.node) {
-          // A resume of it in flight here checks the store's owner once attached.
-          this.registry.takeoverHeard(e.sid);
-          this.positions.verifyOwner(e.sid);
-        }
-        return;
-      case 'ended':
-        this.registry.end(e.sid)?.conn.close(CloseCode.Normal, endReason(e.by));
-        return;
-    }
-  }
 }
-
-/** The close reason of a session ended by `by`. */
-const endReason = (by: 'bye' | 'admin' | 'user_limit'): string =>
-  by === 'user_limit' ? 'too many sessions' : 'session ended';
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,8 +1,8 @@
 /**
  * Store contract: the `SyncAppend` capability. A store that answers at once implements
  * `appendNow` (the send path's fast path); it must be `append` without the promise. A store
- * without it gets these tests reported as skipped, with the reason. Run by `runStoreContract`
- * (src/store/store.contract.ts).
+ * without it runs one test instead ("is absent, and append alone stores"), so nothing is
+ * skipped either way. Run by `runStoreContract` (src/store/store.contract.ts).
  */
 import { expect } from 'vitest';
 import { isRwsError } from '../../errors.js';

@@ -130,6 +130,19 @@ export class PrivateRedis {
     this.child = undefined;
   }
 
+  /**
+   * SIGSTOP: a hung Redis. Its connections stay open and every command times out (a killed
+   * Redis closes them instead, and calls then fail at once, before reaching Redis).
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause()`: the same Redis answers again, its data and run_id intact. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kill and start again on the same port: an empty Redis with a new run_id. */
   async restart(): Promise<void> {
     await this.kill();
