@@ -88,4 +88,44 @@ describe('RateLimit', () => {
     expect(waits.slice(0, 7).every((w) => w === ACCEPTED)).toBe(true);
     expect(waits[7]).toBe(334);
   });
+
+  it('admit keeps refused messages in order: a later message never overtakes one that waits', () => {
+    const limit = new RateLimit({ rate: 10, burst: 2, maxWaitMs: 10_000 });
+    const bucket = new RateBucket(T0);
+    const accepted: string[] = [];
+    const retryAt = new Map<string, number>();
+    const send = (id: string, now: number): void => {
+      const w = limit.admit(bucket, id, now);
+      if (w === ACCEPTED) accepted.push(id);
+      else retryAt.set(id, now + w);
+    };
+    for (const id of ['a', 'b', 'c', 'd']) send(id, T0);
+    expect(accepted).toEqual(['a', 'b']);
+    // At 150 ms the bucket has room for one more (take alone would accept e), but c and d
+    // wait for their turn: e is refused, after them.
+    send('e', T0 + 150);
+    expect(accepted).toEqual(['a', 'b']);
+    expect(retryAt.get('e')! > retryAt.get('d')!).toBe(true);
+    // A retry that comes back early (d before c) is refused again and stays behind c.
+    send('d', retryAt.get('c')! - 1);
+    // Every client retries when told, in time order, until all are accepted.
+    for (let i = 0; i < 20 && accepted.length < 5; i++) {
+      const [id, at] = [...retryAt].sort((x, y) => x[1] - y[1])[0]!;
+      retryAt.delete(id);
+      send(id, at);
+    }
+    expect(accepted).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(bucket.waiting?.size).toBe(0);
+  });
+
+  it('admit gives up a refused message whose client has not come back within maxWaitMs', () => {
+    const limit = new RateLimit({ rate: 10, burst: 1, maxWaitMs: 1000 });
+    const bucket = new RateBucket(T0);
+    expect(limit.admit(bucket, 'a', T0)).toBe(ACCEPTED);
+    const lost = limit.admit(bucket, 'lost', T0);
+    expect(lost).toBeGreaterThan(0);
+    // 'lost' never comes back; long after its slot another message is first in line.
+    expect(limit.admit(bucket, 'next', T0 + lost + 1001)).toBe(ACCEPTED);
+    expect(bucket.waiting?.size).toBe(0);
+  });
 });

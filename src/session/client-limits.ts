@@ -34,6 +34,14 @@ export const PERSISTENT = -1;
 export class RateBucket {
   tat = 0;
   promised = 0;
+  /**
+   * The ids refused and not accepted since, in the order they were first refused, each with
+   * its promised retry time (ms from `base`): only the first may be accepted, so refused
+   * messages are handled in the order they were sent, never overtaken by later ones. Made
+   * at the first refusal; bounded (each entry holds a promised slot within `maxWaitMs`, one
+   * interval apart), and emptied as the client comes back.
+   */
+  waiting: Map<string, number> | undefined = undefined;
   constructor(readonly base: number) {}
 }
 
@@ -62,6 +70,36 @@ export class RateLimit {
    * before sending it again (≥ 1); or `PERSISTENT` (-1) when that wait would be longer than
    * `maxWaitMs`.
    */
+  /**
+   * `take` for message `id`, keeping refused messages in order: while some are waiting for
+   * their retry, only the first of them may be accepted; any other message is refused too
+   * (a later one joins the end of the line). An entry whose client has not come back within
+   * `maxWaitMs` after its promised time is given up (the client dropped it).
+   */
+  admit(bucket: RateBucket, id: string, now: number): number {
+    const waiting = bucket.waiting;
+    if (waiting === undefined || waiting.size === 0) {
+      const wait = this.take(bucket, now);
+      if (wait > 0) (bucket.waiting ??= new Map()).set(id, bucket.promised);
+      return wait;
+    }
+    const t = now - bucket.base;
+    for (const [first, slot] of waiting) {
+      if (t <= slot + this.maxWaitMs) break;
+      waiting.delete(first);
+    }
+    const head = waiting.keys().next();
+    if (head.done === true || head.value === id) {
+      const wait = this.take(bucket, now);
+      if (wait === 0) waiting.delete(id);
+      else if (wait > 0) waiting.set(id, bucket.promised);
+      return wait;
+    }
+    const wait = this.refuse(bucket, now);
+    if (wait > 0) waiting.set(id, bucket.promised);
+    return wait;
+  }
+
   take(bucket: RateBucket, now: number): number {
     const t = now - bucket.base;
     const tat = bucket.tat > t ? bucket.tat : t;
@@ -71,7 +109,19 @@ export class RateLimit {
       bucket.tat = tat + this.interval;
       return 0;
     }
-    const fits = tat - this.tolerance;
+    return this.promise(bucket, t, tat - this.tolerance);
+  }
+
+  /** Refuse a message at `now` whatever the bucket holds (another one is first in line). */
+  refuse(bucket: RateBucket, now: number): number {
+    const t = now - bucket.base;
+    const tat = bucket.tat > t ? bucket.tat : t;
+    return this.promise(bucket, t, tat - this.tolerance);
+  }
+
+  /** The wait to promise a refused message: the first slot after those promised and after
+   *  `fits` (when one more fits the bucket); `-1` past `maxWaitMs`. */
+  private promise(bucket: RateBucket, t: number, fits: number): number {
     const next = bucket.promised + this.interval;
     const slot = next > fits ? next : fits;
     const wait = slot - t;

@@ -195,7 +195,7 @@ export class FrameHandler {
    */
   private admit(conn: Connection, id: string): boolean {
     const now = this.ctx.clock.now();
-    const wait = this.rate.take((conn.rate ??= new RateBucket(now)), now);
+    const wait = this.rate.admit((conn.rate ??= new RateBucket(now)), id, now);
     if (wait === 0) return true;
     const { rate, burst, maxWaitMs } = this.ctx.limits;
     if (wait === PERSISTENT) {

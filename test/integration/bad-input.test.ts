@@ -35,10 +35,19 @@ const LIMITS = {
 /** While set, a message with data `{hold: true}` waits for it (to fill the pending queue). */
 let gate: Promise<void> | undefined;
 
+/** What the handler saw, in the order it ran (`{seq: n}` messages only). */
+const handled: number[] = [];
+
 /** The handler: echoes (a `{hold: true}` after the gate opens). */
 async function handler({ data }: { data: unknown }): Promise<unknown> {
   if (typeof data === 'object' && data !== null && (data as { hold?: unknown }).hold === true)
     await gate;
+  if (
+    typeof data === 'object' &&
+    data !== null &&
+    typeof (data as { seq?: unknown }).seq === 'number'
+  )
+    handled.push((data as { seq: number }).seq);
   return { echo: data };
 }
 
@@ -152,6 +161,9 @@ beforeAll(async () => {
     port: 0,
     logLevel: 'silent',
     onMessage: handler,
+    // `user:<name>` is that user; no token, no user (every other case here).
+    authenticate: (hello) =>
+      hello.token?.startsWith('user:') === true ? { user: hello.token.slice(5) } : true,
     ...LIMITS,
   });
   info = await server.listen();
@@ -463,18 +475,28 @@ describe('client message limits', () => {
     });
   });
 
-  it('the SDK honours retryAfterMs: a burst over the rate all gets through, no close', async () => {
-    const client = new ResilientClient(info.url, { backoff: { baseMs: 2000, capMs: 5000 } });
+  it('the SDK honours retryAfterMs: a burst over the rate all gets through, in order, no close', async () => {
+    // Its own backoff would wait 20 s and more before a retry; the server asks for ~20 ms.
+    const client = new ResilientClient(info.url, { backoff: { baseMs: 20_000, capMs: 30_000 } });
     const closes: unknown[] = [];
     client.on('close', (e) => closes.push(e));
     client.connect();
     try {
       const started = Date.now();
       const n = 40;
-      const answers = await Promise.all(Array.from({ length: n }, (_, i) => client.send(i)));
-      expect(answers).toEqual(Array.from({ length: n }, (_, i) => ({ echo: i })));
-      // 10 at once, 30 at 50/s: about 600 ms; its own backoff (2 s and more) would be slower.
-      expect(Date.now() - started).toBeLessThan(1800);
+      handled.length = 0;
+      // Four waves of 10, 30 ms apart: later waves arrive while earlier refusals wait.
+      const sends: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) {
+        if (i > 0 && i % 10 === 0) await sleep(30);
+        sends.push(client.send({ seq: i }));
+      }
+      const answers = await Promise.all(sends);
+      expect(answers).toEqual(Array.from({ length: n }, (_, i) => ({ echo: { seq: i } })));
+      // About 600 ms at 50/s; the SDK's own backoff would take minutes.
+      expect(Date.now() - started).toBeLessThan(15_000);
+      // Refused messages keep their place: the handler ran them in the order they were sent.
+      expect(handled).toEqual(Array.from({ length: n }, (_, i) => i));
       expect(closes).toEqual([]);
     } finally {
       await client.close();
@@ -518,8 +540,40 @@ describe('client message limits', () => {
     }
   });
 
-  // Another user's session: a client of one user acting on a session of another user (a
-  // resume with that sid, messages to it). To be added with identity (a user per session).
+  it("another user's session: a resume with its sid and key gets a session of its own; the first is untouched", async () => {
+    const alice = await connect();
+    const aw = await alice.hello(undefined, { token: 'user:alice' });
+    await server.send(String(aw.sid), 'for alice');
+    await alice.next((f) => f.t === 'msg');
+    alice.destroy();
+    await eventually(() => !server.isAttached(String(aw.sid)), 2000, 'alice detached');
+    await server.send(String(aw.sid), 'while away');
+    const stolen = { sid: String(aw.sid), key: String(aw.key), ack: 0 };
+    for (const token of ['user:mallory', undefined]) {
+      const thief = await connect();
+      const tw = await thief.hello(stolen, token === undefined ? {} : { token });
+      expect(tw).toMatchObject({ resumed: false, reason: 'unknown_session' });
+      expect(tw.sid).not.toBe(aw.sid);
+      // Its messages go to its own session; nothing of alice's reaches it.
+      thief.send({ t: 'msg', id: 'x', data: 'from mallory' });
+      expect(await thief.next((f) => f.t === 'ok')).toMatchObject({ id: 'x' });
+      expect(thief.msgs()).toEqual([]);
+      thief.close();
+    }
+    expect(await server.store.getSession(String(aw.sid))).toMatchObject({
+      user: 'alice',
+      attached: false,
+      depth: 2,
+    });
+    const back = await connect();
+    expect(await back.hello({ ...stolen, ack: 1 }, { token: 'user:alice' })).toMatchObject({
+      sid: aw.sid,
+      resumed: true,
+      recovered: true,
+    });
+    expect((await back.next((f) => f.t === 'msg')).data).toBe('while away');
+    back.close();
+  });
 });
 
 describe('floods of connections', () => {
