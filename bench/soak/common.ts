@@ -24,8 +24,8 @@ export interface LoadSettings {
   messageRate: number;
   /**
    * The fraction of client messages whose handler answers with a result (the echo); the others
-   * get `ok` without one. The server keeps results for duplicate answers (run.ts says why this
-   * is not 1).
+   * get `ok` without one. The server keeps results for duplicate answers, within each
+   * session's budget and for as long as their id is in the dedup window.
    */
   resultRatio: number;
   /** Sockets terminated abruptly (the SDK reconnects and resumes). */

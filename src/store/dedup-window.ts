@@ -37,9 +37,14 @@ export class DedupWindow<V> {
    *   `t + windowMs`.
    * @param maxIds most ids remembered; the oldest go first.
    */
+  /**
+   * @param onForget called with each id the window forgets by itself (expired, or pushed out
+   *   by `maxIds`); not for `delete` or a re-recorded id.
+   */
   constructor(
     private readonly windowMs: number,
     private readonly maxIds: number,
+    private readonly onForget?: (id: string) => void,
   ) {}
 
   get size(): number {
@@ -54,6 +59,7 @@ export class DedupWindow<V> {
     // A clock that stepped backwards can leave an expired id behind a fresher one.
     if (entry.at + this.windowMs <= now) {
       this.remove(entry);
+      this.onForget?.(entry.id);
       return undefined;
     }
     return entry.value;
@@ -117,6 +123,7 @@ export class DedupWindow<V> {
         if (entry.at + this.windowMs > now) break;
         entry.gone = true;
         this.entries.delete(entry.id);
+        this.onForget?.(entry.id);
       }
       head++;
     }
@@ -132,6 +139,7 @@ export class DedupWindow<V> {
       else {
         entry.gone = true;
         this.entries.delete(entry.id);
+        this.onForget?.(entry.id);
         break;
       }
     }

@@ -154,6 +154,35 @@ describe('MemoryStore', () => {
     });
   });
 
+  it('forgets a kept result with its id (expired or pushed out)', async () => {
+    const store = new MemoryStore({
+      limits: { ...DEFAULT_LIMITS, dedupWindowMs: 1000, dedupMaxIds: 3 },
+    });
+    await store.createSession({ sid: 's', keyHash: KEY, now: T0 });
+    const kept = (): number =>
+      (
+        store as unknown as {
+          sessions: Map<string, { clientResults?: { size: number } }>;
+        }
+      ).sessions.get('s')?.clientResults?.size ?? 0;
+    for (const id of ['a', 'b']) {
+      await store.claimClientMessage('s', id, T0);
+      await store.completeClientMessage('s', id, `"${id}"`);
+    }
+    expect(kept()).toBe(2);
+    // Past the window: the next claim forgets a and b, and their results with them.
+    await store.claimClientMessage('s', 'c', T0 + 1000);
+    await store.completeClientMessage('s', 'c', '"c"');
+    expect(kept()).toBe(1);
+    // Pushed out by dedupMaxIds (3): d, e, f push c out, and its result.
+    for (const id of ['d', 'e', 'f']) {
+      await store.claimClientMessage('s', id, T0 + 1000);
+      await store.completeClientMessage('s', id);
+    }
+    expect(await store.claimClientMessage('s', 'c', T0 + 1000)).toBe('new');
+    expect(kept()).toBe(0);
+  });
+
   it('keeps a long-lived outbox correct through many trims', async () => {
     const store = new MemoryStore({ limits: { ...DEFAULT_LIMITS, maxMessages: 100 } });
     await store.createSession({ sid: 's', keyHash: KEY, now: T0 });

@@ -245,7 +245,13 @@ export class MemoryStore implements Store, SyncAppend {
     this.assertOpen();
     const s = this.sessions.get(sid);
     if (s === undefined) return 'unknown_session';
-    const window = (s.clientIds ??= this.newWindow());
+    // A kept result leaves with its id: it could never be served after (the window is
+    // checked first), yet it would hold its bytes until the budget pushed it out.
+    const window = (s.clientIds ??= new DedupWindow(
+      this.limits.dedupWindowMs,
+      this.limits.dedupMaxIds,
+      (forgotten) => s.clientResults?.delete(forgotten),
+    ));
     const claim = window.get(id, now);
     if (claim !== undefined) return claim === CLAIM_DONE ? 'duplicate' : 'in_progress';
     window.set(id, owner, now);
@@ -318,10 +324,6 @@ export class MemoryStore implements Store, SyncAppend {
 
   private assertOpen(): void {
     if (this.closed) throw new RwsError('store_closed', 'the store is closed');
-  }
-
-  private newWindow<V>(): DedupWindow<V> {
-    return new DedupWindow(this.limits.dedupWindowMs, this.limits.dedupMaxIds);
   }
 
   /**

@@ -9,7 +9,8 @@
 export const CLAIM = `
 if redis.call('EXISTS', S) == 0 then return 'u' end
 local id, owner, window, maxIds = ARGV[7], ARGV[8], tonumber(ARGV[9]), tonumber(ARGV[10])
-forgetExpired(CI, CC, window, NOW)
+-- A result is kept only while its id is: it could never be served after (RESULT checks the id).
+forgetExpired(CI, CC, window, NOW, forgetResult)
 local v = redis.call('HGET', CC, id)
 if v then
   local t, state = string.match(v, '^(%d+)|(.*)$')
@@ -27,6 +28,7 @@ if window > 0 and maxIds > 0 then
   if redis.call('ZCARD', CI) > maxIds then
     local old = redis.call('ZPOPMIN', CI)
     redis.call('HDEL', CC, old[1])
+    forgetResult(old[1])
   end
 end
 forgetResult(id)

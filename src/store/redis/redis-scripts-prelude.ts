@@ -114,8 +114,9 @@ local function load()
 end
 
 -- Forget the ids of a dedup window (ZSET Z in insertion order, HASH H id -> "time…")
--- whose time + window has passed, oldest first: O(expired).
-local function forgetExpired(Z, H, window, now)
+-- whose time + window has passed, oldest first: O(expired). \`onForget(id)\`, if given, runs
+-- for each (the inbound window forgets the kept result with its id).
+local function forgetExpired(Z, H, window, now, onForget)
   while true do
     local h = redis.call('ZRANGE', Z, 0, 0)
     if #h == 0 then return end
@@ -124,6 +125,7 @@ local function forgetExpired(Z, H, window, now)
     if t + window > now then return end
     redis.call('ZREM', Z, h[1])
     redis.call('HDEL', H, h[1])
+    if onForget then onForget(h[1]) end
   end
 end
 

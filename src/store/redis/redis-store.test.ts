@@ -167,3 +167,37 @@ describe.skipIf(!hasRedis)('RedisStore on a Redis of its own', () => {
     await expect(store.ping()).rejects.toThrow(/noeviction/);
   });
 });
+
+describe.skipIf(!hasRedis)('RedisStore: kept results', () => {
+  it('forgets a kept result with its id (expired or pushed out)', async () => {
+    const prefix = freshPrefix();
+    const limits = { ...DEFAULT_LIMITS, dedupWindowMs: 1000, dedupMaxIds: 3 };
+    const store = new RedisStore({ url: TEST_REDIS_URL, prefix, limits, partitions: 1 });
+    const probe = new Redis(TEST_REDIS_URL);
+    try {
+      await store.waitReady();
+      const T = 1_700_000_000_000;
+      await store.createSession({ sid: 's', keyHash: KEY, now: T, owner: 'n' });
+      const [crKey] = (await probe.keys(`${prefix}:*`)).filter((k) => k.endsWith(':s:s'));
+      const results = crKey!.replace(/:s:s$/, ':cr:s');
+      for (const id of ['a', 'b']) {
+        await store.claimClientMessage('s', id, T, 'n');
+        await store.completeClientMessage('s', id, `"${id}"`);
+      }
+      expect(await probe.hlen(results)).toBe(2);
+      await store.claimClientMessage('s', 'c', T + 1000, 'n');
+      await store.completeClientMessage('s', 'c', '"c"');
+      expect(await probe.hlen(results)).toBe(1);
+      for (const id of ['d', 'e', 'f']) {
+        await store.claimClientMessage('s', id, T + 1000, 'n');
+        await store.completeClientMessage('s', id);
+      }
+      expect(await store.claimClientMessage('s', 'c', T + 1000, 'n')).toBe('new');
+      expect(await probe.hlen(results)).toBe(0);
+    } finally {
+      probe.disconnect();
+      await store.close();
+      await deletePrefix(TEST_REDIS_URL, prefix);
+    }
+  });
+});
