@@ -5,6 +5,7 @@
  * Everything here answers in bounded time and size whatever the number of sessions: lists
  * are top-N or paged.
  */
+import { MAX_USER_LENGTH } from '../auth/principal.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { SessionRecord, SessionSort } from '../store/store.js';
@@ -79,7 +80,7 @@ export async function adminRoute(
   m = USER_SESSIONS.exec(path);
   if (m !== null) {
     allow(method, 'GET');
-    const user = decodeSegment(m[1]!, 'user');
+    const user = decodeSegment(m[1]!, 'user', MAX_USER_LENGTH);
     const sessions = await ctx.hub.userSessions(user);
     sendJson(res, 200, { user, sessions: sessions.map((r) => view(ctx, r)) });
     return true;

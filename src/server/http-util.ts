@@ -154,7 +154,7 @@ export function allow(method: string, ...methods: string[]): void {
 }
 
 /** A percent-decoded path segment (a session id, a breaker name): 1–128 characters, else 400. */
-export function decodeSegment(segment: string, what: string): string {
+export function decodeSegment(segment: string, what: string, max = MAX_ID_LENGTH): string {
   let value: string;
   try {
     value = decodeURIComponent(segment);
@@ -165,11 +165,11 @@ export function decodeSegment(segment: string, what: string): string {
       `the ${what} in the path is not valid percent-encoding`,
     );
   }
-  if (value.length > MAX_ID_LENGTH)
+  if (value.length > max)
     throw new HttpError(
       400,
       'bad_request',
-      `the ${what} in the path is longer than ${MAX_ID_LENGTH} characters`,
+      `the ${what} in the path is longer than ${max} characters`,
     );
   return value;
 }

@@ -5,6 +5,7 @@
  * takes it as `?token=`: a browser EventSource cannot set headers), and refuse a browser
  * request from another origin (403 `cross_origin`) whatever its token.
  */
+import { MAX_USER_LENGTH } from '../auth/principal.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isRwsErrorCode, type RwsErrorCode } from '../error-codes.js';
 import { isRwsError } from '../errors.js';
@@ -210,7 +211,7 @@ async function api(
   const u = USER_MESSAGES.exec(path);
   if (u !== null) {
     allow(method, 'POST');
-    const user = decodeSegment(u[1]!, 'user');
+    const user = decodeSegment(u[1]!, 'user', MAX_USER_LENGTH);
     const body = await readJson(req, ctx.maxBodyBytes);
     const options = sendOptions(body, true);
     return sendJson(res, 202, await ctx.hub.sendToUser(user, body.data, options));

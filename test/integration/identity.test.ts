@@ -200,6 +200,21 @@ describe('identity (real server)', () => {
     c.close();
   });
 
+  it('addresses users of up to 256 characters over HTTP, and refuses longer ones', async () => {
+    const { info } = await startServer({ authenticate });
+    const long = 'u'.repeat(256);
+    const c = await RawClient.connect(info.url);
+    await c.hello(undefined, { token: `secret-${long}` });
+    const sent = await postJson(`${info.httpUrl}/api/users/${long}/messages`, { data: 'hi' });
+    expect(sent.status).toBe(202);
+    expect((await c.next((f) => f.t === 'msg')).data).toBe('hi');
+    const listed = await getJson(`${info.httpUrl}/api/users/${long}/sessions`);
+    expect((listed.body.sessions as unknown[]).length).toBe(1);
+    const tooLong = await postJson(`${info.httpUrl}/api/users/${long}x/messages`, { data: 1 });
+    expect(tooLong).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    c.close();
+  });
+
   it('answers 404 unknown_user for a user with no live session and 400 for a bad body', async () => {
     const { info } = await startServer({ authenticate });
     const none = await postJson(`${info.httpUrl}/api/users/ghost/messages`, { data: 1 });

@@ -13,6 +13,7 @@ import { startServer } from '../support/server.js';
 /** Every mutation route, with ids that exist or not (the answer past the check does not matter). */
 const MUTATION_ROUTES: readonly (readonly [method: string, route: string, path: string])[] = [
   ['POST', '/api/sessions/{sid}/messages', '/api/sessions/no-such-session/messages'],
+  ['POST', '/api/users/{user}/messages', '/api/users/no-such-user/messages'],
   ['POST', '/api/broadcast', '/api/broadcast'],
   ['DELETE', '/api/sessions/{sid}', '/api/sessions/no-such-session'],
   ['POST', '/api/dlq/{id}/replay', '/api/dlq/999/replay'],
