@@ -2,6 +2,7 @@
  * What the soak test's processes share: the load settings the parent hands to each client
  * process, and what a client process reports back.
  */
+import { seededRandom } from '../../test/support/chaos-proxy.js';
 
 /** The server's inbound dedup window in the soak (default 300 s): see server.ts. */
 export const SOAK_DEDUP_WINDOW_MS = 10_000;
@@ -165,14 +166,5 @@ export interface ServerCounters {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** mulberry32: a small seeded PRNG, so a run's choices can be replayed with its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32), so a run's choices can be replayed with its seed. */
+export const prng = seededRandom;

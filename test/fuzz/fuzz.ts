@@ -7,6 +7,7 @@
  * `bad_frame`/`unknown_type` from a decoder, a value or an HttpError of the catalog (with the
  * catalog's status) from the HTTP side. Anything thrown that is not one is a failure.
  */
+import { seededRandom } from '../support/chaos-proxy.js';
 import type { IncomingMessage } from 'node:http';
 import { SETTINGS } from '../../src/config/schema.js';
 import { isRwsErrorCode } from '../../src/error-codes.js';
@@ -50,17 +51,8 @@ export interface FuzzReport {
   ms: number;
 }
 
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small, fast, seeded (mulberry32). */
+const prng = seededRandom;
 
 const FRAME_TYPES = [
   'hello',
