@@ -180,12 +180,12 @@ export class Hub {
   accept(
     transport: Transport,
     remote?: () => string | undefined,
-    request?: () => AuthRequest,
+    request?: AuthRequest,
   ): { connection: Connection; handlers: TransportHandlers } {
     const conn = new Connection(transport, this.owner);
     this.registry.add(conn);
     if (request !== undefined && this.options.authenticate !== undefined) {
-      this.requests.set(conn, request());
+      this.requests.set(conn, request);
     }
     // Read only if a listener asks: Node caches a socket's peer address (~90 bytes) once read.
     this.events.emit('connection', {
@@ -194,6 +194,11 @@ export class Hub {
       },
     });
     return { connection: conn, handlers: conn };
+  }
+
+  /** Whether an `authenticate` hook reads the upgrade request (then `accept` takes it). */
+  get authenticates(): boolean {
+    return this.options.authenticate !== undefined;
   }
 
   /** Open connections of this node, in any state (heartbeat, shutdown). */

@@ -95,12 +95,13 @@ export class WsEndpoint {
       ws.close(CloseCode.Overloaded, 'draining');
       return;
     }
-    // The request is read now or never: nothing keeps it (see the note above).
-    const { handlers } = this.hub.accept(
-      transport,
-      () => ip,
-      () => ({ ip, headers: req.headers, url: req.url ?? '/' }),
-    );
+    // The request's parts go to the hub only for an `authenticate` hook (kept until hello).
+    // A value, not a closure: a closure over `req` here would put it in the context that
+    // `() => ip` keeps for the connection's life (+100 B per idle connection, measured).
+    const request = this.hub.authenticates
+      ? { ip, headers: req.headers, url: req.url ?? '/' }
+      : undefined;
+    const { handlers } = this.hub.accept(transport, () => ip, request);
     transport.bind(handlers);
   }
 

@@ -87,12 +87,12 @@ export class HubHarness {
   /** Accept a new fake connection (`request`: its upgrade request, for `authenticate`). */
   connect(remote?: string, request?: Partial<AuthRequest>): FakeTransport {
     const t = new FakeTransport(remote);
-    const upgrade = (): AuthRequest => ({
+    const upgrade: AuthRequest = {
       ip: t.remoteAddress ?? '127.0.0.1',
       headers: {},
       url: '/ws',
       ...request,
-    });
+    };
     t.bind(this.hub.accept(t, () => t.remoteAddress, upgrade).handlers);
     return t;
   }
