@@ -37,8 +37,8 @@ export interface HandshakeContext {
   readonly authenticate: Authenticate | undefined;
   /** The upgrade request of `conn` (kept only while an `authenticate` hook may need it). */
   takeRequest(conn: Connection): AuthRequest | undefined;
-  /** A new session of `user` was created: end its oldest if the user has too many. */
-  userSessionCreated(user: string): void;
+  /** Session `sid` of `user` was created: end the user's oldest others if it has too many. */
+  userSessionCreated(user: string, sid: string): void;
   /** This node's owner token in the store (see `Store.detach`). */
   readonly node: string;
   /** Mark the session detached in the store (its connection here went away). */
@@ -200,7 +200,7 @@ export class Handshake {
       await ctx.outbox.store.deleteSession(sid);
       return undefined;
     }
-    if (identity !== undefined) ctx.userSessionCreated(identity.user);
+    if (identity !== undefined) ctx.userSessionCreated(identity.user, sid);
     const welcome: WelcomeFrame = {
       t: 'welcome',
       v: PROTOCOL_VERSION,

@@ -132,7 +132,7 @@ export class Hub {
         if (request !== undefined) this.requests.delete(conn);
         return request;
       },
-      userSessionCreated: (user) => this.users.created(user),
+      userSessionCreated: (user, sid) => this.users.created(user, sid),
       node: this.node,
       detach: (sid) => this.detacher.detach(sid),
       tookOver: (sid) => this.publish({ type: 'takeover', sid, owner: this.node }),

@@ -81,10 +81,16 @@ describe('identity', () => {
   it('a retryable AuthError closes 4003 unavailable and counts its reason', async () => {
     const h = new HubHarness({ hub: { authenticate: byToken } });
     const failed = h.record('authFailed');
+    const errors = h.record('error');
     const t = hello(h, 'later');
     await h.settle();
     expect(t.closed?.code).toBe(4003);
     expect(failed).toEqual([{ reason: 'jwks_unavailable' }]);
+    // The check could not be made: logged like any failing hook (why the keys are missing),
+    // which a refusal (the client's own fault) is not.
+    expect(errors).toMatchObject([
+      { where: 'authenticate', error: { reason: 'jwks_unavailable' } },
+    ]);
   });
 
   it('the hook sees the upgrade request (a Bearer header for Node clients)', async () => {

@@ -43,7 +43,12 @@ export async function authenticateHello(
     answer = await authenticate(hello, request ?? NO_REQUEST);
   } catch (error) {
     if (error instanceof AuthError) {
-      return { ok: false, reason: boundedReason(error.reason), retryable: error.retryable };
+      const reason = boundedReason(error.reason);
+      // A retryable one says why the check could not be made (a key set out of reach): the
+      // operator needs that in the log; a refusal is the client's own and is only counted.
+      return error.retryable
+        ? { ok: false, reason, retryable: true, error }
+        : { ok: false, reason, retryable: false };
     }
     return { ok: false, reason: AUTH_HOOK_ERROR, retryable: true, error };
   }

@@ -27,14 +27,14 @@ export class UserLimit {
   }
 
   /**
-   * A session of `user` was created. Checks of one user on this node run one after another,
-   * so two creations at once end two sessions, not the same one twice. Two nodes may check
-   * the same user at once and both end one; the limit holds again after either check.
+   * Session `sid` of `user` was created. Checks of one user on this node run one after
+   * another, so two creations at once end two sessions, not the same one twice. Two nodes may
+   * check the same user at once and both end one; the limit holds again after either check.
    */
-  created(user: string): void {
+  created(user: string, sid: string): void {
     const previous = this.checks.get(user) ?? Promise.resolve();
     const check = previous
-      .then(() => this.trim(user))
+      .then(() => this.trim(user, sid))
       .catch((error: unknown) => this.events.emit('error', { where: 'userLimit', error }))
       .finally(() => {
         if (this.checks.get(user) === check) this.checks.delete(user);
@@ -47,12 +47,14 @@ export class UserLimit {
     while (this.checks.size > 0) await Promise.all([...this.checks.values()]);
   }
 
-  private async trim(user: string): Promise<void> {
+  private async trim(user: string, created: string): Promise<void> {
     const sessions = await this.sessions(user);
     let excess = sessions.length - this.max;
     if (excess <= 0) return;
-    const newest = sessions[sessions.length - 1];
-    const older = sessions.filter((s) => s !== newest);
+    // Spared by its sid, not by its place in the list: `createdAt` comes from the clock of
+    // the node that created each session, so the new one may sort before older ones (a node
+    // whose clock is behind, sessions of the same millisecond).
+    const older = sessions.filter((s) => s.sid !== created);
     const victims = [...older.filter((s) => !s.attached), ...older.filter((s) => s.attached)];
     for (const victim of victims) {
       if (excess-- <= 0) break;
