@@ -18,8 +18,9 @@ describe('application close codes', () => {
       const pending = h.client.send('x');
       await tick();
       first.serverClose(code, 'app says retry');
-      expect(h.events.of('close')).toEqual([
-        { code, reason: 'app says retry', willReconnect: true },
+      expect(h.events.of('close')).toEqual([]);
+      expect(h.events.of('reconnecting')).toMatchObject([
+        { attempt: 1, lastCloseCode: code, reason: 'app says retry' },
       ]);
       h.clock.advance(250);
       expect(h.server.sockets).toHaveLength(2);

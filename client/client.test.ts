@@ -196,7 +196,10 @@ describe('reconnect and resume', () => {
     const first = connected(h);
     first.receive(msg(1), msg(2), msg(3));
     first.serverClose(1006);
-    expect(h.events.of('close')).toEqual([{ code: 1006, reason: '', willReconnect: true }]);
+    expect(h.events.of('close')).toEqual([]);
+    expect(h.events.of('reconnecting')).toMatchObject([
+      { attempt: 1, lastCloseCode: 1006, reason: '' },
+    ]);
     expect(h.client.state).toBe('reconnecting');
     h.clock.advance(249); // random 0.5 * base 500
     expect(h.server.sockets).toHaveLength(1);
@@ -226,7 +229,7 @@ describe('reconnect and resume', () => {
     const h = setup();
     const first = connected(h);
     first.fail();
-    expect(h.events.of('close')).toHaveLength(1);
+    expect(h.events.of('reconnecting')).toHaveLength(1);
     h.clock.advance(250);
     welcome(h.server.last(), { resumed: true, recovered: true, reason: undefined });
     first.receive(msg(1));
@@ -325,7 +328,10 @@ describe('reconnect and resume', () => {
   it.each([1001, 1006, 4000, 4002, 4003, 4499])('reconnects after close %i', (code) => {
     const h = setup();
     connected(h).serverClose(code);
-    expect(h.events.of('close')).toEqual([{ code, reason: '', willReconnect: true }]);
+    expect(h.events.of('close')).toEqual([]);
+    expect(h.events.of('reconnecting')).toMatchObject([
+      { attempt: 1, lastCloseCode: code, reason: '' },
+    ]);
     h.clock.advance(250);
     expect(h.server.sockets).toHaveLength(2);
   });
@@ -361,8 +367,9 @@ describe('heartbeat watchdog', () => {
     expect(h.events.of('close')).toEqual([]);
     h.clock.advance(1);
     expect(sock.terminated).toBe(true);
-    expect(h.events.of('close')).toEqual([
-      { code: 4000, reason: 'heartbeat timeout (client watchdog)', willReconnect: true },
+    expect(h.events.of('close')).toEqual([]);
+    expect(h.events.of('reconnecting')).toMatchObject([
+      { attempt: 1, lastCloseCode: 4000, reason: 'heartbeat timeout (client watchdog)' },
     ]);
     h.clock.advance(250);
     expect(h.server.sockets).toHaveLength(2);
@@ -374,7 +381,8 @@ describe('heartbeat watchdog', () => {
     h.clock.advance(2999);
     expect(h.client.state).toBe('connecting');
     h.clock.advance(1);
-    expect(h.events.of('close')).toMatchObject([{ code: 4000, willReconnect: true }]);
+    expect(h.events.of('close')).toEqual([]);
+    expect(h.events.of('reconnecting')).toMatchObject([{ attempt: 1, lastCloseCode: 4000 }]);
     expect(h.client.state).toBe('reconnecting');
   });
 });

@@ -7,6 +7,7 @@
  */
 import {
   CloseCode,
+  ErrorCode,
   PROTOCOL_VERSION,
   encodeFrame,
   isRetryableClose,
@@ -30,6 +31,9 @@ import {
 } from './options.js';
 import { OutboundQueue } from './outbound-queue.js';
 import { resolveWebSocket, type WebSocketCtor, type WebSocketLike } from './socket.js';
+
+const SESSION_ENDED: string = ErrorCode.SessionEnded;
+const DISCONNECTED: string = ErrorCode.Disconnected;
 
 /** How long `close()` waits for the server's close after `bye` before closing by itself. */
 const BYE_TIMEOUT_MS = 5_000;
@@ -86,6 +90,10 @@ export class ResilientClient {
   private key: string | undefined;
   private dropped = false;
   private idCounter = 0;
+  /** Reconnect attempts since the last `welcome`. */
+  private attempt = 0;
+  /** What the server said before closing (`error` frame `session_ended` or `disconnected`). */
+  private serverReason: string | undefined;
   /** @param url the server's WebSocket endpoint, e.g. `ws://127.0.0.1:8080/ws`. */
   constructor(
     readonly url: string,
@@ -314,7 +322,10 @@ export class ResilientClient {
 
   private onFrame(c: Connection, f: ServerFrame): void {
     const open = this.conn.kind === 'open';
-    if (f.t === 'error') this.events.emit('error', { code: f.code, message: f.message });
+    if (f.t === 'error' && (f.code === SESSION_ENDED || f.code === DISCONNECTED))
+      // Not a failure: the reason of the close that follows (sessionEnded, reconnecting).
+      this.serverReason = f.message;
+    else if (f.t === 'error') this.events.emit('error', { code: f.code, message: f.message });
     else if (f.t === 'welcome' && !open) this.onWelcome(c, f);
     else if (f.t === 'msg' && open) this.onServerMsg(f);
     else if (f.t === 'ok' && open) this.queue.ok(f.id, f.data);
@@ -331,24 +342,34 @@ export class ResilientClient {
     this.sid = w.sid;
     this.key = w.key;
     this.conn = { kind: 'open', c };
+    this.attempt = 0;
+    this.serverReason = undefined;
     const hb = c.welcomed(w.hb);
     this.backoff.resetAfter(Math.min(hb, STABLE_AFTER_MS));
     const reason = outcome.resumed?.reason;
-    if (reason === 'unknown_session' || reason === 'epoch_changed') {
+    const lost = reason === 'unknown_session' || reason === 'epoch_changed';
+    const stop = lost && this.opts.onSessionLost === 'stop';
+    if (lost) {
       // Effectively-once needs the old session's dedup window, which is gone: never resend
-      // a message the old session may have handled.
-      this.queue.rejectTransmitted(
-        (id) =>
-          new ClientError(
-            ClientErrorCode.SessionLost,
-            `the session was lost (${reason}) before message ${id} was answered; it may or may not have been handled`,
-            { details: { id, reason } },
-          ),
-      );
+      // a message the old session may have handled. With 'stop', send nothing at all.
+      const error = (id: string): Error =>
+        new ClientError(
+          ClientErrorCode.SessionLost,
+          `the session was lost (${reason}) before message ${id} was answered; it may or may not have been handled`,
+          { details: { id, reason } },
+        );
+      if (stop) this.queue.rejectAll(error);
+      else this.queue.rejectTransmitted(error);
     }
-    this.queue.resendAll();
+    if (!stop) this.queue.resendAll();
     if (outcome.resumed !== undefined) this.events.emit('resumed', outcome.resumed);
     if (outcome.gap !== undefined) this.events.emit('gap', outcome.gap);
+    if (lost) this.events.emit('sessionLost', { reason });
+    if (stop) {
+      // The new session was never used: end it (bye) and stop; `close` follows.
+      void this.close();
+      return;
+    }
     // A listener above may have closed the client.
     if (this.conn.kind === 'open' && this.conn.c === c && this.closing === undefined)
       this.events.emit('open', { sid: w.sid, resumed: w.resumed });
@@ -356,7 +377,7 @@ export class ResilientClient {
 
   private onServerMsg(f: ServerMsgFrame): void {
     if (f.seq !== undefined) {
-      const verdict = this.inbound.accept(f.seq);
+      const verdict = this.inbound.accept(f.seq, f.prev);
       if (verdict === 'dup') {
         this.counters.duplicatesDropped++;
         return;
@@ -366,6 +387,7 @@ export class ResilientClient {
     this.counters.messages++;
     const ev: ClientEvents['message'] = { data: f.data, seq: f.seq };
     if (f.id !== undefined) ev.id = f.id;
+    if (f.key !== undefined) ev.key = f.key;
     this.events.emit('message', ev);
   }
 
@@ -381,18 +403,33 @@ export class ResilientClient {
    */
   private lost(code: number, reason: string): void {
     if (this.closing !== undefined) return this.finish(code, reason, ClientErrorCode.Closed);
+    const said = this.serverReason;
+    this.serverReason = undefined;
     if (code === CloseCode.Normal || code === CloseCode.BadKey) this.sid = this.key = undefined;
+    if (code === CloseCode.Normal) {
+      // The server ended the session (bye was not sent by this client).
+      this.release();
+      this.events.emit('sessionEnded', { reason: said ?? reason, code });
+      return this.finish(code, reason, `closed_${code}`);
+    }
     if (code === CloseCode.Replaced || !isRetryableClose(code))
       return this.finish(code, reason, `closed_${code}`);
     this.release();
     this.dropped = true;
+    const delayMs = this.backoff.next();
     const timer = this.opts.clock.setTimeout(() => {
       if (this.conn.kind !== 'waiting') return;
       this.counters.reconnects++;
       this.openSocket();
-    }, this.backoff.next());
+    }, delayMs);
     this.conn = { kind: 'waiting', timer };
-    this.events.emit('close', { code, reason, willReconnect: true });
+    const attempt = ++this.attempt;
+    this.events.emit('reconnecting', {
+      attempt,
+      delayMs,
+      lastCloseCode: code,
+      reason: said ?? reason,
+    });
   }
 
   /** Stops for good. */

@@ -38,6 +38,11 @@ export interface ClientMessageEvent {
   /** Absent for volatile messages, which are never stored, replayed or acked. */
   seq: number | undefined;
   id?: string;
+  /**
+   * The key of a keyed message (latest value wins): a newer message with the same key may
+   * replace it before delivery, so its seq can be skipped without a loss.
+   */
+  key?: string;
 }
 
 /**
@@ -52,24 +57,61 @@ export interface ClientResumedEvent {
 }
 
 /**
- * Messages the application will never see, each loss reported once. `live`: seqs `from`..`to`
- * were skipped in the live stream after the resume replay (a superseded keyed message, or a
- * loss). `resume`: the server could not replay `missing` messages (welcome reason `gap`, or
- * any welcome with `missing` > 0, e.g. `epoch_changed`); holes up to `welcome.last` are
- * covered by it and not reported again as `live`.
+ * Messages the application will never see, each loss reported once. `resume`: the server
+ * could not replay `missing` messages (welcome reason `gap`, or any welcome with `missing` >
+ * 0, e.g. `epoch_changed`). `live`: seqs `from`..`to` never arrived and the server did not
+ * say why. A seq skipped because a newer message with the same key replaced it is never a
+ * gap: a 1.1 server names the seq before each hole (`msg.prev`), so a `live` gap means a real
+ * loss. (With a 1.0 server, which cannot say, a hole above `welcome.last` is reported as
+ * `live`, superseded or not.)
  */
 export type ClientGapEvent =
   { reason: 'live'; from: number; to: number } | { reason: 'resume'; missing: number };
 
+/**
+ * The client stopped for good (state `closed`), emitted once: after `close()`, a terminal
+ * code (application codes 4900–4999 included), 4001 (another connection took the session
+ * over), the server ending the session (also `sessionEnded`), or a lost session with
+ * `onSessionLost: 'stop'` (also `sessionLost`). A connection lost on the way is not a
+ * `close`: see `reconnecting`.
+ */
 export interface ClientCloseEvent {
   code: number;
   reason: string;
-  /**
-   * False once the client has stopped for good (state `closed`): after `close()`, a terminal
-   * code (application codes 4900–4999 included), and 4001 (another connection took the
-   * session over).
-   */
-  willReconnect: boolean;
+  /** Always false (kept from 1.0, which also emitted `close` before each reconnect). */
+  willReconnect: false;
+}
+
+/**
+ * A connection (or a connection attempt) was lost and another attempt is scheduled: state
+ * `reconnecting`. `attempt` counts the attempts since the last `welcome` (1 for the first
+ * reconnect); the next one starts in `delayMs` (full-jitter backoff).
+ */
+export interface ClientReconnectingEvent {
+  attempt: number;
+  delayMs: number;
+  /** The close code that ended the last connection or attempt (1006 when it failed). */
+  lastCloseCode: number;
+  reason: string;
+}
+
+/**
+ * The server ended the session (`server.endSession`, the admin API, or a session limit): it
+ * is gone for good, `client.session` is undefined, and `close` follows. Start a new client
+ * for a new session.
+ */
+export interface ClientSessionEndedEvent {
+  /** The reason the server gave (`error` frame `session_ended`), or the close reason. */
+  reason: string;
+  code: number;
+}
+
+/**
+ * A resume found the session gone (`unknown_session`, `epoch_changed`): the server started a
+ * new one. With `onSessionLost: 'stop'`, `close` follows and nothing was sent in it.
+ */
+export interface ClientSessionLostEvent {
+  reason: 'unknown_session' | 'epoch_changed';
 }
 
 /** An `error` frame from the server, an undecodable frame, or a listener that threw. */
@@ -84,6 +126,9 @@ export interface ClientEvents {
   message: ClientMessageEvent;
   resumed: ClientResumedEvent;
   gap: ClientGapEvent;
+  reconnecting: ClientReconnectingEvent;
+  sessionEnded: ClientSessionEndedEvent;
+  sessionLost: ClientSessionLostEvent;
   close: ClientCloseEvent;
   error: ClientErrorEvent;
 }

@@ -20,7 +20,8 @@ it('pings every 25 s and detects a dead connection when the server announces hb:
   expect(h.client.state).toBe('open');
   h.clock.advance(1);
   expect(sock.terminated).toBe(true);
-  expect(h.events.of('close')).toMatchObject([{ code: 4000, willReconnect: true }]);
+  expect(h.events.of('close')).toEqual([]);
+  expect(h.events.of('reconnecting')).toMatchObject([{ attempt: 1, lastCloseCode: 4000 }]);
   expect(h.client.state).toBe('reconnecting');
 });
 

@@ -24,6 +24,8 @@ export class InboundStream {
    * already counted, so a hole at or below it is never reported again as a live gap.
    */
   private replayUntil = 0;
+  /** The server names the seq before each hole (`msg.prev`, protocol 1.1). */
+  private attests = false;
 
   constructor(
     initial: number,
@@ -47,6 +49,7 @@ export class InboundStream {
     // A new session (or a stream rebuilt after data loss) numbers its messages from 1 again.
     if (resumeAsked && (!w.resumed || w.reason === 'epoch_changed')) this.processed = 0;
     this.replayUntil = w.resumed ? w.last : 0;
+    this.attests = (w.minor ?? 0) >= 1;
     this.acks.reset(this.processed);
     if (!resumeAsked) return {};
     if (!w.resumed) return { resumed: { recovered: false, reason: w.reason ?? 'unknown_session' } };
@@ -59,20 +62,24 @@ export class InboundStream {
   }
 
   /**
-   * Takes a stored message's seq: `dup` if it was processed already (drop it), else marks it
-   * processed, schedules its ack and returns the hole before it in the live stream, if any:
-   * only its part above `replayUntil` (the rest was counted by the resume's `missing`).
+   * Takes a stored message's seq (and `prev`, the seq the server wrote before it): `dup` if it
+   * was processed already (drop it), else marks it processed, schedules its ack and returns
+   * the loss before it, if any. From a 1.1 server only seqs the server did not account for
+   * are lost: those up to `prev` (the ones after it were superseded or counted in `missing`).
+   * From a 1.0 server, the hole's part above `replayUntil` (the rest was counted by the
+   * resume's `missing`), superseded or not.
    */
-  accept(seq: number): 'dup' | ClientGapEvent | undefined {
+  accept(seq: number, prev: number | undefined): 'dup' | ClientGapEvent | undefined {
     if (seq <= this.processed) {
       // The server may not have our ack yet; make sure it gets one, or it replays again.
       this.acks.processed(this.processed);
       return 'dup';
     }
-    const from = Math.max(this.processed, this.replayUntil) + 1;
+    const from = this.attests ? this.processed + 1 : Math.max(this.processed, this.replayUntil) + 1;
+    const to = this.attests ? (prev ?? seq - 1) : seq - 1;
     this.processed = seq;
     this.acks.processed(seq);
-    if (seq <= from) return undefined;
-    return { reason: 'live', from, to: seq - 1 };
+    if (to < from) return undefined;
+    return { reason: 'live', from, to };
   }
 }

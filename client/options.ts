@@ -18,7 +18,7 @@ export interface ClientOptions {
    * token (a JWT) is fresh each time. Returning `undefined` sends no token. A function that
    * throws, rejects, returns something else or has not settled within `heartbeatTimeoutMs`
    * counts as a failed connection attempt: an `error` event with code `token_failed`, a
-   * `close` event (1006, `willReconnect: true`) and another attempt after the backoff delay.
+   * `reconnecting` event (`lastCloseCode` 1006) and another attempt after the backoff delay.
    * Default: none.
    */
   token?: string | TokenProvider | undefined;
@@ -71,6 +71,18 @@ export interface ClientOptions {
    * Default: 12 random hex digits and `-`.
    */
   idPrefix?: string | undefined;
+  /**
+   * What to do when a resume finds the session gone (`welcome` reason `unknown_session` or
+   * `epoch_changed`: the server restarted empty, the session expired or was ended). Sends that
+   * may have reached the old session reject with `session_lost` either way.
+   * - `'resend'` (default): go on in the new session; sends that never reached the socket
+   *   are sent in it.
+   * - `'stop'`: nothing is sent in the new session: every unanswered send rejects with
+   *   `session_lost`, the new session is ended (`bye`) and the client stops (`sessionLost`,
+   *   then `close`). For applications that must rebuild their state first (a protocol with
+   *   a handshake): create a new client when ready.
+   */
+  onSessionLost?: 'resend' | 'stop' | undefined;
 }
 
 /** Answers the token for the next connection (`options.token` as a function). */
@@ -90,6 +102,7 @@ export interface ResolvedOptions {
   maxMessageBytes: number;
   clock: ClientClock;
   idPrefix: string;
+  onSessionLost: 'resend' | 'stop';
 }
 
 /** The server's default `maxFrame` (1 MiB). */
@@ -154,6 +167,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
   const baseMs = num('backoff.baseMs', o.backoff?.baseMs, DEFAULT_BACKOFF.baseMs, 1);
   const capMs = num('backoff.capMs', o.backoff?.capMs, Math.max(baseMs, DEFAULT_BACKOFF.capMs), 1);
   if (capMs < baseMs) throw invalid('backoff.capMs', capMs, `>= backoff.baseMs (${baseMs})`);
+  const onSessionLost = o.onSessionLost ?? 'resend';
+  if (onSessionLost !== 'resend' && onSessionLost !== 'stop')
+    throw invalid('onSessionLost', onSessionLost, `'resend' or 'stop'`);
   const idPrefix = o.idPrefix ?? randomPrefix();
   if (typeof idPrefix !== 'string' || idPrefix.length > MAX_PREFIX_LENGTH)
     throw invalid('idPrefix', idPrefix, `a string of at most ${MAX_PREFIX_LENGTH} characters`);
@@ -171,5 +187,6 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     maxMessageBytes: num('maxMessageBytes', o.maxMessageBytes, DEFAULT_MAX_MESSAGE_BYTES, 1, true),
     clock: o.clock ?? systemClock,
     idPrefix,
+    onSessionLost,
   };
 }

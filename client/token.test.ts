@@ -85,8 +85,9 @@ describe('options.token as a function', () => {
       const [error] = h.events.of('error');
       expect(error?.code).toBe('token_failed');
       expect(error?.message).toMatch(/^options\.token\(\) failed: /);
-      expect(h.events.of('close')).toEqual([
-        { code: 1006, reason: error!.message, willReconnect: true },
+      expect(h.events.of('close')).toEqual([]);
+      expect(h.events.of('reconnecting')).toMatchObject([
+        { attempt: 1, lastCloseCode: 1006, reason: error!.message },
       ]);
       expect(h.client.state).toBe('reconnecting');
 
@@ -203,9 +204,9 @@ describe('options.headers', () => {
       const stub = fakeServer();
       g.WebSocket = stub.WebSocket;
       const client = new ResilientClient('ws://127.0.0.1:1/ws', { headers: { 'x-a': 'b' } });
-      const closed = new Promise((resolve) => client.once('close', resolve));
+      const lost = new Promise((resolve) => client.once('reconnecting', resolve));
       client.connect();
-      expect(await closed).toMatchObject({ code: 1006, willReconnect: true });
+      expect(await lost).toMatchObject({ attempt: 1, lastCloseCode: 1006 });
       expect(stub.sockets).toHaveLength(0);
       await client.close();
     } finally {

@@ -2,6 +2,7 @@ export { createServer, RwsServer, type ServerOptions, type ListenInfo } from './
 export { NackError, type ClientMessage, type MessageHandler } from './session/client-messages.js';
 export type { SendOptions, SendResult } from './session/hub.js';
 export type { UserSendOutcome, UserSendResult } from './session/user-send.js';
+export type { LifecycleOptions } from './session/lifecycle.js';
 export {
   AuthError,
   bearerToken,

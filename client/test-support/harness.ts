@@ -35,7 +35,17 @@ export interface EventLog {
 
 export function recordEvents(client: ResilientClient): EventLog {
   const all: [keyof ClientEvents, unknown][] = [];
-  const names = ['open', 'message', 'resumed', 'gap', 'close', 'error'] as const;
+  const names = [
+    'open',
+    'message',
+    'resumed',
+    'gap',
+    'reconnecting',
+    'sessionEnded',
+    'sessionLost',
+    'close',
+    'error',
+  ] as const;
   for (const name of names) client.on(name, (payload) => all.push([name, payload]));
   return {
     all,

@@ -26,6 +26,11 @@ export const CloseCode = {
   Replaced: 4001,
   SlowConsumer: 4002,
   Overloaded: 4003,
+  /**
+   * 1.1: the server (an operator, `server.disconnect`) closed this connection on purpose and
+   * kept the session: reconnect and resume.
+   */
+  Disconnected: 4004,
   Unauthorized: 4500,
   ProtocolError: 4501,
   BadKey: 4502,
@@ -97,6 +102,10 @@ export const ErrorCode = {
   Unavailable: 'unavailable',
   /** The peer kept sending client messages past its rate limit (close 4003). */
   RateLimited: 'rate_limited',
+  /** 1.1: the server ended the session (`server.endSession`, admin); close 1000 follows. */
+  SessionEnded: 'session_ended',
+  /** 1.1: the server closed the connection and kept the session (close 4004); resume. */
+  Disconnected: 'disconnected',
 } as const;
 
 /** Codes of `nack` frames the server itself sends (applications add their own). */

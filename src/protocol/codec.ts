@@ -92,6 +92,8 @@ const serverChecks: Record<string, Check<ServerFrame>> = {
       if (!isSeq(o.missing)) return 'welcome.missing must be an integer >= 0';
       out.missing = o.missing;
     }
+    // A later revision's field the SDK does not know is ignored, like any unknown field.
+    if (isSeq(o.minor)) out.minor = o.minor;
     return out;
   },
   msg(o) {
@@ -104,6 +106,15 @@ const serverChecks: Record<string, Check<ServerFrame>> = {
     if (o.id !== undefined) {
       if (typeof o.id !== 'string') return 'msg.id must be a string';
       out.id = o.id;
+    }
+    if (o.prev !== undefined) {
+      if (out.seq === undefined || !isSeq(o.prev) || o.prev >= out.seq)
+        return 'msg.prev must be an integer >= 0 below msg.seq';
+      out.prev = o.prev;
+    }
+    if (o.key !== undefined) {
+      if (typeof o.key !== 'string') return 'msg.key must be a string';
+      out.key = o.key;
     }
     return out;
   },
@@ -228,10 +239,22 @@ export function encodeFrame(frame: ClientFrame | ServerFrame): string {
  * Hot path: build a server `msg` frame around an already-serialized `data` JSON text, so a
  * stored message is serialized once (at send) and never again (not at replay, not to hash).
  */
-export function encodeMsg(seq: number | undefined, dataJson: string, id?: string): string {
-  const head = seq === undefined ? '{"t":"msg"' : `{"t":"msg","seq":${seq}`;
+export function encodeMsg(
+  seq: number | undefined,
+  dataJson: string,
+  id?: string,
+  key?: string,
+  prev?: number,
+): string {
+  const head =
+    seq === undefined
+      ? '{"t":"msg"'
+      : prev === undefined
+        ? `{"t":"msg","seq":${seq}`
+        : `{"t":"msg","seq":${seq},"prev":${prev}`;
   const idPart = id === undefined ? '' : `,"id":${JSON.stringify(id)}`;
-  return `${head}${idPart},"data":${dataJson}}`;
+  const keyPart = key === undefined ? '' : `,"key":${JSON.stringify(key)}`;
+  return `${head}${idPart}${keyPart},"data":${dataJson}}`;
 }
 
 /** Join frames into one WebSocket message. */

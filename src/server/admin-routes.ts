@@ -1,5 +1,6 @@
 /**
- * The admin API (docs/protocol.md "HTTP API"): stats, top-N sessions, one session, kick,
+ * The admin API (docs/protocol.md "HTTP API"): stats, top-N sessions, one session, disconnect
+ * and end,
  * dead letters (dlq-routes.ts: list, replay, purge), breakers (list, reset, force open) and
  * the event log (event-log.ts).
  * Everything here answers in bounded time and size whatever the number of sessions: lists
@@ -19,12 +20,27 @@ import {
   HttpError,
   idParam,
   intParam,
+  readOptionalJson,
   sendJson,
 } from './http-util.js';
+import { MAX_REASON_LENGTH } from '../session/lifecycle.js';
 
 export type { AdminContext } from './admin-context.js';
 
+/** The optional `reason` of a disconnect or an end (told to the client). */
+function bodyReason(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REASON_LENGTH)
+    throw new HttpError(
+      400,
+      'bad_request',
+      `"reason" must be a string of 1-${MAX_REASON_LENGTH} characters`,
+    );
+  return value;
+}
+
 const SESSION = /^\/api\/sessions\/([^/]+)$/;
+const SESSION_ACTION = /^\/api\/sessions\/([^/]+)\/(disconnect|end)$/;
 const USER_SESSIONS = /^\/api\/users\/([^/]+)\/sessions$/;
 /** The most nodes a stats snapshot lists (the `cluster` figures count them all). */
 export const MAX_STATS_NODES = 64;
@@ -75,6 +91,21 @@ export async function adminRoute(
     const record = await ctx.store.getSession(sid);
     if (record === undefined) throw unknownSession(sid);
     sendJson(res, 200, view(ctx, record));
+    return true;
+  }
+  m = SESSION_ACTION.exec(path);
+  if (m !== null) {
+    allow(method, 'POST');
+    const sid = decodeSegment(m[1]!, 'session id');
+    const body = await readOptionalJson(req, ctx.maxBodyBytes);
+    const reason = bodyReason(body.reason);
+    if (m[2] === 'disconnect') {
+      if (!(await ctx.hub.disconnect(sid, reason))) throw unknownSession(sid);
+      sendJson(res, 200, { sid, disconnected: true });
+    } else {
+      if (!(await ctx.hub.endSession(sid, 'admin', reason))) throw unknownSession(sid);
+      sendJson(res, 200, { sid, ended: true });
+    }
     return true;
   }
   m = USER_SESSIONS.exec(path);

@@ -16,6 +16,7 @@ import type { DeadLetterStore } from '../outbox/dead-letter-store.js';
 import type { BreakerRegistry } from '../resilience/breaker-registry.js';
 import type { MessageHandler } from '../session/client-messages.js';
 import type { Hub, SendOptions, SendResult } from '../session/hub.js';
+import { lifecycleReason, type LifecycleOptions } from '../session/lifecycle.js';
 import { startSweeper } from '../session/sweeper.js';
 import type { SessionBus } from '../store/session-bus.js';
 import type { SessionRecord, Store } from '../store/store.js';
@@ -137,11 +138,22 @@ export class RwsServer extends Emitter<CoreEvents> {
   }
 
   /**
-   * End a session at once, wherever it is attached: its connection closes with 1000, what
-   * its outbox held is dead-lettered (`session_closed`). False when there is no such session.
+   * End a session at once, wherever it is attached: the client gets error `session_ended`
+   * (with `reason`) and close 1000, and stops; what its outbox held is dead-lettered
+   * (`session_closed`). False when there is no such session. `reason`: at most 256
+   * characters (RwsError `bad_options` otherwise).
    */
-  endSession(sid: string): Promise<boolean> {
-    return this.hub.endSession(sid);
+  async endSession(sid: string, options: LifecycleOptions = {}): Promise<boolean> {
+    return this.hub.endSession(sid, 'admin', lifecycleReason(options));
+  }
+
+  /**
+   * Close the session's connection, wherever it is attached, and keep the session: the client
+   * gets error `disconnected` (with `reason`) and close 4004 (retryable), then reconnects and
+   * resumes with nothing lost. True when the session exists, attached or not.
+   */
+  async disconnect(sid: string, options: LifecycleOptions = {}): Promise<boolean> {
+    return this.hub.disconnect(sid, lifecycleReason(options));
   }
 
   /** Stored sends accepted by this node since start (messages, bytes of their data). */

@@ -4,7 +4,7 @@
  * session attached here, a session ended elsewhere. Each is applied to the sessions attached
  * on this node; the store's seq stays the truth (src/store/session-bus.ts).
  */
-import { CloseCode } from '../protocol/index.js';
+import { CloseCode, ErrorCode } from '../protocol/index.js';
 import type { BusEvent } from '../store/session-bus.js';
 import type { Delivery } from './delivery.js';
 import type { PositionCheck } from './position-check.js';
@@ -38,9 +38,39 @@ export function onBusEvent(e: BusEvent, here: BusEventTargets): void {
       }
       return;
     case 'ended':
-      here.registry.end(e.sid)?.conn.close(CloseCode.Normal, endReason(e.by));
+      here.registry
+        .end(e.sid)
+        ?.conn.close(CloseCode.Normal, endReason(e.by), endedFrame(e.by, e.reason));
+      return;
+    case 'disconnect':
+      here.registry.current(e.sid)?.conn.close(...disconnectClose(e.reason));
       return;
   }
+}
+
+/**
+ * The `error` frame before the 1000 of a session the server ended (protocol 1.1): the client
+ * learns `session_ended` and the reason. None after `bye` (the client asked).
+ */
+export function endedFrame(
+  by: 'bye' | 'admin' | 'user_limit',
+  reason: string | undefined,
+): { code: string; message: string } | undefined {
+  if (by === 'bye') return undefined;
+  const fallback =
+    by === 'user_limit' ? 'too many sessions for this user' : 'the server ended the session';
+  return { code: ErrorCode.SessionEnded, message: reason ?? fallback };
+}
+
+/** How a connection closes when the application disconnects its session (kept: 4004). */
+export function disconnectClose(
+  reason: string | undefined,
+): [number, string, { code: string; message: string }] {
+  return [
+    CloseCode.Disconnected,
+    'disconnected',
+    { code: ErrorCode.Disconnected, message: reason ?? 'disconnected by the server; resume' },
+  ];
 }
 
 /** The close reason of a session ended by `by`. */

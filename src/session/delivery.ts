@@ -25,7 +25,13 @@ export class Delivery {
   ) {}
 
   /** Write a stored message to an attached session, or leave it for the pump. */
-  deliver(local: LocalSession, seq: number, json: string, id: string | undefined): void {
+  deliver(
+    local: LocalSession,
+    seq: number,
+    json: string,
+    id: string | undefined,
+    key: string | undefined,
+  ): void {
     if (seq <= local.sentSeq) return;
     if (local.pumping) {
       local.needsPump = true;
@@ -41,7 +47,7 @@ export class Delivery {
       void this.pump(local);
       return;
     }
-    local.conn.write(encodeMsg(seq, json, id));
+    local.conn.write(encodeMsg(seq, json, id, key));
     local.sentSeq = seq;
   }
 
@@ -54,15 +60,23 @@ export class Delivery {
     if (local !== undefined && seq > local.sentSeq) void this.pump(local);
   }
 
-  /** Write retained messages in order until caught up or congested. */
+  /**
+   * Write retained messages in order until caught up or congested. Across a hole (seqs the
+   * store no longer has: superseded by a newer keyed message, or lost and counted in the
+   * resume's `missing`) the frame carries `prev`, so the client knows the hole is not a loss.
+   * A loss the client was never told of never gets here: the pump closes 4002 first.
+   */
   writeStored(local: LocalSession, messages: readonly StoredMessage[]): boolean {
     for (const m of messages) {
-      if (m.seq <= local.sentSeq) continue;
+      const after = local.sentSeq;
+      if (m.seq <= after) continue;
       if (!local.conn.writable) {
         local.conn.deferred = true;
         return false;
       }
-      local.conn.write(encodeMsg(m.seq, m.data, m.id));
+      local.conn.write(
+        encodeMsg(m.seq, m.data, m.id, m.key, m.seq === after + 1 ? undefined : after),
+      );
       local.sentSeq = m.seq;
     }
     return true;
@@ -87,6 +101,10 @@ export class Delivery {
           const r = await this.outbox.read(local.sid, local.sentSeq, READ_BATCH);
           if (r.status !== 'ok' || !this.registry.isCurrent(local)) return;
           if (r.expired.length > 0) this.lost(local.sid, r.expired);
+          // A loss after what this connection was sent (evicted by a send on another node,
+          // whose bus hint has not come yet) closes it before anything past the loss is
+          // written: a hole on a live connection is never a loss (docs/protocol.md §9).
+          if (r.lostTo > local.sentSeq) this.lostUpTo(local.sid, r.lostTo);
           const complete = this.writeStored(local, r.messages);
           if (!complete || r.messages.length < READ_BATCH) break;
         }

@@ -6,6 +6,7 @@
 import {
   CloseCode,
   ErrorCode,
+  PROTOCOL_MINOR,
   PROTOCOL_VERSION,
   type HelloFrame,
   type ResumeRequest,
@@ -164,11 +165,16 @@ export class Handshake {
       recovered: !gap && !r.epochChanged,
       last: r.session.last,
       hb: ctx.heartbeatIntervalMs,
+      minor: PROTOCOL_MINOR,
     };
     if (r.epochChanged) welcome.reason = 'epoch_changed';
     else if (gap) welcome.reason = 'gap';
     if (gap) welcome.missing = r.missing;
-    const local = this.open(conn, welcome, r.acked, r.messages, r.missing, identity);
+    // Where the client stands: its own ack (the server may hold a higher one, from an earlier
+    // instance of the client), so the first replayed message's `prev` covers the seqs between
+    // (docs/protocol.md §6, "prev"). A rebuilt stream starts again from what the store says.
+    const base = r.epochChanged ? r.acked : Math.min(ack, r.acked);
+    const local = this.open(conn, welcome, base, r.messages, r.missing, identity);
     // Another node resumed the session while the store answered this resume: whichever the
     // store applied last owns it (its takeover hint may have come before this node held the
     // session, so nothing here closed). The store decides; it usually says this node.
@@ -212,13 +218,14 @@ export class Handshake {
       reason,
       last: 0,
       hb: ctx.heartbeatIntervalMs,
+      minor: PROTOCOL_MINOR,
     };
     return this.open(conn, welcome, 0, [], 0, identity);
   }
 
   /**
-   * Attach the session to `conn`, send `welcome` and the retained messages after `acked`
-   * (as many as fit below the high-water mark; the pump that follows writes the rest).
+   * Attach the session to `conn`, send `welcome` and the retained messages after `acked` (the
+   * client's position; as many as fit below the high-water mark, the pump writes the rest).
    */
   private open(
     conn: Connection,

@@ -14,7 +14,7 @@ import { CloseCode } from '../protocol/index.js';
 import type { SessionRecord, StoredMessage } from '../store/store.js';
 import { LoopbackBus } from '../store/loopback-bus.js';
 import type { BusEvent, SessionBus } from '../store/session-bus.js';
-import { endReason, onBusEvent } from './bus-events.js';
+import { disconnectClose, endedFrame, endReason, onBusEvent } from './bus-events.js';
 import type { ClientLimits } from './client-limits.js';
 import { ClientMessages, type MessageHandler } from './client-messages.js';
 import { closeConnections } from './close-connections.js';
@@ -251,10 +251,17 @@ export class Hub {
     else this.publish({ type: 'lost', stream: { kind: 'session', sid }, upTo: maxSeq(messages) });
   }
 
-  /** End a session at once, wherever it is attached (admin). False if there is none. */
-  async endSession(sid: string, by: 'admin' | 'user_limit' = 'admin'): Promise<boolean> {
+  /**
+   * End a session at once, wherever it is attached (admin, `server.endSession`): the client
+   * gets error `session_ended` (with `reason`) and close 1000. False if there is none.
+   */
+  async endSession(
+    sid: string,
+    by: 'admin' | 'user_limit' = 'admin',
+    reason?: string,
+  ): Promise<boolean> {
     const local = this.registry.end(sid);
-    local?.conn.close(CloseCode.Normal, endReason(by));
+    local?.conn.close(CloseCode.Normal, endReason(by), endedFrame(by, reason));
     let existed: boolean;
     try {
       existed = await this.outbox.forget(sid);
@@ -265,10 +272,30 @@ export class Hub {
       throw error;
     }
     if (existed) {
-      this.publish({ type: 'ended', sid, by });
+      this.publish(
+        reason === undefined ? { type: 'ended', sid, by } : { type: 'ended', sid, by, reason },
+      );
       this.events.emit('end', { sid, by });
     }
     return existed;
+  }
+
+  /**
+   * Close the session's connection, wherever it is attached, and keep the session: the client
+   * gets error `disconnected` (with `reason`) and close 4004, then resumes. True when the
+   * session exists (attached or not); false if there is none.
+   */
+  async disconnect(sid: string, reason?: string): Promise<boolean> {
+    const local = this.registry.current(sid);
+    if (local !== undefined) {
+      local.conn.close(...disconnectClose(reason));
+      return true;
+    }
+    if ((await this.outbox.store.getSession(sid)) === undefined) return false;
+    this.publish(
+      reason === undefined ? { type: 'disconnect', sid } : { type: 'disconnect', sid, reason },
+    );
+    return true;
   }
 
   /** The live sessions of `user`, oldest first (at most `maxSessionsPerUser` + a margin). */

@@ -132,22 +132,22 @@ export class SendPath {
       const message = newMessage(json, bytes, id, options);
       const reject = options.ifFull === 'reject';
       if (!this.outbox.canAppendNow)
-        return this.outbox.append(sid, message, reject).then((r) => this.sent(sid, json, id, r));
-      return Promise.resolve(this.sent(sid, json, id, this.outbox.appendNow(sid, message, reject)));
+        return this.outbox.append(sid, message, reject).then((r) => this.sent(sid, message, r));
+      return Promise.resolve(this.sent(sid, message, this.outbox.appendNow(sid, message, reject)));
     } catch (error) {
       return rejection(error);
     }
   }
 
   /** What a stored send does with the outbox's answer (both paths): deliver, or throw. */
-  private sent(sid: string, json: string, id: string | undefined, r: AppendOutcome): SendResult {
+  private sent(sid: string, message: NewMessage, r: AppendOutcome): SendResult {
     switch (r.status) {
       case 'stored': {
         const local = this.registry.current(sid);
         if (local === undefined) this.remote.appended(sid, r.seq, r.dropped);
         else {
           if (r.dropped.length > 0) this.delivery.lost(sid, r.dropped);
-          this.delivery.deliver(local, r.seq, json, id);
+          this.delivery.deliver(local, r.seq, message.data, message.id, message.key);
         }
         return { seq: r.seq };
       }

@@ -27,6 +27,12 @@ export class LossRuns {
     return this.total;
   }
 
+  /** The highest lost seq above the last trim (0 if none). */
+  get highest(): number {
+    const n = this.runs.length;
+    return n === 0 ? 0 : this.runs[n - 1]!;
+  }
+
   /** Record that `seq` was lost; `seq` must exceed every seq recorded before. */
   add(seq: number): void {
     const n = this.runs.length;

@@ -233,7 +233,9 @@ export class MemoryStore implements Store, SyncAppend {
     if (s === undefined) return UNKNOWN;
     const expired = expirePrefix(s, now);
     this.settle(s);
-    return { status: 'ok', messages: s.outbox.after(afterSeq, limit), expired, last: s.last };
+    const messages = s.outbox.after(afterSeq, limit);
+    const lostTo = s.losses?.highest ?? 0;
+    return { status: 'ok', messages, expired, last: s.last, lostTo };
   }
 
   async claimClientMessage(

@@ -37,8 +37,16 @@ export type BusEvent =
   | { readonly type: 'refused'; readonly sid: string }
   /** Session `sid` was resumed on node `owner`: another node holding it closes it (4001). */
   | { readonly type: 'takeover'; readonly sid: string; readonly owner: string }
-  /** Session `sid` ended (bye, admin) on another node: a node holding it closes it (1000). */
-  | { readonly type: 'ended'; readonly sid: string; readonly by: 'bye' | 'admin' | 'user_limit' };
+  /** Session `sid` ended (bye, admin) on another node: a node holding it closes it (1000),
+   *  telling the client `reason` (error `session_ended`) when one was given. */
+  | {
+      readonly type: 'ended';
+      readonly sid: string;
+      readonly by: 'bye' | 'admin' | 'user_limit';
+      readonly reason?: string;
+    }
+  /** The application disconnected session `sid` (kept): a node holding it closes it (4004). */
+  | { readonly type: 'disconnect'; readonly sid: string; readonly reason?: string };
 
 /** What a node hears from the bus. */
 export interface BusListener {

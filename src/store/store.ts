@@ -145,7 +145,18 @@ export type AckResult =
   | { status: 'unknown_session' };
 
 export type ReadResult =
-  | { status: 'ok'; messages: StoredMessage[]; expired: StoredMessage[]; last: number }
+  | {
+      status: 'ok';
+      messages: StoredMessage[];
+      expired: StoredMessage[];
+      last: number;
+      /**
+       * The highest seq lost (TTL, overflow eviction) above the session's ack, 0 if none: a
+       * reader that has not written up to it must not write past it without telling the
+       * client (delivery closes 4002 instead).
+       */
+      lostTo: number;
+    }
   | { status: 'unknown_session' };
 
 export type ResumeResult =

@@ -3,7 +3,7 @@
  * Run by `runStoreContract` (src/store/store.contract.ts).
  */
 import { expect } from 'vitest';
-import { T0, seqs, is, type ContractContext } from './support.contract.js';
+import { T0, TTL, msg, seqs, is, type ContractContext } from './support.contract.js';
 
 export function ackReadContract(c: ContractContext): void {
   const { open, session, appendAll } = c;
@@ -59,6 +59,28 @@ export function ackReadContract(c: ContractContext): void {
       expect(seqs(is(await store.read(sid, 0, 100, T0), 'ok').messages)).toEqual([1, 2, 3, 4, 5]);
       expect(is(await store.read(sid, 5, 10, T0), 'ok').messages).toEqual([]);
       expect(is(await store.read(sid, 0, 0, T0), 'ok').messages).toEqual([]);
+    });
+
+    test('reports the highest lost seq above the ack (lostTo), not superseded ones', async () => {
+      const store = await open({ maxMessages: 3 });
+      const sid = await session(store);
+      // A keyed replacement leaves a hole that is not a loss.
+      await appendAll(store, sid, ['a']);
+      await store.append(sid, msg('k1', { key: 'k' }), T0);
+      await store.append(sid, msg('k2', { key: 'k' }), T0);
+      expect(is(await store.read(sid, 0, 10, T0), 'ok')).toMatchObject({ lostTo: 0 });
+      // Overflow evicts seq 1 (drop-oldest): a loss.
+      await appendAll(store, sid, ['b', 'c']);
+      const afterEviction = is(await store.read(sid, 0, 10, T0), 'ok');
+      expect(seqs(afterEviction.messages)).toEqual([3, 4, 5]);
+      expect(afterEviction.lostTo).toBe(1);
+      // Expiry found by the read itself counts at once.
+      const late = is(await store.read(sid, 0, 10, T0 + TTL + 1), 'ok');
+      expect(seqs(late.expired)).toEqual([3, 4, 5]);
+      expect(late.lostTo).toBe(5);
+      // An ack past the losses forgets them.
+      await store.ack(sid, 5, T0 + TTL + 1);
+      expect(is(await store.read(sid, 0, 10, T0 + TTL + 1), 'ok').lostTo).toBe(0);
     });
   });
 }

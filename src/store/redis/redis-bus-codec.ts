@@ -6,6 +6,9 @@
  *   [1, from, "a", sid, seq]        appended   [1, from, "t", sid, owner]   takeover
  *   [1, from, "l", sid, upTo]       lost       [1, from, "e", sid, by]      ended
  *   [1, from, "r", sid]             refused    [1, busId, "p"]              probe
+ *   [1, from, "d", sid(, reason)]   disconnect
+ * `ended` may carry a sixth element, the reason told to the client (`[1, from, "e", sid, by,
+ * reason]`); without a reason both messages keep the 1.0 length, which older nodes read.
  * `from` is the publishing node (for a probe: the probing bus instance). A malformed message
  * decodes to undefined: the bus counts and ignores it, never throws.
  */
@@ -25,7 +28,17 @@ export function encodeBusEvent(from: string, event: BusEvent): string {
     case 'takeover':
       return JSON.stringify([VERSION, from, 't', event.sid, event.owner]);
     case 'ended':
-      return JSON.stringify([VERSION, from, 'e', event.sid, event.by]);
+      return JSON.stringify(
+        event.reason === undefined
+          ? [VERSION, from, 'e', event.sid, event.by]
+          : [VERSION, from, 'e', event.sid, event.by, event.reason],
+      );
+    case 'disconnect':
+      return JSON.stringify(
+        event.reason === undefined
+          ? [VERSION, from, 'd', event.sid]
+          : [VERSION, from, 'd', event.sid, event.reason],
+      );
   }
 }
 
@@ -47,7 +60,7 @@ export function decodeBusMessage(text: string): DecodedBusMessage | undefined {
   }
   if (!Array.isArray(m) || m[0] !== VERSION || !isName(m[1])) return undefined;
   const from = m[1];
-  const [, , code, sid, arg] = m as unknown[];
+  const [, , code, sid, arg, extra] = m as unknown[];
   const event = (e: BusEvent): DecodedBusMessage => ({ kind: 'event', from, event: e });
   switch (code) {
     case 'p':
@@ -67,10 +80,17 @@ export function decodeBusMessage(text: string): DecodedBusMessage | undefined {
         ? event({ type: 'takeover', sid, owner: arg })
         : undefined;
     case 'e':
-      return m.length === 5 &&
-        isName(sid) &&
-        (arg === 'bye' || arg === 'admin' || arg === 'user_limit')
-        ? event({ type: 'ended', sid, by: arg })
+      if (!isName(sid) || (arg !== 'bye' && arg !== 'admin' && arg !== 'user_limit'))
+        return undefined;
+      if (m.length === 5) return event({ type: 'ended', sid, by: arg });
+      return m.length === 6 && typeof extra === 'string'
+        ? event({ type: 'ended', sid, by: arg, reason: extra })
+        : undefined;
+    case 'd':
+      if (!isName(sid)) return undefined;
+      if (m.length === 4) return event({ type: 'disconnect', sid });
+      return m.length === 5 && typeof arg === 'string'
+        ? event({ type: 'disconnect', sid, reason: arg })
         : undefined;
     default:
       return undefined;

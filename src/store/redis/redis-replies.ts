@@ -91,10 +91,13 @@ export function readReply(r: Reply, ttl: number): ReadResult {
   const expiredCount = Number(r[2]);
   const expired = readMessages(r, 3, expiredCount, ttl);
   const start = 3 + expiredCount * 6;
+  // The last element is the highest lost seq (the READ script appends it after the messages).
+  const end = r.length - 1;
   return {
     status: 'ok',
-    messages: readMessages(r, start, (r.length - start) / 6, ttl),
+    messages: readMessages(r, start, (end - start) / 6, ttl),
     expired,
     last: Number(r[1]),
+    lostTo: Number(r[end]),
   };
 }

@@ -183,5 +183,7 @@ if limit > 0 and s.n > 0 then
   for _, e in ipairs(rows) do put(out, entry(e)) end
 end
 out[2] = s.l
+-- The highest lost seq above the ack (the last run's end), after this read's expiries.
+out[#out + 1] = tonumber(string.match(s.lr or '', '(%d+)$') or '0')
 return out
 `;
