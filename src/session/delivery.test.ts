@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../test/support/chaos-proxy.js';
+import { LoopbackBus } from '../store/loopback-bus.js';
 import { HubHarness } from './test-support/hub-harness.js';
 
 const range = (from: number, to: number): number[] =>
@@ -134,6 +135,46 @@ describe('losses on an attached connection', () => {
     const w = await h.hello(again, { sid, key, ack: 1 });
     expect(w).toMatchObject({ recovered: false, reason: 'gap', missing: 1, last: 4 });
     expect(again.seqs).toEqual([3, 4]);
+  });
+
+  it('a loss the node was never told of (another node evicted, its bus hint lost) closes 4002 before anything past it is written', async () => {
+    const bus = new LoopbackBus();
+    const h = new HubHarness({ limits: { maxMessages: 2 }, writer: { highWaterMark: 1000 }, bus });
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 1);
+    t.bufferedAmount = 5000;
+    h.flush();
+    // Appends straight to the shared store, as another node would: 2 and 3 are evicted by 4
+    // and 5 before this connection was written them. Its `lost` hint never arrives; only its
+    // `appended` hint for 5 does, once the socket has drained.
+    for (const d of ['2', '3', '4', '5'])
+      await h.store.append(sid, { data: d, bytes: 1 }, h.clock.now());
+    t.drain(0);
+    await h.settle();
+    expect(t.closed).toBeUndefined();
+    bus.publish('node-b', { type: 'appended', stream: { kind: 'session', sid }, seq: 5 });
+    await h.settle();
+    expect(t.closed?.code).toBe(4002);
+    // Nothing past the loss reached the client as if the hole were a replacement.
+    expect(t.seqs).toEqual([1]);
+  });
+
+  it('a keyed replacement the connection was not written carries prev: the hole is named, nothing closes', async () => {
+    const h = new HubHarness({ writer: { highWaterMark: 1000 } });
+    const { t, sid } = await h.session();
+    await h.hub.send(sid, 'plain');
+    t.bufferedAmount = 5000;
+    h.flush();
+    await h.hub.send(sid, { v: 1 }, { key: 'k' });
+    await h.hub.send(sid, { v: 2 }, { key: 'k' }); // replaces seq 2 before it was written
+    await h.hub.send(sid, 'after');
+    t.drain(0);
+    await h.settle();
+    expect(t.closed).toBeUndefined();
+    expect(t.seqs).toEqual([1, 3, 4]);
+    const msgs = t.framesOf('msg');
+    expect(msgs[1]).toEqual({ t: 'msg', seq: 3, prev: 1, key: 'k', data: { v: 2 } });
+    expect(msgs[2]).toEqual({ t: 'msg', seq: 4, data: 'after' });
   });
 
   it('data larger than maxMessageBytes is refused with message_too_large, nothing stored', async () => {
