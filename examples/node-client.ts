@@ -13,9 +13,10 @@ client.on('message', ({ seq, data }) =>
   console.log(`message ${seq ?? '-'}: ${JSON.stringify(data)}`),
 );
 client.on('resumed', (e) => console.log(`resumed: recovered=${e.recovered} ${e.reason ?? ''}`));
-client.on('close', (e) =>
-  console.log(`closed ${e.code}${e.willReconnect ? ', reconnecting' : ''}`),
+client.on('reconnecting', (e) =>
+  console.log(`connection lost (${e.lastCloseCode}): attempt ${e.attempt} in ${e.delayMs} ms`),
 );
+client.on('close', (e) => console.log(`closed ${e.code}`));
 
 client.connect();
 const answer = await client.send({ text: 'hi' });

@@ -178,7 +178,7 @@ function startClient(t: Track, resume?: ClientSession): ResilientClient {
     problem(`slot ${t.slot}: resume not recovered (${e.reason}, missing ${e.missing})`);
   });
   client.on('close', (e) => {
-    if (e.willReconnect || t.stopping === client) return;
+    if (t.stopping === client) return;
     T.unexpectedStops++;
     problem(`slot ${t.slot}: the client stopped (close ${e.code} ${e.reason})`);
   });

@@ -179,14 +179,17 @@ export function startTryIt(o: { onActivity: () => void }): void {
         log(`message seq ${m.seq ?? '–'}: ${JSON.stringify(m.data)}`);
       render();
     });
-    c.on('close', (e) => {
+    c.on('reconnecting', (e) => {
       log(
-        `close ${e.code}${e.reason === '' ? '' : ` (${e.reason})`}${e.willReconnect ? ', reconnecting' : ''}`,
+        `close ${e.lastCloseCode}${e.reason === '' ? '' : ` (${e.reason})`}, reconnecting (attempt ${e.attempt} in ${e.delayMs} ms)`,
       );
-      if (!e.willReconnect) {
-        stopTraffic();
-        enable(false);
-      }
+      render();
+    });
+    c.on('sessionEnded', (e) => log(`session ended by the server: ${e.reason}`));
+    c.on('close', (e) => {
+      log(`close ${e.code}${e.reason === '' ? '' : ` (${e.reason})`}`);
+      stopTraffic();
+      enable(false);
       render();
     });
     c.on('error', (e) => log(`error ${e.code}: ${e.message}`));

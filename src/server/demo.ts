@@ -92,7 +92,8 @@ client.on('message', (m) => {
   else log('msg ' + (m.seq ?? '-') + ' ' + JSON.stringify(m.data));
   save();
 });
-client.on('close', (e) => { $('state').textContent = e.willReconnect ? 'reconnecting' : 'closed'; log('close ' + e.code); });
+client.on('reconnecting', (e) => { $('state').textContent = 'reconnecting'; log('close ' + e.lastCloseCode + ', reconnecting (attempt ' + e.attempt + ')'); });
+client.on('close', (e) => { $('state').textContent = 'closed'; log('close ' + e.code); });
 $('send').onclick = async () => { const r = await client.send($('text').value); log('ok ' + JSON.stringify(r)); };
 $('drop').onclick = () => { log('dropping the connection'); socket?.close(4000, 'dropped by the demo page'); };
 $('hold').onclick = () => {
