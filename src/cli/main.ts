@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticatorFromConfig } from '../auth/configured.js';
 import type { Authenticate } from '../auth/principal.js';
-import { formatConfig, isConfigError, resolveConfig } from '../config/index.js';
+import { formatConfig, isConfigError, logSampling, resolveConfig } from '../config/index.js';
 import { redactUrlCredentials } from '../config/url.js';
 import { help, usage } from './help.js';
 import { describeListenError, describeStoreError } from './listen-error.js';
-import { attachLogger, createLogger, logRequest } from '../server/logging.js';
+import { attachLogger, createLogger } from '../server/logging.js';
 import { demoHandler, demoRoutes, startDemoTicker } from '../server/demo.js';
 import { createServer } from '../server/server.js';
 
@@ -96,12 +96,12 @@ async function serve(
     ...(authenticate === undefined ? {} : { authenticate }),
     ...(config.demo ? { onMessage: demoHandler, extraRoutes: demoRoutes } : {}),
   });
-  const logs = attachLogger(server, log);
+  const logs = attachLogger(server, log, { sample: logSampling(config.logSample) });
   if (log.isLevelEnabled('debug')) {
     // One debug line per HTTP request (a second listener: the routes stay free of logging).
     server.observeRequests((req: IncomingMessage, res: ServerResponse) => {
       const start = performance.now();
-      res.once('finish', () => logRequest(log, req, res.statusCode, performance.now() - start));
+      res.once('finish', () => logs.logRequest(req, res.statusCode, performance.now() - start));
     });
   }
   // Handlers go in before the port opens: a signal is delivered by the OS, and one that came

@@ -1,4 +1,11 @@
 export { ConfigError, isConfigError, type ConfigProblem } from './config-error.js';
+export {
+  LOG_SAMPLE_KINDS,
+  logSampling,
+  parseLogSample,
+  type LogSampleKind,
+  type LogSampling,
+} from './log-sample.js';
 export { formatConfig, formatSettingValue } from './format.js';
 export {
   isLoopbackHost,

@@ -319,6 +319,14 @@ export const SETTINGS = {
     values: ['json', 'pretty'],
     doc: 'json: one JSON object per line (for log collectors); pretty: coloured, human-readable lines (development only: slower).',
   },
+  logSample: {
+    kind: 'string',
+    env: 'RWS_LOG_SAMPLE',
+    flag: '--log-sample',
+    default: '',
+    logSample: true,
+    doc: 'Sampling of high-frequency log lines below warn, e.g. session:100,send:1000: 1 line in N of a kind is written, with sampled: {every, suppressed}; a bare N applies to every kind not named (kinds: docs/operations.md). Never warnings or errors.',
+  },
   sweepInterval: {
     kind: 'duration',
     env: 'RWS_SWEEP_INTERVAL',

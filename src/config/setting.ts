@@ -55,6 +55,8 @@ export interface StringSetting extends Common {
   readonly storeUrl?: boolean;
   /** Empty, or comma-separated http(s) origins (`scheme://host[:port]`, no path). */
   readonly originList?: boolean;
+  /** Empty, or log sampling entries (`kind:N`, a bare `N`; config/log-sample.ts). */
+  readonly logSample?: boolean;
 }
 export interface EnumSetting extends Common {
   readonly kind: 'enum';

@@ -7,6 +7,7 @@ import { SETTINGS, SETTING_KEYS, settingOf, type Setting, type SettingKey } from
 import { formatDuration, formatSize, parseDuration, parseSize } from './units.js';
 import { parseOriginList } from '../origins.js';
 import { isHttpUrlSetting, isStoreSetting, redactUrlCredentials } from './url.js';
+import { LOG_SAMPLE_ALLOWED, parseLogSample } from './log-sample.js';
 
 const TRUTHY = ['true', '1', 'yes'];
 const FALSY = ['false', '0', 'no'];
@@ -54,6 +55,11 @@ export function valueSchema(setting: Setting): z.ZodType {
       if (setting.storeUrl === true) return z.string().trim().refine(isStoreSetting);
       if (setting.originList === true)
         return z.string().refine((v) => parseOriginList(v) !== undefined);
+      if (setting.logSample === true)
+        return z
+          .string()
+          .trim()
+          .refine((v) => parseLogSample(v).ok);
       // HTTP trims header values, so a token with outer spaces could never match a request.
       if (setting.secret === true) return z.string().regex(/^(?:\S(?:.*\S)?)?$/s);
       return z.string();
@@ -94,6 +100,7 @@ export function describeAllowed(keyOrSetting: SettingKey | Setting): string {
       if (setting.httpUrl === true) return HTTP_URL_ALLOWED;
       if (setting.storeUrl === true) return STORE_ALLOWED;
       if (setting.originList === true) return ORIGINS_ALLOWED;
+      if (setting.logSample === true) return LOG_SAMPLE_ALLOWED;
       return setting.secret === true ? 'a string without leading or trailing spaces' : 'a string';
   }
 }
@@ -106,6 +113,10 @@ const HTTP_URL_ALLOWED = 'empty, or an http:// or https:// URL without user:pass
 /** Why a refused value is wrong, when the allowed text alone does not say it; or ''. */
 export function describeRefusal(key: SettingKey, raw: unknown): string {
   const setting = settingOf(key);
+  if (setting.kind === 'string' && setting.logSample === true && typeof raw === 'string') {
+    const parsed = parseLogSample(raw);
+    return parsed.ok ? '' : `; ${parsed.problem}`;
+  }
   if (setting.kind !== 'string' || setting.httpUrl !== true || typeof raw !== 'string') return '';
   // Refused because Node's fetch throws on credentials in a URL, and its error quotes them.
   return redactUrlCredentials(raw) === raw

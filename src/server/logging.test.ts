@@ -230,6 +230,108 @@ describe('attachLogger', () => {
   });
 });
 
+describe('log sampling (attachLogger with sample)', () => {
+  type Line = Record<string, unknown> & { sampled?: { every: number; suppressed: number } };
+  const accounted = (lines: Line[]) => lines.reduce((n, l) => n + 1 + l.sampled!.suppressed, 0);
+
+  it('samples the debug lines of a configured kind, 1 in N, with the suppressed count', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, lines } = capture('debug');
+    const attached = attachLogger(events, log, {
+      clock: new ManualClock(),
+      sample: { session: 10 },
+    });
+    for (let i = 0; i < 25; i++) events.emit('session', { sid: `s${i}`, resumed: false });
+    events.emit('disconnect', { sid: 's0', code: 1000, reason: '' });
+    expect(lines().map((l) => [l.msg, l.sid, l.sampled])).toEqual([
+      ['session attached', 's0', { every: 10, suppressed: 0 }],
+      ['session attached', 's10', { every: 10, suppressed: 9 }],
+      ['session attached', 's20', { every: 10, suppressed: 9 }],
+      ['connection closed', 's0', undefined],
+    ]);
+    attached.detach();
+    const attachedLines = lines().filter((l) => l.msg === 'session attached') as Line[];
+    expect(attachedLines.at(-1)).toMatchObject({ sid: 's24', sampled: { suppressed: 3 } });
+    expect(accounted(attachedLines)).toBe(25);
+  });
+
+  // drop and upstream write debug lines (dead-lettered, rejected) and warnings (overflow,
+  // failed calls) under one kind: sampling the kind thins the debug lines only.
+  it('never samples the warnings of a sampled kind: every one is written or counted in repeated', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, lines } = capture('debug');
+    const attached = attachLogger(events, log, {
+      clock: new ManualClock(),
+      sample: { drop: 3, upstream: 3 },
+    });
+    for (let i = 0; i < 10; i++) {
+      events.emit('drop', { sid: `s${i}`, reason: 'ttl', count: 1 });
+      events.emit('drop', { sid: `s${i}`, reason: 'overflow', count: 1 });
+      events.emit('upstream', { outcome: 'rejected', status: 422, attempts: 1, durationMs: 1 });
+      events.emit('upstream', { outcome: 'failed', status: 502, attempts: 3, durationMs: 1 });
+    }
+    attached.detach();
+    const all = lines() as Line[];
+    for (const msg of ['outbox overflow', 'upstream call failed']) {
+      const warns = all.filter((l) => l.msg === msg);
+      expect(warns.every((l) => l.level === 40 && l.sampled === undefined)).toBe(true);
+      expect(warns.reduce((n, l) => n + ((l.repeated as number | undefined) ?? 1), 0)).toBe(10);
+    }
+    for (const msg of ['messages dead-lettered', 'upstream rejected a message']) {
+      const routine = all.filter((l) => l.msg === msg);
+      expect(routine.map((l) => l.sampled!.suppressed)).toEqual([0, 2, 2, 2]);
+      expect(accounted(routine)).toBe(10);
+    }
+  });
+
+  it('samples per-message trace lines and HTTP request lines (logRequest of the attached logger)', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, lines } = capture('trace');
+    const attached = attachLogger(events, log, {
+      clock: new ManualClock(),
+      sample: { send: 100, httpRequest: 2 },
+    });
+    for (let seq = 1; seq <= 150; seq++) events.emit('send', { sid: 's1', seq, bytes: 1 });
+    for (let i = 0; i < 3; i++) attached.logRequest(request({}), 202, 1);
+    expect(lines().map((l) => [l.msg, l.seq, l.sampled])).toEqual([
+      ['send', 1, { every: 100, suppressed: 0 }],
+      ['send', 101, { every: 100, suppressed: 99 }],
+      ['http request', undefined, { every: 2, suppressed: 0 }],
+      ['http request', undefined, { every: 2, suppressed: 1 }],
+    ]);
+    attached.detach();
+    expect(lines().at(-1)).toMatchObject({ msg: 'send', seq: 150, sampled: { suppressed: 48 } });
+  });
+
+  it('writes a count that no line carried after a window, at most two windows late', () => {
+    const events = new Emitter<CoreEvents>();
+    const clock = new ManualClock();
+    const { log, lines } = capture('debug');
+    attachLogger(events, log, { clock, repeatWindowMs: 10_000, sample: { end: 50 } });
+    for (let i = 0; i < 4; i++) events.emit('end', { sid: `s${i}`, by: 'bye' });
+    expect(lines()).toHaveLength(1);
+    clock.advance(20_000);
+    expect(lines().map((l) => [l.sid, l.sampled])).toEqual([
+      ['s0', { every: 50, suppressed: 0 }],
+      ['s3', { every: 50, suppressed: 2 }],
+    ]);
+  });
+
+  it('without sample, lines are as they were: no sampled field', () => {
+    const events = new Emitter<CoreEvents>();
+    const { log, lines } = capture('debug');
+    const attached = attachLogger(events, log, { clock: new ManualClock() });
+    for (let i = 0; i < 3; i++) events.emit('session', { sid: `s${i}`, resumed: true });
+    attached.logRequest(request({}), 200, 1);
+    expect(lines().map((l) => [l.msg, l.sampled])).toEqual([
+      ['session attached', undefined],
+      ['session attached', undefined],
+      ['session attached', undefined],
+      ['http request', undefined],
+    ]);
+  });
+});
+
 describe('breaker state changes', () => {
   const breaker = (events: Emitter<CoreEvents>) => (from: string, to: string, reason: string) =>
     events.emit('breaker', { name: 'upstream', from, to, reason });

@@ -1,8 +1,9 @@
 /**
  * Structured logs (pino) fed by the core's events. JSON by default, pretty for development.
  * Nothing per message at info level; keys, tokens and Authorization headers never reach a
- * log line (sessions are logged by sid only, HTTP requests by path without the query), and
- * repeated identical warnings are rate-limited with a count.
+ * log line (sessions are logged by sid only, HTTP requests by path without the query),
+ * repeated identical warnings are rate-limited with a count, and high-frequency lines below
+ * warn may be sampled (`logSample`), with a count too.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -11,7 +12,9 @@ import pretty from 'pino-pretty';
 import { systemClock, type Clock } from '../clock.js';
 import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
+import type { LogSampleKind, LogSampling } from '../config/log-sample.js';
 import { RepeatLimiter, type LineLevel, type LogLine } from './log-limiter.js';
+import { LogSampler } from './log-sampler.js';
 
 export interface LoggerOptions {
   /** pino level name, or `silent`. */
@@ -153,44 +156,64 @@ export function requestId(req: IncomingMessage): string {
 /** One debug line per HTTP request: id, method, path (no query), status and duration. */
 export function logRequest(log: Logger, req: IncomingMessage, status: number, ms: number): void {
   if (!log.isLevelEnabled('debug')) return;
-  log.debug(
-    {
+  const line = requestLine(req, status, ms);
+  log.debug(line.fields, line.msg);
+}
+
+function requestLine(req: IncomingMessage, status: number, ms: number): LogLine {
+  return {
+    level: 'debug',
+    fields: {
       reqId: requestId(req),
       method: req.method,
       path: pathOf(req),
       status,
       ms: Math.round(ms * 10) / 10,
     },
-    'http request',
-  );
+    msg: 'http request',
+  };
 }
 
 export interface AttachedLogger {
-  /** Writes pending `repeated` counts (call at shutdown) and stops listening. */
+  /** logRequest() through this logger's sampling (kind `httpRequest`). */
+  logRequest(req: IncomingMessage, status: number, ms: number): void;
+  /** Writes pending `repeated` and `sampled` counts (call at shutdown) and stops listening. */
   detach(): void;
 }
 
 export interface AttachOptions {
   readonly clock?: Clock;
-  /** Window of the repeated-line rate limit; default 10 s. */
+  /**
+   * Window of the repeated-line rate limit, and of sampling (a kind quiet this long starts
+   * over; a suppressed count this old is written by a timer that runs every window, so at
+   * most two windows late); default 10 s.
+   */
   readonly repeatWindowMs?: number;
+  /** N per kind of the lines below warn to sample (`logSample`, parsed); default none. */
+  readonly sample?: LogSampling;
 }
 
 /**
  * Logs the core's events. Levels: info for what an operator acts on (partial resumes, breaker
  * changes, shutdown), warn for failures (rate-limited per kind; breaker transitions never
  * are), debug for session life cycle, trace for per-message events (only subscribed when
- * trace is on).
+ * trace is on). Debug and trace lines of the kinds in `sample` are sampled; warnings and
+ * errors never are.
  */
 export function attachLogger(
   events: Emitter<CoreEvents>,
   log: Logger,
   options: AttachOptions = {},
 ): AttachedLogger {
-  const limiter = new RepeatLimiter(
+  const clock = options.clock ?? systemClock;
+  const windowOption =
+    options.repeatWindowMs === undefined ? {} : { windowMs: options.repeatWindowMs };
+  const limiter = new RepeatLimiter((line) => write(log, line), clock, windowOption);
+  const sampler = new LogSampler(
     (line) => write(log, line),
-    options.clock ?? systemClock,
-    options.repeatWindowMs === undefined ? {} : { windowMs: options.repeatWindowMs },
+    clock,
+    options.sample ?? {},
+    windowOption,
   );
   const limited = (
     key: string,
@@ -200,8 +223,20 @@ export function attachLogger(
   ): void => {
     if (log.isLevelEnabled(level)) limiter.log(key, { level, fields, msg });
   };
+  // Routine lines (below warn) of a kind that may be sampled. A disabled level is not counted:
+  // a count stands for lines that would have been written.
+  const routine = (
+    kind: LogSampleKind,
+    level: 'info' | 'debug' | 'trace',
+    fields: Record<string, unknown>,
+    msg: string,
+  ): void => {
+    if (log.isLevelEnabled(level)) sampler.log(kind, { level, fields, msg });
+  };
   const offs = [
-    events.on('session', (e) => log.debug({ sid: e.sid, resumed: e.resumed }, 'session attached')),
+    events.on('session', (e) =>
+      routine('session', 'debug', { sid: e.sid, resumed: e.resumed }, 'session attached'),
+    ),
     events.on('resume', (e) => {
       // A node restart makes every client's resume partial at once: one line per reason.
       if (e.resumed && !e.recovered)
@@ -213,17 +248,26 @@ export function attachLogger(
         );
     }),
     events.on('disconnect', (e) =>
-      log.debug({ sid: e.sid, code: e.code, reason: e.reason }, 'connection closed'),
+      routine(
+        'disconnect',
+        'debug',
+        { sid: e.sid, code: e.code, reason: e.reason },
+        'connection closed',
+      ),
     ),
-    events.on('reap', (e) => log.debug({ sid: e.sid, leftover: e.leftover }, 'session reaped')),
-    events.on('end', (e) => log.debug({ sid: e.sid, by: e.by }, 'session ended')),
-    events.on('heartbeatTimeout', (e) => log.debug({ sid: e.sid }, 'heartbeat timeout')),
+    events.on('reap', (e) =>
+      routine('reap', 'debug', { sid: e.sid, leftover: e.leftover }, 'session reaped'),
+    ),
+    events.on('end', (e) => routine('end', 'debug', { sid: e.sid, by: e.by }, 'session ended')),
+    events.on('heartbeatTimeout', (e) =>
+      routine('heartbeatTimeout', 'debug', { sid: e.sid }, 'heartbeat timeout'),
+    ),
     events.on('drop', (e) => {
       const fields = { sid: e.sid, reason: e.reason, count: e.count };
       // Overflow means a consumer cannot keep up: worth a warning. TTL and reaped sessions
-      // are the normal end of messages nobody came back for.
+      // are the normal end of messages nobody came back for. The warning is never sampled.
       if (e.reason === 'overflow') limited('drop:overflow', 'warn', fields, 'outbox overflow');
-      else log.debug(fields, 'messages dead-lettered');
+      else routine('drop', 'debug', fields, 'messages dead-lettered');
     }),
     events.on('frameError', (e) =>
       limited(`frame:${e.code}`, 'warn', { sid: e.sid, code: e.code }, 'frame refused'),
@@ -239,7 +283,8 @@ export function attachLogger(
         ms: e.durationMs,
       };
       if (e.outcome === 'ok') return;
-      if (e.outcome === 'rejected') log.debug(fields, 'upstream rejected a message');
+      if (e.outcome === 'rejected')
+        routine('upstream', 'debug', fields, 'upstream rejected a message');
       else limited(`upstream:${e.outcome}`, 'warn', fields, 'upstream call failed');
     }),
     events.on('breaker', (e) => {
@@ -262,18 +307,34 @@ export function attachLogger(
   // Ids and sizes only: message data may hold anything.
   if (log.isLevelEnabled('trace')) {
     offs.push(
-      events.on('connection', (e) => log.trace({ remote: e.remote }, 'connection accepted')),
-      events.on('send', (e) => log.trace({ sid: e.sid, seq: e.seq, bytes: e.bytes }, 'send')),
-      events.on('ack', (e) => log.trace({ sid: e.sid, seq: e.seq, removed: e.removed }, 'ack')),
+      events.on('connection', (e) =>
+        routine('connection', 'trace', { remote: e.remote }, 'connection accepted'),
+      ),
+      events.on('send', (e) =>
+        routine('send', 'trace', { sid: e.sid, seq: e.seq, bytes: e.bytes }, 'send'),
+      ),
+      events.on('ack', (e) =>
+        routine('ack', 'trace', { sid: e.sid, seq: e.seq, removed: e.removed }, 'ack'),
+      ),
       events.on('clientMessage', (e) =>
-        log.trace({ sid: e.sid, id: e.id, dup: e.dup, ok: e.ok }, 'client message handled'),
+        routine(
+          'clientMessage',
+          'trace',
+          { sid: e.sid, id: e.id, dup: e.dup, ok: e.ok },
+          'client message handled',
+        ),
       ),
     );
   }
   return {
+    logRequest(req, status, ms) {
+      if (!log.isLevelEnabled('debug')) return;
+      sampler.log('httpRequest', requestLine(req, status, ms));
+    },
     detach() {
       for (const off of offs) off();
       limiter.flush();
+      sampler.flush();
     },
   };
 }
