@@ -207,6 +207,38 @@ describe('two nodes on one store and one bus', () => {
     expect(await n.store.getSession(s.sid)).toBeUndefined();
   });
 
+  it('an end with a reason on one node tells the client on the other session_ended with it', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    expect(await n.b.hub.endSession(s.sid, 'admin', 'account closed')).toBe(true);
+    await n.settle();
+    expect(s.t.framesOf('error')).toEqual([
+      { t: 'error', code: 'session_ended', message: 'account closed' },
+    ]);
+    expect(s.t.closed?.code).toBe(1000);
+  });
+
+  it('a disconnect on one node closes the connection on the other with 4004 and keeps the session', async () => {
+    const n = new TwoNodes();
+    const s = await n.a.session();
+    await n.a.hub.send(s.sid, 'kept');
+    await n.settle();
+    expect(await n.b.hub.disconnect(s.sid, 'rebalancing')).toBe(true);
+    await n.settle();
+    expect(s.t.framesOf('error')).toEqual([
+      { t: 'error', code: 'disconnected', message: 'rebalancing' },
+    ]);
+    expect(s.t.closed?.code).toBe(4004);
+    s.t.fireClose(4004);
+    await n.settle();
+    // The client resumes on B: the session and its unacked message are still there.
+    const t2 = n.b.connect();
+    const w = await n.b.hello(t2, { sid: s.sid, key: s.key, ack: 0 });
+    expect(w).toMatchObject({ resumed: true, recovered: true });
+    expect(t2.framesOf('msg').map((m) => m.data)).toEqual(['kept']);
+    expect(await n.b.hub.disconnect('no-such-session')).toBe(false);
+  });
+
   it('a bye handled on one node is final on the other: its resume there gets a new session', async () => {
     const n = new TwoNodes();
     const s = await n.a.session();

@@ -24,6 +24,9 @@ const EVENTS: BusEvent[] = [
   { type: 'ended', sid: 's-4', by: 'bye' },
   { type: 'ended', sid: 's-5', by: 'admin' },
   { type: 'ended', sid: 's-6', by: 'user_limit' },
+  { type: 'ended', sid: 's-7', by: 'admin', reason: 'account closed' },
+  { type: 'disconnect', sid: 's-8' },
+  { type: 'disconnect', sid: 's-9', reason: 'rebalancing' },
 ];
 
 class Recorder implements BusListener {
@@ -85,6 +88,8 @@ describe('bus wire format', () => {
     }
     expect(decodeBusMessage('[1,"bus-x","p"]')).toEqual({ kind: 'probe', from: 'bus-x' });
     expect(encodeBusEvent('n', EVENTS[0]!)).toBe('[1,"n","a","s-1",7]');
+    // Without a reason, an end keeps the 1.0 message that older nodes read.
+    expect(encodeBusEvent('n', EVENTS[5]!)).toBe('[1,"n","e","s-5","admin"]');
   });
 
   it('anything else is undefined, never a throw', () => {
@@ -105,6 +110,10 @@ describe('bus wire format', () => {
       '[1,"n","r"]',
       '[1,"n","t","s",7]',
       '[1,"n","e","s","later"]',
+      '[1,"n","e","s","admin",7]', // a reason that is not a string
+      '[1,"n","d",""]',
+      '[1,"n","d","s",null]',
+      '[1,"n","d","s","why","extra"]',
       '[1,"n","x","s",1]',
       '[1,"n","p","extra"]',
     ]) {
