@@ -135,7 +135,9 @@ export class Delivery {
   /** `lost` when only the highest lost seq is known (a loss reported by another node). */
   lostUpTo(sid: string, upTo: number): void {
     const local = this.registry.current(sid);
-    if (local === undefined || local.conn.state !== 'open' || upTo <= local.sentSeq) return;
+    if (local === undefined || local.conn.state !== 'open') return;
+    // Written already (not a loss for the client), or counted in the welcome's `missing`.
+    if (upTo <= local.sentSeq || upTo <= local.lossesTold) return;
     local.conn.closeSlowConsumer('messages were dropped before delivery; resume to learn how many');
   }
 

@@ -174,7 +174,8 @@ export class Handshake {
     // instance of the client), so the first replayed message's `prev` covers the seqs between
     // (docs/protocol.md §6, "prev"). A rebuilt stream starts again from what the store says.
     const base = r.epochChanged ? r.acked : Math.min(ack, r.acked);
-    const local = this.open(conn, welcome, base, r.messages, r.missing, identity);
+    const lossesTold = r.messages.length > 0 ? r.messages[0]!.seq - 1 : r.session.last;
+    const local = this.open(conn, welcome, { base, lossesTold }, r.messages, r.missing, identity);
     // Another node resumed the session while the store answered this resume: whichever the
     // store applied last owns it (its takeover hint may have come before this node held the
     // session, so nothing here closed). The store decides; it usually says this node.
@@ -220,7 +221,7 @@ export class Handshake {
       hb: ctx.heartbeatIntervalMs,
       minor: PROTOCOL_MINOR,
     };
-    return this.open(conn, welcome, 0, [], 0, identity);
+    return this.open(conn, welcome, { base: 0, lossesTold: 0 }, [], 0, identity);
   }
 
   /**
@@ -230,7 +231,7 @@ export class Handshake {
   private open(
     conn: Connection,
     welcome: WelcomeFrame,
-    acked: number,
+    at: { base: number; lossesTold: number },
     replay: readonly StoredMessage[],
     missing: number,
     identity: SessionIdentity | undefined,
@@ -242,7 +243,8 @@ export class Handshake {
       conn,
       epoch,
       identity,
-      sentSeq: acked,
+      sentSeq: at.base,
+      lossesTold: at.lossesTold,
       pumping: false,
       needsPump: false,
     };

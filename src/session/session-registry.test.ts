@@ -35,6 +35,7 @@ function local(c: Connection, sid = c.sid!): LocalSession {
     epoch: 'e1',
     identity: undefined,
     sentSeq: 0,
+    lossesTold: 0,
     pumping: false,
     needsPump: false,
   };

@@ -16,6 +16,8 @@ const MUTATION_ROUTES: readonly (readonly [method: string, route: string, path: 
   ['POST', '/api/users/{user}/messages', '/api/users/no-such-user/messages'],
   ['POST', '/api/broadcast', '/api/broadcast'],
   ['DELETE', '/api/sessions/{sid}', '/api/sessions/no-such-session'],
+  ['POST', '/api/sessions/{sid}/disconnect', '/api/sessions/no-such-session/disconnect'],
+  ['POST', '/api/sessions/{sid}/end', '/api/sessions/no-such-session/end'],
   ['POST', '/api/dlq/{id}/replay', '/api/dlq/999/replay'],
   ['DELETE', '/api/dlq/{id}', '/api/dlq/999'],
   ['DELETE', '/api/dlq', '/api/dlq?reason=ttl'],

@@ -173,14 +173,17 @@ describe('client SDK with the real server', () => {
   it('treats 1001 (server going away) as retryable', async () => {
     const { server, info } = await startServer();
     const client = new ResilientClient(info.url, fast);
-    const closes: { code: number; willReconnect: boolean }[] = [];
+    const lost: { lastCloseCode: number; attempt: number }[] = [];
+    const closes: unknown[] = [];
+    client.on('reconnecting', (e) => lost.push(e));
     client.on('close', (e) => closes.push(e));
     const ready = opened(client);
     client.connect();
     await ready;
     await server.close();
-    await eventually(() => closes.length > 0, 2000, 'close');
-    expect(closes[0]).toMatchObject({ code: 1001, willReconnect: true });
+    await eventually(() => lost.length > 0, 2000, 'reconnecting');
+    expect(lost[0]).toMatchObject({ lastCloseCode: 1001, attempt: 1 });
+    expect(closes).toEqual([]);
     await client.close();
   });
 
