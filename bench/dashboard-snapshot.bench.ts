@@ -284,7 +284,7 @@ function event(s: Record<string, unknown>): string {
     at: new Date().toISOString(),
     ...s,
     rates: {
-      intervalSeconds: 1,
+      intervalMs: 1000,
       messagesSentPerSecond: 0,
       bytesSentPerSecond: 0,
       deadLettersPerSecond: 0,

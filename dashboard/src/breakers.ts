@@ -29,7 +29,7 @@ export function renderBreakers(s: Snapshot): void {
       { 'data-breaker': b.name },
       h('td', {}, b.name),
       h('td', {}, h('span', { class: `state state-${b.state}`, 'data-state': b.state }, b.state)),
-      h('td', {}, f.ago(b.lastChange ?? null, now)),
+      h('td', {}, f.ago(b.lastChange?.at ?? null, now)),
       h('td', {}, breakerTransitions(b.name)),
       h(
         'td',

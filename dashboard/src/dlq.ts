@@ -12,7 +12,8 @@ interface DeadLetterView {
   sid: string;
   seq?: number;
   reason: string;
-  at: number;
+  /** ISO time. */
+  at: string;
   data: unknown;
 }
 
@@ -57,7 +58,7 @@ export async function refreshDlq(): Promise<void> {
         h('td', { class: 'mono' }, e.sid),
         h('td', { class: 'num' }, e.seq === undefined ? '–' : e.seq),
         h('td', {}, e.reason),
-        h('td', {}, f.clockTime(new Date(e.at).toISOString())),
+        h('td', {}, f.clockTime(e.at)),
         h(
           'td',
           { class: 'data mono', title: data },

@@ -44,6 +44,11 @@ export function duration(seconds: number | null | undefined): string {
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
+/** Milliseconds (the admin API's durations, `…Ms`) as a duration, as `duration` shows it. */
+export function durationMs(ms: number | null | undefined): string {
+  return duration(ms === null || ms === undefined ? ms : ms / 1000);
+}
+
 /** A share as a percentage: 0.1234 → "12.3 %". */
 export function percent(share: number | null | undefined): string {
   if (share === null || share === undefined || !Number.isFinite(share)) return DASH;

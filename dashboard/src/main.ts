@@ -48,7 +48,7 @@ function onSnapshot(s: Snapshot): void {
   const missed = eventsMissed(events.at(-1)?.id ?? 0, s);
   if (s.events !== undefined) addEvents(s.events);
   if (newRun || missed) void loadEvents();
-  text(byId('served'), `node ${s.node} · up ${f.duration(s.uptimeSeconds)}`);
+  text(byId('served'), `node ${s.node} · up ${f.durationMs(s.uptimeMs)}`);
 }
 
 /** Recompute the charts for another view from the kept snapshots. */
@@ -108,7 +108,7 @@ function renderOutbox(s: Snapshot): void {
     h('dt', {}, 'bytes'),
     h('dd', {}, f.bytes(o?.bytes)),
     h('dt', {}, 'oldest message'),
-    h('dd', {}, o === undefined ? '–' : f.duration(o.oldestAgeSeconds)),
+    h('dd', {}, o === undefined ? '–' : f.durationMs(o.oldestAgeMs)),
     h('dt', {}, 'sessions'),
     h('dd', {}, f.count(s.sessions?.total)),
     h('dt', {}, 'dead letters'),

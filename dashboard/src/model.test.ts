@@ -34,7 +34,7 @@ function snap(at: number, o: Partial<Snapshot> = {}): Snapshot {
       { node: 'b', self: false, alive: true, lastSeen: '', connections: 4, attached: 4 },
     ],
     sessions: { total: 10, attached: 6, detached: 4, attachedHere: 2 },
-    outbox: { messages: 5, bytes: 500, oldestAgeSeconds: 2 },
+    outbox: { messages: 5, bytes: 500, oldestAgeMs: 2000 },
     ...o,
   };
 }
@@ -83,7 +83,7 @@ describe('headline', () => {
         gauges: { process_resident_memory_bytes: 1e8, rws_eventloop_delay_p99_seconds: 0.004 },
         histograms: { rws_ack_latency_seconds: ack([0, 10, 0, 0]) },
       },
-      rates: { intervalSeconds: 2, messagesSentPerSecond: 50 },
+      rates: { intervalMs: 2000, messagesSentPerSecond: 50 },
     });
     const x = headline(a, b, 'cluster');
     expect(x.messagesInPerSecond).toBe(11);
@@ -98,7 +98,7 @@ describe('headline', () => {
   });
 
   it('shows another node from its heartbeat, and leaves what only that node knows empty', () => {
-    const b = snap(1000, { rates: { intervalSeconds: 1, messagesSentPerSecond: 50 } });
+    const b = snap(1000, { rates: { intervalMs: 1000, messagesSentPerSecond: 50 } });
     const self = headline(snap(0), b, 'a');
     expect(self.connections).toBe(3);
     expect(self.attached).toBe(2);
@@ -130,7 +130,7 @@ describe('headline', () => {
 
 describe('across a server restart', () => {
   const before = snap(0, {
-    uptimeSeconds: 600,
+    uptimeMs: 600_000,
     metrics: {
       counters: { rws_client_messages_total: { ok: 1000 } },
       histograms: { rws_ack_latency_seconds: ack([0, 100, 0, 0]) },
@@ -138,7 +138,7 @@ describe('across a server restart', () => {
   });
   // The same node name (configured), restarted: its counters and buckets start over.
   const after = snap(5000, {
-    uptimeSeconds: 2,
+    uptimeMs: 2000,
     metrics: {
       counters: { rws_client_messages_total: { ok: 40 } },
       histograms: { rws_ack_latency_seconds: ack([3, 2, 0, 0]) },
@@ -146,11 +146,11 @@ describe('across a server restart', () => {
   });
 
   it('tells a restart or another node from the next snapshot of one run', () => {
-    expect(sameRun(before, snap(1000, { uptimeSeconds: 601 }))).toBe(true);
+    expect(sameRun(before, snap(1000, { uptimeMs: 601_000 }))).toBe(true);
     expect(sameRun(before, after)).toBe(false);
-    expect(sameRun(before, snap(1000, { uptimeSeconds: 601, node: 'b' }))).toBe(false);
+    expect(sameRun(before, snap(1000, { uptimeMs: 601_000, node: 'b' }))).toBe(false);
     // A short-lived first run: the uptime did not go back, but the process started later.
-    expect(sameRun(snap(0, { uptimeSeconds: 1 }), snap(60_000, { uptimeSeconds: 30 }))).toBe(false);
+    expect(sameRun(snap(0, { uptimeMs: 1000 }), snap(60_000, { uptimeMs: 30_000 }))).toBe(false);
   });
 
   it('derives no rate and no window from the snapshot of the run before', () => {

@@ -19,7 +19,9 @@ export interface NodeInfo {
 export interface BreakerInfo {
   name: string;
   state: string;
-  lastChange?: string | null;
+  /** The last state change (its `at` an ISO time), null before the first. */
+  lastChange?: { at: string; from?: string; to?: string; reason?: string } | null;
+  /** ISO time, null unless open. */
   openUntil?: string | null;
   [field: string]: unknown;
 }
@@ -41,18 +43,19 @@ export interface Metrics {
 export interface Snapshot {
   at: string;
   node: string;
-  uptimeSeconds?: number;
+  /** Durations are whole ms (`…Ms`), times ISO strings (docs/protocol.md §12). */
+  uptimeMs?: number;
   connections: number;
   cluster?: { nodes: number; connections: number };
   nodes?: NodeInfo[];
   sessions?: { total: number; attached: number; detached: number; attachedHere?: number };
-  outbox?: { messages: number; bytes: number; oldestAgeSeconds: number };
+  outbox?: { messages: number; bytes: number; oldestAgeMs: number };
   dlq?: { size: number; evicted: number; bytes?: number; added?: Record<string, number> };
   store?: Record<string, unknown>;
   breakers?: BreakerInfo[];
   metrics?: Metrics & { enabled?: boolean };
   rates?: {
-    intervalSeconds: number | null;
+    intervalMs: number | null;
     messagesSentPerSecond: number | null;
     bytesSentPerSecond?: number | null;
     deadLettersPerSecond?: number | null;
@@ -92,15 +95,15 @@ function histogram(s: Snapshot | undefined, name: string): HistogramFigure | und
  * Whether `prev` and `cur` come from one run of one node. A restart (its uptime went back, or
  * it started at another time) or another node behind the same address starts its counters,
  * histograms and event-log ids over: nothing can be derived from the two together. The
- * start is read as `at - uptimeSeconds`, which moves by a snapshot's compute time: 5 s slack.
+ * start is read as `at - uptimeMs`, which moves by a snapshot's compute time: 5 s slack.
  */
 export function sameRun(prev: Snapshot, cur: Snapshot): boolean {
   if (prev.node !== cur.node) return false;
-  const a = prev.uptimeSeconds;
-  const b = cur.uptimeSeconds;
+  const a = prev.uptimeMs;
+  const b = cur.uptimeMs;
   if (a === undefined || b === undefined) return true;
   if (b < a) return false;
-  const started = (s: Snapshot, up: number) => Date.parse(s.at) - up * 1000;
+  const started = (s: Snapshot, up: number) => Date.parse(s.at) - up;
   return Math.abs(started(cur, b) - started(prev, a)) < 5000;
 }
 
@@ -204,8 +207,13 @@ export function headline(before: Snapshot | undefined, cur: Snapshot, view: stri
     rssBytes: local(gauge(cur, 'process_resident_memory_bytes') ?? null),
     loopDelayP99: local(gauge(cur, 'rws_eventloop_delay_p99_seconds') ?? null),
     outboxMessages: cur.outbox?.messages ?? null,
-    outboxOldestSeconds: cur.outbox?.oldestAgeSeconds ?? null,
+    outboxOldestSeconds: ms(cur.outbox?.oldestAgeMs),
   };
+}
+
+/** A duration of the API (whole ms) in seconds, as the charts and cards take them. */
+function ms(v: number | undefined): number | null {
+  return v === undefined ? null : v / 1000;
 }
 
 /** Labelled counters shown as tables: totals and per-second rates per label value. */

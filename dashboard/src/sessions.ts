@@ -15,7 +15,7 @@ interface SessionView {
   node?: string;
   depth: number;
   bytes: number;
-  oldestAgeSeconds: number;
+  oldestAgeMs: number;
   last: number;
   acked: number;
   [field: string]: unknown;
@@ -66,7 +66,7 @@ export async function refreshSessions(): Promise<void> {
         ),
         h('td', { class: 'num' }, f.count(s.depth)),
         h('td', { class: 'num' }, f.bytes(s.bytes)),
-        h('td', { class: 'num' }, f.duration(s.oldestAgeSeconds)),
+        h('td', { class: 'num' }, f.durationMs(s.oldestAgeMs)),
         h('td', { class: 'num' }, `${s.last} / ${s.acked}`),
         h('td', {}, kick),
       );

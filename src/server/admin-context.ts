@@ -11,13 +11,30 @@ import type { StatsStream } from './stats-stream.js';
 /** The most entries one list answers (top-N sessions, a page of dead letters). */
 export const MAX_LIMIT = 1000;
 
+/*
+ * Time in the admin API (docs/protocol.md §12, "Times and durations"): a point in time is an
+ * ISO 8601 UTC string (`isoTime`), a duration an integer of milliseconds in a field named
+ * `…Ms` (`durationMs`). The library's own values (store records, breaker snapshots, dead
+ * letters) stay ms since the epoch; the routes convert them where they answer.
+ */
+
+/** A point in time (ms since the epoch) as the admin API shows it: ISO 8601, UTC. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A duration (ms) as the admin API shows it: a whole number of ms, never negative. */
+export function durationMs(ms: number): number {
+  return Math.max(0, Math.round(ms));
+}
+
 /** A node of the deployment as the admin API shows it (GET /api/nodes, /api/stats). */
 export interface NodeView {
   node: string;
   /** This node (the one answering). */
   self: boolean;
   alive: boolean;
-  /** Last heartbeat (ISO 8601). */
+  /** Last heartbeat (ISO 8601, `isoTime`). */
   lastSeen: string;
   /** Open WebSocket connections and sessions attached there, as of its last heartbeat. */
   connections: number;

@@ -10,7 +10,7 @@ import { MAX_USER_LENGTH } from '../auth/principal.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { SessionRecord, SessionSort } from '../store/store.js';
-import { MAX_LIMIT, type AdminContext } from './admin-context.js';
+import { durationMs, isoTime, MAX_LIMIT, type AdminContext } from './admin-context.js';
 import { dlqRoute } from './dlq-routes.js';
 import { EVENT_TYPES, type EventType } from './event-log.js';
 import {
@@ -176,7 +176,7 @@ export async function stats(ctx: AdminContext): Promise<Record<string, unknown>>
   const alive = nodes.filter((n) => n.alive);
   return {
     node: ctx.node,
-    uptimeSeconds: (now - ctx.startedAt) / 1000,
+    uptimeMs: durationMs(now - ctx.startedAt),
     connections: ctx.hub.connectionCount,
     // The deployment: live nodes and their connections as of their last heartbeat (with a
     // memory store, this node alone).
@@ -193,7 +193,7 @@ export async function stats(ctx: AdminContext): Promise<Record<string, unknown>>
     outbox: {
       messages: s.messages,
       bytes: s.bytes,
-      oldestAgeSeconds: s.oldestAt === undefined ? 0 : Math.max(0, now - s.oldestAt) / 1000,
+      oldestAgeMs: s.oldestAt === undefined ? 0 : durationMs(now - s.oldestAt),
     },
     dlq: { size: dlq.size, bytes: dlq.bytes, evicted: dlq.evicted, added: { ...dlq.added } },
     ...(ctx.storeInfo === undefined ? {} : { store: ctx.storeInfo() }),
@@ -215,13 +215,13 @@ function view(ctx: AdminContext, r: SessionRecord): Record<string, unknown> {
     attached: r.attached,
     attachedHere: ctx.hub.isAttached(r.sid),
     ...(r.owner === undefined ? {} : { node: r.owner }),
-    createdAt: new Date(r.createdAt).toISOString(),
+    createdAt: isoTime(r.createdAt),
     last: r.last,
     acked: r.acked,
     depth: r.depth,
     bytes: r.bytes,
-    oldestAgeSeconds: r.oldestAt === undefined ? 0 : Math.max(0, now - r.oldestAt) / 1000,
-    ...(r.expiresAt === undefined ? {} : { expiresAt: new Date(r.expiresAt).toISOString() }),
+    oldestAgeMs: r.oldestAt === undefined ? 0 : durationMs(now - r.oldestAt),
+    ...(r.expiresAt === undefined ? {} : { expiresAt: isoTime(r.expiresAt) }),
     // Who it belongs to; the token itself is never stored.
     ...(r.user === undefined ? {} : { user: r.user }),
     ...(r.claims === undefined ? {} : { claims: parseClaims(r.claims) }),
@@ -237,10 +237,18 @@ function parseClaims(json: string): unknown {
   }
 }
 
-/** A breaker's snapshot with every documented field present (absent values as null). */
+/**
+ * A breaker's snapshot with every documented field present (absent values as null), its
+ * times as ISO 8601 (the library's snapshot has ms since the epoch).
+ */
 function breakerView(b: CircuitBreaker): Record<string, unknown> {
   const s = b.snapshot();
-  return { ...s, openUntil: s.openUntil ?? null, lastChange: s.lastChange ?? null };
+  return {
+    ...s,
+    openUntil: s.openUntil === undefined ? null : isoTime(s.openUntil),
+    lastChange:
+      s.lastChange === undefined ? null : { ...s.lastChange, at: isoTime(s.lastChange.at) },
+  };
 }
 
 /** `type=a,b`: event types, each one of `EVENT_TYPES`; undefined when absent or empty. */

@@ -10,7 +10,7 @@ import {
   type DeadLetter,
   type DeadLetterId,
 } from '../outbox/dead-letter-store.js';
-import { MAX_LIMIT, type AdminContext } from './admin-context.js';
+import { isoTime, MAX_LIMIT, type AdminContext } from './admin-context.js';
 import { MAX_ID_LENGTH } from '../protocol/index.js';
 import { allow, HttpError, idParam, intParam, readOptionalJson, sendJson } from './http-util.js';
 
@@ -67,7 +67,7 @@ export async function dlqRoute(
       size: figures.size,
       bytes: figures.bytes,
       evicted: figures.evicted,
-      entries: page.map((e) => ({ ...e, data: parseData(e.data) })),
+      entries: page.map(entryView),
       // The cursor for the next page, present only when there is one.
       ...(entries.length > page.length ? { next: page[page.length - 1]!.id } : {}),
     });
@@ -107,14 +107,15 @@ export async function dlqRoute(
     const id = deadLetterId(ctx, m[1]!);
     const entry = await deadLetter(ctx, id);
     if (method === 'DELETE') await ctx.dlq.delete(id);
-    sendJson(res, 200, { ...entry, data: parseData(entry.data) });
+    sendJson(res, 200, entryView(entry));
     return true;
   }
   return false;
 }
 
-function parseData(json: string): unknown {
-  return JSON.parse(json) as unknown;
+/** A dead letter as the API shows it: its data as JSON, `at` as ISO 8601 (the store: ms). */
+function entryView(e: DeadLetter): Record<string, unknown> {
+  return { ...e, data: JSON.parse(e.data) as unknown, at: isoTime(e.at) };
 }
 
 /**

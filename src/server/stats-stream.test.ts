@@ -124,13 +124,13 @@ describe('StatsStream', () => {
     await flush();
     const [first, second, third] = a.events;
     expect(first!.rates).toEqual({
-      intervalSeconds: null,
+      intervalMs: null,
       messagesSentPerSecond: null,
       bytesSentPerSecond: null,
       deadLettersPerSecond: null,
     });
     expect(second!.rates).toEqual({
-      intervalSeconds: 2,
+      intervalMs: 2000,
       messagesSentPerSecond: 15,
       bytesSentPerSecond: 150,
       deadLettersPerSecond: 0.5,

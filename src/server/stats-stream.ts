@@ -207,7 +207,7 @@ export class StatsStream {
     const rate = (now: number, before: number | undefined) =>
       p === undefined || seconds <= 0 ? null : Math.max(0, now - before!) / seconds;
     return {
-      intervalSeconds: p === undefined ? null : seconds,
+      intervalMs: p === undefined ? null : Math.round(s.at - p.at),
       messagesSentPerSecond: rate(s.messages, p?.messages),
       bytesSentPerSecond: rate(s.bytes, p?.bytes),
       deadLettersPerSecond: rate(s.deadLetters, p?.deadLetters),

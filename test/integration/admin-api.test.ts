@@ -38,7 +38,7 @@ describe('admin API', () => {
       outbox: { messages: 3, bytes: 36 },
       dlq: { size: 0 },
     });
-    expect((body.outbox as Json).oldestAgeSeconds).toBeGreaterThanOrEqual(0);
+    expect((body.outbox as Json).oldestAgeMs).toBeGreaterThanOrEqual(0);
     a.c.close();
   });
 

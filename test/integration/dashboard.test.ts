@@ -261,6 +261,13 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
       4000,
     );
     expect(await page.locator('#events li[data-type="breaker"]').count()).toBeGreaterThan(0);
+    // Since when: the snapshot's `lastChange.at` (ISO), which the row showed as "–" when it
+    // read `lastChange` itself as a time.
+    expect(await page.textContent('#breakers tr[data-breaker="upstream"] td:nth-child(3)')).toMatch(
+      / ago$/,
+    );
+    // The uptime (`uptimeMs`) in the header.
+    expect(await page.textContent('#served')).toMatch(/ · up \d/);
     // Keyboard: focus the Reset button and press Enter.
     await page.focus('button[aria-label="reset upstream"]');
     await page.keyboard.press('Enter');
@@ -296,6 +303,8 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', () => {
     await row.waitFor();
     const before = (await getJson(`${info.httpUrl}/api/dlq`)).body.size as number;
     expect(before).toBe(3);
+    // When it was dead-lettered: the entry's ISO `at` as a clock time.
+    expect(await row.locator('td:nth-child(5)').textContent()).toMatch(/^\d{2}:\d{2}:\d{2}$/);
     // The outbox panel shows the queue's size and bytes (3 entries of 4 bytes: "m1" … "m3").
     await eventually(
       async () => expect(await page.textContent('#outbox-dlq')).toBe('3, 12 B (evicted 0)'),

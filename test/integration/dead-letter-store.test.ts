@@ -65,7 +65,8 @@ describe('a server on its own dead-letter store (deadLetterInstance)', () => {
     const [entry] = first.body.entries as Json[];
     expect(entry).toMatchObject({ id: '1700000000000-1', sid, seq: 1, reason: 'overflow' });
     expect(entry!.data).toBe('m1');
-    expect(typeof entry!.at).toBe('number');
+    // The store's `at` (ms since the epoch) as the admin API shows times: ISO 8601, UTC.
+    expect(entry!.at).toBe(new Date(entry!.at as string).toISOString());
     const rest = await getJson(`${info.httpUrl}/api/dlq?after=${String(first.body.next)}`);
     expect((rest.body.entries as Json[]).map((e) => [e.id, e.data])).toEqual([
       ['1700000000000-2', 'm2'],

@@ -97,7 +97,7 @@ describe('GET /api/stats/stream', () => {
     const second = await v.data();
     expect(second).toMatchObject({
       outbox: { messages: 3, bytes: 36 },
-      rates: { intervalSeconds: 1, messagesSentPerSecond: 3, bytesSentPerSecond: 36 },
+      rates: { intervalMs: 1000, messagesSentPerSecond: 3, bytesSentPerSecond: 36 },
     });
     expect(Date.parse(second.at as string) - Date.parse(first.at as string)).toBe(1000);
     v.close();

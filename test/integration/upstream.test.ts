@@ -116,6 +116,16 @@ describe('the upstream breaker', () => {
     expect(await upstreamBreaker()).toEqual(
       expect.objectContaining({ name: 'upstream', state: 'open', consecutiveFailures: 3 }),
     );
+    // The admin API's times are ISO 8601 (docs/protocol.md §12): when it probes, and the change.
+    const open = (await upstreamBreaker()) as unknown as {
+      openUntil: string;
+      lastChange: { at: string; to: string };
+    };
+    expect(Date.parse(open.openUntil) - Date.parse(open.lastChange.at)).toBe(OPEN_MS);
+    expect(open.lastChange).toMatchObject({
+      to: 'open',
+      at: new Date(open.lastChange.at).toISOString(),
+    });
 
     // While open, calls stop: the upstream hears nothing.
     const heard = upstream.received.length;
