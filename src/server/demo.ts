@@ -1,21 +1,27 @@
 /**
  * The built-in demo app (`resilient-ws serve --demo`, `npm start`): answers client messages
  * with an echo, broadcasts a tick every second so a newcomer sees traffic at once, and
- * serves a page at `/` that connects with the real client SDK.
+ * serves a page at `/` that connects with the real client SDK, loaded from the SDK's
+ * single-file browser build at `/sdk/resilient-ws-client.js`.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { basename, dirname, join, normalize, sep } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientMessage } from '../session/client-messages.js';
 import type { RwsServer } from './server.js';
 
 /**
- * The built SDK's folder: this file runs as dist/src/server/demo.js when built, or as
- * src/server/demo.ts under a TypeScript loader (tests), where the build lives in ./dist.
+ * The browser build's folder (scripts/build-browser.js): this file runs as
+ * dist/src/server/demo.js when built, or as src/server/demo.ts under a TypeScript loader
+ * (tests), where the build lives in ./dist.
  */
 const UP2 = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const DIST = basename(UP2) === 'dist' ? UP2 : join(UP2, 'dist');
+const BROWSER = join(basename(UP2) === 'dist' ? UP2 : join(UP2, 'dist'), 'browser');
+
+/** The path the demo serves the SDK's browser build at (client/README.md "In a browser"). */
+export const SDK_PATH = '/sdk/resilient-ws-client.js';
 
 export function demoHandler(message: ClientMessage): unknown {
   return { echo: message.data, at: new Date().toISOString() };
@@ -37,7 +43,8 @@ export function startDemoTicker(server: RwsServer, everyMs = 1000): () => void {
 /**
  * The demo page. It shows three things a newcomer asks about:
  * - The session survives a reload: it is kept in sessionStorage (this tab only) and resumed
- *   with the SDK's `resume` option. The recipe for an app is the same two lines.
+ *   with the SDK's `resume` option (the recipe for an app: client/README.md, "Keeping the
+ *   session across reloads").
  * - A dropped connection loses nothing: "drop connection" closes the socket (code 4000, so
  *   the SDK reconnects at once), or holds the network down for N seconds while the server keeps
  *   sending; the resume then says `recovered`, `reason` and `missing`, and the replayed seqs
@@ -59,7 +66,7 @@ const PAGE = `<!doctype html>
 <p>Last resume: <span id="resume">–</span></p>
 <pre id="log" aria-live="polite"></pre>
 <script type="module">
-import { ResilientClient } from '/sdk/client/index.js';
+import { ResilientClient } from '${SDK_PATH}';
 const $ = (id) => document.getElementById(id);
 const log = (line) => { const el = $('log'); el.textContent = line + '\\n' + el.textContent.slice(0, 20000); };
 const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
@@ -104,27 +111,62 @@ $('forget').onclick = () => { sessionStorage.removeItem(KEY); location.reload();
 client.connect();
 </script></body></html>`;
 
-/** Serves the demo page and the client SDK's browser modules from dist/. */
+const SDK_FILES = new Map<string, { file: string; type: string }>([
+  [SDK_PATH, { file: 'resilient-ws-client.js', type: 'text/javascript; charset=utf-8' }],
+  [
+    `${SDK_PATH}.map`,
+    { file: 'resilient-ws-client.js.map', type: 'application/json; charset=utf-8' },
+  ],
+]);
+
+/** Each file read once, with its ETag; a missing build is retried on the next request. */
+const sdkCache = new Map<string, Promise<{ body: Buffer; etag: string }>>();
+
+function sdkFile(file: string): Promise<{ body: Buffer; etag: string }> {
+  let entry = sdkCache.get(file);
+  if (entry === undefined) {
+    entry = readFile(join(BROWSER, file)).then((body) => ({
+      body,
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`,
+    }));
+    sdkCache.set(file, entry);
+    entry.catch(() => sdkCache.delete(file));
+  }
+  return entry;
+}
+
+/** Serves the demo page, and the client SDK's browser build and its source map. */
 export function demoRoutes(req: IncomingMessage, res: ServerResponse, path: string): boolean {
-  if (req.method !== 'GET') return false;
-  if (path === '/') {
+  if (req.method === 'GET' && path === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(PAGE);
     return true;
   }
-  // The SDK imports src/protocol and src/resilience (backoff): both are browser-safe.
-  const m = /^\/sdk\/((?:client|src\/protocol|src\/resilience)\/[\w./-]+\.js)$/.exec(path);
-  if (m === null) return false;
-  const file = normalize(join(DIST, m[1]!));
-  if (!file.startsWith(DIST + sep)) return false;
-  readFile(file)
-    .then((body) => {
-      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
-      res.end(body);
-    })
-    .catch(() => {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found');
-    });
+  const sdk = SDK_FILES.get(path);
+  if (sdk === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+  sdkFile(sdk.file).then(
+    ({ body, etag }) => {
+      // The name carries no version: a browser revalidates each time (a 304 while the build
+      // is unchanged) instead of running an old SDK after an upgrade.
+      const headers = {
+        'content-type': sdk.type,
+        'cache-control': 'no-cache',
+        etag,
+        'x-content-type-options': 'nosniff',
+      };
+      const known = req.headers['if-none-match']?.split(',').map((t) => t.trim());
+      if (known?.includes(etag) === true) {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...headers, 'content-length': body.length });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    },
+    () => {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('the browser build is missing: run `npm run build`');
+    },
+  );
   return true;
 }

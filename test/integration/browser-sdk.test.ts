@@ -1,6 +1,6 @@
 /**
  * The client SDK in a real browser: headless Chromium loads the demo page (served by the
- * gateway, SDK modules from dist/), receives published messages, sends one and gets the
+ * gateway, the SDK from its single-file browser build in dist/browser/), receives published messages, sends one and gets the
  * echo, and resumes after its connection is cut (by a chaos proxy the page is loaded through,
  * test/support/chaos-proxy.ts).
  * Needs Chromium (Debian package `chromium`, or CHROMIUM_PATH). Without it the test says so

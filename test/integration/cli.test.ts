@@ -326,15 +326,17 @@ describe('resilient-ws CLI', () => {
     expect(s.output()).toContain('"msg":"shutting down"');
   });
 
-  it('serve --demo serves the demo page and SDK modules, echoes client messages and ticks', async () => {
+  it('serve --demo serves the demo page and the SDK browser build, echoes client messages and ticks', async () => {
     const s = await serve(['--demo']);
     const page = await fetch(`${s.http}/`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("from '/sdk/client/index.js'");
-    const sdk = await fetch(`${s.http}/sdk/client/index.js`);
+    expect(await page.text()).toContain("from '/sdk/resilient-ws-client.js'");
+    const sdk = await fetch(`${s.http}/sdk/resilient-ws-client.js`);
     expect(sdk.status).toBe(200);
     expect(sdk.headers.get('content-type')).toContain('javascript');
-    expect((await fetch(`${s.http}/sdk/../package.json`)).status).toBe(404);
+    // Only the single-file build is served: no other file under dist/ (nor above it).
+    for (const other of ['/sdk/client/index.js', '/sdk/../package.json', '/sdk/'])
+      expect((await fetch(`${s.http}${other}`)).status, other).toBe(404);
     const c = await RawClient.connect(s.url);
     await c.hello();
     c.send({ t: 'msg', id: 'e1', data: 'ping?' });

@@ -4,7 +4,7 @@
  * session: `sessionEnded` and one `close`; a resume finds the session gone: `onSessionLost`
  * 'resend' or 'stop'), the admin routes that do the same, and keyed messages replaced while
  * the client was away, which must never be reported as a gap.
- * The Chromium half needs the Debian package `chromium` (or CHROMIUM_PATH): without it the
+ * The pages load the single-file SDK build the demo routes serve. The Chromium half needs the Debian package `chromium` (or CHROMIUM_PATH): without it the
  * test says so and skips; under CI=true a missing browser fails.
  */
 import { type Browser, type Page } from 'playwright-core';
@@ -78,14 +78,14 @@ function inNode({ url, options = {}, sendFirst }: Start): Driven {
 }
 
 /**
- * The same client in headless Chromium: the SDK modules the demo route serves from dist/.
+ * The same client in headless Chromium: the single-file SDK build (dist/browser) the demo routes serve.
  * The page script is a string, so that the test runner leaves its `import()` alone.
  */
 async function inPage(page: Page, start: Start): Promise<Driven> {
   const args = JSON.stringify({ ...start, names: NAMES });
   await page.evaluate(`(async () => {
     const { url, options, sendFirst, names } = ${args};
-    const { ResilientClient } = await import('/sdk/client/index.js');
+    const { ResilientClient } = await import('/sdk/resilient-ws-client.js');
     const client = new ResilientClient(url, options ?? {});
     const log = [];
     const results = [];
@@ -279,7 +279,7 @@ describe.skipIf(!hasChromium)('in headless Chromium', () => {
 
   lifecyclePaths('Chromium', () => async (start) => {
     const page = await browser.newPage();
-    await page.goto(`${pageServer.httpUrl}/sdk/client/index.js`);
+    await page.goto(`${pageServer.httpUrl}/sdk/resilient-ws-client.js`);
     return inPage(page, start);
   });
 });
