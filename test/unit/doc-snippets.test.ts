@@ -49,6 +49,8 @@ describe('the snippet checker', () => {
     expect(entryPoints(ROOT)).toEqual({
       'resilient-ws': join(ROOT, 'src/index.ts'),
       'resilient-ws/client': join(ROOT, 'client/index.ts'),
+      // The single-file browser build has the client's types.
+      'resilient-ws/client/browser': join(ROOT, 'client/index.ts'),
       'resilient-ws/testing': join(ROOT, 'src/testing.ts'),
     });
   });
