@@ -315,8 +315,9 @@ async function reload(t: Track): Promise<void> {
   churnPending++;
   try {
     const old = t.client;
+    // The SDK notices the dead socket and schedules a reconnect (which the reload preempts).
     const lost = new Promise<void>((r) => {
-      const off = old.on('close', () => {
+      const off = old.on('reconnecting', () => {
         off();
         r();
       });
