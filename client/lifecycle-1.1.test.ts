@@ -185,6 +185,38 @@ describe('onSessionLost', () => {
     expect(isClientError(late) && late.code).toBe('closed');
   });
 
+  it("'stop': a send made by a listener of the lost session's events is not sent in the new session either", async () => {
+    for (const event of ['resumed', 'gap', 'sessionLost'] as const) {
+      const h = setup({ onSessionLost: 'stop' });
+      const first = connected(h);
+      first.serverClose(1006);
+      let late: Promise<string> | undefined;
+      h.client.on(event, () => {
+        late ??= h.client.send('from a listener').then(
+          () => 'resolved',
+          (e: unknown) => `rejected ${(e as { code?: string }).code}`,
+        );
+      });
+      h.clock.advance(250);
+      const second = h.server.last();
+      welcome(second, {
+        sid: 's2',
+        key: 'k2',
+        resumed: false,
+        recovered: false,
+        reason: event === 'gap' ? 'epoch_changed' : 'unknown_session',
+        ...(event === 'gap' ? { sid: 's1', key: 'k1', resumed: true, missing: 2 } : {}),
+      });
+      await tick();
+      expect(late, event).toBeDefined();
+      // Nothing but the bye goes out in the new session: the application asked to stop.
+      expect(second.frames().filter((f) => f.t === 'msg'), event).toEqual([]);
+      expect(second.framesOf('bye'), event).toEqual([{ t: 'bye' }]);
+      second.serverClose(1000, 'bye');
+      expect(await late, event).toMatch(/^rejected (session_lost|closed)$/);
+    }
+  });
+
   it('refuses an unknown onSessionLost value with invalid_option', () => {
     expect(() => setup({ onSessionLost: 'retry' as 'stop' })).toThrow(/options.onSessionLost/);
   });
