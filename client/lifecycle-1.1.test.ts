@@ -210,7 +210,10 @@ describe('onSessionLost', () => {
       await tick();
       expect(late, event).toBeDefined();
       // Nothing but the bye goes out in the new session: the application asked to stop.
-      expect(second.frames().filter((f) => f.t === 'msg'), event).toEqual([]);
+      expect(
+        second.frames().filter((f) => f.t === 'msg'),
+        event,
+      ).toEqual([]);
       expect(second.framesOf('bye'), event).toEqual([{ t: 'bye' }]);
       second.serverClose(1000, 'bye');
       expect(await late, event).toMatch(/^rejected (session_lost|closed)$/);
