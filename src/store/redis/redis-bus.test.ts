@@ -12,6 +12,7 @@ import type { BusEvent, BusListener } from '../session-bus.js';
 import { createRedisClient } from './redis-client.js';
 import { decodeBusMessage, encodeBusEvent } from './redis-bus-codec.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';
+import { decodeBusMessage10 } from './test-support/bus-codec-1.0.js';
 import { freshPrefix, PrivateRedis, requireRedis, TEST_REDIS_URL } from './redis-test-support.js';
 
 const hasRedis = await requireRedis('redis bus');
@@ -158,6 +159,25 @@ describe.skipIf(!hasRedis)('RedisBus on Redis', () => {
       received: 2 * EVENTS.length,
       malformed: 0,
     });
+  });
+
+  it('an end with a reason still ends the session on a node of the previous release (rolling upgrade)', async () => {
+    const { bus: a } = await bus(TEST_REDIS_URL, freshPrefix());
+    // A 1.0 node on the same channel: it decodes with the 1.0 codec, which reads only the
+    // five-element end.
+    const old = client(TEST_REDIS_URL, 'rws:test:old-node');
+    const heard: BusEvent[] = [];
+    old.on('message', (_channel: string, text: string) => {
+      const m = decodeBusMessage10(text);
+      if (m?.kind === 'event') heard.push(m.event);
+    });
+    await waitFor('the old node', () => old.status === 'ready');
+    await old.subscribe(a.channel);
+    a.publish('node-a', { type: 'ended', sid: 's-7', by: 'admin', reason: 'account closed' });
+    a.publish('node-a', EVENTS[0]!); // a marker: everything before it has arrived
+    await waitFor('the marker', () => heard.some((e) => e.type === 'appended'));
+    // Else the old node keeps the client attached to a session the store has forgotten.
+    expect(heard).toContainEqual({ type: 'ended', sid: 's-7', by: 'admin' });
   });
 
   it('several nodes on one bus: an event reaches every node but its publisher', async () => {
