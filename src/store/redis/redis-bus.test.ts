@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChaosProxy } from '../../../test/support/chaos-proxy.js';
 import type { BusEvent, BusListener } from '../session-bus.js';
 import { createRedisClient } from './redis-client.js';
-import { decodeBusMessage, encodeBusEvent } from './redis-bus-codec.js';
+import { decodeBusMessage, encodeBusEvent, encodeBusMessages } from './redis-bus-codec.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';
 import { decodeBusMessage10 } from './test-support/bus-codec-1.0.js';
 import { freshPrefix, PrivateRedis, requireRedis, TEST_REDIS_URL } from './redis-test-support.js';
@@ -91,6 +91,13 @@ describe('bus wire format', () => {
     expect(encodeBusEvent('n', EVENTS[0]!)).toBe('[1,"n","a","s-1",7]');
     // Without a reason, an end keeps the 1.0 message that older nodes read.
     expect(encodeBusEvent('n', EVENTS[5]!)).toBe('[1,"n","e","s-5","admin"]');
+    // With one, that message follows the one with the reason.
+    expect(encodeBusMessages('n', EVENTS[7]!)).toEqual([
+      '[1,"n","e","s-7","admin","account closed"]',
+      '[1,"n","e","s-7","admin"]',
+    ]);
+    for (const e of EVENTS.filter((e) => e.type !== 'ended' || e.reason === undefined))
+      expect(encodeBusMessages('n', e)).toEqual([encodeBusEvent('n', e)]);
   });
 
   it('anything else is undefined, never a throw', () => {
@@ -138,25 +145,31 @@ describe.skipIf(!hasRedis)('RedisBus on Redis', () => {
     a.subscribe('node-a', ra);
     b.subscribe('node-b', rb);
 
+    // An end with a reason is followed by the same end without it, for older nodes.
+    const heard = EVENTS.flatMap((e): BusEvent[] =>
+      e.type === 'ended' && e.reason !== undefined
+        ? [e, { type: 'ended', sid: e.sid, by: e.by }]
+        : [e],
+    );
     for (const e of EVENTS) a.publish('node-a', e);
-    await waitFor('B hears A', () => rb.events.length === EVENTS.length);
-    expect(rb.events).toEqual(EVENTS);
+    await waitFor('B hears A', () => rb.events.length === heard.length);
+    expect(rb.events).toEqual(heard);
     // B publishes only after A's events reached Redis: whatever A hears of A's own came first.
     for (const e of EVENTS) b.publish('node-b', e);
-    await waitFor('A hears B', () => ra.events.length >= EVENTS.length);
+    await waitFor('A hears B', () => ra.events.length >= heard.length);
     await new Promise((r) => setTimeout(r, 50));
-    expect(ra.events).toEqual(EVENTS); // B's only: A's own were dropped
-    expect(rb.events).toHaveLength(EVENTS.length); // and B's own did not come back to B
+    expect(ra.events).toEqual(heard); // B's only: A's own were dropped
+    expect(rb.events).toHaveLength(heard.length); // and B's own did not come back to B
 
-    await waitFor('acks', () => a.stats().published === EVENTS.length);
+    await waitFor('acks', () => a.stats().published === heard.length);
     expect(a.stats()).toMatchObject({
-      published: EVENTS.length,
+      published: heard.length,
       publishFailures: 0,
-      received: 2 * EVENTS.length,
+      received: 2 * heard.length,
     });
     expect(b.stats()).toMatchObject({
-      published: EVENTS.length,
-      received: 2 * EVENTS.length,
+      published: heard.length,
+      received: 2 * heard.length,
       malformed: 0,
     });
   });
