@@ -45,6 +45,24 @@ describe('keyed holes (msg.prev)', () => {
     expect(h.events.of('message').map((m) => m.seq)).toEqual([1, 2, 9]);
   });
 
+  it('from a 1.1 server, prev decides within the replay too: welcome.last does not hide a hole prev does not name', () => {
+    // The test above passes with the 1.0 rule as well (every hole at or below welcome.last
+    // is covered by `missing`); this one does not.
+    const h = setup();
+    const first = connected(h, V11);
+    first.receive(msg(1), msg(2));
+    first.serverClose(1006);
+    h.clock.advance(250);
+    const second = h.server.last();
+    welcome(second, { ...V11, resumed: true, recovered: true, reason: undefined, last: 9 });
+    // 6..8 superseded (named by prev: 5), 3..5 never accounted for.
+    second.receive({ t: 'msg', seq: 9, prev: 5, key: 'k', data: 'latest' });
+    expect(h.events.of('gap')).toEqual([{ reason: 'live', from: 3, to: 5 }]);
+    // Above welcome.last, a hole prev names is not a gap (the 1.0 rule would report 10..11).
+    second.receive({ t: 'msg', seq: 12, prev: 9, key: 'k', data: 'newer' });
+    expect(h.events.of('gap')).toHaveLength(1);
+  });
+
   it('a 1.0 server (no welcome.minor) keeps the 1.0 rule: a hole above welcome.last is a gap', () => {
     const h = setup();
     const sock = connected(h);
