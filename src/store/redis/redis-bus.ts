@@ -51,7 +51,7 @@ export interface RedisBusOptions {
 }
 
 export interface RedisBusStats {
-  /** Events whose PUBLISH Redis acknowledged. */
+  /** Event messages whose PUBLISH Redis acknowledged (an end with a reason is two). */
   published: number;
   /** PUBLISHes (events and probes) that failed: those hints are lost. */
   publishFailures: number;
