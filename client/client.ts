@@ -361,15 +361,16 @@ export class ResilientClient {
       if (stop) this.queue.rejectAll(error);
       else this.queue.rejectTransmitted(error);
     }
-    if (!stop) this.queue.resendAll();
+    if (stop) {
+      // The new session is never used: end it (bye) and stop; `close` follows. Before the
+      // events below, so that a send from one of their listeners rejects (`closed`) instead
+      // of going out in the new session ahead of the bye.
+      void this.close();
+    } else this.queue.resendAll();
     if (outcome.resumed !== undefined) this.events.emit('resumed', outcome.resumed);
     if (outcome.gap !== undefined) this.events.emit('gap', outcome.gap);
     if (lost) this.events.emit('sessionLost', { reason });
-    if (stop) {
-      // The new session was never used: end it (bye) and stop; `close` follows.
-      void this.close();
-      return;
-    }
+    if (stop) return;
     // A listener above may have closed the client.
     if (this.conn.kind === 'open' && this.conn.c === c && this.closing === undefined)
       this.events.emit('open', { sid: w.sid, resumed: w.resumed });

@@ -45,6 +45,24 @@ describe('keyed holes (msg.prev)', () => {
     expect(h.events.of('message').map((m) => m.seq)).toEqual([1, 2, 9]);
   });
 
+  it('from a 1.1 server, prev decides within the replay too: welcome.last does not hide a hole prev does not name', () => {
+    // The test above passes with the 1.0 rule as well (every hole at or below welcome.last
+    // is covered by `missing`); this one does not.
+    const h = setup();
+    const first = connected(h, V11);
+    first.receive(msg(1), msg(2));
+    first.serverClose(1006);
+    h.clock.advance(250);
+    const second = h.server.last();
+    welcome(second, { ...V11, resumed: true, recovered: true, reason: undefined, last: 9 });
+    // 6..8 superseded (named by prev: 5), 3..5 never accounted for.
+    second.receive({ t: 'msg', seq: 9, prev: 5, key: 'k', data: 'latest' });
+    expect(h.events.of('gap')).toEqual([{ reason: 'live', from: 3, to: 5 }]);
+    // Above welcome.last, a hole prev names is not a gap (the 1.0 rule would report 10..11).
+    second.receive({ t: 'msg', seq: 12, prev: 9, key: 'k', data: 'newer' });
+    expect(h.events.of('gap')).toHaveLength(1);
+  });
+
   it('a 1.0 server (no welcome.minor) keeps the 1.0 rule: a hole above welcome.last is a gap', () => {
     const h = setup();
     const sock = connected(h);
@@ -183,6 +201,41 @@ describe('onSessionLost', () => {
     expect(h.client.session).toBeUndefined();
     const late: unknown = await h.client.send('late').catch((e: unknown) => e);
     expect(isClientError(late) && late.code).toBe('closed');
+  });
+
+  it("'stop': a send made by a listener of the lost session's events is not sent in the new session either", async () => {
+    for (const event of ['resumed', 'gap', 'sessionLost'] as const) {
+      const h = setup({ onSessionLost: 'stop' });
+      const first = connected(h);
+      first.serverClose(1006);
+      let late: Promise<string> | undefined;
+      h.client.on(event, () => {
+        late ??= h.client.send('from a listener').then(
+          () => 'resolved',
+          (e: unknown) => `rejected ${(e as { code?: string }).code}`,
+        );
+      });
+      h.clock.advance(250);
+      const second = h.server.last();
+      welcome(second, {
+        sid: 's2',
+        key: 'k2',
+        resumed: false,
+        recovered: false,
+        reason: event === 'gap' ? 'epoch_changed' : 'unknown_session',
+        ...(event === 'gap' ? { sid: 's1', key: 'k1', resumed: true, missing: 2 } : {}),
+      });
+      await tick();
+      expect(late, event).toBeDefined();
+      // Nothing but the bye goes out in the new session: the application asked to stop.
+      expect(
+        second.frames().filter((f) => f.t === 'msg'),
+        event,
+      ).toEqual([]);
+      expect(second.framesOf('bye'), event).toEqual([{ t: 'bye' }]);
+      second.serverClose(1000, 'bye');
+      expect(await late, event).toMatch(/^rejected (session_lost|closed)$/);
+    }
   });
 
   it('refuses an unknown onSessionLost value with invalid_option', () => {

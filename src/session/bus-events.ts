@@ -43,7 +43,7 @@ export function onBusEvent(e: BusEvent, here: BusEventTargets): void {
         ?.conn.close(CloseCode.Normal, endReason(e.by), endedFrame(e.by, e.reason));
       return;
     case 'disconnect':
-      here.registry.current(e.sid)?.conn.close(...disconnectClose(e.reason));
+      here.registry.disconnect(e.sid, e.reason)?.conn.close(...disconnectClose(e.reason));
       return;
   }
 }

@@ -159,6 +159,50 @@ describe('losses on an attached connection', () => {
     expect(t.seqs).toEqual([1]);
   });
 
+  it('losses counted in the welcome close nothing: the next live message carries prev, the connection stays (no 4002 loop)', async () => {
+    const bus = new LoopbackBus();
+    const h = new HubHarness({ limits: { messageTtlMs: 1000 }, bus, node: 'node-a' });
+    const { t, sid, key } = await h.session();
+    for (const d of [1, 2, 3]) await h.hub.send(sid, d);
+    await h.settle();
+    t.fireClose(1006);
+    await h.settle();
+    h.clock.advance(1001); // 1..3 expire while away; the client never acked them
+    const again = h.connect();
+    const w = await h.hello(again, { sid, key, ack: 0 });
+    expect(w).toMatchObject({ recovered: false, reason: 'gap', missing: 3, last: 3 });
+    // The losses stay in the store's loss runs until the client acks past them: the pump's
+    // read reports them (lostTo 3) above what this connection was written (its ack, 0).
+    await h.hub.send(sid, 'next');
+    // A late bus hint of the same losses closes nothing either.
+    bus.publish('node-b', { type: 'lost', stream: { kind: 'session', sid }, upTo: 3 });
+    await h.settle();
+    expect(again.closed).toBeUndefined();
+    expect(again.framesOf('msg')).toEqual([{ t: 'msg', seq: 4, prev: 0, data: 'next' }]);
+  });
+
+  it('a loss after the resume of a message retained then but not yet written still closes 4002', async () => {
+    const h = new HubHarness({ limits: { messageTtlMs: 1000 }, writer: { highWaterMark: 10 } });
+    const { t, sid, key } = await h.session();
+    t.fireClose(1006);
+    await h.settle();
+    for (const d of [1, 2]) await h.hub.send(sid, d);
+    h.clock.advance(500);
+    for (const d of [3, 4]) await h.hub.send(sid, d);
+    h.clock.advance(501); // 1 and 2 expire while away
+    const again = h.connect();
+    again.bufferedAmount = 5000; // congested from the start: the replay waits for a drain
+    const w = await h.hello(again, { sid, key, ack: 0 });
+    expect(w).toMatchObject({ reason: 'gap', missing: 2, last: 4 });
+    expect(again.seqs).toEqual([]);
+    h.clock.advance(500); // 3 and 4 expire too, never written to this connection
+    again.drain(0);
+    await h.settle();
+    // Counted in no welcome: the client must learn of them by a resume.
+    expect(again.seqs).toEqual([]);
+    expect(again.closed?.code).toBe(4002);
+  });
+
   it('a keyed replacement the connection was not written carries prev: the hole is named, nothing closes', async () => {
     const h = new HubHarness({ writer: { highWaterMark: 1000 } });
     const { t, sid } = await h.session();

@@ -80,6 +80,25 @@ describe('resume', () => {
     expect(b.seqs).toEqual([3, 4]);
   });
 
+  it("the first replayed message names as prev the ack the client resumed with, below the server's (1.1)", async () => {
+    const h = new HubHarness();
+    const a = await h.session();
+    for (const i of range(1, 4)) await h.hub.send(a.sid, i);
+    await h.settle();
+    a.t.peerSends({ t: 'ack', seq: 2 });
+    await h.settle();
+    a.t.fireClose(1006);
+    await h.settle();
+    const b = h.connect();
+    await h.hello(b, { sid: a.sid, key: a.key, ack: 0 });
+    // 1 and 2 were acked before (by an earlier instance of the client): prev accounts for
+    // them, as the protocol says; with the server's ack as prev the SDK would report 1..2.
+    expect(b.framesOf('msg')).toEqual([
+      { t: 'msg', seq: 3, prev: 0, data: 3 },
+      { t: 'msg', seq: 4, data: 4 },
+    ]);
+  });
+
   it('reports a gap when messages after the ack were lost, and replays what is left', async () => {
     const h = new HubHarness({ limits: { maxMessages: 3 } });
     const resumes = h.record('resume');

@@ -18,6 +18,7 @@ import type { CoreEvents } from '../core-events.js';
 import type { Emitter } from '../events.js';
 import type { Outbox } from '../outbox/outbox.js';
 import type { ResumeResult, StoredMessage } from '../store/store.js';
+import { disconnectClose } from './bus-events.js';
 import type { Connection } from './connection.js';
 import type { Delivery } from './delivery.js';
 import { authenticateHello, type SessionIdentity } from './identity.js';
@@ -103,6 +104,7 @@ export class Handshake {
     ctx.registry.beginResume(sid, conn);
     let r: ResumeResult | undefined;
     let ended = false;
+    let disconnect: { reason: string | undefined } | undefined;
     let contested = false;
     try {
       r = await ctx.outbox.resume(sid, hashKey(key), ack, ctx.node, identity?.user);
@@ -113,6 +115,7 @@ export class Handshake {
       // the store failed.
       const finished = ctx.registry.finishResume(sid, conn, r?.status === 'ok');
       ended = finished.ended;
+      disconnect = finished.disconnect;
       if (finished.detach) ctx.detach(sid);
     }
     // bye or an admin ended the session while this resume was in flight: it is gone.
@@ -176,6 +179,8 @@ export class Handshake {
     const base = r.epochChanged ? r.acked : Math.min(ack, r.acked);
     const lossesTold = r.messages.length > 0 ? r.messages[0]!.seq - 1 : r.session.last;
     const local = this.open(conn, welcome, { base, lossesTold }, r.messages, r.missing, identity);
+    // The application disconnected the session while this resume was in flight.
+    if (disconnect !== undefined) conn.close(...disconnectClose(disconnect.reason));
     // Another node resumed the session while the store answered this resume: whichever the
     // store applied last owns it (its takeover hint may have come before this node held the
     // session, so nothing here closed). The store decides; it usually says this node.

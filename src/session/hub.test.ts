@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { OverflowPolicy } from '../store/limits.js';
+import { LoopbackBus } from '../store/loopback-bus.js';
 import { HubHarness } from './test-support/hub-harness.js';
 
 const range = (from: number, to: number): number[] =>
@@ -390,5 +391,41 @@ describe('close', () => {
     release();
     await done;
     expect(await h.store.getSession(a.sid)).toMatchObject({ attached: false });
+  });
+});
+
+describe('disconnect (protocol 1.1)', () => {
+  it('a disconnect while the session is being resumed here closes the resumed connection with 4004', async () => {
+    const h = new HubHarness();
+    const { t, sid, key } = await h.session();
+    t.fireClose(1006);
+    await h.settle();
+    const t2 = h.connect();
+    t2.peerSends({ t: 'hello', v: 1, resume: { sid, key, ack: 0 } });
+    // The store has not answered the resume yet: no connection holds the session here.
+    const answered = h.hub.disconnect(sid, 'rebalancing');
+    await h.settle();
+    expect(await answered).toBe(true);
+    expect(t2.welcome).toMatchObject({ resumed: true });
+    // Else `true` was answered and nothing was disconnected.
+    expect(t2.framesOf('error')).toEqual([
+      { t: 'error', code: 'disconnected', message: 'rebalancing' },
+    ]);
+    expect(t2.closed?.code).toBe(4004);
+    expect(await h.store.getSession(sid)).toBeDefined();
+  });
+
+  it('a disconnect heard on the bus while the session is being resumed here closes it once attached', async () => {
+    const bus = new LoopbackBus();
+    const h = new HubHarness({ bus, node: 'node-a' });
+    const { t, sid, key } = await h.session();
+    t.fireClose(1006);
+    await h.settle();
+    const t2 = h.connect();
+    t2.peerSends({ t: 'hello', v: 1, resume: { sid, key, ack: 0 } });
+    bus.publish('node-b', { type: 'disconnect', sid, reason: 'drain' });
+    await h.settle();
+    expect(t2.welcome).toMatchObject({ resumed: true });
+    expect(t2.closed?.code).toBe(4004);
   });
 });

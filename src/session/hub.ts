@@ -286,12 +286,14 @@ export class Hub {
    * session exists (attached or not); false if there is none.
    */
   async disconnect(sid: string, reason?: string): Promise<boolean> {
-    const local = this.registry.current(sid);
+    const local = this.registry.disconnect(sid, reason);
     if (local !== undefined) {
       local.conn.close(...disconnectClose(reason));
       return true;
     }
     if ((await this.outbox.store.getSession(sid)) === undefined) return false;
+    // A resume of it may have started here while the store answered.
+    this.registry.disconnect(sid, reason)?.conn.close(...disconnectClose(reason));
     this.publish(
       reason === undefined ? { type: 'disconnect', sid } : { type: 'disconnect', sid, reason },
     );

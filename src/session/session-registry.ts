@@ -26,6 +26,9 @@ export class Resuming {
   /** Another node announced a takeover while this resume was in flight: once attached, the
    *  store decides who keeps the session (see `takeoverHeard`). */
   contested = false;
+  /** The application disconnected the session (protocol 1.1) while this resume was in
+   *  flight: once attached, its connection closes with 4004 (see `disconnect`). */
+  disconnect: { reason: string | undefined } | undefined;
 
   constructor(
     /** The connection whose resume is in flight (the latest one, if several raced). */
@@ -146,10 +149,10 @@ export class SessionRegistry {
     sid: string,
     conn: Connection,
     resumed: boolean,
-  ): { ended: boolean; detach: boolean } {
+  ): { ended: boolean; detach: boolean; disconnect: { reason: string | undefined } | undefined } {
     const slot = this.slots.get(sid);
-    if (!(slot instanceof Resuming)) return { ended: false, detach: false };
-    const { previous, ended, abandoned } = slot;
+    if (!(slot instanceof Resuming)) return { ended: false, detach: false, disconnect: undefined };
+    const { previous, ended, abandoned, disconnect } = slot;
     let detach = false;
     if (slot.conn === conn) {
       // The last resume in flight: the slot returns to what it was, or goes.
@@ -161,7 +164,19 @@ export class SessionRegistry {
         detach = !resumed && !ended;
       } else this.slots.set(sid, previous);
     }
-    return { ended, detach };
+    return { ended, detach, disconnect };
+  }
+
+  /**
+   * The application disconnected `sid` (here or on another node; protocol 1.1). Returns its
+   * connection here, if it has one, for the caller to close (4004). A resume of it in flight
+   * here is marked: its connection closes too once attached (`finishResume` says so), so that
+   * a client reconnecting at that moment is not left out.
+   */
+  disconnect(sid: string, reason: string | undefined): LocalSession | undefined {
+    const slot = this.slots.get(sid);
+    if (slot instanceof Resuming) slot.disconnect = { reason };
+    return this.current(sid);
   }
 
   /**

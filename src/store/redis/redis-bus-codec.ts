@@ -8,7 +8,10 @@
  *   [1, from, "r", sid]             refused    [1, busId, "p"]              probe
  *   [1, from, "d", sid(, reason)]   disconnect
  * `ended` may carry a sixth element, the reason told to the client (`[1, from, "e", sid, by,
- * reason]`); without a reason both messages keep the 1.0 length, which older nodes read.
+ * reason]`); without a reason both messages keep the 1.0 length. A node of 1.0 reads only the
+ * five-element end, so an end with a reason is published twice (`encodeBusMessages`): with the
+ * reason, then without (a newer node ends the session on the first, the second finds nothing
+ * left to end; an older node counts the first as malformed and ends it on the second).
  * `from` is the publishing node (for a probe: the probing bus instance). A malformed message
  * decodes to undefined: the bus counts and ignores it, never throws.
  */
@@ -40,6 +43,16 @@ export function encodeBusEvent(from: string, event: BusEvent): string {
           : [VERSION, from, 'd', event.sid, event.reason],
       );
   }
+}
+
+/**
+ * The messages that publish `event`, in order: one, except for an end with a reason, which is
+ * followed by the same end without it, the message older nodes read (see the module comment).
+ */
+export function encodeBusMessages(from: string, event: BusEvent): string[] {
+  const first = encodeBusEvent(from, event);
+  if (event.type !== 'ended' || event.reason === undefined) return [first];
+  return [first, encodeBusEvent(from, { type: 'ended', sid: event.sid, by: event.by })];
 }
 
 export type DecodedBusMessage =

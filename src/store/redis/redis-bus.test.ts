@@ -10,8 +10,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChaosProxy } from '../../../test/support/chaos-proxy.js';
 import type { BusEvent, BusListener } from '../session-bus.js';
 import { createRedisClient } from './redis-client.js';
-import { decodeBusMessage, encodeBusEvent } from './redis-bus-codec.js';
+import { decodeBusMessage, encodeBusEvent, encodeBusMessages } from './redis-bus-codec.js';
 import { RedisBus, type RedisBusOptions } from './redis-bus.js';
+import { decodeBusMessage10 } from './test-support/bus-codec-1.0.js';
 import { freshPrefix, PrivateRedis, requireRedis, TEST_REDIS_URL } from './redis-test-support.js';
 
 const hasRedis = await requireRedis('redis bus');
@@ -90,6 +91,13 @@ describe('bus wire format', () => {
     expect(encodeBusEvent('n', EVENTS[0]!)).toBe('[1,"n","a","s-1",7]');
     // Without a reason, an end keeps the 1.0 message that older nodes read.
     expect(encodeBusEvent('n', EVENTS[5]!)).toBe('[1,"n","e","s-5","admin"]');
+    // With one, that message follows the one with the reason.
+    expect(encodeBusMessages('n', EVENTS[7]!)).toEqual([
+      '[1,"n","e","s-7","admin","account closed"]',
+      '[1,"n","e","s-7","admin"]',
+    ]);
+    for (const e of EVENTS.filter((e) => e.type !== 'ended' || e.reason === undefined))
+      expect(encodeBusMessages('n', e)).toEqual([encodeBusEvent('n', e)]);
   });
 
   it('anything else is undefined, never a throw', () => {
@@ -137,27 +145,52 @@ describe.skipIf(!hasRedis)('RedisBus on Redis', () => {
     a.subscribe('node-a', ra);
     b.subscribe('node-b', rb);
 
+    // An end with a reason is followed by the same end without it, for older nodes.
+    const heard = EVENTS.flatMap((e): BusEvent[] =>
+      e.type === 'ended' && e.reason !== undefined
+        ? [e, { type: 'ended', sid: e.sid, by: e.by }]
+        : [e],
+    );
     for (const e of EVENTS) a.publish('node-a', e);
-    await waitFor('B hears A', () => rb.events.length === EVENTS.length);
-    expect(rb.events).toEqual(EVENTS);
+    await waitFor('B hears A', () => rb.events.length === heard.length);
+    expect(rb.events).toEqual(heard);
     // B publishes only after A's events reached Redis: whatever A hears of A's own came first.
     for (const e of EVENTS) b.publish('node-b', e);
-    await waitFor('A hears B', () => ra.events.length >= EVENTS.length);
+    await waitFor('A hears B', () => ra.events.length >= heard.length);
     await new Promise((r) => setTimeout(r, 50));
-    expect(ra.events).toEqual(EVENTS); // B's only: A's own were dropped
-    expect(rb.events).toHaveLength(EVENTS.length); // and B's own did not come back to B
+    expect(ra.events).toEqual(heard); // B's only: A's own were dropped
+    expect(rb.events).toHaveLength(heard.length); // and B's own did not come back to B
 
-    await waitFor('acks', () => a.stats().published === EVENTS.length);
+    await waitFor('acks', () => a.stats().published === heard.length);
     expect(a.stats()).toMatchObject({
-      published: EVENTS.length,
+      published: heard.length,
       publishFailures: 0,
-      received: 2 * EVENTS.length,
+      received: 2 * heard.length,
     });
     expect(b.stats()).toMatchObject({
-      published: EVENTS.length,
-      received: 2 * EVENTS.length,
+      published: heard.length,
+      received: 2 * heard.length,
       malformed: 0,
     });
+  });
+
+  it('an end with a reason still ends the session on a node of the previous release (rolling upgrade)', async () => {
+    const { bus: a } = await bus(TEST_REDIS_URL, freshPrefix());
+    // A 1.0 node on the same channel: it decodes with the 1.0 codec, which reads only the
+    // five-element end.
+    const old = client(TEST_REDIS_URL, 'rws:test:old-node');
+    const heard: BusEvent[] = [];
+    old.on('message', (_channel: string, text: string) => {
+      const m = decodeBusMessage10(text);
+      if (m?.kind === 'event') heard.push(m.event);
+    });
+    await waitFor('the old node', () => old.status === 'ready');
+    await old.subscribe(a.channel);
+    a.publish('node-a', { type: 'ended', sid: 's-7', by: 'admin', reason: 'account closed' });
+    a.publish('node-a', EVENTS[0]!); // a marker: everything before it has arrived
+    await waitFor('the marker', () => heard.some((e) => e.type === 'appended'));
+    // Else the old node keeps the client attached to a session the store has forgotten.
+    expect(heard).toContainEqual({ type: 'ended', sid: 's-7', by: 'admin' });
   });
 
   it('several nodes on one bus: an event reaches every node but its publisher', async () => {

@@ -31,7 +31,7 @@ import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { RwsError } from '../../errors.js';
 import type { BusEvent, BusListener, SessionBus } from '../session-bus.js';
-import { decodeBusMessage, encodeBusEvent, encodeBusProbe } from './redis-bus-codec.js';
+import { decodeBusMessage, encodeBusMessages, encodeBusProbe } from './redis-bus-codec.js';
 
 export interface RedisBusOptions {
   /** The shared command connection: PUBLISH goes through it. Not closed by the bus. */
@@ -51,7 +51,7 @@ export interface RedisBusOptions {
 }
 
 export interface RedisBusStats {
-  /** Events whose PUBLISH Redis acknowledged. */
+  /** Event messages whose PUBLISH Redis acknowledged (an end with a reason is two). */
   published: number;
   /** PUBLISHes (events and probes) that failed: those hints are lost. */
   publishFailures: number;
@@ -151,10 +151,11 @@ export class RedisBus implements SessionBus {
 
   publish(from: string, event: BusEvent): void {
     if (this.closed) return;
-    this.send(encodeBusEvent(from, event)).then(
-      () => this.counters.published++,
-      () => this.counters.publishFailures++,
-    );
+    for (const text of encodeBusMessages(from, event))
+      this.send(text).then(
+        () => this.counters.published++,
+        () => this.counters.publishFailures++,
+      );
   }
 
   subscribe(node: string, listener: BusListener): () => void {
