@@ -20,24 +20,13 @@ import {
   HttpError,
   idParam,
   intParam,
+  optionalString,
   readOptionalJson,
   sendJson,
 } from './http-util.js';
 import { MAX_REASON_LENGTH } from '../session/lifecycle.js';
 
 export type { AdminContext } from './admin-context.js';
-
-/** The optional `reason` of a disconnect or an end (told to the client). */
-function bodyReason(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_REASON_LENGTH)
-    throw new HttpError(
-      400,
-      'bad_request',
-      `"reason" must be a string of 1-${MAX_REASON_LENGTH} characters`,
-    );
-  return value;
-}
 
 const SESSION = /^\/api\/sessions\/([^/]+)$/;
 const SESSION_ACTION = /^\/api\/sessions\/([^/]+)\/(disconnect|end)$/;
@@ -98,7 +87,8 @@ export async function adminRoute(
     allow(method, 'POST');
     const sid = decodeSegment(m[1]!, 'session id');
     const body = await readOptionalJson(req, ctx.maxBodyBytes);
-    const reason = bodyReason(body.reason);
+    // Told to the client with the close (error `disconnected` or `session_ended`).
+    const reason = optionalString(body, 'reason', MAX_REASON_LENGTH);
     if (m[2] === 'disconnect') {
       if (!(await ctx.hub.disconnect(sid, reason))) throw unknownSession(sid);
       sendJson(res, 200, { sid, disconnected: true });

@@ -77,6 +77,19 @@ export function requireJsonBody(req: IncomingMessage, method: string): void {
   if (type === undefined || !isJsonType(type)) throw unsupportedType(type);
 }
 
+/** An optional string field of a JSON body, 1–`max` characters; else 400 `bad_request`. */
+export function optionalString(
+  body: Record<string, unknown>,
+  field: string,
+  max: number,
+): string | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    throw new HttpError(400, 'bad_request', `"${field}" must be a string of 1-${max} characters`);
+  return v;
+}
+
 /** Read and parse a JSON object body of at most `limit` bytes. */
 export async function readJson(
   req: IncomingMessage,

@@ -19,6 +19,7 @@ import {
   decodeSegment,
   HttpError,
   isCrossOrigin,
+  optionalString,
   readJson,
   requireJsonBody,
   sendError,
@@ -228,15 +229,7 @@ async function api(
 
 /** An optional 1–128 character string field (`id`, `key`). */
 function shortString(body: Record<string, unknown>, field: 'id' | 'key'): string | undefined {
-  const v = body[field];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID_LENGTH)
-    throw new HttpError(
-      400,
-      'bad_request',
-      `"${field}" must be a string of 1-${MAX_ID_LENGTH} characters`,
-    );
-  return v;
+  return optionalString(body, field, MAX_ID_LENGTH);
 }
 
 /**
