@@ -45,7 +45,7 @@ interface Seen {
 /**
  * Answers initialize and tools/list at once; tools/call `slow {steps, delayMs}` sends
  * `steps` progress notifications (keyed by token, latest wins) `delayMs` apart, then
- * `done: <steps>`. The handler returns at once (the call runs on its own). Records every
+ * `done: <steps>` 150 ms later. The handler returns at once (the call runs on its own). Records every
  * client message.
  */
 function playMcp(server: RwsServer): Seen[] {
@@ -91,6 +91,10 @@ function playMcp(server: RwsServer): Seen[] {
               `mcp:p:${typeof token}:${token}`,
             );
         }
+        // A pause before the result: the SDK's Client handles a notification a microtask
+        // after a response read in the same chunk, and would miss a last progress sent
+        // right before the result (it reports an unknown token).
+        await sleep(150);
         await send(sid, {
           jsonrpc: '2.0',
           id: m.id!,
