@@ -20,6 +20,7 @@ export function usage(): string {
 Commands:
   serve     run the gateway: WebSocket endpoint (/ws), HTTP API, health
   config    print every resolved setting and its source
+  mcp-bridge <ws-url>  a stdio MCP server relaying to a resilient-ws server (mcp-bridge --help)
   help      show this help with every setting (also --help, serve --help)
   version   print the version`;
 }

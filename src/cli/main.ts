@@ -49,6 +49,11 @@ export async function main(io: CliIo): Promise<number> {
     io.out(version());
     return EXIT.ok;
   }
+  if (command === 'mcp-bridge') {
+    // Loaded on demand; it writes nothing but JSON-RPC to stdout (its help goes to stderr).
+    const { mcpBridge } = await import('../../mcp/cli/bridge.js');
+    return mcpBridge({ argv: rest, env: io.env });
+  }
   if (command !== 'serve' && command !== 'config') {
     io.err(
       `resilient-ws: unknown command "${command}"\n\n${usage()}\n\nEvery setting: resilient-ws --help`,
