@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
  *   server → upstream → (resilience, session types)
  *   session → auth (principal types) → config, protocol
  *   leaves: errors, clock, events, core-events (types), protocol, resilience; nothing but
- *   server/ imports metrics/; client/ imports only src/protocol and src/resilience.
+ *   server/ imports metrics/; client/ imports only src/protocol and src/resilience; mcp/
+ *   imports client/index.js and public modules of src/ (src/index.js for types only).
  * Each entry lists the project modules a folder may NOT import.
  */
 const ROOT_LEAVES = ['errors', 'clock', 'events', 'core-events'];
@@ -146,6 +147,53 @@ export const boundaryConfigs = [
               ],
               message:
                 'The client SDK may import only src/protocol and src/resilience (it runs in browsers).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // resilient-ws/mcp, the library transports (mcp/*.ts; the CLIs under mcp/cli/ are not
+    // bound here): the client SDK through its entry point; src/ through public modules only
+    // (the modules src/index.ts exports from), src/index.ts itself for types only, since it
+    // loads the whole server (~0.5 s); no Node modules (the client transport runs in
+    // browsers, as the client SDK does).
+    files: ['mcp/*.ts'],
+    ignores: ['mcp/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../client/*', '!../client/index.js'],
+              message: 'mcp/ uses the client SDK through its entry point, ../client/index.js.',
+            },
+            {
+              group: [
+                '../src/*',
+                '!../src/index.js',
+                '!../src/errors.js',
+                '!../src/protocol',
+                '!../src/session',
+                '../src/*/**',
+                '!../src/protocol/**',
+                '!../src/session/client-messages.js',
+              ],
+              message:
+                'mcp/ may import only public modules of src/: index.js (types), errors.js, protocol/, session/client-messages.js.',
+            },
+            {
+              group: ['../src/index.js'],
+              allowTypeImports: true,
+              message:
+                'src/index.js loads the whole server: import types from it and values from their own module.',
+            },
+            {
+              group: ['node:*'],
+              message:
+                'resilient-ws/mcp runs in browsers too (the client transport): no Node modules.',
             },
           ],
         },

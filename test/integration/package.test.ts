@@ -116,7 +116,7 @@ describe('npm package contents', () => {
     const dist = new Set(
       [...paths].filter((p) => p.startsWith('dist/')).map((p) => p.split('/')[1]),
     );
-    expect([...dist].sort()).toEqual(['browser', 'client', 'dashboard', 'src']);
+    expect([...dist].sort()).toEqual(['browser', 'client', 'dashboard', 'mcp', 'src']);
     expect([...paths].filter((p) => p.startsWith('client/'))).toEqual(['client/README.md']);
     const unwanted = [...paths].filter(
       (p) =>
@@ -171,6 +171,17 @@ describe('npm package contents', () => {
     expect(foreign).toEqual([]);
   });
 
+  it('resilient-ws/mcp needs no MCP SDK at run time (an optional peer): its JS imports only the package', () => {
+    const mcp = [...paths].filter((p) => p.startsWith('dist/mcp/') && p.endsWith('.js'));
+    expect(mcp.length).toBeGreaterThan(0);
+    const outside = mcp.flatMap((file) =>
+      importsOf(readFileSync(join(ROOT, file), 'utf8'))
+        .filter((s) => !s.startsWith('.'))
+        .map((s) => `${file} → ${s}`),
+    );
+    expect(outside).toEqual([]);
+  });
+
   it('stays small', () => {
     // Today about 535 files, 0.8 MB packed, 3 MB unpacked; the benchmarks alone were 100 files.
     expect(packed.entryCount).toBeLessThan(600);
@@ -213,9 +224,9 @@ describe('the packed tarball, installed', () => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('imports resilient-ws, resilient-ws/client, resilient-ws/client/browser and resilient-ws/testing by name', async () => {
+  it('imports resilient-ws, resilient-ws/client, resilient-ws/client/browser, resilient-ws/mcp and resilient-ws/testing by name', async () => {
     const script = `
-      const names = ['resilient-ws', 'resilient-ws/client', 'resilient-ws/client/browser', 'resilient-ws/testing'];
+      const names = ['resilient-ws', 'resilient-ws/client', 'resilient-ws/client/browser', 'resilient-ws/mcp', 'resilient-ws/testing'];
       const out = {};
       for (const name of names) {
         const mod = await import(name);
@@ -246,6 +257,10 @@ describe('the packed tarball, installed', () => {
       out['resilient-ws/client']!.exports,
     );
     expect(out['resilient-ws/client']!.exports).toContain('ResilientClient');
+    expect(inApp('resilient-ws/mcp')).toBe('<app>/node_modules/resilient-ws/dist/mcp/index.js');
+    expect(out['resilient-ws/mcp']!.exports).toEqual(
+      expect.arrayContaining(['ResilientClientTransport', 'ResilientServerTransport', 'serveMcp']),
+    );
     expect(out['resilient-ws/testing']!.exports).toEqual(
       expect.arrayContaining(['runStoreContract', 'FakeTransport', 'ManualClock']),
     );

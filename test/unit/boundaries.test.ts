@@ -40,6 +40,10 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
     ['client/x.ts', "import { randomBytes } from 'node:crypto';"],
     ['src/auth/x.ts', "import type { Hub } from '../session/hub.js';"],
     ['src/auth/x.ts', "import { createServer } from '../server/server.js';"],
+    ['mcp/x.ts', "import { Hub } from '../src/session/hub.js';"],
+    ['mcp/x.ts', "import { createServer } from '../src/index.js';"],
+    ['mcp/x.ts', "import { Connection } from '../client/connection.js';"],
+    ['mcp/x.ts', "import { randomBytes } from 'node:crypto';"],
   ])('%s: %s is refused', (file, code) => {
     expect(errors(file, code)).toContain('no-restricted-imports');
   });
@@ -61,6 +65,12 @@ describe('dependency direction (eslint no-restricted-imports)', () => {
     ['src/upstream/x.ts', "import type { Hub } from '../session/hub.js';"],
     ['src/session/x.ts', "import { AuthError } from '../auth/principal.js';"],
     ['src/auth/x.ts', "import type { ResolvedConfig } from '../config/index.js';"],
+    ['mcp/x.ts', "import type { RwsServer } from '../src/index.js';"],
+    ['mcp/x.ts', "import { ResilientClient } from '../client/index.js';"],
+    ['mcp/x.ts', "import { NackError } from '../src/session/client-messages.js';"],
+    ['mcp/x.ts', "import { isRwsError } from '../src/errors.js';"],
+    ['mcp/x.ts', "import { MAX_ID_LENGTH } from '../src/protocol/index.js';"],
+    ['mcp/cli/x.ts', "import { createServer } from '../../src/index.js';"],
   ])('%s: %s is allowed', (file, code) => {
     expect(errors(file, code)).toEqual([]);
   });

@@ -1,10 +1,10 @@
 /**
  * Docs that cannot drift: every TypeScript block of the hand-written docs type-checks against
- * the package's entry points (`resilient-ws`, `resilient-ws/client`, `resilient-ws/testing`),
- * each block a module of its own (test/unit/doc-snippets.ts says how). A failure names the
- * Markdown file and line. A block that is a fragment on purpose opts out with ```` ```ts
- * nocheck: reason ````; every opt-out is listed in `OPT_OUTS` below, so adding one is a visible
- * change.
+ * the package's entry points (`resilient-ws`, `resilient-ws/client`, `resilient-ws/mcp`,
+ * `resilient-ws/testing`), each block a module of its own (test/unit/doc-snippets.ts says
+ * how). A failure names the Markdown file and line. A block that is a fragment on purpose
+ * opts out with ```` ```ts nocheck: reason ````; every opt-out is listed in `OPT_OUTS` below,
+ * so adding one is a visible change.
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ describe('TypeScript blocks in the docs', () => {
     // A guard on the extractor: finding nothing would make the check below pass vacuously.
     const files = new Set(snippets.map((s) => s.file));
     expect([...files].sort()).toEqual(
-      expect.arrayContaining(['README.md', 'client/README.md', 'docs/security.md']),
+      expect.arrayContaining(['README.md', 'client/README.md', 'docs/security.md', 'docs/mcp.md']),
     );
     expect(docFiles(ROOT).map((f) => f.slice(ROOT.length + 1))).toEqual(
       expect.arrayContaining(['SECURITY.md', 'bench/README.md', 'docs/protocol.md']),
@@ -51,6 +51,7 @@ describe('the snippet checker', () => {
       'resilient-ws/client': join(ROOT, 'client/index.ts'),
       // The single-file browser build has the client's types.
       'resilient-ws/client/browser': join(ROOT, 'client/index.ts'),
+      'resilient-ws/mcp': join(ROOT, 'mcp/index.ts'),
       'resilient-ws/testing': join(ROOT, 'src/testing.ts'),
     });
   });
