@@ -9,6 +9,7 @@ export default defineConfig({
           include: [
             'src/**/*.test.ts',
             'client/**/*.test.ts',
+            'mcp/**/*.test.ts',
             'test/unit/**/*.test.ts',
             'bench/**/*.test.ts',
             'dashboard/**/*.test.ts',

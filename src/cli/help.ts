@@ -20,6 +20,7 @@ export function usage(): string {
 Commands:
   serve     run the gateway: WebSocket endpoint (/ws), HTTP API, health
   config    print every resolved setting and its source
+  mcp-serve run a stdio MCP server per session behind resilient-ws (mcp-serve --help)
   help      show this help with every setting (also --help, serve --help)
   version   print the version`;
 }
