@@ -10,7 +10,9 @@ import {
   LineSplitter,
   parseLine,
   type Classified,
+  truncatedResponseId,
   type DropReason,
+  type JsonRpcId,
   type JsonRpcObject,
 } from './serve-jsonrpc.js';
 
@@ -33,7 +35,8 @@ export interface StdioChildOptions extends ChildCommand {
   /** Most stderr lines logged per second; more are counted and reported (default 50). */
   stderrLinesPerSecond?: number;
   onMessage(message: Classified): void;
-  onDrop(reason: DropReason, bytes: number, preview: string): void;
+  /** A stdout line was dropped; `responseTo`: for a response too long, its id if it shows. */
+  onDrop(reason: DropReason, bytes: number, preview: string, responseTo?: JsonRpcId): void;
   /** Once, when the process has exited and its output is read (also after a spawn failure). */
   onClose(info: ExitInfo): void;
 }
@@ -93,10 +96,13 @@ export class StdioChild {
     });
     this.started.catch(() => undefined);
     child.on('error', (error) => {
-      if (child.pid !== undefined) this.log.warn({ err: error }, 'mcp server process error');
+      if (child.pid !== undefined)
+        this.log.warn({ error: error.message }, 'mcp server process error');
     });
     // EPIPE when the child is gone: its exit is what matters, reported by 'close'.
-    child.stdin.on('error', (error) => this.log.debug({ err: error }, 'mcp server stdin error'));
+    child.stdin.on('error', (error) =>
+      this.log.debug({ error: error.message }, 'mcp server stdin error'),
+    );
     const stdout = new LineSplitter(
       o.maxLineBytes,
       (line) => {
@@ -105,7 +111,8 @@ export class StdioChild {
           o.onDrop(parsed, Buffer.byteLength(line), line.slice(0, 120));
         else o.onMessage(parsed);
       },
-      (bytes) => o.onDrop('too_long', bytes, ''),
+      (bytes, head, tail) =>
+        o.onDrop('too_long', bytes, head.slice(0, 120), truncatedResponseId(head, tail)),
     );
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     const stderr = new LineSplitter(

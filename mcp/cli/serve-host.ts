@@ -273,7 +273,6 @@ export class McpHost {
         'the MCP server of this session exited: start a new session and initialize again',
       );
     if (this.o.shared === true) return this.handleShared(s, c);
-    let message = c.message;
     if (c.kind === 'request') {
       if (!this.admit(s, c.id)) return;
       const token = progressTokenOf(c.message);
@@ -291,7 +290,7 @@ export class McpHost {
     }
     const child = s.child ?? this.startChild(s);
     try {
-      await child.write(message);
+      await child.write(c.message);
     } catch {
       // The child is gone: its exit answers the requests in flight and ends the session.
     }
@@ -415,6 +414,15 @@ export class McpHost {
     onMessage: (c: Classified) => void,
     onClose: (child: StdioChild, info: ExitInfo) => void,
   ): StdioChild {
+    const onTooLarge = (id: JsonRpcId, bytes: number): void =>
+      onMessage({
+        kind: 'response',
+        id,
+        message: errorResponse(id, {
+          code: RPC.serverError,
+          message: `the MCP server's response (${bytes} bytes) is larger than resilient-ws may send (maxFrame)`,
+        }),
+      });
     const log = this.o.log.child(this.o.shared === true ? { mcp: 'shared' } : { sid: label });
     const child: StdioChild = new StdioChild({
       ...this.o.command,
@@ -423,7 +431,7 @@ export class McpHost {
       ...(this.o.termAfterMs === undefined ? {} : { termAfterMs: this.o.termAfterMs }),
       ...(this.o.killAfterMs === undefined ? {} : { killAfterMs: this.o.killAfterMs }),
       onMessage,
-      onDrop: (reason, bytes, preview) => {
+      onDrop: (reason, bytes, preview, responseTo) => {
         this.counts.linesDropped++;
         this.counts.linesDroppedByReason[reason]++;
         this.limited(
@@ -439,12 +447,15 @@ export class McpHost {
           },
           'mcp-serve: MCP server stdout line dropped (not a JSON-RPC message)',
         );
+        // A response too large to read: its request gets an error instead of hanging.
+        if (responseTo !== undefined) onTooLarge(responseTo, bytes);
       },
       onClose: (info) => {
         this.children.delete(child);
         this.counts.childrenRunning--;
         log.info(
-          { pid: child.pid, code: info.code, signal: info.signal, err: info.error },
+          // The message only: a spawn error lists the arguments, which may carry a key.
+          { pid: child.pid, code: info.code, signal: info.signal, error: info.error?.message },
           'mcp server exited',
         );
         onClose(child, info);

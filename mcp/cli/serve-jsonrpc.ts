@@ -117,21 +117,26 @@ export const RPC = {
 /** Why a line of the child's stdout was not forwarded. */
 export type DropReason = 'not_json' | 'not_jsonrpc' | 'too_long';
 
+/** Bytes kept of each end of an over-long line (to find the id of a response too large). */
+const EDGE_BYTES = 256;
+
 /**
  * Splits a byte stream into lines (`\n`, an optional `\r` before it removed), never holding
  * more than `maxBytes` of one line: a longer line is discarded up to its newline and reported
- * once with its length. Empty lines are skipped.
+ * once with its length and its first and last bytes. Empty lines are skipped.
  */
 export class LineSplitter {
   private parts: Buffer[] = [];
   private size = 0;
   /** Bytes of an over-long line discarded so far (-1: not discarding). */
   private discarded = -1;
+  private head = '';
+  private tail: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly maxBytes: number,
     private readonly onLine: (line: string) => void,
-    private readonly onTooLong: (bytes: number) => void,
+    private readonly onTooLong: (bytes: number, head: string, tail: string) => void,
   ) {}
 
   push(chunk: Buffer): void {
@@ -155,10 +160,15 @@ export class LineSplitter {
     if (piece.length === 0) return;
     if (this.discarded >= 0) {
       this.discarded += piece.length;
+      this.keepTail(piece);
       return;
     }
     if (this.size + piece.length > this.maxBytes) {
-      this.discarded = this.size + piece.length;
+      const all = Buffer.concat([...this.parts, piece]);
+      this.discarded = all.length;
+      this.head = all.subarray(0, EDGE_BYTES).toString('utf8');
+      this.tail = Buffer.alloc(0);
+      this.keepTail(all);
       this.parts = [];
       this.size = 0;
       return;
@@ -167,11 +177,20 @@ export class LineSplitter {
     this.size += piece.length;
   }
 
+  private keepTail(piece: Buffer): void {
+    this.tail =
+      piece.length >= EDGE_BYTES
+        ? Buffer.from(piece.subarray(piece.length - EDGE_BYTES))
+        : Buffer.concat([this.tail, piece]).subarray(-EDGE_BYTES);
+  }
+
   private finishLine(): void {
     if (this.discarded >= 0) {
       const bytes = this.discarded;
+      const tail = this.tail.toString('utf8').replace(/\r$/, '');
       this.discarded = -1;
-      this.onTooLong(bytes);
+      this.tail = Buffer.alloc(0);
+      this.onTooLong(bytes, this.head, tail);
       return;
     }
     let line = Buffer.concat(this.parts, this.size).toString('utf8');
@@ -179,6 +198,34 @@ export class LineSplitter {
     this.size = 0;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() !== '') this.onLine(line);
+  }
+}
+
+const ID = String.raw`(-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")`;
+/** `{"jsonrpc":"2.0","id":…,"result"` (id first, as most servers write it). */
+const HEAD_ID = new RegExp(
+  String.raw`^\{\s*"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*${ID}\s*,\s*"(?:result|error)"\s*:`,
+);
+/** `…,"jsonrpc":"2.0","id":…}` (id last, as the TypeScript SDK writes a response). */
+const TAIL_ID = new RegExp(String.raw`"jsonrpc"\s*:\s*"2\.0"\s*,\s*"id"\s*:\s*${ID}\s*\}\s*$`);
+
+/**
+ * The id of a response too long to parse, from its first and last bytes, when it is written
+ * in one of the two usual key orders; undefined otherwise. The caller checks that the id is
+ * one in flight (a request's id could be found the same way, and must not be answered).
+ */
+export function truncatedResponseId(head: string, tail: string): JsonRpcId | undefined {
+  const found =
+    HEAD_ID.exec(head)?.[1] ??
+    (head.startsWith('{"result"') || head.startsWith('{"error"')
+      ? TAIL_ID.exec(tail)?.[1]
+      : undefined);
+  if (found === undefined) return undefined;
+  try {
+    const id = JSON.parse(found) as unknown;
+    return isId(id) ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 
