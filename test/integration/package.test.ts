@@ -116,7 +116,7 @@ describe('npm package contents', () => {
     const dist = new Set(
       [...paths].filter((p) => p.startsWith('dist/')).map((p) => p.split('/')[1]),
     );
-    expect([...dist].sort()).toEqual(['browser', 'client', 'dashboard', 'src']);
+    expect([...dist].sort()).toEqual(['browser', 'client', 'dashboard', 'mcp', 'src']);
     expect([...paths].filter((p) => p.startsWith('client/'))).toEqual(['client/README.md']);
     const unwanted = [...paths].filter(
       (p) =>
