@@ -276,6 +276,8 @@ export class McpHost {
     if (c.kind === 'request') {
       if (!this.admit(s, c.id)) return;
       const token = progressTokenOf(c.message);
+      // A token used again by a new request is live again.
+      if (token !== undefined) s.doneTokens.delete(idKey(token));
       s.inFlight.set(idKey(c.id), {
         id: c.id,
         upstreamId: c.id,

@@ -421,6 +421,19 @@ describe('resilient-ws mcp-serve with a raw JSON-RPC child', () => {
     expect(dup[0]).toMatchObject({ sid: a.sid, id: 5 });
   });
 
+  it('drops progress that comes after its response; a token used again is live again', async () => {
+    const { srv } = await rawServe();
+    const a = await Session.open(srv.url);
+    await a.send(INIT(1));
+    await a.response(1);
+    await a.send(call(2, 'late', { _meta: { progressToken: 'q' } }));
+    await a.response(2);
+    await a.send(call(3, 'progress', { steps: 2, delayMs: 10, _meta: { progressToken: 'q' } }));
+    await a.response(3);
+    await sleep(100);
+    expect(a.progress('q').map((f) => at(f.data, 'params', 'progress'))).toEqual([1, 2]);
+  });
+
   it('answers a response too large for maxFrame with a JSON-RPC error instead of hanging', async () => {
     const { srv } = await rawServe(['--max-frame', '64kb']);
     const a = await Session.open(srv.url);

@@ -13,6 +13,7 @@
  * - `ask` → sends the client a request (`sampling/createMessage`), answers with what came back
  * - `notify` → sends `notifications/message`, then `{}`
  * - `big {bytes}` → a result holding a string of that many bytes
+ * - `late` → answers `{}`, then sends a progress (99) for the request's token (a spec breach)
  *
  * Every message it reads is appended to `$RAW_LOG` as `{pid, msg}`. Stdin EOF exits, unless
  * `RAW_IGNORE_EOF=1`; `RAW_IGNORE_TERM=1` ignores SIGTERM.
@@ -91,6 +92,9 @@ function handle(m) {
     case 'notify':
       out({ jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info', data: 'hi' } });
       return reply(m.id, {});
+    case 'late':
+      reply(m.id, {});
+      return out({ jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: p._meta.progressToken, progress: 99 } });
     case 'big':
       return reply(m.id, { text: 'x'.repeat(p.bytes) });
     default:
