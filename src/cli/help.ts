@@ -18,11 +18,12 @@ export function usage(): string {
   return `Usage: resilient-ws <command> [--flags]
 
 Commands:
-  serve     run the gateway: WebSocket endpoint (/ws), HTTP API, health
-  config    print every resolved setting and its source
+  serve                run the gateway: WebSocket endpoint (/ws), HTTP API, health
+  config               print every resolved setting and its source
+  mcp-serve -- <cmd>   run a stdio MCP server per session behind resilient-ws (mcp-serve --help)
   mcp-bridge <ws-url>  a stdio MCP server relaying to a resilient-ws server (mcp-bridge --help)
-  help      show this help with every setting (also --help, serve --help)
-  version   print the version`;
+  help                 show this help with every setting (also --help, serve --help)
+  version              print the version`;
 }
 
 /** The full help: usage, how settings are given, every setting, shutdown and exit codes. */

@@ -14,7 +14,8 @@ import { help, usage } from './help.js';
 import { describeListenError, describeStoreError } from './listen-error.js';
 import { attachLogger, createLogger } from '../server/logging.js';
 import { demoHandler, demoRoutes, startDemoTicker } from '../server/demo.js';
-import { createServer } from '../server/server.js';
+import { createServer, type RwsServer } from '../server/server.js';
+import type { Logger } from 'pino';
 
 /** Exit codes; docs/operations.md "Exit codes" lists them, `--help` too. */
 export const EXIT = {
@@ -54,6 +55,11 @@ export async function main(io: CliIo): Promise<number> {
     const { mcpBridge } = await import('../../mcp/cli/bridge.js');
     return mcpBridge({ argv: rest, env: io.env });
   }
+  if (command === 'mcp-serve') {
+    // Loaded only when asked for (docs/mcp.md); it runs `serve` with its own message handler.
+    const { mcpServe } = await import('../../mcp/cli/serve.js');
+    return mcpServe(rest, io);
+  }
   if (command !== 'serve' && command !== 'config') {
     io.err(
       `resilient-ws: unknown command "${command}"\n\n${usage()}\n\nEvery setting: resilient-ws --help`,
@@ -90,10 +96,17 @@ const SIGNAL_EXIT: Readonly<Record<string, number>> = { SIGINT: 130, SIGTERM: 14
 // to finish their close handshake; the force exit comes only after that.
 const FORCE_EXIT_GRACE_MS = 3000;
 
-async function serve(
+/** What a command built on `serve` (mcp-serve) adds to the server before the port opens. */
+export interface ServeExtension {
+  /** Installs handlers on `server`; the returned stop runs after the server closed. */
+  attach(server: RwsServer, log: Logger): { stop(): Promise<void> };
+}
+
+export async function serve(
   config: ReturnType<typeof resolveConfig>['config'],
   io: CliIo,
   authenticate: Authenticate | undefined,
+  extension?: ServeExtension,
 ): Promise<number> {
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const server = createServer({
@@ -102,6 +115,7 @@ async function serve(
     ...(config.demo ? { onMessage: demoHandler, extraRoutes: demoRoutes } : {}),
   });
   const logs = attachLogger(server, log, { sample: logSampling(config.logSample) });
+  const attached = extension?.attach(server, log);
   if (log.isLevelEnabled('debug')) {
     // One debug line per HTTP request (a second listener: the routes stay free of logging).
     server.observeRequests((req: IncomingMessage, res: ServerResponse) => {
@@ -137,16 +151,19 @@ async function serve(
         log.warn({ timeoutMs }, 'shutdown deadline passed: exiting anyway');
         finish(EXIT.ok);
       }, timeoutMs + FORCE_EXIT_GRACE_MS);
-      server.close({ timeoutMs }).then(
-        () => {
-          log.info('shutdown complete');
-          finish(EXIT.ok);
-        },
-        (error: unknown) => {
-          log.error({ err: error }, 'shutdown failed');
-          finish(EXIT.failure);
-        },
-      );
+      server
+        .close({ timeoutMs })
+        .then(() => attached?.stop())
+        .then(
+          () => {
+            log.info('shutdown complete');
+            finish(EXIT.ok);
+          },
+          (error: unknown) => {
+            log.error({ err: error }, 'shutdown failed');
+            finish(EXIT.failure);
+          },
+        );
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -167,6 +184,7 @@ async function serve(
     }
     logs.detach();
     await closeSoon(server);
+    await attached?.stop();
     io.err(`resilient-ws: ${line}`);
     return listenLine !== undefined ? EXIT.cannotListen : EXIT.failure;
   }

@@ -60,6 +60,17 @@ describe('presets', () => {
     expect(test.heartbeatInterval + test.heartbeatTimeout).toBeLessThanOrEqual(2000);
   });
 
+  it('mcp: large messages, nothing dropped, and every window at least 10 minutes', () => {
+    const { config } = resolveConfig({ env: { RWS_PRESET: 'mcp' } });
+    expect(config.maxFrame).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(config.outboxMaxBytes).toBeGreaterThanOrEqual(config.maxFrame);
+    expect(config.overflow).toBe('reject');
+    for (const ttl of [config.sessionTtl, config.messageTtl, config.dedupWindow])
+      expect(ttl).toBeGreaterThanOrEqual(10 * 60 * 1000);
+    // A result waiting for its client must not expire before the session does.
+    expect(config.messageTtl).toBeGreaterThanOrEqual(config.sessionTtl);
+  });
+
   // docs/operations.md: keep shutdownTimeout at least one upstreamTimeout, so that a call in
   // flight at shutdown can finish. (development trades that for a fast Ctrl-C, and says so.)
   it.each(['production', 'testing'] as const)(

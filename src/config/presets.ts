@@ -5,7 +5,7 @@
  * change a value without saying why.
  */
 import type { ResolvedConfig, SettingKey } from './schema.js';
-import { MINUTE, SECOND } from './units.js';
+import { MB, MINUTE, SECOND } from './units.js';
 import type { Layer, RawValue } from './sources.js';
 
 export type PresetName = Exclude<ResolvedConfig['preset'], 'none'>;
@@ -93,6 +93,36 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
       shutdownTimeout: {
         value: 2 * SECOND,
         why: 'not below upstreamTimeout (2 s): a call in flight at shutdown can finish; still quick',
+      },
+    },
+  },
+  mcp: {
+    summary:
+      'MCP over resilient-ws (`resilient-ws mcp-serve`, docs/mcp.md): large tool results, long tool calls, nothing dropped.',
+    values: {
+      maxFrame: {
+        value: 16 * MB,
+        why: 'tool results and resources (base64 images, files) are often larger than 1 MiB',
+      },
+      outboxMaxBytes: {
+        value: 64 * MB,
+        why: 'holds several large results while the client is away',
+      },
+      overflow: {
+        value: 'reject',
+        why: 'a tool result is never dropped: a full outbox makes the sender wait instead',
+      },
+      sessionTtl: {
+        value: 15 * MINUTE,
+        why: 'a tool call keeps running while its client is away; the client can come back for the result',
+      },
+      messageTtl: {
+        value: 15 * MINUTE,
+        why: 'a result waiting for its client lives as long as the session does',
+      },
+      dedupWindow: {
+        value: 15 * MINUTE,
+        why: 'a tools/call resent after a long outage is still recognised and never run twice',
       },
     },
   },

@@ -670,7 +670,7 @@ export const SETTINGS = {
     env: 'RWS_PRESET',
     flag: '--preset',
     default: 'none',
-    values: ['none', 'development', 'production', 'testing'],
+    values: ['none', 'development', 'production', 'testing', 'mcp'],
     doc: 'A named set of values between the defaults and the config file (see "Presets" below); also a key of the config file.',
   },
   configFile: {
