@@ -131,6 +131,7 @@ export const BAR_ROWS = [
   'multi-node (Redis)',
   'end-to-end push with Redis',
   'dashboard snapshot',
+  'mcp tool calls',
 ] as const;
 export type BarRow = (typeof BAR_ROWS)[number];
 

@@ -28,6 +28,8 @@ export const BARS: Record<BarRow, string> = {
     'at 100 B × 100 connections, delivered msg/s with the Redis store ≥ 2× Socket.IO with recovery on its Redis streams adapter and ≥ 0.25× our memory store; ≤ 1.2 Redis commands per delivered message; 0 lost, 0 duplicated, 0 reordered',
   'dashboard snapshot':
     '< 5 ms of server time per second for the stats stream with 10 000 sessions and 10 viewers; one snapshot per tick whatever the viewers',
+  'mcp tool calls':
+    'no bar set (issue 15): tool-call round trips per second through mcp-bridge → mcp-serve, and the ratio to the same MCP server over plain stdio, are reported; gated on every call answered exactly once without error, and sanity floors on bridge/stdio (≥ 0.02 sequential, ≥ 0.002 with 16 in flight)',
 };
 
 /** Rows that cannot have a figure yet, and why (said in the report, never silently absent). */
