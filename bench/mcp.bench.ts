@@ -298,9 +298,10 @@ async function main(): Promise<void> {
       ),
     );
   }
-  // Sanity floors an order of magnitude below the figures measured on a 2-core VM (sequential
-  // ~0.22, 16 in flight ~0.023: the bridge path does not gain from concurrency, stdio does).
-  const FLOORS: Record<string, number> = { sequential: 0.02, [`${IN_FLIGHT} in flight`]: 0.002 };
+  // Sanity floors an order of magnitude below the figures measured on a 2-core VM with the
+  // `mcp` preset (sequential ~0.54, 16 in flight ~0.48). At the default clientRate (100/s)
+  // the rate limit paced the bridge path to ~100 calls/s (16 in flight: ~0.024).
+  const FLOORS: Record<string, number> = { sequential: 0.05, [`${IN_FLIGHT} in flight`]: 0.05 };
   for (const [load, ratio] of Object.entries(ratios))
     checks.push(
       atLeast(

@@ -124,6 +124,14 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = {
         value: 15 * MINUTE,
         why: 'a tools/call resent after a long outage is still recognised and never run twice',
       },
+      clientRate: {
+        value: 1000,
+        why: 'an agent runs many tool calls at once: at the default 100/s, 16 calls in flight were paced by the rate limit (bench/mcp.bench.ts)',
+      },
+      clientBurst: {
+        value: 2000,
+        why: 'twice the rate, as by default',
+      },
     },
   },
 };
