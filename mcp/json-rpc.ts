@@ -88,7 +88,7 @@ function startsTask(m: JsonRpcMessage): boolean {
 }
 
 /** `1` and `"1"` are different ids and tokens. */
-const idKey = (v: JsonRpcId): string => `${typeof v}:${v}`;
+export const idKey = (v: JsonRpcId): string => `${typeof v}:${v}`;
 
 /**
  * The resilient-ws message key of a progress token's notifications: the latest value wins

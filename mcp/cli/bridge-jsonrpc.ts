@@ -62,10 +62,8 @@ export function classify(value: unknown): Classified {
   };
 }
 
-/** A key for an id that keeps 1 and "1" apart. */
-export function idKey(id: JsonRpcId): string {
-  return `${typeof id}:${String(id)}`;
-}
+/** A key for an id that keeps 1 and "1" apart (the rule of the library transports). */
+export { idKey } from '../json-rpc.js';
 
 export function errorResponse(
   id: JsonRpcId | null,

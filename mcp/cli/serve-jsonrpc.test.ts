@@ -61,7 +61,7 @@ describe('keys and ids', () => {
     const long = 'x'.repeat(500);
     const key = progressKey(long);
     expect(key.length).toBeLessThanOrEqual(MAX_KEY_LENGTH);
-    expect(key).toMatch(/^mcp:p:h:/);
+    expect(key).toMatch(/^mcp:p:string:x+~[0-9a-z]+$/);
     expect(progressKey(long)).toBe(key);
     expect(progressKey(long + 'y')).not.toBe(key);
     expect(progressKey('x'.repeat(100))).toBe(`mcp:p:string:${'x'.repeat(100)}`);

@@ -3,9 +3,11 @@
  * the keys and ids the bridge derives from one, and the line splitter of the child's stdout
  * (newline-delimited JSON, the MCP stdio framing) with a bound on the line length.
  */
-import { createHash } from 'node:crypto';
+import { MAX_ID_LENGTH } from '../../src/protocol/index.js';
+import type { JsonRpcId } from '../json-rpc.js';
 
-export type JsonRpcId = string | number;
+// One rule for ids as map keys and for progress keys, shared with the library transports.
+export { idKey, progressKey, type JsonRpcId } from '../json-rpc.js';
 
 export interface JsonRpcError {
   code: number;
@@ -55,21 +57,8 @@ export function classify(value: unknown): Classified | undefined {
   return { kind: 'response', id: value.id, message };
 }
 
-/** A map key for an id: `1` and `"1"` are different ids. */
-export const idKey = (id: JsonRpcId): string => `${typeof id}:${id}`;
-
 /** Longest `key` of a keyed send (the protocol's id bound, which HTTP enforces). */
-export const MAX_KEY_LENGTH = 128;
-
-/**
- * The resilient-ws key of a progress token's notifications: the latest value wins while the
- * client is away. `mcp:p:<typeof token>:<token>`, or a SHA-256 of it when longer than 128.
- */
-export function progressKey(token: JsonRpcId): string {
-  const key = `mcp:p:${typeof token}:${token}`;
-  if (key.length <= MAX_KEY_LENGTH) return key;
-  return `mcp:p:h:${createHash('sha256').update(key).digest('base64url')}`;
-}
+export const MAX_KEY_LENGTH = MAX_ID_LENGTH;
 
 /** `params._meta.progressToken` of a request, when it has one. */
 export function progressTokenOf(message: JsonRpcObject): JsonRpcId | undefined {
