@@ -82,3 +82,23 @@ it('the transports fit the MCP SDK v1 Transport (types only)', () => {
   // No `sessionId` on the client side: `Client.connect()` would skip `initialize`.
   expectTypeOf<ResilientClientTransport>().not.toHaveProperty('sessionId');
 });
+
+describe('ProgressTokens is bounded', () => {
+  it('does not grow without limit when requests start tasks (their tokens are never finished)', () => {
+    const p = new ProgressTokens();
+    for (let i = 0; i < 20_000; i++) {
+      p.request({
+        jsonrpc: '2.0',
+        id: i,
+        method: 'tools/call',
+        params: { _meta: { progressToken: `t${i}` } },
+      });
+      p.finished(i, { jsonrpc: '2.0', id: i, result: { task: { taskId: `task${i}` } } });
+    }
+    const maps = p as unknown as { byRequest: Map<string, string>; tokens: Map<string, string> };
+    expect(maps.byRequest.size).toBeLessThanOrEqual(10_000);
+    expect(maps.tokens.size).toBeLessThanOrEqual(10_000);
+    // The newest stay tracked.
+    expect(p.inFlight('t19999')).toBe(true);
+  });
+});
