@@ -123,8 +123,11 @@ function hash53(s: string): number {
  * a cancellation). Fed with the requests as they go one way, and the responses and
  * cancellations as they go either way.
  */
+/** Requests tracked at most: a task's token is never finished, so the oldest are forgotten. */
+export const MAX_TRACKED_TOKENS = 10_000;
+
 export class ProgressTokens {
-  /** request id key → its token key, and the reverse. */
+  /** request id key → its token key, and the reverse (insertion order: oldest first). */
   private readonly byRequest = new Map<string, string>();
   private readonly tokens = new Map<string, string>();
 
@@ -135,6 +138,12 @@ export class ProgressTokens {
     if (id === undefined || token === undefined) return;
     this.byRequest.set(idKey(id), idKey(token));
     this.tokens.set(idKey(token), idKey(id));
+    if (this.byRequest.size > MAX_TRACKED_TOKENS) {
+      const [oldId, oldToken] = this.byRequest.entries().next().value!;
+      this.byRequest.delete(oldId);
+      if (this.tokens.get(oldToken) === oldId) this.tokens.delete(oldToken);
+    }
+    if (this.tokens.size > MAX_TRACKED_TOKENS) this.tokens.delete(this.tokens.keys().next().value!);
   }
 
   /** A response (unless it starts a task) or a cancellation ends the request `id`. */
