@@ -256,3 +256,44 @@ describe('JsonLineWriter', () => {
     expect(w.queued).toBe(0);
   });
 });
+
+describe('mcp-bridge memory', () => {
+  it('remembers a bounded number of requests it answered itself', async () => {
+    const { Bridge } = await import('./bridge.js');
+    const { pino } = await import('pino');
+    const stdin = new PassThrough();
+    const out: string[] = [];
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out.push(chunk.toString());
+        cb();
+      },
+    });
+    const bridge = new Bridge(
+      {
+        ...BRIDGE_DEFAULTS,
+        url: URL_,
+        token: undefined,
+        tokenSource: 'none',
+        maxMessageBytes: 256,
+        connectTimeoutMs: 0,
+        logLevel: 'silent',
+      },
+      pino({ level: 'silent' }),
+      { argv: [], env: {}, stdin, stdout, signals: false },
+    );
+    const exit = bridge.run();
+    const big = 'x'.repeat(300);
+    const n = 20_000;
+    for (let i = 0; i < n; i++)
+      stdin.write(
+        `${JSON.stringify({ jsonrpc: '2.0', id: i, method: 'ping', params: { big } })}\n`,
+      );
+    await new Promise((r) => setTimeout(r, 200));
+    const answered = (bridge as unknown as { answeredHere: Set<string> }).answeredHere;
+    expect(answered.size).toBeGreaterThan(0);
+    expect(answered.size).toBeLessThanOrEqual(10_000);
+    stdin.end();
+    expect(await exit).toBe(0);
+  }, 20_000);
+});

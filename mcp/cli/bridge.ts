@@ -98,7 +98,7 @@ export async function mcpBridge(io: BridgeIo): Promise<number> {
   return new Bridge(parsed.options, log, io).run();
 }
 
-class Bridge {
+export class Bridge {
   private readonly client: ResilientClient;
   private readonly stdin: Readable;
   private readonly out: JsonLineWriter;
