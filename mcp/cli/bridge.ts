@@ -42,6 +42,8 @@ const CLOSE_WAIT_MS = 6_000;
 const FLUSH_WAIT_MS = 2_000;
 /** Progress tokens of answered requests remembered, to drop their late progress. */
 const FINISHED_TOKENS = 10_000;
+/** Ids of requests the bridge answered itself remembered, to drop a late server answer. */
+const ANSWERED_HERE = 10_000;
 
 export interface BridgeIo {
   /** The arguments after `mcp-bridge`. */
@@ -420,6 +422,8 @@ export class Bridge {
     const key = idKey(id);
     if (this.settle(key) === undefined) return;
     this.answeredHere.add(key);
+    if (this.answeredHere.size > ANSWERED_HERE)
+      this.answeredHere.delete(this.answeredHere.values().next().value!);
     this.out.write(errorResponse(id, code, message, data));
   }
 
