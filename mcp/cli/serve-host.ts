@@ -157,6 +157,17 @@ class Outbound {
           this.gone = true;
           return;
         }
+        if (code === undefined || code === 'store_unavailable') {
+          // The store failed (Redis away): a result is never given up for that; try again.
+          this.host.limited(
+            'send:retry',
+            'warn',
+            { sid: this.sid, code, err: code === undefined ? error : undefined },
+            'mcp-serve: sending to the client failed, retrying',
+          );
+          await new Promise((r) => setTimeout(r, OUTBOX_FULL_RETRY_MS));
+          continue;
+        }
         const c = classify(message);
         if (code === 'message_too_large' && c?.kind === 'response' && c.id !== null) {
           // Never a silent hang: the request gets a small error instead of its result.
