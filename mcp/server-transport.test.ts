@@ -243,6 +243,26 @@ describe('ResilientServerTransport', () => {
     expect(host.sent[4]!.data).toMatchObject({ id: 1, error: { data: { code: 'outbox_full' } } });
   });
 
+  it('a response whose send fails because the store is unavailable is sent again, not lost', async () => {
+    vi.useFakeTimers();
+    const host = new FakeHost();
+    let failures = 1;
+    host.answer = () => {
+      if (failures-- > 0) throw new RwsError('store_unavailable', 'Redis is not ready');
+      return { seq: 1 };
+    };
+    const t = new ResilientServerTransport(host, 's1');
+    const sent = t.send({ jsonrpc: '2.0', id: 1, result: {} }).then(
+      () => 'ok',
+      (e: unknown) => e,
+    );
+    await vi.advanceTimersByTimeAsync(2500);
+    expect(await sent).toBe('ok');
+    expect(host.sent).toHaveLength(2);
+    expect(host.sent[1]!.data).toEqual({ jsonrpc: '2.0', id: 1, result: {} });
+    vi.useRealTimers();
+  });
+
   it('other send failures reject as they are (unknown_session)', async () => {
     const host = new FakeHost();
     host.answer = () => {
