@@ -80,14 +80,22 @@ export class ResilientServerTransport {
     }
     this.progress.finished(id, message);
     let refused: unknown;
-    try {
-      const r = await this.server.send(this.sessionId, message);
-      if (!('dropped' in r)) return;
-      refused = new Error(`the response was dropped by the overflow policy (${r.policy})`);
-    } catch (error) {
-      const code = codeOf(error);
-      if (code !== 'message_too_large' && code !== 'outbox_full') throw error;
-      refused = error;
+    for (;;) {
+      try {
+        const r = await this.server.send(this.sessionId, message);
+        if (!('dropped' in r)) return;
+        refused = new Error(`the response was dropped by the overflow policy (${r.policy})`);
+      } catch (error) {
+        const code = codeOf(error);
+        // The store failed (Redis away): the response is offered again, never lost for that.
+        if (code === 'store_unavailable' && !this.closed) {
+          await new Promise((resolve) => setTimeout(resolve, FULL_RETRY_MS));
+          if (!this.closed) continue;
+        }
+        if (code !== 'message_too_large' && code !== 'outbox_full') throw error;
+        refused = error;
+      }
+      break;
     }
     await this.sendUndeliverable(id, refused);
     throw refused;
