@@ -3,7 +3,6 @@
  */
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClientMessage } from '../../src/session/client-messages.js';
 import { McpHost, type McpHostServer } from './serve-host.js';
 
 // Echoes each request line back as a response with the same id.
@@ -20,15 +19,15 @@ describe('McpHost sends', () => {
     const sent: unknown[] = [];
     let failures = 1;
     const server: McpHostServer = {
-      send: async (_sid: string, data: unknown) => {
-        if (failures-- > 0) throw new Error('the session store is unavailable');
+      send: (_sid: string, data: unknown) => {
+        if (failures-- > 0) return Promise.reject(new Error('the session store is unavailable'));
         sent.push(data);
-        return { seq: sent.length };
+        return Promise.resolve({ seq: sent.length });
       },
-      endSession: async () => true,
+      endSession: () => Promise.resolve(true),
       isAttached: () => true,
       on: () => () => {},
-    } as unknown as McpHostServer;
+    };
     host = new McpHost(server, {
       command: { command: process.execPath, args: ['-e', ECHO] },
       maxLineBytes: 1 << 20,
@@ -38,7 +37,7 @@ describe('McpHost sends', () => {
       sid: 's1',
       id: 'm1',
       data: { jsonrpc: '2.0', id: 7, method: 'ping' },
-    } as unknown as ClientMessage);
+    });
     const deadline = Date.now() + 3000;
     while (sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(sent).toEqual([{ jsonrpc: '2.0', id: 7, result: { ok: true } }]);
