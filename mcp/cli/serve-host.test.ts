@@ -42,4 +42,28 @@ describe('McpHost sends', () => {
     while (sent.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(sent).toEqual([{ jsonrpc: '2.0', id: 7, result: { ok: true } }]);
   }, 10_000);
+
+  it('a message handled after its session ended starts no child (it would never be stopped)', async () => {
+    const listeners: Record<string, ((e: { sid: string }) => void)[]> = {};
+    const server = {
+      send: () => Promise.resolve({ seq: 1 }),
+      endSession: () => Promise.resolve(true),
+      isAttached: () => true,
+      on: (event: string, fn: (e: { sid: string }) => void) => {
+        (listeners[event] ??= []).push(fn);
+        return () => {};
+      },
+    } as unknown as McpHostServer;
+    host = new McpHost(server, {
+      command: { command: process.execPath, args: ['-e', ECHO] },
+      maxLineBytes: 1 << 20,
+      log: pino({ level: 'silent' }),
+    });
+    // The claim of the message passed, then the session ended before its handler ran.
+    for (const fn of listeners.end ?? []) fn({ sid: 's2' });
+    await host
+      .handle({ sid: 's2', id: 'm1', data: { jsonrpc: '2.0', id: 1, method: 'ping' } })
+      .catch(() => undefined);
+    expect(host.stats().childrenStarted).toBe(0);
+  });
 });
