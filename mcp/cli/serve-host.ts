@@ -92,6 +92,8 @@ const RECENT_IDS = 1024;
 /** Wait between two tries of a send refused because the client's outbox is full. */
 const OUTBOX_FULL_RETRY_MS = 200;
 const MAX_END_REASON = 256;
+/** Ended sessions remembered, to refuse a late message of one rather than start a child. */
+const ENDED_SIDS = 4096;
 
 /** The server → client messages of one session, sent in order, one at a time. */
 class Outbound {
@@ -219,6 +221,8 @@ type InitState =
 
 export class McpHost {
   private readonly sessions = new Map<string, Session>();
+  /** Sessions that ended: a message of one handled late (its claim passed first) is refused. */
+  private readonly ended = new BoundedSet<string>(ENDED_SIDS);
   private readonly children = new Set<StdioChild>();
   private readonly limiter: RepeatLimiter;
   private readonly maxInFlight: number;
@@ -277,6 +281,8 @@ export class McpHost {
       );
     if (this.stopping)
       throw new NackError('draining', 'mcp-serve is shutting down', { retryable: true });
+    if (!this.sessions.has(m.sid) && this.ended.has(m.sid))
+      throw new NackError('unknown_session', 'the session no longer exists');
     const s = this.session(m.sid);
     if (s.phase === 'exited')
       throw new NackError(
@@ -707,6 +713,7 @@ export class McpHost {
 
   /** The session ended (bye, admin, TTL): its requests are cancelled, its child stopped. */
   private sessionGone(sid: string): void {
+    this.ended.add(sid);
     const s = this.sessions.get(sid);
     if (s === undefined) return;
     this.sessions.delete(sid);
