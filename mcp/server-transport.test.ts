@@ -148,6 +148,17 @@ describe('serveMcp', () => {
     await expect(r.transports.s1!.send(request(5))).rejects.toThrow(/closed/);
   });
 
+  it('a message handled after its session ended connects no MCP server (nobody would close it)', async () => {
+    const r = routed();
+    // The claim of the message passed, then the session ended before its handler ran.
+    r.host.emit('end', 's1');
+    await expect(r.host.deliver('s1', request(0))).rejects.toMatchObject({
+      code: 'unknown_session',
+    });
+    expect(r.router.size).toBe(0);
+    expect(r.transports.s1).toBeUndefined();
+  });
+
   it('router.close() closes every transport and refuses later messages', async () => {
     const r = routed();
     await r.host.deliver('s1', request(0));
