@@ -34,6 +34,9 @@ export interface McpHost extends McpSessionHost {
 /** The JSON-RPC error code of a response that could not be delivered (Internal error). */
 export const UNDELIVERABLE_RESPONSE = -32603;
 
+/** Ended sessions remembered, to refuse a late message of one rather than connect a server. */
+const ENDED_KEPT = 4096;
+
 /** How often a refused response's error is offered again while the outbox is full. */
 const FULL_RETRY_MS = 1000;
 
@@ -200,7 +203,10 @@ export interface McpRouter {
 export function serveMcp(server: McpHost, options: ServeMcpOptions): McpRouter {
   const transports = new Map<string, ResilientServerTransport>();
   let closed = false;
+  const endedSids = new Set<string>();
   const ended = ({ sid }: { sid: string }): void => {
+    endedSids.add(sid);
+    if (endedSids.size > ENDED_KEPT) endedSids.delete(endedSids.values().next().value!);
     const t = transports.get(sid);
     if (t === undefined) return;
     transports.delete(sid);
@@ -211,6 +217,9 @@ export function serveMcp(server: McpHost, options: ServeMcpOptions): McpRouter {
     if (closed) throw new NackError('mcp_closed', 'the MCP router is closed');
     let t = transports.get(m.sid);
     if (t === undefined) {
+      // Its claim passed, then the session ended: a transport now would never be closed.
+      if (endedSids.has(m.sid))
+        throw new NackError('unknown_session', 'the session no longer exists');
       t = new ResilientServerTransport(server, m.sid);
       transports.set(m.sid, t);
       try {
