@@ -482,6 +482,12 @@ describe('resilient-ws mcp-serve with a raw JSON-RPC child', () => {
     await sleep(1500);
     expect(alive(pid)).toBe(true); // stdin closed; SIGTERM comes after 2 s
     await eventually(() => !alive(pid), 6000, 'SIGKILL');
+    // The server's log lines reach this process a little after the child is gone.
+    await eventually(
+      () => logged(srv, 'mcp server exited').length > 0,
+      5000,
+      'the exit to be logged',
+    );
     expect(logged(srv, 'mcp server ignored SIGTERM: SIGKILL')).toHaveLength(1);
     expect(logged(srv, 'mcp server exited').at(-1)).toMatchObject({ pid, signal: 'SIGKILL' });
   });
