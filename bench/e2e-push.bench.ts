@@ -1,8 +1,13 @@
 /**
- * End-to-end push (docs/performance.md "Bars", row "end-to-end push"): server → client messages per
- * second delivered at the client, for resilient-ws (full reliability layer, metrics on), raw `ws`
- * and Socket.IO with connection-state recovery, at 100 B and 1 KB payloads over 1 and 100
- * connections, with flow control respected by everyone (bench/lib/e2e.ts).
+ * End-to-end push (docs/performance.md "Bars", rows "end-to-end push" and "cost of
+ * reliability"): server → client messages per second delivered at the client, and server CPU
+ * per message, for resilient-ws (full reliability layer, metrics on, the real SDK as its
+ * client), raw `ws` as applications run it (one frame and one write per message), raw `ws`
+ * with resilient-ws's batching and no reliability (`ws-batched`: the floor for the cost of
+ * reliability) and Socket.IO with connection-state recovery, at 100 B and 1 KB payloads over
+ * 1 and 100 connections, with flow control respected by everyone (bench/lib/e2e.ts). Full
+ * mode adds resilient-ws with a hand-written protocol client (`resilient-ws-lite`: what the
+ * SDK costs at the client).
  *
  * Each configuration starts fresh processes: per system one server and one client process
  * (servers pinned to CPU 0, clients to CPU 1 with taskset). A round sends MESSAGES messages
@@ -12,42 +17,44 @@
  * last ack. Every round checks that every message arrived once and in order; a round that
  * loses one stops the benchmark and fails it.
  *
- * The checked rows use the stream producer (at most SLICE messages per connection per turn);
- * full mode also reports the 100-connection configurations with the burst producer (the
- * whole round in one synchronous loop), where resilient-ws's per-send promise chains and
- * end-of-turn flush cost it most (see `Producer` in bench/lib/e2e.ts).
+ * Two producer shapes are checked: `stream` (at most 64 messages per connection per turn,
+ * the server's batch cap) and `single` (one message per connection per turn: an application
+ * that sends as events happen, where a connection has nothing to batch within a turn). Full
+ * mode also reports the 100-connection configurations with the burst producer (the whole
+ * round in one synchronous loop).
  */
 import {
   ACK_DELAY_MS,
   ACK_MAX_UNACKED,
+  BATCH_FRAMES,
+  E2E_SYSTEMS,
+  PRODUCER_SLICE,
   RWS_OUTBOX_MAX,
   RWS_OUTBOX_MAX_BYTES,
-  SLICE,
-  SYSTEMS,
   WINDOW,
   WS_HIGH_WATER_MARK,
   startPairs,
   stopPairs,
   type ClientResult,
+  type E2eBaseSystem,
   type Pair,
   type Producer,
   type PushResult,
-  type System,
 } from './lib/e2e.js';
 import { canPin } from './lib/child.js';
 import { QUICK, atLeast, atMost, pairedRatio, report, spread, type Check } from './lib/harness.js';
 
+type Config = { bytes: number; conns: number; producer: Producer };
+
 /**
- * The four configurations of docs/performance.md ("Bars") with the stream producer (checked), and
- * the two 100-connection ones again with the burst producer (reported, not checked: a different
- * application pattern, see bench/lib/e2e.ts `Producer`).
+ * The four configurations of docs/performance.md ("Bars") with both checked producers, and
+ * the two 100-connection ones again with the burst producer (reported, not checked).
+ * `BENCH_E2E_ONLY=<substring of the label>` keeps matching configurations (profiling).
  */
-const CONFIGS: readonly { bytes: number; conns: number; producer: Producer }[] = [
-  { bytes: 100, conns: 1, producer: 'stream' },
-  { bytes: 100, conns: 100, producer: 'stream' },
-  { bytes: 1024, conns: 1, producer: 'stream' },
-  { bytes: 1024, conns: 100, producer: 'stream' },
-  // Quick mode (the CI gate) runs only the checked configurations.
+const ALL_CONFIGS: readonly Config[] = [
+  ...(['stream', 'single'] as const).flatMap((producer) =>
+    [100, 1024].flatMap((bytes) => [1, 100].map((conns) => ({ bytes, conns, producer }))),
+  ),
   ...(QUICK
     ? []
     : [
@@ -55,15 +62,31 @@ const CONFIGS: readonly { bytes: number; conns: number; producer: Producer }[] =
         { bytes: 1024, conns: 100, producer: 'burst' as const },
       ]),
 ];
-const ROUNDS = QUICK ? 5 : 19;
+/** Quick mode (the CI gate) runs 100 B in both shapes and 1 KB in the stream shape. */
+const CONFIGS = ALL_CONFIGS.filter(
+  (c) =>
+    (!QUICK || c.bytes === 100 || c.producer === 'stream') &&
+    label(c).includes(process.env.BENCH_E2E_ONLY ?? ''),
+);
+/** resilient-ws-lite only in full mode (context, never checked). */
+const RUN_SYSTEMS: readonly E2eBaseSystem[] = QUICK
+  ? E2E_SYSTEMS.filter((s) => s !== 'resilient-ws-lite')
+  : E2E_SYSTEMS;
+const ROUNDS = QUICK ? 5 : 11;
 /** Warm-up rounds: each configuration starts cold processes (the JIT and the heap sizes). */
 const WARMUP = 2;
 /** Messages per system per round (all connections together). Rounds of 10k (~50 ms for the
  *  fastest) were dominated by scheduling noise: one 100 B × 1 conn quick run read 0.85. */
 const MESSAGES = QUICK ? 20_000 : 30_000;
 
-type PerSystem = Record<System, number[]>;
-const perSystem = (): PerSystem => ({ 'resilient-ws': [], ws: [], 'socket.io': [] });
+type PerSystem = Record<E2eBaseSystem, number[]>;
+const perSystem = (): PerSystem => ({
+  'resilient-ws': [],
+  ws: [],
+  'ws-batched': [],
+  'socket.io': [],
+  'resilient-ws-lite': [],
+});
 
 interface ConfigResult {
   label: string;
@@ -81,9 +104,12 @@ interface ConfigResult {
   drainMs: PerSystem;
 }
 
-const label = (c: (typeof CONFIGS)[number]) =>
-  `${c.bytes === 1024 ? '1 KB' : `${c.bytes} B`} × ${c.conns} conn${c.conns > 1 ? 's' : ''}` +
-  (c.producer === 'burst' ? ', burst producer' : '');
+function label(c: Config): string {
+  return (
+    `${c.bytes === 1024 ? '1 KB' : `${c.bytes} B`} × ${c.conns} conn${c.conns > 1 ? 's' : ''}` +
+    (c.producer === 'stream' ? '' : `, ${c.producer} producer`)
+  );
+}
 
 const started = Date.now();
 const pin = canPin();
@@ -103,9 +129,9 @@ configs: for (const cfg of CONFIGS) {
   };
   results.push(res);
   const perConn = MESSAGES / cfg.conns;
-  let pairs: Pair[] = [];
+  let pairs: Pair<E2eBaseSystem>[] = [];
   try {
-    pairs = await startPairs(cfg.conns);
+    pairs = await startPairs(cfg.conns, RUN_SYSTEMS);
     for (let r = 0; r < WARMUP + ROUNDS; r++) {
       for (let k = 0; k < pairs.length; k++) {
         const p = pairs[(r + k) % pairs.length]!;
@@ -159,31 +185,36 @@ const range = (xs: number[], digits: number) => {
   const s = spread(xs);
   return `IQR ${s.q1.toFixed(digits)}–${s.q3.toFixed(digits)}, min–max ${s.min.toFixed(digits)}–${s.max.toFixed(digits)}`;
 };
-const NAMES: Record<System, string> = {
-  'resilient-ws': 'resilient-ws (metrics on)',
-  ws: 'raw ws',
+const NAMES: Record<E2eBaseSystem, string> = {
+  'resilient-ws': 'resilient-ws (metrics on, SDK client)',
+  ws: 'raw ws (one write per message)',
+  'ws-batched': 'raw ws, batched like resilient-ws (no reliability)',
   'socket.io': 'Socket.IO + recovery',
+  'resilient-ws-lite': 'resilient-ws (metrics on, hand-written client)',
 };
 
 const rows: (string | number)[][] = [];
 const checks: Check[] = [];
 const ratios: Record<string, unknown> = {};
-const complete = (res: ConfigResult) => SYSTEMS.every((s) => res.rate[s].length === ROUNDS);
+const complete = (res: ConfigResult) => RUN_SYSTEMS.every((s) => res.rate[s].length === ROUNDS);
 // Quick mode is the CI gate: 5 rounds of 20k messages on a shared 2-core VM, where the
 // per-round ratio spans ±20–30 % and the median of 5 rounds moved by up to ±20 % between
 // runs of unchanged code (100 B × 1 conn vs raw ws 1.10–1.50; 1 KB × 1 conn vs Socket.IO
 // 1.63–2.35; 1 KB × 100 conns vs raw ws 0.77–0.83, where full mode reads 0.78–0.91): a gate
 // 30 % under each bar gives the same verdict run after run and still catches a gross
-// regression. Full mode (19 rounds) checks the bars of docs/performance.md ("Bars") themselves.
-const BAR_WS = QUICK ? 0.7 : 1.0;
-const BAR_SIO = QUICK ? 1.4 : 2.0;
+// regression. Full mode checks the bars of docs/performance.md ("Bars") themselves.
+const QUICK_MARGIN = 0.3;
 const quickNote = (full: number) =>
   QUICK
-    ? `quick mode: ${ROUNDS} rounds of ${MESSAGES} messages on a shared 2-core VM; medians of 5 rounds moved by up to ±20 % between runs, so the gate is 30 % under the full-mode bar ${full}`
+    ? `quick mode: ${ROUNDS} rounds of ${MESSAGES} messages on a shared 2-core VM; medians of 5 rounds moved by up to ±20 % between runs, so the gate is 30 % off the full-mode bar ${full}`
     : undefined;
+const least = (name: string, value: number, bar: number) =>
+  atLeast(name, value, QUICK ? bar * (1 - QUICK_MARGIN) : bar, quickNote(bar));
+const most = (name: string, value: number, bar: number) =>
+  atMost(name, value, QUICK ? bar * (1 + QUICK_MARGIN) : bar, quickNote(bar));
 for (const res of results) {
   if (!complete(res)) continue;
-  for (const s of SYSTEMS)
+  for (const s of RUN_SYSTEMS)
     rows.push([
       res.label,
       NAMES[s],
@@ -192,46 +223,82 @@ for (const res of results) {
       med(res.cpu[s]),
       med(res.clientCpu[s]),
     ]);
-  const vsWs = pairedRatio(res.rate['resilient-ws'], res.rate.ws);
-  const vsSio = pairedRatio(res.rate['resilient-ws'], res.rate['socket.io']);
-  const cpuVsWs = pairedRatio(res.cpu['resilient-ws'], res.cpu.ws);
-  const cpuVsSio = pairedRatio(res.cpu['resilient-ws'], res.cpu['socket.io']);
-  ratios[res.label] = { vsWs, vsSio, cpuVsWs, cpuVsSio };
-  const perRound = (b: System) => res.rate['resilient-ws'].map((x, i) => x / res.rate[b][i]!);
+  const r = res.rate['resilient-ws'];
+  const c = res.cpu['resilient-ws'];
+  const vs = (b: E2eBaseSystem) => ({
+    rate: pairedRatio(r, res.rate[b]),
+    cpu: pairedRatio(c, res.cpu[b]),
+    perRound: r.map((x, i) => x / res.rate[b][i]!),
+  });
+  const vsWs = vs('ws');
+  const vsBatched = vs('ws-batched');
+  const vsSio = vs('socket.io');
+  const lite = QUICK ? undefined : pairedRatio(r, res.rate['resilient-ws-lite']);
+  ratios[res.label] = {
+    vsWs: vsWs.rate,
+    cpuVsWs: vsWs.cpu,
+    vsBatched: vsBatched.rate,
+    cpuVsBatched: vsBatched.cpu,
+    vsSio: vsSio.rate,
+    cpuVsSio: vsSio.cpu,
+    ...(lite === undefined ? {} : { sdkVsLite: lite }),
+  };
+  const ratioRow = (name: string, v: ReturnType<typeof vs>, extra = '') => [
+    res.label,
+    name,
+    v.rate.median,
+    range(v.perRound, 2) + extra,
+    `CPU ratio ${v.cpu.median.toFixed(2)}`,
+    '—',
+  ];
   rows.push(
-    [
-      res.label,
+    ratioRow(
       'ratio resilient-ws / raw ws (paired rounds)',
-      vsWs.median,
-      range(perRound('ws'), 2) +
-        (vsWs.median >= 3 ? '; stretch ≥ 3× met' : '; stretch ≥ 3× not met'),
-      `CPU ratio ${cpuVsWs.median.toFixed(2)}`,
-      '—',
-    ],
-    [
+      vsWs,
+      vsWs.rate.median >= 3 ? '; stretch ≥ 3× met' : '; stretch ≥ 3× not met',
+    ),
+    ratioRow(
+      'ratio resilient-ws / batched raw ws: the cost of reliability (paired rounds)',
+      vsBatched,
+    ),
+    ratioRow('ratio resilient-ws / Socket.IO (paired rounds)', vsSio),
+  );
+  if (lite !== undefined)
+    rows.push([
       res.label,
-      'ratio resilient-ws / Socket.IO (paired rounds)',
-      vsSio.median,
-      range(perRound('socket.io'), 2),
-      `CPU ratio ${cpuVsSio.median.toFixed(2)}`,
+      'ratio SDK client / hand-written client, both on resilient-ws (paired rounds)',
+      lite.median,
+      `IQR ${lite.q1.toFixed(2)}–${lite.q3.toFixed(2)}`,
       '—',
-    ],
-  );
-  if (res.producer !== 'stream') continue; // the burst rows are reported, not checked
+      '—',
+    ]);
+  if (res.producer === 'burst') continue; // the burst rows are reported, not checked
   checks.push(
-    atLeast(
+    least(
       `resilient-ws / raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
-      vsWs.median,
-      BAR_WS,
-      quickNote(1.0),
+      vsWs.rate.median,
+      1.0,
     ),
-    atLeast(
+    least(
       `resilient-ws / Socket.IO + recovery delivered msg/s, ${res.label} (median of paired rounds)`,
-      vsSio.median,
-      BAR_SIO,
-      quickNote(2.0),
+      vsSio.rate.median,
+      2.0,
     ),
   );
+  // The cost of reliability (docs/performance.md "Bars"): at 100 B × 100 connections.
+  if (res.label === '100 B × 100 conns')
+    checks.push(
+      least(
+        `cost of reliability: resilient-ws / batched raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
+        vsBatched.rate.median,
+        0.5,
+      ),
+      most(
+        `cost of reliability: resilient-ws / batched raw ws server CPU per message, ${res.label} (median of paired rounds)`,
+        vsBatched.cpu.median,
+        2.0,
+      ),
+    );
 }
 checks.push(
   atMost(
@@ -243,25 +310,31 @@ checks.push(
 
 report({
   name: 'e2e-push',
-  title: 'End-to-end push: delivered messages/s, resilient-ws vs raw ws vs Socket.IO',
+  title:
+    'End-to-end push: delivered messages/s, resilient-ws vs raw ws (plain and batched) vs Socket.IO',
   row: 'end-to-end push',
   method:
-    `Each configuration (100 B and 1 KB JSON payloads, 1 and 100 connections) runs in fresh processes: per system one server process and one client process, ` +
+    `Each configuration (100 B and 1 KB JSON payloads, 1 and 100 connections, two producer shapes) runs in fresh processes: per system one server process and one client process, ` +
     `${pin ? 'servers pinned to CPU 0 and clients to CPU 1 with taskset' : 'not pinned (no taskset here)'}; the parent only coordinates over IPC. ` +
     `resilient-ws: createServer({ metrics: true }) with its full reliability layer (sessions, seq, outbox at its default bounds ${RWS_OUTBOX_MAX} messages / ${RWS_OUTBOX_MAX_BYTES / 2 ** 20} MiB, dedup, heartbeats); ` +
-    `the application pushes with server.send(sid, data); its client is a protocol v1 client on the ws package (hello, newline batches split, JSON.parse per frame, seq checked) ` +
-    `that acks with the SDK's own AckBatcher (a cumulative ack at the ${ACK_MAX_UNACKED}th unacked message or after ${ACK_DELAY_MS} ms), not the full ResilientClient. ` +
-    `raw ws 8: one ws.send(JSON.stringify(msg)) per message, per-message deflate off. ` +
+    `the application pushes with server.send(sid, data); its client is the SDK, one ResilientClient per connection (on the ws package), each message counted at its 'message' callback; ` +
+    `the SDK acks by itself (a cumulative ack at the ${ACK_MAX_UNACKED}th unacked message or after ${ACK_DELAY_MS} ms). ` +
+    (QUICK
+      ? ''
+      : `"hand-written client" rows: the same server with a minimal protocol v1 client (split the newline batches, JSON.parse each frame, check seq, ack with the SDK's AckBatcher): what the SDK's own work costs. `) +
+    `raw ws 8: one ws.send(JSON.stringify(msg)) per message, per-message deflate off (as most applications run it). ` +
+    `Batched raw ws: the same ws server with resilient-ws's batching and nothing else: the frames of one event-loop turn per connection joined by newlines, at most ${BATCH_FRAMES} per WebSocket message, sent in the check phase (setImmediate); its client splits and decodes each line; no seq, no outbox, no session: the floor for the cost of reliability. ` +
     `Socket.IO 4.8 with connectionStateRecovery { maxDisconnectionDuration: 120000 }, websocket transport only, socket.emit('m', msg); ` +
     `with recovery on, socket.emit goes through SessionAwareAdapter.broadcast, which appends an offset to every event packet and keeps it in its packet log (pruned by age only), ` +
     `and every round asserts that the log grew by exactly the messages sent; clients io(url, { transports: ['websocket'], forceNew: true }). ` +
     `Flow control for all: at most ${WINDOW} unacked messages per connection (the ws and Socket.IO clients send a small application ack with the same AckBatcher policy; ` +
     `resilient-ws's application reads its 'ack' events); raw ws also stops above ${WS_HIGH_WATER_MARK / 2 ** 20} MiB bufferedAmount (resilient-ws applies its own 1 MiB mark). ` +
     `Every client JSON-decodes and counts every message and checks its order. ` +
-    `Producer: the application writes at most ${SLICE} messages per connection per event-loop turn within the window (a source fed by I/O; checked rows); ` +
+    `Producers: "stream" (no suffix) writes at most ${PRODUCER_SLICE.stream} messages per connection per event-loop turn within the window (a source fed by I/O, in batches up to the server's batch cap); ` +
+    `"single producer" writes one message per connection per turn (an application that sends as events happen: within a turn a connection has one message, so batching has nothing to join at 1 connection); both are checked. ` +
     (QUICK
-      ? '(quick mode runs only these). '
-      : `the "burst producer" rows write all the window allows in one synchronous loop (a fan-out of a backlog: at 100 connections the whole round, ${MESSAGES / 100} per connection, in one turn), reported without a check. `) +
+      ? '(quick mode runs 100 B in both shapes and 1 KB in the stream shape). '
+      : `The "burst producer" rows write all the window allows in one synchronous loop (a fan-out of a backlog: at 100 connections the whole round, ${MESSAGES / 100} per connection, in one turn), reported without a check. `) +
     `A round: ${MESSAGES} messages per system split evenly over the connections; rate = messages / (client hrtime of the last message − server hrtime of the first send); ` +
     `server CPU (process.cpuUsage, user+system) from the first send to the last ack, per 1M messages; client CPU likewise. ` +
     `${ROUNDS} paired rounds (+${WARMUP} warm-up), every system once per round, order rotated; ratios are the median of per-round ratios (spread: IQR and min–max). ` +

@@ -5,10 +5,11 @@
  *
  * The processes and the clients are those of the push benchmark (bench/lib/e2e.ts): per
  * system one server and one client process, servers pinned to CPU 0 and clients to CPU 1.
- * Each server ticks every 10 ms on a fixed schedule and sends one ~100 B message to each of
- * its 100 connections (100 msg/s per connection); each message carries the tick's
- * process.hrtime.bigint() (the instant the application produced it), and the client reads
- * the same clock (CLOCK_MONOTONIC, system-wide on Linux) after decoding it.
+ * Two shapes of the same 10 000 msg/s: every 10 ms one ~100 B message to each of the 100
+ * connections, and every 1 ms one message to each of the next 10 connections in turn. Each
+ * message carries the tick's process.hrtime.bigint() (the instant the application produced
+ * it), and the client reads the same clock (CLOCK_MONOTONIC, system-wide on Linux) after
+ * decoding it. resilient-ws's client is the real SDK (counted at its `message` callback).
  */
 import {
   SYSTEMS,
@@ -24,14 +25,23 @@ import { canPin } from './lib/child.js';
 import { QUICK, atLeast, atMost, report, spread, type Check } from './lib/harness.js';
 
 const CONNS = 100;
-const TICK_MS = 10;
-const RATE = (CONNS * 1000) / TICK_MS; // 10 000 msg/s
+const RATE = 10_000; // msg/s
 const BYTES = 100;
-/** Ticks per round: 0.5 s of load per system per round. Many short rounds rather than a few
- *  long ones: on a shared machine the interference comes in bursts of seconds, and short
- *  rotated rounds spread it over all three systems (1.5 s rounds gave per-round p99 ratios
- *  with an IQR of 0.7–4.7 under load). */
-const TICKS = 50;
+/** The two shapes of the offered load: messages per tick and the tick. */
+interface Shape {
+  tickMs: number;
+  perTick: number;
+  /** Ticks per round: 0.5 s of load per system per round. Many short rounds rather than a few
+   *  long ones: on a shared machine the interference comes in bursts of seconds, and short
+   *  rotated rounds spread it over all three systems (1.5 s rounds gave per-round p99 ratios
+   *  with an IQR of 0.7–4.7 under load). */
+  ticks: number;
+  label: string;
+}
+const SHAPES: readonly Shape[] = [
+  { tickMs: 10, perTick: 100, ticks: 50, label: '100 every 10 ms' },
+  { tickMs: 1, perTick: 10, ticks: 500, label: '10 every 1 ms' },
+];
 const ROUNDS = QUICK ? 10 : 45;
 const WARMUP = QUICK ? 2 : 3;
 /** A round whose achieved offered rate is further than this from RATE is void. */
@@ -63,80 +73,100 @@ interface RoundFigures {
 const started = Date.now();
 const pin = canPin();
 const base = String(process.hrtime.bigint());
-/** Every sample of the recorded rounds, µs, per system. */
-const pooled: PerSystem<Float64Array> = perSystem();
-const rounds: PerSystem<RoundFigures> = perSystem();
-const paces: PerSystem<PaceResult> = perSystem();
-const clientCpu: PerSystem<number> = perSystem();
+
+interface ShapeRun {
+  shape: Shape;
+  /** Every sample of the recorded rounds, µs, per system. */
+  pooled: PerSystem<Float64Array>;
+  rounds: PerSystem<RoundFigures>;
+  paces: PerSystem<PaceResult>;
+  clientCpu: PerSystem<number>;
+  voids: string[];
+}
+const runs: ShapeRun[] = [];
 const failures: string[] = [];
-const voids: string[] = [];
 
 let pairs: Pair[] = [];
 try {
   pairs = await startPairs(CONNS);
-  let recorded = 0;
-  for (let r = 0; recorded < ROUNDS; r++) {
-    const round: {
-      system: System;
-      pace: PaceResult;
-      figures: RoundFigures;
-      samples: Float64Array;
-      cpu: number;
-    }[] = [];
-    for (let k = 0; k < pairs.length; k++) {
-      const p = pairs[(r + k) % pairs.length]!;
-      await p.client.call('arm', { perConn: TICKS, latency: true, base });
-      const pace = await p.server.call<PaceResult>('pace', {
-        ticks: TICKS,
-        tickMs: TICK_MS,
-        bytes: BYTES,
-        base,
-      });
-      // The server answers once every message it sent was acked, so the client has them all;
-      // the short wait is only for a client that is missing some.
-      const cli = await p.client.call<ClientResult>('wait', { timeoutMs: 5000 });
-      const wrong = [
-        ...(cli.received !== pace.sent ? [`sent ${pace.sent}, delivered ${cli.received}`] : []),
-        ...(p.system === 'socket.io' && pace.stored !== pace.sent
-          ? [`Socket.IO stored ${pace.stored} packets for recovery, sent ${pace.sent}`]
-          : []),
-        ...pace.problems,
-        ...cli.problems,
-      ];
-      if (wrong.length > 0) throw new Error(`${p.system}, round ${r}: ${wrong.join('; ')}`);
-      const samples = Float64Array.from(cli.samples!).sort();
-      round.push({
-        system: p.system,
-        pace,
-        samples,
-        cpu: cli.cpuUs,
-        figures: {
-          p50: quantile(samples, 0.5),
-          p99: quantile(samples, 0.99),
-          p999: quantile(samples, 0.999),
-          max: samples[samples.length - 1]!,
-        },
-      });
-    }
-    if (r < WARMUP) continue;
-    // The offered load must be what was asked, for every system of the round.
-    const off = round.filter(
-      (x) => x.pace.stalled > 0 || Math.abs(x.pace.rate / RATE - 1) > RATE_TOLERANCE,
-    );
-    if (off.length > 0) {
-      voids.push(
-        `round ${r}: ${off.map((x) => `${x.system} ${x.pace.rate.toFixed(0)} msg/s, ${x.pace.stalled} stalled`).join('; ')}`,
+  for (const shape of SHAPES) {
+    const run: ShapeRun = {
+      shape,
+      pooled: perSystem(),
+      rounds: perSystem(),
+      paces: perSystem(),
+      clientCpu: perSystem(),
+      voids: [],
+    };
+    runs.push(run);
+    const perConn = (shape.ticks * shape.perTick) / CONNS;
+    let recorded = 0;
+    for (let r = 0; recorded < ROUNDS; r++) {
+      const round: {
+        system: System;
+        pace: PaceResult;
+        figures: RoundFigures;
+        samples: Float64Array;
+        cpu: number;
+      }[] = [];
+      for (let k = 0; k < pairs.length; k++) {
+        const p = pairs[(r + k) % pairs.length]!;
+        await p.client.call('arm', { perConn, latency: true, base });
+        const pace = await p.server.call<PaceResult>('pace', {
+          ticks: shape.ticks,
+          tickMs: shape.tickMs,
+          perTick: shape.perTick,
+          bytes: BYTES,
+          base,
+        });
+        // The server answers once every message it sent was acked, so the client has them
+        // all; the short wait is only for a client that is missing some.
+        const cli = await p.client.call<ClientResult>('wait', { timeoutMs: 5000 });
+        const wrong = [
+          ...(cli.received !== pace.sent ? [`sent ${pace.sent}, delivered ${cli.received}`] : []),
+          ...(p.system === 'socket.io' && pace.stored !== pace.sent
+            ? [`Socket.IO stored ${pace.stored} packets for recovery, sent ${pace.sent}`]
+            : []),
+          ...pace.problems,
+          ...cli.problems,
+        ];
+        if (wrong.length > 0)
+          throw new Error(`${shape.label}, ${p.system}, round ${r}: ${wrong.join('; ')}`);
+        const samples = Float64Array.from(cli.samples!).sort();
+        round.push({
+          system: p.system,
+          pace,
+          samples,
+          cpu: cli.cpuUs,
+          figures: {
+            p50: quantile(samples, 0.5),
+            p99: quantile(samples, 0.99),
+            p999: quantile(samples, 0.999),
+            max: samples[samples.length - 1]!,
+          },
+        });
+      }
+      if (r < WARMUP) continue;
+      // The offered load must be what was asked, for every system of the round.
+      const off = round.filter(
+        (x) => x.pace.stalled > 0 || Math.abs(x.pace.rate / RATE - 1) > RATE_TOLERANCE,
       );
-      console.error(`void ${voids.at(-1)}`);
-      if (voids.length > MAX_VOID) throw new Error(`too many void rounds (${voids.length})`);
-      continue;
-    }
-    recorded++;
-    for (const x of round) {
-      rounds[x.system].push(x.figures);
-      paces[x.system].push(x.pace);
-      pooled[x.system].push(x.samples);
-      clientCpu[x.system].push(x.cpu / x.pace.sent);
+      if (off.length > 0) {
+        run.voids.push(
+          `round ${r}: ${off.map((x) => `${x.system} ${x.pace.rate.toFixed(0)} msg/s, ${x.pace.stalled} stalled`).join('; ')}`,
+        );
+        console.error(`void (${shape.label}) ${run.voids.at(-1)}`);
+        if (run.voids.length > MAX_VOID)
+          throw new Error(`${shape.label}: too many void rounds (${run.voids.length})`);
+        continue;
+      }
+      recorded++;
+      for (const x of round) {
+        run.rounds[x.system].push(x.figures);
+        run.paces[x.system].push(x.pace);
+        run.pooled[x.system].push(x.samples);
+        run.clientCpu[x.system].push(x.cpu / x.pace.sent);
+      }
     }
   }
 } catch (error) {
@@ -149,20 +179,24 @@ const seconds = (Date.now() - started) / 1000;
 
 // ---- report ----
 const NAMES: Record<System, string> = {
-  'resilient-ws': 'resilient-ws (metrics on)',
+  'resilient-ws': 'resilient-ws (metrics on, SDK client)',
   ws: 'raw ws',
   'socket.io': 'Socket.IO + recovery',
 };
 const ms = (us: number) => us / 1000;
 const rows: (string | number)[][] = [];
 const checks: Check[] = [];
-const summary: Record<string, unknown> = {};
-const complete = SYSTEMS.every((s) => rounds[s].length === ROUNDS);
-if (complete) {
+const summary: Record<string, Record<string, unknown>> = {};
+const complete = (run: ShapeRun) => SYSTEMS.every((s) => run.rounds[s].length === ROUNDS);
+for (const run of runs) {
+  if (!complete(run)) continue;
+  const { shape } = run;
+  const sum: Record<string, unknown> = {};
+  summary[shape.label] = sum;
   for (const s of SYSTEMS) {
-    const all = new Float64Array(pooled[s].reduce((a, x) => a + x.length, 0));
+    const all = new Float64Array(run.pooled[s].reduce((a, x) => a + x.length, 0));
     let o = 0;
-    for (const x of pooled[s]) {
+    for (const x of run.pooled[s]) {
       all.set(x, o);
       o += x.length;
     }
@@ -173,15 +207,17 @@ if (complete) {
       p99: ms(quantile(all, 0.99)),
       p999: ms(quantile(all, 0.999)),
       max: ms(all[all.length - 1]!),
-      rate: spread(paces[s].map((x) => x.rate)).median,
-      lagP99: spread(paces[s].map((x) => x.lagP99)).median,
-      workP50: spread(paces[s].map((x) => x.workP50)).median,
-      workP99: spread(paces[s].map((x) => x.workP99)).median,
-      serverCpuPer1M: spread(paces[s].map((x) => x.cpuUs / x.sent)).median,
-      roundP99: spread(rounds[s].map((x) => ms(x.p99))),
+      rate: spread(run.paces[s].map((x) => x.rate)).median,
+      lagP99: spread(run.paces[s].map((x) => x.lagP99)).median,
+      workP50: spread(run.paces[s].map((x) => x.workP50)).median,
+      workP99: spread(run.paces[s].map((x) => x.workP99)).median,
+      serverCpuPer1M: spread(run.paces[s].map((x) => x.cpuUs / x.sent)).median,
+      clientCpuPer1M: spread(run.clientCpu[s]).median,
+      roundP99: spread(run.rounds[s].map((x) => ms(x.p99))),
     };
-    summary[s] = fig;
+    sum[s] = fig;
     rows.push([
+      shape.label,
       NAMES[s],
       fig.samples,
       fig.p50,
@@ -195,6 +231,7 @@ if (complete) {
       fig.serverCpuPer1M,
     ]);
   }
+  const rounds = run.rounds;
   const ratio = (a: System, b: System) =>
     spread(rounds[a].map((x, i) => x.p99 / rounds[b][i]!.p99));
   // The least-disturbed rounds: interference (other processes on the two cores) only adds
@@ -206,9 +243,10 @@ if (complete) {
   const calmWs = calm('resilient-ws', 'ws');
   const calmSio = calm('resilient-ws', 'socket.io');
   const p50Ws = spread(rounds['resilient-ws'].map((x, i) => x.p50 / rounds.ws[i]!.p50));
-  summary.ratios = { vsWs, vsSio, calmWs, calmSio, p50Ws };
+  sum.ratios = { vsWs, vsSio, calmWs, calmSio, p50Ws };
   const iqr = (x: { q1: number; q3: number }) => `IQR ${x.q1.toFixed(2)}–${x.q3.toFixed(2)}`;
   const ratioRow = (name: string, value: number, spreadText: string) => [
+    shape.label,
     name,
     '—',
     '—',
@@ -249,17 +287,21 @@ if (complete) {
     // own shows against raw ws first.
     checks.push(
       atMost(
-        'p99 resilient-ws / raw ws (calmest quarter of rounds)',
+        `p99 resilient-ws / raw ws, ${shape.label} (calmest quarter of rounds)`,
         calmWs,
         3,
-        `quick mode: ${ROUNDS} rounds of ${(TICKS * TICK_MS) / 1000} s on a shared 2-core VM, lower quartile of per-round p99 (observed 1.05–1.94); a gross-regression gate, full mode checks the bar`,
+        `quick mode: ${ROUNDS} rounds of ${(shape.ticks * shape.tickMs) / 1000} s on a shared 2-core VM, lower quartile of per-round p99 (observed 1.05–1.94); a gross-regression gate, full mode checks the bar`,
       ),
     );
   } else {
     checks.push(
-      atMost('p99 resilient-ws / raw ws (median of per-round ratios)', vsWs.median, 1.5),
       atMost(
-        'p99 resilient-ws / Socket.IO + recovery (median of per-round ratios)',
+        `p99 resilient-ws / raw ws, ${shape.label} (median of per-round ratios)`,
+        vsWs.median,
+        1.5,
+      ),
+      atMost(
+        `p99 resilient-ws / Socket.IO + recovery, ${shape.label} (median of per-round ratios)`,
         vsSio.median,
         0.5,
       ),
@@ -267,8 +309,8 @@ if (complete) {
   }
   checks.push(
     atLeast(
-      'samples per system (enough for p99.9)',
-      Math.min(...SYSTEMS.map((s) => (summary[s] as { samples: number }).samples)),
+      `samples per system, ${shape.label} (enough for p99.9)`,
+      Math.min(...SYSTEMS.map((s) => (sum[s] as { samples: number }).samples)),
       QUICK ? 45_000 : 50_000,
     ),
   );
@@ -276,11 +318,12 @@ if (complete) {
 checks.push(
   atMost(
     'rounds that lost, repeated or reordered a message, or did not complete',
-    failures.length + (complete ? 0 : 1),
+    failures.length + SHAPES.length - runs.filter(complete).length,
     0,
   ),
 );
 
+const voids = runs.flatMap((r) => r.voids.map((v) => `${r.shape.label}: ${v}`));
 report({
   name: 'latency',
   title: 'Latency: one-way p50 / p99 / p99.9 at 10 000 msg/s over 100 connections',
@@ -288,19 +331,21 @@ report({
   method:
     `Per system one server process and one client process (the processes, clients and flow control of the end-to-end push benchmark: bench/lib/e2e.ts), ` +
     `${pin ? 'servers pinned to CPU 0 and clients to CPU 1 with taskset' : 'not pinned (no taskset here)'}; ${CONNS} connections per system. ` +
-    `Offered load: every ${TICK_MS} ms, on a fixed schedule (each tick due at start + k × ${TICK_MS} ms, so late ticks do not drift the rate), the server sends one ≤ ${BYTES} B JSON message ` +
-    `to each connection (${RATE} msg/s, 100 msg/s per connection): resilient-ws with server.send(sid, data) (createServer({ metrics: true }), its batching flushes once per event-loop turn), ` +
+    `Offered load, ${RATE} msg/s in two shapes, each on a fixed schedule (tick k due at start + k × the tick, so late ticks do not drift the rate; a tick that is already due still yields to the event loop first, as a separate event would): ` +
+    `every 10 ms one ≤ ${BYTES} B JSON message to each of the ${CONNS} connections, and every 1 ms one to each of the next 10 connections in turn. ` +
+    `resilient-ws with server.send(sid, data) (createServer({ metrics: true })), its client the real SDK (one ResilientClient per connection, the sample taken in its 'message' callback); ` +
     `raw ws with ws.send(JSON.stringify(msg)), Socket.IO 4.8 with connection-state recovery (maxDisconnectionDuration 120 s, websocket transport) with socket.emit('m', msg). ` +
-    `Each message carries process.hrtime.bigint() read when its tick fired (all 100 messages of a tick are produced at that instant, then handed to the library one connection after another); ` +
-    `the client reads the same clock (CLOCK_MONOTONIC is system-wide on Linux) after JSON-decoding it: one-way latency, including each library's work for the messages handed to it before (ws writes each at once, ` +
-    `resilient-ws batches until the end of the event-loop turn), its batching and the client's decode; the tick's own lateness is not counted (reported as tick lag). Clients ack with the SDK's AckBatcher policy (64 messages or 25 ms), window ${WINDOW} (never reached at this load). ` +
-    `${ROUNDS} paired rounds (+${WARMUP} warm-up) of ${(TICKS * TICK_MS) / 1000} s per system, every system once per round, order rotated; ` +
+    `Each message carries process.hrtime.bigint() read when its tick fired (all messages of a tick are produced at that instant, then handed to the library one connection after another); ` +
+    `the client reads the same clock (CLOCK_MONOTONIC is system-wide on Linux) after JSON-decoding it: one-way latency, including each library's work for the messages handed to it before, ` +
+    `its batching and the client's decode; the tick's own lateness is not counted (reported as tick lag). Clients ack with the SDK's policy (64 messages or 25 ms), window ${WINDOW} (never reached at this load). ` +
+    `${ROUNDS} paired rounds (+${WARMUP} warm-up) of 0.5 s per system and shape, every system once per round, order rotated; ` +
     `a round whose achieved offered rate (messages sent / elapsed ticks) is off by more than ${RATE_TOLERANCE * 100} % for any system, or that had to skip a send, is void and run again (${voids.length} void). ` +
     `Percentiles of all samples pooled per system; full mode checks the median of the per-round p99 ratios, quick mode the ratio of the lower quartiles of per-round p99 (the calmest rounds). ` +
     `"tick lag p99" is how late the server's ticks fired (its own event-loop delay); "server tick work" is the time from a tick to the check phase after its last send completed ` +
     `(every message of the tick handed to the socket, resilient-ws's end-of-turn flush included), both for context. Run time ${seconds.toFixed(0)} s.`,
   table: {
     columns: [
+      'shape',
       'system',
       'samples',
       'p50 ms',
@@ -318,10 +363,13 @@ report({
   checks,
   data: {
     summary,
-    rounds,
-    paces,
-    clientCpuPer1M: clientCpu,
-    voids,
+    runs: runs.map((r) => ({
+      shape: r.shape,
+      rounds: r.rounds,
+      paces: r.paces,
+      clientCpuPer1M: r.clientCpu,
+      voids: r.voids,
+    })),
     failures,
     seconds,
     pinned: pin,

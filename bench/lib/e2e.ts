@@ -52,8 +52,35 @@ export { SYSTEMS, type System };
  * processes get the Redis URL and a key prefix of their own as arguments.
  */
 export const REDIS_SYSTEMS = ['resilient-ws-redis', 'socket.io-redis'] as const;
-export type E2eSystem = System | (typeof REDIS_SYSTEMS)[number];
-const ALL_SYSTEMS: readonly string[] = [...SYSTEMS, ...REDIS_SYSTEMS];
+
+/**
+ * The end-to-end benchmarks' systems (bench/e2e-push.bench.ts, bench/latency.bench.ts): the
+ * three of bench/lib/systems.ts, plus two that answer "what does reliability cost":
+ *
+ * - `ws-batched`: raw `ws` with resilient-ws's batching and nothing else: the frames an
+ *   application hands over in one event-loop turn leave as newline-joined WebSocket messages
+ *   of at most BATCH_FRAMES frames (the server's `maxBatchFrames`), flushed in the check
+ *   phase like resilient-ws's FlushScheduler; no seq, no outbox, no session. Its client
+ *   splits the lines and decodes each. The floor for the cost of reliability.
+ * - `resilient-ws-lite`: the resilient-ws server with a hand-written protocol v1 client (split
+ *   lines, decode, check seq, ack with the SDK's AckBatcher) instead of the SDK: what the
+ *   SDK's own work costs at the client.
+ *
+ * `resilient-ws` itself runs the real SDK (`ResilientClient`, counted at its `message`
+ * callback), as an application would.
+ */
+export const E2E_SYSTEMS = [
+  'resilient-ws',
+  'ws',
+  'ws-batched',
+  'socket.io',
+  'resilient-ws-lite',
+] as const;
+export type E2eBaseSystem = (typeof E2E_SYSTEMS)[number];
+export type E2eSystem = E2eBaseSystem | (typeof REDIS_SYSTEMS)[number];
+const ALL_SYSTEMS: readonly string[] = [...E2E_SYSTEMS, ...REDIS_SYSTEMS];
+/** ws-batched: most frames per WebSocket message (resilient-ws's `maxBatchFrames`). */
+export const BATCH_FRAMES = 64;
 
 /**
  * Socket.IO on the Redis streams adapter: most emits awaiting their XADD reply in the whole
@@ -66,15 +93,25 @@ export const SIO_REDIS_INFLIGHT = 256;
 
 /**
  * How the application produces in push mode. `stream`: at most SLICE messages per connection
- * per event-loop turn (a source fed by I/O), within the window. `burst`: everything the
- * window allows in one synchronous loop (a fan-out of a backlog).
+ * per event-loop turn (a source fed by I/O), within the window. `single`: one message per
+ * connection per turn (an application that sends as events happen: nothing to batch within a
+ * connection). `burst`: everything the window allows in one synchronous loop (a fan-out of a
+ * backlog).
  */
-export type Producer = 'stream' | 'burst';
+export type Producer = 'stream' | 'single' | 'burst';
+
+/** Stream producer: most messages written to one connection per event-loop turn. */
+export const SLICE = 64;
+
+/** Messages per connection per turn of each producer. */
+export const PRODUCER_SLICE: Record<Producer, number> = {
+  stream: SLICE,
+  single: 1,
+  burst: Number.POSITIVE_INFINITY,
+};
 
 /** Most unacknowledged messages per connection, for every system. */
 export const WINDOW = 1000;
-/** Stream producer: most messages written to one connection per event-loop turn. */
-export const SLICE = 64;
 /** Raw `ws`: stop writing above this `bufferedAmount` (resilient-ws's default mark). */
 export const WS_HIGH_WATER_MARK = 1024 * 1024;
 /** The SDK's ack policy (client/options.ts defaults), used by every client. */
@@ -426,6 +463,54 @@ async function listenWs(): Promise<string> {
   return url;
 }
 
+/**
+ * Raw ws with resilient-ws's batching and nothing else (see E2E_SYSTEMS): a connection's
+ * frames of one turn are joined by newlines, at most BATCH_FRAMES per WebSocket message, and
+ * sent in the check phase (setImmediate, once for every connection with frames, as
+ * resilient-ws's FlushScheduler does).
+ */
+async function listenWsBatched(): Promise<string> {
+  const { wss, url } = await startWs();
+  const dirty: (() => void)[] = [];
+  let scheduled = false;
+  const flushAll = () => {
+    scheduled = false;
+    const items = dirty.splice(0);
+    for (const f of items) f();
+  };
+  wss.on('connection', (ws) => {
+    let pending: string[] = [];
+    let marked = false;
+    const flush = () => {
+      marked = false;
+      const frames = pending;
+      pending = [];
+      for (let i = 0; i < frames.length; i += BATCH_FRAMES) {
+        const text =
+          frames.length - i === 1 ? frames[i]! : frames.slice(i, i + BATCH_FRAMES).join('\n');
+        if (ws.bufferedAmount > WS_HIGH_WATER_MARK) {
+          l.waiting = true;
+          ws.send(text, () => onDrained(l));
+        } else ws.send(text);
+      }
+    };
+    const l: Link = addLink((msg) => {
+      pending.push(JSON.stringify(msg));
+      if (!marked) {
+        marked = true;
+        dirty.push(flush);
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flushAll);
+        }
+      }
+    });
+    ws.on('message', (data: Buffer) => onAck(l, (JSON.parse(data.toString()) as { a: number }).a));
+    ws.on('close', (code) => removeLink(l, `close ${code}`));
+  });
+  return url;
+}
+
 async function listenSocketIo(): Promise<string> {
   const { io, url, storedPackets } = await startSocketIo();
   // With recovery on, socket.emit goes through adapter.broadcast, which appends an offset to
@@ -499,7 +584,7 @@ function endRound(): void {
 }
 
 async function push(perConn: number, bytes: number, producer: Producer): Promise<PushResult> {
-  S.slice = producer === 'stream' ? SLICE : Number.POSITIVE_INFINITY;
+  S.slice = PRODUCER_SLICE[producer];
   const stored0 = S.storedPackets?.() ?? 0;
   const done = startRound('push', perConn, bytes);
   const c0 = process.cpuUsage();
@@ -523,15 +608,22 @@ async function push(perConn: number, bytes: number, producer: Producer): Promise
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Latency mode: every `tickMs`, one message per connection, on a fixed schedule. */
+/**
+ * Latency mode: every `tickMs`, on a fixed schedule, `perTick` messages to the next
+ * `perTick` connections in turn (`perTick` = the connection count: one message to each).
+ */
 async function pace(
   ticks: number,
   tickMs: number,
   bytes: number,
   base: bigint,
+  perTick: number,
 ): Promise<PaceResult> {
+  const links = S.links.length;
+  if ((ticks * perTick) % links !== 0)
+    throw new Error(`${ticks} ticks × ${perTick} do not split evenly over ${links} connections`);
   const stored0 = S.storedPackets?.() ?? 0;
-  const done = startRound('pace', ticks, bytes);
+  const done = startRound('pace', (ticks * perTick) / links, bytes);
   const pad = S.pad;
   const tickNs = tickMs * 1e6;
   const lags = new Float64Array(ticks);
@@ -541,10 +633,13 @@ async function pace(
   const start = Number(process.hrtime.bigint() - base) + 2e6;
   let first = 0;
   let last = 0;
+  let next = 0;
   for (let k = 0; k < ticks; k++) {
     const due = start + k * tickNs;
     const wait = due - Number(process.hrtime.bigint() - base);
-    if (wait > 0) await sleep(wait / 1e6);
+    // Every tick is its own event, as in an application: a late tick still yields first, so
+    // the previous tick's I/O (and resilient-ws's end-of-turn flush) is not held behind it.
+    await (wait > 0 ? sleep(wait / 1e6) : new Promise<void>((r) => setImmediate(r)));
     const now = Number(process.hrtime.bigint() - base);
     lags[k] = (now - due) / 1e6;
     if (k === 0) first = now;
@@ -553,7 +648,9 @@ async function pace(
     // the 100th includes the library's work for the 99 before it (whether it writes at
     // once, like ws, or batches until the end of the turn, like resilient-ws).
     const ts = TS_OFFSET + now;
-    for (const l of S.links) {
+    for (let j = 0; j < perTick; j++) {
+      const l = S.links[next]!;
+      next = next + 1 === links ? 0 : next + 1;
       if (l.sent - l.acked >= WINDOW || l.waiting) {
         stalled++;
         l.target--; // this message will never come: the round is void anyway
@@ -598,15 +695,17 @@ async function pace(
 
 async function serverMain(system: E2eSystem, redisUrl = '', prefix = ''): Promise<void> {
   const url =
-    system === 'resilient-ws'
+    system === 'resilient-ws' || system === 'resilient-ws-lite'
       ? await listenResilientWs()
       : system === 'resilient-ws-redis'
         ? await listenResilientWs({ store: redisUrl, redisPrefix: prefix })
         : system === 'ws'
           ? await listenWs()
-          : system === 'socket.io-redis'
-            ? await listenSocketIoRedis(redisUrl, prefix)
-            : await listenSocketIo();
+          : system === 'ws-batched'
+            ? await listenWsBatched()
+            : system === 'socket.io-redis'
+              ? await listenSocketIoRedis(redisUrl, prefix)
+              : await listenSocketIo();
   serveRpc(
     {
       links: async (a: { n: number }) => {
@@ -620,8 +719,8 @@ async function serverMain(system: E2eSystem, redisUrl = '', prefix = ''): Promis
       },
       push: (a: { perConn: number; bytes: number; producer: Producer }) =>
         push(a.perConn, a.bytes, a.producer),
-      pace: (a: { ticks: number; tickMs: number; bytes: number; base: string }) =>
-        pace(a.ticks, a.tickMs, a.bytes, BigInt(a.base)),
+      pace: (a: { ticks: number; tickMs: number; bytes: number; base: string; perTick?: number }) =>
+        pace(a.ticks, a.tickMs, a.bytes, BigInt(a.base), a.perTick ?? S.links.length),
     },
     { url },
   );
@@ -731,6 +830,76 @@ async function connectResilientWs(url: string, n: number): Promise<void> {
   await Promise.all(Array.from({ length: n }, one));
 }
 
+/**
+ * resilient-ws with the real SDK: one `ResilientClient` per connection (its defaults: acks
+ * after 25 ms or at the 64th unacked message, heartbeats, resume), messages counted at its
+ * `message` callback. Its seq check is the SDK's own plus ours.
+ */
+async function connectSdk(url: string, n: number): Promise<void> {
+  const { default: WebSocket } = await import('ws');
+  const { ResilientClient } = await import('../../client/index.js');
+  C.resetAcks = false; // the SDK acks by itself
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const client = new ResilientClient(url, { WebSocket: WebSocket });
+      const l = new ClientLink();
+      let opened = false;
+      client.on('open', () => {
+        if (opened) return problem(C.problems, 'resilient-ws SDK reconnected during the run');
+        opened = true;
+        C.links.push(l);
+        resolve();
+      });
+      client.on('message', ({ seq, data }) => {
+        if (seq !== l.lastSeq + 1)
+          problem(C.problems, `seq ${seq} after ${l.lastSeq}: a hole or a repeat`);
+        l.lastSeq = seq!;
+        received(l, data as Payload);
+      });
+      client.on('gap', (g) => problem(C.problems, `SDK gap ${JSON.stringify(g)}`));
+      client.on('reconnecting', ({ lastCloseCode }) =>
+        problem(C.problems, `resilient-ws SDK connection closed: ${lastCloseCode}`),
+      );
+      client.on('close', ({ code }) => {
+        problem(C.problems, `resilient-ws SDK stopped: ${code}`);
+        if (!opened) reject(new Error(`SDK stopped before open: ${code}`));
+      });
+      client.connect();
+    });
+  await Promise.all(Array.from({ length: n }, one));
+}
+
+/** ws-batched's client: a WebSocket message is newline-joined frames; each is decoded. */
+async function connectWsBatched(url: string, n: number): Promise<void> {
+  const { default: WebSocket } = await import('ws');
+  const { AckBatcher } = await import('../../client/ack-batcher.js');
+  const { systemClock } = await import('../../client/clock.js');
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(url, WS_CLIENT);
+      const l = new ClientLink();
+      l.acks = new AckBatcher(
+        systemClock,
+        ACK_DELAY_MS,
+        (count) => ws.send(`{"a":${count}}`),
+        ACK_MAX_UNACKED,
+      );
+      ws.on('error', reject);
+      ws.on('open', () => {
+        C.links.push(l);
+        resolve();
+      });
+      ws.on('close', (code) => problem(C.problems, `ws connection closed: ${code}`));
+      ws.on('message', (data: Buffer) => {
+        for (const line of data.toString('utf8').split('\n')) {
+          received(l, JSON.parse(line) as Payload);
+          l.acks.processed(l.count);
+        }
+      });
+    });
+  await Promise.all(Array.from({ length: n }, one));
+}
+
 async function connectWs(url: string, n: number): Promise<void> {
   const { default: WebSocket } = await import('ws');
   const { AckBatcher } = await import('../../client/ack-batcher.js');
@@ -831,9 +1000,11 @@ function waitRound(timeoutMs: number): Promise<ClientResult> {
 function clientMain(system: E2eSystem): void {
   // The Redis systems' clients are the same as their memory twins'.
   const connect = {
-    'resilient-ws': connectResilientWs,
+    'resilient-ws': connectSdk,
+    'resilient-ws-lite': connectResilientWs,
     'resilient-ws-redis': connectResilientWs,
     ws: connectWs,
+    'ws-batched': connectWsBatched,
     'socket.io': connectSocketIo,
     'socket.io-redis': connectSocketIo,
   }[system];

@@ -46,12 +46,38 @@ function setup(limits: Partial<WriterLimits> = {}) {
 const frame = (i: number): string => `{"t":"msg","seq":${i},"data":${i}}`;
 
 describe('Connection batching', () => {
-  it('writes nothing until the end of the turn, then one message with the frames joined by newlines', () => {
+  it('an idle connection writes its first frame at once; the rest of the turn leave at its end, joined by newlines', () => {
     const { conn, transport, endTurn } = setup();
     for (let i = 1; i <= 5; i++) conn.write(frame(i));
+    expect(transport.messages).toEqual([frame(1)]);
+    endTurn();
+    expect(transport.messages).toEqual([frame(1), [2, 3, 4, 5].map(frame).join('\n')]);
+  });
+
+  it('under load (its last flush joined frames) it batches from the first frame, until a quiet turn', () => {
+    const { conn, transport, endTurn } = setup();
+    for (let i = 1; i <= 3; i++) conn.write(frame(i));
+    endTurn(); // 1 at once, 2 and 3 joined: under load
+    transport.messages.length = 0;
+    for (let i = 4; i <= 6; i++) conn.write(frame(i));
     expect(transport.messages).toEqual([]);
     endTurn();
-    expect(transport.messages).toEqual([[1, 2, 3, 4, 5].map(frame).join('\n')]);
+    expect(transport.messages).toEqual([[4, 5, 6].map(frame).join('\n')]);
+    conn.write(frame(7)); // still under load: waits for the turn's end
+    expect(transport.messages).toHaveLength(1);
+    endTurn(); // a turn with one frame: quiet again
+    conn.write(frame(8));
+    expect(transport.messages).toEqual([[4, 5, 6].map(frame).join('\n'), frame(7), frame(8)]);
+  });
+
+  it('one frame per turn is written at once every turn, and nothing is left for the flush', () => {
+    const { conn, transport, endTurn } = setup();
+    for (let i = 1; i <= 3; i++) {
+      conn.write(frame(i));
+      expect(transport.messages).toHaveLength(i);
+      endTurn();
+    }
+    expect(transport.messages).toEqual([1, 2, 3].map(frame));
   });
 
   it('a single frame goes alone, without a newline', () => {
@@ -65,7 +91,8 @@ describe('Connection batching', () => {
     const { conn, transport, endTurn } = setup({ maxBatchFrames: 4 });
     for (let i = 1; i <= 10; i++) conn.write(frame(i));
     endTurn();
-    expect(transport.messages.map((m) => m.split('\n').length)).toEqual([4, 4, 2]);
+    // The first at once, the other nine in batches of at most 4.
+    expect(transport.messages.map((m) => m.split('\n').length)).toEqual([1, 4, 4, 1]);
     expect(transport.messages.join('\n')).toBe(
       Array.from({ length: 10 }, (_, i) => frame(i + 1)).join('\n'),
     );
@@ -86,12 +113,14 @@ describe('Connection batching', () => {
 
   it('writes made after a flush go in the next turn', () => {
     const { conn, transport, endTurn } = setup();
-    conn.write(frame(1));
+    for (let i = 1; i <= 3; i++) conn.write(frame(i));
     endTurn();
-    conn.write(frame(2));
-    conn.write(frame(3));
+    conn.write(frame(4));
+    conn.write(frame(5));
+    const first = [frame(1), `${frame(2)}\n${frame(3)}`];
+    expect(transport.messages).toEqual(first);
     endTurn();
-    expect(transport.messages).toEqual([frame(1), `${frame(2)}\n${frame(3)}`]);
+    expect(transport.messages).toEqual([...first, `${frame(4)}\n${frame(5)}`]);
   });
 
   it('a closed connection writes nothing more', () => {
@@ -107,16 +136,18 @@ describe('Connection batching', () => {
 describe('Connection close', () => {
   it('flushes what is queued and the error frame, then closes with the code', () => {
     const { conn, transport, turns } = setup();
-    conn.write(frame(1));
+    conn.write(frame(1)); // at once
+    conn.write(frame(2)); // queued
     conn.close(4501, 'protocol error', { code: 'bad_ack', message: 'too high' });
     expect(transport.messages).toEqual([
-      `${frame(1)}\n{"t":"error","code":"bad_ack","message":"too high"}`,
+      frame(1),
+      `${frame(2)}\n{"t":"error","code":"bad_ack","message":"too high"}`,
     ]);
     expect(transport.closed).toEqual({ code: 4501, reason: 'protocol error' });
     expect(conn.isOpen).toBe(false);
     // The scheduled turn finds nothing left to write.
     while (turns.length > 0) turns.shift()!();
-    expect(transport.messages).toHaveLength(1);
+    expect(transport.messages).toHaveLength(2);
   });
 
   it('is idempotent: the first code wins', () => {
@@ -160,8 +191,31 @@ describe('Connection backpressure signals', () => {
     expect(onWritable).not.toHaveBeenCalled();
   });
 
+  it('a frame written at once that leaves the socket above the mark stops stored writes at once', () => {
+    const { conn, transport, endTurn, onWritable } = setup({ highWaterMark: 1000 });
+    transport.bufferedAmount = 5000;
+    conn.write(frame(1));
+    expect(transport.messages).toEqual([frame(1)]);
+    expect(conn.writable).toBe(false);
+    conn.deferred = true;
+    endTurn();
+    transport.drain(400);
+    expect(conn.writable).toBe(true);
+    expect(onWritable).toHaveBeenCalledTimes(1);
+  });
+
+  it('a frame written at once is checked against the hard bound at the end of the turn', () => {
+    const { conn, transport, endTurn } = setup({ maxBuffered: 3000 });
+    transport.bufferedAmount = 5000;
+    conn.write(frame(1));
+    expect(transport.closed).toBeUndefined();
+    endTurn();
+    expect(transport.closed?.code).toBe(4002);
+  });
+
   it('this turn’s batch above the mark stops stored writes until it is flushed', () => {
     const { conn, endTurn, onWritable } = setup({ highWaterMark: 100 });
+    conn.write(frame(0)); // at once: the rest of the turn is queued
     conn.write(JSON.stringify({ t: 'msg', data: 'x'.repeat(120) }));
     expect(conn.writable).toBe(false);
     conn.deferred = true;
@@ -174,9 +228,12 @@ describe('Connection backpressure signals', () => {
     const { conn, endTurn, setNow } = setup();
     expect(conn.lastSentAt).toBe(1000);
     setNow(1500);
-    conn.write(frame(1));
-    expect(conn.lastSentAt).toBe(1000);
-    endTurn();
+    conn.write(frame(1)); // at once
     expect(conn.lastSentAt).toBe(1500);
+    setNow(1600);
+    conn.write(frame(2)); // queued until the end of the turn
+    expect(conn.lastSentAt).toBe(1500);
+    endTurn();
+    expect(conn.lastSentAt).toBe(1600);
   });
 });

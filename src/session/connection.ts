@@ -9,6 +9,10 @@ import type { Transport, TransportHandlers } from './transport-port.js';
 
 export type ConnectionState = 'hello' | 'handshaking' | 'open' | 'closed';
 
+/** Connection.mode bits: a flush is due this turn; the last flush joined frames (under load). */
+const MARKED = 1;
+const LOADED = 2;
+
 export interface WriterLimits {
   /** bufferedAmount above which stored messages stop being written (default 1 MiB). */
   highWaterMark: number;
@@ -63,7 +67,8 @@ export class Connection implements TransportHandlers {
   /** This turn's frames; none (no array) between turns, as on most idle connections. */
   private pending: string[] | undefined = undefined;
   private pendingChars = 0;
-  private marked = false;
+  /** MARKED: a flush is due in this turn's check phase; LOADED: the last flush joined frames. */
+  private mode = 0;
 
   constructor(
     readonly transport: Transport,
@@ -120,13 +125,31 @@ export class Connection implements TransportHandlers {
     this.write(encodeFrame(frame));
   }
 
-  /** Queue one encoded frame; it leaves with the rest of this turn's batch. */
+  /**
+   * Write one encoded frame. An idle connection (nothing queued, no flush due in this turn,
+   * not congested, and its last flush did not have to join frames) writes it at once: a
+   * message produced as an event happens leaves without waiting for the end of the turn, as
+   * with a bare socket. Every later frame of the turn is queued and leaves with the rest of the
+   * turn's batch in the check phase; a connection whose flush joined frames (under load)
+   * batches from its first frame until a turn brings it at most one.
+   */
   write(text: string): void {
     if (this.state === 'closed') return;
+    if (this.mode === 0 && !this.congested) {
+      // The flush still comes in this turn's check phase: it checks the socket's bounds, and
+      // the frames written after this one in this turn wait for it.
+      this.mode = MARKED;
+      this.owner.scheduler.mark(this);
+      this.transport.send(text, false);
+      this.lastSentAt = this.owner.now();
+      // Above the mark, stored messages wait from now on (not from the flush).
+      if (this.transport.bufferedAmount > this.owner.limits.highWaterMark) this.congested = true;
+      return;
+    }
     (this.pending ??= []).push(text);
     this.pendingChars += text.length;
-    if (!this.marked) {
-      this.marked = true;
+    if ((this.mode & MARKED) === 0) {
+      this.mode |= MARKED;
       this.owner.scheduler.mark(this);
     }
   }
@@ -135,13 +158,31 @@ export class Connection implements TransportHandlers {
     this.send(true);
   }
 
-  /** Hand the pending frames to the transport; `check`: apply the hard bound after. */
+  /**
+   * Hand the pending frames to the transport; `check`: apply the bounds after (also when a
+   * frame was written at once and nothing else was queued).
+   */
   private send(check: boolean): void {
-    this.marked = false;
     const frames = this.pending;
     this.pending = undefined;
     this.pendingChars = 0;
-    if (frames === undefined || frames.length === 0 || this.state === 'closed') return;
+    const n = frames === undefined ? 0 : frames.length;
+    this.mode = n > 1 ? LOADED : 0;
+    if (this.state === 'closed') return;
+    if (n > 0) this.sendBatches(frames!);
+    if (!check) return;
+    const buffered = this.transport.bufferedAmount;
+    const hardLimit = this.owner.limits.maxBuffered;
+    if (buffered > hardLimit) {
+      this.closeSlowConsumer(`more than ${hardLimit} bytes waiting for this peer`);
+      return;
+    }
+    if (buffered > this.owner.limits.highWaterMark) this.congested = true;
+    else if (this.deferred) this.wake();
+  }
+
+  /** Frames joined into WebSocket messages of at most maxBatchFrames / maxBatchChars. */
+  private sendBatches(frames: readonly string[]): void {
     let batch: string[] = [];
     let chars = 0;
     for (const f of frames) {
@@ -159,15 +200,6 @@ export class Connection implements TransportHandlers {
     }
     this.transport.send(batch.length === 1 ? batch[0]! : batch.join('\n'), this.congested);
     this.lastSentAt = this.owner.now();
-    if (!check) return;
-    const buffered = this.transport.bufferedAmount;
-    const hardLimit = this.owner.limits.maxBuffered;
-    if (buffered > hardLimit) {
-      this.closeSlowConsumer(`more than ${hardLimit} bytes waiting for this peer`);
-      return;
-    }
-    if (buffered > this.owner.limits.highWaterMark) this.congested = true;
-    else if (this.deferred) this.wake();
   }
 
   /** Pending characters not yet flushed, for backpressure decisions within one turn. */
