@@ -68,11 +68,15 @@ const CONFIGS = ALL_CONFIGS.filter(
     (!QUICK || c.bytes === 100 || c.producer === 'stream') &&
     label(c).includes(process.env.BENCH_E2E_ONLY ?? ''),
 );
-/** resilient-ws-lite only in full mode (context, never checked). */
-const RUN_SYSTEMS: readonly E2eBaseSystem[] = QUICK
-  ? E2E_SYSTEMS.filter((s) => s !== 'resilient-ws-lite')
-  : E2E_SYSTEMS;
-const ROUNDS = QUICK ? 5 : 11;
+/**
+ * resilient-ws-lite only in full mode (context, never checked). For profiling,
+ * `BENCH_E2E_SYSTEMS=a,b` runs only those systems and `BENCH_E2E_ROUNDS=n` sets the rounds
+ * (the checks then fail: every checked system must have its rounds).
+ */
+const RUN_SYSTEMS: readonly E2eBaseSystem[] = (
+  QUICK ? E2E_SYSTEMS.filter((s) => s !== 'resilient-ws-lite') : E2E_SYSTEMS
+).filter((s) => (process.env.BENCH_E2E_SYSTEMS ?? s).split(',').includes(s));
+const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? (QUICK ? 5 : 11));
 /** Warm-up rounds: each configuration starts cold processes (the JIT and the heap sizes). */
 const WARMUP = 2;
 /** Messages per system per round (all connections together). Rounds of 10k (~50 ms for the
@@ -223,6 +227,13 @@ for (const res of results) {
       med(res.cpu[s]),
       med(res.clientCpu[s]),
     ]);
+  // A profiling run of some systems only (BENCH_E2E_SYSTEMS) reports their rows, no ratio.
+  if (
+    !(['resilient-ws', 'ws', 'ws-batched', 'socket.io'] as const).every((x) =>
+      RUN_SYSTEMS.includes(x),
+    )
+  )
+    continue;
   const r = res.rate['resilient-ws'];
   const c = res.cpu['resilient-ws'];
   const vs = (b: E2eBaseSystem) => ({
@@ -233,7 +244,9 @@ for (const res of results) {
   const vsWs = vs('ws');
   const vsBatched = vs('ws-batched');
   const vsSio = vs('socket.io');
-  const lite = QUICK ? undefined : pairedRatio(r, res.rate['resilient-ws-lite']);
+  const lite = RUN_SYSTEMS.includes('resilient-ws-lite')
+    ? pairedRatio(r, res.rate['resilient-ws-lite'])
+    : undefined;
   ratios[res.label] = {
     vsWs: vsWs.rate,
     cpuVsWs: vsWs.cpu,

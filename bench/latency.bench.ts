@@ -12,14 +12,13 @@
  * decoding it. resilient-ws's client is the real SDK (counted at its `message` callback).
  */
 import {
-  SYSTEMS,
   WINDOW,
   startPairs,
   stopPairs,
   type ClientResult,
   type PaceResult,
   type Pair,
-  type System,
+  type E2eBaseSystem,
 } from './lib/e2e.js';
 import { canPin } from './lib/child.js';
 import { QUICK, atLeast, atMost, report, spread, type Check } from './lib/harness.js';
@@ -52,8 +51,24 @@ const RATE_TOLERANCE = 0.03;
  *  on a shared CI machine). */
 const MAX_VOID = QUICK ? 12 : 8;
 
+/**
+ * The systems: full mode adds resilient-ws with a hand-written protocol client (context:
+ * the SDK's share of the latency, never checked).
+ */
+type System = Exclude<E2eBaseSystem, 'ws-batched'>;
+const SYSTEMS: readonly System[] = [
+  'resilient-ws',
+  'ws',
+  'socket.io',
+  ...(QUICK ? [] : (['resilient-ws-lite'] as const)),
+];
 type PerSystem<T> = Record<System, T[]>;
-const perSystem = <T>(): PerSystem<T> => ({ 'resilient-ws': [], ws: [], 'socket.io': [] });
+const perSystem = <T>(): PerSystem<T> => ({
+  'resilient-ws': [],
+  ws: [],
+  'socket.io': [],
+  'resilient-ws-lite': [],
+});
 
 function quantile(sorted: Float64Array | number[], q: number): number {
   if (sorted.length === 0) return NaN;
@@ -86,9 +101,9 @@ interface ShapeRun {
 const runs: ShapeRun[] = [];
 const failures: string[] = [];
 
-let pairs: Pair[] = [];
+let pairs: Pair<System>[] = [];
 try {
-  pairs = await startPairs(CONNS);
+  pairs = await startPairs(CONNS, SYSTEMS);
   for (const shape of SHAPES) {
     const run: ShapeRun = {
       shape,
@@ -182,6 +197,7 @@ const NAMES: Record<System, string> = {
   'resilient-ws': 'resilient-ws (metrics on, SDK client)',
   ws: 'raw ws',
   'socket.io': 'Socket.IO + recovery',
+  'resilient-ws-lite': 'resilient-ws (metrics on, hand-written client)',
 };
 const ms = (us: number) => us / 1000;
 const rows: (string | number)[][] = [];
@@ -274,6 +290,17 @@ for (const run of runs) {
       iqr(p50Ws),
     ),
   );
+  if (SYSTEMS.includes('resilient-ws-lite')) {
+    const sdk = ratio('resilient-ws', 'resilient-ws-lite');
+    sum.ratios = { ...(sum.ratios as object), sdkVsLite: sdk };
+    rows.push(
+      ratioRow(
+        'p99 ratio SDK client / hand-written client, both on resilient-ws (per round, median), for context',
+        sdk.median,
+        iqr(sdk),
+      ),
+    );
+  }
   if (QUICK) {
     // Quick mode (the CI gate): 10 rounds of 0.5 s. With other jobs on the two cores,
     // preemption stalls of 5–50 ms set the p99 of most rounds (per-round ratio IQRs of

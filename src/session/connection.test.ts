@@ -8,9 +8,17 @@ import { Connection, type WriterLimits } from './connection.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { FakeTransport } from './test-support/fake-transport.js';
 
-function setup(limits: Partial<WriterLimits> = {}) {
+/**
+ * `gapMs`: the time between two turns' check phases, as the scheduler reads it: 10 ms by
+ * default (a loop with time to spare), under SATURATED_GAP_MS for a saturated loop.
+ */
+function setup(limits: Partial<WriterLimits> = {}, gapMs = 10) {
   const turns: (() => void)[] = [];
-  const scheduler = new FlushScheduler((fn) => turns.push(fn));
+  let loopNow = 0;
+  const scheduler = new FlushScheduler(
+    (fn) => turns.push(fn),
+    () => loopNow,
+  );
   const transport = new FakeTransport();
   let now = 1000;
   const onWritable = vi.fn();
@@ -34,8 +42,11 @@ function setup(limits: Partial<WriterLimits> = {}) {
     onClose: () => {},
     onDrain: () => conn.drained(),
   });
+  /** The check phase of this turn: what was marked in it (not what a flush marks again). */
   const endTurn = (): void => {
-    while (turns.length > 0) turns.shift()!();
+    loopNow += gapMs;
+    const due = turns.splice(0);
+    for (const run of due) run();
   };
   const setNow = (t: number): void => {
     now = t;
@@ -121,6 +132,54 @@ describe('Connection batching', () => {
     expect(transport.messages).toEqual(first);
     endTurn();
     expect(transport.messages).toEqual([...first, `${frame(4)}\n${frame(5)}`]);
+  });
+
+  it('in a saturated loop, a connection written every turn sends two turns in one write (autocorking)', () => {
+    const { conn, transport, endTurn } = setup({}, 0.1);
+    for (let i = 1; i <= 8; i++) {
+      conn.write(frame(i));
+      endTurn();
+    }
+    endTurn();
+    // The first two leave at once (the loop is not known to be saturated yet), then each
+    // frame is held one turn and leaves with the next one.
+    expect(transport.messages).toEqual([
+      frame(1),
+      frame(2),
+      `${frame(3)}\n${frame(4)}`,
+      `${frame(5)}\n${frame(6)}`,
+      `${frame(7)}\n${frame(8)}`,
+    ]);
+  });
+
+  it('a held batch is held once: it leaves at the next turn even with nothing added', () => {
+    const { conn, transport, endTurn } = setup({}, 0.1);
+    conn.write(frame(1));
+    endTurn();
+    conn.write(frame(2));
+    endTurn();
+    conn.write(frame(3)); // streaming: queued, then held one turn
+    endTurn();
+    expect(transport.messages).toEqual([frame(1), frame(2)]);
+    endTurn();
+    expect(transport.messages).toEqual([frame(1), frame(2), frame(3)]);
+  });
+
+  it('with time between turns nothing is held, and a large batch is never held', () => {
+    const idle = setup({}, 10);
+    for (let i = 1; i <= 4; i++) {
+      idle.conn.write(frame(i));
+      idle.endTurn();
+    }
+    expect(idle.transport.messages).toEqual([1, 2, 3, 4].map(frame));
+    const busy = setup({ maxBatchFrames: 4 }, 0.1);
+    busy.conn.write(frame(1));
+    busy.endTurn();
+    busy.conn.write(frame(2));
+    busy.endTurn();
+    for (let i = 3; i <= 4; i++) busy.conn.write(frame(i)); // 2 frames: half the batch
+    busy.endTurn();
+    expect(busy.transport.messages).toEqual([frame(1), frame(2), `${frame(3)}\n${frame(4)}`]);
   });
 
   it('a closed connection writes nothing more', () => {

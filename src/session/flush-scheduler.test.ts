@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FlushScheduler, type Flushable } from './flush-scheduler.js';
+import { FlushScheduler, RUN_MASK, SATURATED_GAP_MS, type Flushable } from './flush-scheduler.js';
 
 function controlled() {
   const turns: (() => void)[] = [];
@@ -72,5 +72,43 @@ describe('FlushScheduler', () => {
     expect(log).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(log).toEqual(['a']);
+  });
+
+  it('knows a saturated loop: runs starting within SATURATED_GAP_MS of the previous one', () => {
+    let now = 0;
+    const turns: (() => void)[] = [];
+    const scheduler = new FlushScheduler(
+      (fn) => turns.push(fn),
+      () => now,
+    );
+    const runAt = (t: number): void => {
+      now = t;
+      scheduler.mark({ flush: () => undefined });
+      turns.shift()!();
+    };
+    runAt(100);
+    expect(scheduler.saturated).toBe(false); // the first run has no previous one
+    runAt(100 + SATURATED_GAP_MS / 2);
+    expect(scheduler.saturated).toBe(true);
+    expect(scheduler.streaming(scheduler.runs)).toBe(true);
+    expect(scheduler.streaming(scheduler.runs - 1)).toBe(true);
+    expect(scheduler.streaming(scheduler.runs - 2)).toBe(false);
+    runAt(200);
+    expect(scheduler.saturated).toBe(false);
+    expect(scheduler.streaming(scheduler.runs)).toBe(false);
+  });
+
+  it('counts runs modulo RUN_MASK + 1, and streaming() compares across the wrap', () => {
+    const scheduler = new FlushScheduler(
+      () => undefined,
+      () => 0,
+    );
+    scheduler.runs = RUN_MASK;
+    scheduler.run(); // the first run: not saturated
+    scheduler.run();
+    expect(scheduler.runs).toBe(1);
+    expect(scheduler.saturated).toBe(true);
+    expect(scheduler.streaming(0)).toBe(true);
+    expect(scheduler.streaming(RUN_MASK)).toBe(false);
   });
 });
