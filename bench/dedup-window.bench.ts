@@ -22,13 +22,22 @@
  * times the window turned over (a figure from less than one turnover is not steady state).
  * For context, the original's O(n) approach: a list filtered for expiry and scanned on every
  * check, at 1k, 20k and 100k ids (a reconstruction; the original measured 62 µs → 397 µs).
+ *
+ * Two implementations run in the same rounds, each case of each its own variant: the
+ * product's `DedupWindow` (a Map and a FIFO queue: a Map delete per expired id) and
+ * `GenerationalDedupWindow` (lib/generational-dedup-window.ts: generations of Maps dropped
+ * whole, no delete per id; issue 16, part 6). The bars and the quick gate apply to the
+ * product's; the other is reported beside it, with its cost per round over the product's,
+ * and the heap each retains per id at 1M.
  */
 import { randomBytes } from 'node:crypto';
+import { GenerationalDedupWindow } from './lib/generational-dedup-window.js';
 import { DedupWindow } from '../src/store/dedup-window.js';
 import {
   QUICK,
   atLeast,
   atMost,
+  heapAfterGc,
   keep,
   pairedRatio,
   report,
@@ -130,40 +139,76 @@ function expect(ok: boolean, what: string): void {
   if (!ok) throw new Error(`dedup-window bench: ${what}`);
 }
 
-// ------------------------------------------------------------------ the product's window
+// ------------------------------------------------------------------ the two windows
+/** What a check uses of a window; both implementations have it. */
+interface Window {
+  get(id: string, now: number): number | undefined;
+  set(id: string, value: number, now: number): void;
+  readonly size: number;
+}
+
+/**
+ * The two implementations, side by side in the same rounds: the product's `DedupWindow` (a
+ * Map and a FIFO queue, a Map delete per expired id) and `GenerationalDedupWindow`
+ * (generations of Maps dropped whole, a cursor over their slots instead of a delete per id).
+ */
+const IMPLS = [
+  {
+    impl: 'queue',
+    title: 'Map + FIFO queue (DedupWindow)',
+    make: (n: number): Window => new DedupWindow<number>(n, 2 * n),
+  },
+  {
+    impl: 'generations',
+    title: 'generations (GenerationalDedupWindow)',
+    make: (n: number): Window => new GenerationalDedupWindow<number>(n, 2 * n),
+  },
+] as const;
+type Impl = (typeof IMPLS)[number]['impl'];
+/** The implementation the bars and the quick gate apply to: the product's `DedupWindow`. */
+const PRODUCT: Impl = 'queue';
+
 interface Tracked {
+  impl: Impl;
   label: string;
   n: number;
-  window: DedupWindow<number>;
+  window: Window;
   /** Counter of the next new id; ids next-n … next-1 are in the window. */
   next: number;
   /** The clock: the time of the last id recorded (1 ms per id). */
   now: number;
 }
 
-const tracked: Tracked[] = SIZES.map(({ label, n }) => {
-  const window = new DedupWindow<number>(n, 2 * n);
-  const ids = freshIds(range(1, n));
-  for (let c = 1; c <= n; c++) {
-    if (window.get(ids[c - 1]!, c) === undefined) window.set(ids[c - 1]!, c, c);
-  }
-  expect(window.size === n, `${label}: filled to ${window.size}, not ${n}`);
-  return { label, n, window, next: n + 1, now: n };
-});
+const tracked: Tracked[] = IMPLS.flatMap(({ impl, make }) =>
+  SIZES.map(({ label, n }) => {
+    const window = make(n);
+    const ids = freshIds(range(1, n));
+    for (let c = 1; c <= n; c++) {
+      if (window.get(ids[c - 1]!, c) === undefined) window.set(ids[c - 1]!, c, c);
+    }
+    expect(window.size === n, `${impl} ${label}: filled to ${window.size}, not ${n}`);
+    return { impl, label, n, window, next: n + 1, now: n };
+  }),
+);
 
 const START_CHECKS = 1_000;
 
-function newIdCase(t: Tracked): Case {
-  let ids: string[] = [];
-  return {
-    name: `new id @${t.label}`,
-    iterations: START_CHECKS,
-    prepare(n) {
-      ids = freshIds(range(t.next, n));
-    },
-    run(n) {
-      const w = t.window;
-      let now = t.now;
+/**
+ * The timed loops, written once per implementation: a loop shared by both would see two
+ * classes at its call sites (polymorphic inline caches), and every variant must keep its own
+ * monomorphic loop (bench/lib/harness.ts). The two copies are the same code.
+ */
+interface Loops {
+  /** n new ids from `now`: get, and on a miss set; returns the misses and the new clock. */
+  news(w: Window, ids: readonly string[], n: number, now: number): [number, number];
+  /** n retries of recent ids at `now`; returns the hits. */
+  recent(w: Window, ids: readonly string[], n: number, now: number): number;
+  /** n lookups of random ids among the window's at `now`; returns the hits. */
+  random(w: Window, ids: readonly string[], n: number, now: number): number;
+}
+const LOOPS: Record<Impl, Loops> = {
+  queue: {
+    news(w, ids, n, now) {
       let misses = 0;
       for (let i = 0; i < n; i++) {
         const id = ids[i]!;
@@ -173,6 +218,58 @@ function newIdCase(t: Tracked): Case {
           misses++;
         }
       }
+      return [misses, now];
+    },
+    recent(w, ids, n, now) {
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (w.get(ids[i]!, now) !== undefined) hits++;
+      return hits;
+    },
+    random(w, ids, n, now) {
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (w.get(ids[i]!, now) !== undefined) hits++;
+      return hits;
+    },
+  },
+  generations: {
+    news(w, ids, n, now) {
+      let misses = 0;
+      for (let i = 0; i < n; i++) {
+        const id = ids[i]!;
+        now++;
+        if (w.get(id, now) === undefined) {
+          w.set(id, now, now);
+          misses++;
+        }
+      }
+      return [misses, now];
+    },
+    recent(w, ids, n, now) {
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (w.get(ids[i]!, now) !== undefined) hits++;
+      return hits;
+    },
+    random(w, ids, n, now) {
+      let hits = 0;
+      for (let i = 0; i < n; i++) if (w.get(ids[i]!, now) !== undefined) hits++;
+      return hits;
+    },
+  },
+};
+
+const caseName = (impl: Impl, kind: string, label: string): string => `${impl}: ${kind} @${label}`;
+
+function newIdCase(t: Tracked): Case {
+  let ids: string[] = [];
+  const loop = LOOPS[t.impl].news;
+  return {
+    name: caseName(t.impl, 'new id', t.label),
+    iterations: START_CHECKS,
+    prepare(n) {
+      ids = freshIds(range(t.next, n));
+    },
+    run(n) {
+      const [misses, now] = loop(t.window, ids, n, t.now);
       t.now = now;
       return misses;
     },
@@ -186,18 +283,15 @@ function newIdCase(t: Tracked): Case {
 
 function recentHitCase(t: Tracked): Case {
   let ids: string[] = [];
+  const loop = LOOPS[t.impl].recent;
   return {
-    name: `recent hit @${t.label}`,
+    name: caseName(t.impl, 'recent hit', t.label),
     iterations: START_CHECKS,
     prepare(n) {
       ids = freshIds(randomCounters(t.next - RECENT, RECENT, n));
     },
     run(n) {
-      const w = t.window;
-      const now = t.now;
-      let hits = 0;
-      for (let i = 0; i < n; i++) if (w.get(ids[i]!, now) !== undefined) hits++;
-      return hits;
+      return loop(t.window, ids, n, t.now);
     },
     verify(hits, n) {
       expect(hits === n, `${this.name}: ${n - hits} of ${n} recent ids missed`);
@@ -208,18 +302,15 @@ function recentHitCase(t: Tracked): Case {
 
 function randomHitCase(t: Tracked): Case {
   let ids: string[] = [];
+  const loop = LOOPS[t.impl].random;
   return {
-    name: `random hit @${t.label}`,
+    name: caseName(t.impl, 'random hit', t.label),
     iterations: START_CHECKS,
     prepare(n) {
       ids = freshIds(randomCounters(t.next - t.n, t.n, n));
     },
     run(n) {
-      const w = t.window;
-      const now = t.now;
-      let hits = 0;
-      for (let i = 0; i < n; i++) if (w.get(ids[i]!, now) !== undefined) hits++;
-      return hits;
+      return loop(t.window, ids, n, t.now);
     },
     verify(hits, n) {
       expect(hits === n, `${this.name}: ${n - hits} of ${n} tracked ids missed`);
@@ -239,6 +330,18 @@ const product = measure(
   { rounds: ROUNDS, warmup: WARMUP, budgetMs: BUDGET_MS, max: MAX_CHECKS, min: 100 },
 );
 const productSecs = (Date.now() - started) / 1000;
+
+/**
+ * Heap retained by each implementation's window at 1M ids, after the rounds (steady state,
+ * the ids' strings included): the heap after a full GC with the window, less the heap
+ * after a full GC without it.
+ */
+const heapPerId: Partial<Record<Impl, number>> = {};
+for (const t of tracked.filter((x) => x.label === '1M')) {
+  const withIt = heapAfterGc();
+  t.window = { get: () => undefined, set: () => undefined, size: 0 };
+  heapPerId[t.impl] = (withIt - heapAfterGc()) / t.n;
+}
 
 // ------------------------------------------------------------------ the original's O(n) list
 /** The original's approach, reconstructed: drop the expired entries and scan, every check. */
@@ -337,23 +440,29 @@ const rows: (string | number)[][] = [];
 const checks: Check[] = [];
 const figures: Record<string, unknown> = {};
 for (const { kind, title } of KINDS) {
-  const base = product.ns[`${kind} @1k`]!;
+  const productBase = product.ns[caseName(PRODUCT, kind, '1k')]!;
   let worst = { label: '', ns: 0 };
   for (const { label, n } of SIZES) {
-    const name = `${kind} @${label}`;
-    const s = product.ns[name]!;
-    const ns = spread(s);
-    const ratio = pairedRatio(s, base);
-    const counted = product.checks[name]!;
-    figures[name] = { ns, ratioTo1k: ratio, checks: counted };
-    rows.push([
-      title,
-      label,
-      fmtRange(ns, 1),
-      label === '1k' ? '—' : `${fmtRange(ratio, 2)}×`,
-      kind === 'new id' ? `${counted} (${(counted / n).toFixed(2)} × N)` : counted,
-    ]);
-    if (ns.median > worst.ns) worst = { label, ns: ns.median };
+    const queue = product.ns[caseName('queue', kind, label)]!;
+    for (const { impl, title: implTitle } of IMPLS) {
+      const name = caseName(impl, kind, label);
+      const s = product.ns[name]!;
+      const ns = spread(s);
+      const ratio = pairedRatio(s, product.ns[caseName(impl, kind, '1k')]!);
+      const toQueue = pairedRatio(s, queue);
+      const counted = product.checks[name]!;
+      figures[name] = { ns, ratioTo1k: ratio, ratioToQueue: toQueue, checks: counted };
+      rows.push([
+        title,
+        implTitle,
+        label,
+        fmtRange(ns, 1),
+        label === '1k' ? '—' : `${fmtRange(ratio, 2)}×`,
+        impl === 'queue' ? '—' : `${fmtRange(toQueue, 2)}×`,
+        kind === 'new id' ? `${counted} (${(counted / n).toFixed(2)} × N)` : counted,
+      ]);
+      if (impl === PRODUCT && ns.median > worst.ns) worst = { label, ns: ns.median };
+    }
   }
   if (QUICK)
     // What the design guarantees is no O(n): the original's list scan read 92x from 1k to 20k
@@ -364,7 +473,7 @@ for (const { kind, title } of KINDS) {
     checks.push(
       atMost(
         `${kind}: cost at 100k / cost at 1k (paired ratio median)`,
-        pairedRatio(product.ns[`${kind} @100k`]!, base).median,
+        pairedRatio(product.ns[caseName(PRODUCT, kind, '100k')]!, productBase).median,
         QUICK_RATIO_BAR,
         `quick mode: a gate for no O(n), not for cache sizes: O(n) reads ~100x over 100x the ids, an O(1) that misses the caches a few x; the original O(n) list is the positive control; full mode checks the bars at 1M`,
       ),
@@ -373,12 +482,24 @@ for (const { kind, title } of KINDS) {
     checks.push(
       atMost(
         `${kind}: cost at 1M / cost at 1k (paired ratio median)`,
-        pairedRatio(product.ns[`${kind} @1M`]!, base).median,
+        pairedRatio(product.ns[caseName(PRODUCT, kind, '1M')]!, productBase).median,
         1.5,
       ),
       atMost(`${kind}: ns per check at the slowest size (${worst.label})`, worst.ns, 200),
     );
 }
+for (const { impl, title } of IMPLS) {
+  rows.push([
+    'context: heap retained per id at 1M, after the rounds (bytes, the id strings included)',
+    title,
+    '1M',
+    heapPerId[impl]!.toFixed(1),
+    '—',
+    impl === 'queue' ? '—' : `${(heapPerId[impl]! / heapPerId.queue!).toFixed(2)}×`,
+    '—',
+  ]);
+}
+figures.heapBytesPerIdAt1M = heapPerId;
 const listBase = original.ns[listCases[0]!.name]!;
 if (QUICK)
   // The positive control: the same gate applied to the original O(n) list must trip.
@@ -397,9 +518,11 @@ for (const { label } of LIST_SIZES) {
   figures[name] = { ns, checks: original.checks[name] };
   rows.push([
     'context: the original O(n) list (filter + scan), new id',
+    '—',
     label,
     `${fmtRange({ median: ns.median / 1000, q1: ns.q1 / 1000, q3: ns.q3 / 1000 }, 1)} µs`,
     label === '1k' ? '—' : `${fmtRange(pairedRatio(s, listBase), 1)}×`,
+    '—',
     original.checks[name]!,
   ]);
 }
@@ -407,7 +530,9 @@ for (const holes of HOLES) {
   rows.push([
     `context (V8): a fresh Map iterator's first step behind ${holes} deleted entries`,
     '—',
+    '—',
     iteratorNs[holes]!,
+    '—',
     '—',
     '—',
   ]);
@@ -444,7 +569,9 @@ const missNs = memoryLatencyNs();
 rows.push([
   `context (machine): one dependent memory load that misses the caches (pointer chase over ${QUICK ? 16 : 64} MB)`,
   '—',
+  '—',
   missNs,
+  '—',
   '—',
   '—',
 ]);
@@ -455,24 +582,27 @@ report({
   name: 'dedup-window',
   title: 'Dedup window: the full duplicate check, expiry included',
   method:
-    `One process. The product's DedupWindow (src/store/dedup-window.ts) tracking N = 1k, 10k, 100k, 1M ids in steady state: ` +
+    `One process. Two implementations of the window, each tracking N = 1k, 10k, 100k, 1M ids in steady state: the product's DedupWindow (src/store/dedup-window.ts: a Map and a FIFO queue, a Map delete per expired id; the bars apply to it) and GenerationalDedupWindow (bench/lib/generational-dedup-window.ts: generations of Maps dropped whole, a cursor over their slots instead of a delete per id). ` +
     `the window lasts N ms and the clock advances 1 ms per new id, so each new id expires exactly one old one and the window holds exactly N ids (asserted after every round; maxIds = 2N so expiry, not the cap, evicts). ` +
     `A check is what the store does per message (append's outbound id, claimClientMessage's inbound id): get(id, now), and on a miss set(id, value, now). ` +
     `Ids in the SDK's format (12 random hex digits, "-", a counter; 14–20 chars), each a fresh string from JSON.parse of a batch parsed before the timed part of the round (not internalized, hash not yet computed, a different object from the stored key), read from an array in the timed loop. ` +
     `(a) new ids (every one a miss, asserted); (b) retries of one of the last ${RECENT} ids (every one a hit, asserted); (c) ids drawn uniformly among the N (every one a hit, asserted). ` +
-    `All 12 size × case variants in the same paired, interleaved, rotated rounds (${ROUNDS} recorded after ${WARMUP} warm-up${QUICK ? ', quick mode' : ''}), each variant its own loop. ` +
+    `All 24 implementation × size × case variants in the same paired, interleaved, rotated rounds (${ROUNDS} recorded after ${WARMUP} warm-up${QUICK ? ', quick mode' : ''}), each variant its own loop (the loops written once per implementation, so that no call site sees both classes). Both live in one heap, so a GC one of them causes can land in the other's timing. ` +
     `Checks per variant per round: up to ${MAX_CHECKS}, cut to about ${BUDGET_MS} ms of work for a slow variant (adapted after every round, at most doubling), so the run stays bounded; the last column gives the checks recorded, and for (a) how many times the window turned over. ` +
     `A figure from less than one turnover (×N < 1) has not seen the window's steady state. ` +
-    `ns per check as median (IQR); ratios are per-round paired against the same case at 1k. ` +
-    `Context: the original's approach reconstructed (an array filtered for expiry and scanned with some() on every check), new ids at 1k, 20k and 100k in steady state, ${LIST_ROUNDS} rounds (in quick mode the positive control of the gate); ` +
+    `ns per check as median (IQR); ratios are per-round paired against the same case at 1k of the same implementation, and ("/ queue") against the product's window in the same round. ` +
+    `Context: the heap each retains per id at 1M after the rounds (heap after a full GC with the window less without it; the id strings included); ` +
+    `the original's approach reconstructed (an array filtered for expiry and scanned with some() on every check), new ids at 1k, 20k and 100k in steady state, ${LIST_ROUNDS} rounds (in quick mode the positive control of the gate); ` +
     `and the cost (ns, median of 7) of a fresh Map iterator's first step when deleted entries lie before the first live one, which is what an eviction through a Map iterator pays; ` +
     `and this machine's memory latency (a dependent load that misses every cache), the floor under each lookup of a random key among 1M: a new id costs at least a lookup miss, an insert and the expired id's delete.`,
   table: {
     columns: [
       'case',
+      'implementation',
       'ids tracked',
       'ns per check, median (IQR)',
       '/ same case at 1k',
+      '/ queue, same rounds',
       'checks recorded (turnovers)',
     ],
     rows,
