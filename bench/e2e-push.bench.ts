@@ -286,12 +286,18 @@ for (const res of results) {
       '—',
     ]);
   if (res.producer === 'burst') continue; // the burst rows are reported, not checked
+  // The stream producer is the row "end-to-end push"; one message per turn is the producer
+  // the row "cost of reliability" adds (docs/performance.md "Bars").
+  const row = res.producer === 'single' ? ('cost of reliability' as const) : undefined;
   checks.push(
-    least(
-      `resilient-ws / raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
-      vsWs.rate.median,
-      1.0,
-    ),
+    {
+      ...least(
+        `resilient-ws / raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
+        vsWs.rate.median,
+        1.0,
+      ),
+      ...(row === undefined ? {} : { row }),
+    },
     least(
       `resilient-ws / Socket.IO + recovery delivered msg/s, ${res.label} (median of paired rounds)`,
       vsSio.rate.median,
@@ -301,16 +307,22 @@ for (const res of results) {
   // The cost of reliability (docs/performance.md "Bars"): at 100 B × 100 connections.
   if (res.label === '100 B × 100 conns')
     checks.push(
-      least(
-        `cost of reliability: resilient-ws / batched raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
-        vsBatched.rate.median,
-        0.5,
-      ),
-      most(
-        `cost of reliability: resilient-ws / batched raw ws server CPU per message, ${res.label} (median of paired rounds)`,
-        vsBatched.cpu.median,
-        2.0,
-      ),
+      {
+        ...least(
+          `resilient-ws / batched raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
+          vsBatched.rate.median,
+          0.5,
+        ),
+        row: 'cost of reliability',
+      },
+      {
+        ...most(
+          `resilient-ws / batched raw ws server CPU per message, ${res.label} (median of paired rounds)`,
+          vsBatched.cpu.median,
+          2.0,
+        ),
+        row: 'cost of reliability',
+      },
     );
 }
 checks.push(

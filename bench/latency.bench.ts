@@ -56,12 +56,9 @@ const MAX_VOID = QUICK ? 12 : 8;
  * the SDK's share of the latency, never checked).
  */
 type System = Exclude<E2eBaseSystem, 'ws-batched'>;
-const SYSTEMS: readonly System[] = [
-  'resilient-ws',
-  'ws',
-  'socket.io',
-  ...(QUICK ? [] : (['resilient-ws-lite'] as const)),
-];
+const SYSTEMS: readonly System[] = process.env.BENCH_E2E_SYSTEMS
+  ? (process.env.BENCH_E2E_SYSTEMS.split(',') as System[]) // diagnostics: no checks then
+  : ['resilient-ws', 'ws', 'socket.io', ...(QUICK ? [] : (['resilient-ws-lite'] as const))];
 type PerSystem<T> = Record<System, T[]>;
 const perSystem = <T>(): PerSystem<T> => ({
   'resilient-ws': [],
@@ -248,6 +245,8 @@ for (const run of runs) {
     ]);
   }
   const rounds = run.rounds;
+  // A diagnostic run of some systems only (BENCH_E2E_SYSTEMS): their rows, no ratio.
+  if (!(['resilient-ws', 'ws', 'socket.io'] as const).every((x) => SYSTEMS.includes(x))) continue;
   const ratio = (a: System, b: System) =>
     spread(rounds[a].map((x, i) => x.p99 / rounds[b][i]!.p99));
   // The least-disturbed rounds: interference (other processes on the two cores) only adds

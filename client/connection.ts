@@ -63,7 +63,15 @@ export class Connection {
     this.heartbeat.start();
     attachSocket(sock, {
       open: () => this.guard(() => this.transmit(encodeFrame(hooks.hello()))),
-      message: (data) => this.guard(() => this.onMessage(data)),
+      // Per message: no closure (the hot path of a busy stream).
+      message: (data) => {
+        if (this.released) return;
+        try {
+          this.onMessage(data);
+        } catch (error) {
+          this.internalError(error);
+        }
+      },
       close: (code, reason) => this.guard(() => this.lose(code, reason)),
       error: (message) => this.guard(() => this.lose(CloseCode.Abnormal, message)),
     });
@@ -121,13 +129,17 @@ export class Connection {
     try {
       fn();
     } catch (error) {
-      // Never throw into the socket's callback.
-      this.hooks.error(
-        ClientErrorCode.Internal,
-        error instanceof Error ? error.message : String(error),
-        error,
-      );
+      this.internalError(error);
     }
+  }
+
+  /** Never throw into the socket's callback: report it instead. */
+  private internalError(error: unknown): void {
+    this.hooks.error(
+      ClientErrorCode.Internal,
+      error instanceof Error ? error.message : String(error),
+      error,
+    );
   }
 
   private lose(code: number, reason: string): void {
@@ -141,14 +153,18 @@ export class Connection {
       this.hooks.error('bad_frame', 'binary messages are not part of protocol v1');
       return;
     }
-    this.writer.hold(() => {
+    // What the frames make us write (pongs, acks at the cap) leaves as one message after them.
+    this.writer.begin();
+    try {
       for (const decoded of decodeServerMessage(data)) {
         if (this.released) return;
         if (!decoded.ok) this.hooks.error(decoded.code, decoded.message);
         else if (decoded.frame.t === 'ping') this.writer.write(encodeFrame({ t: 'pong' }));
         else if (decoded.frame.t !== 'pong') this.hooks.frame(decoded.frame);
       }
-    });
+    } finally {
+      this.writer.end();
+    }
   }
 
   /** Sends one WebSocket message; returns whether the socket took it. */

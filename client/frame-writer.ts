@@ -60,14 +60,14 @@ export class FrameWriter {
     if (!this.holding) this.flush();
   }
 
-  /** Runs `fn` and sends everything it wrote as one message. */
-  hold(fn: () => void): void {
+  /** Frames written from here to `end()` leave as one message at `end()`. */
+  begin(): void {
     this.holding = true;
-    try {
-      fn();
-    } finally {
-      this.holding = false;
-    }
+  }
+
+  /** Sends everything written since `begin()` as one message. */
+  end(): void {
+    this.holding = false;
     this.flush();
   }
 

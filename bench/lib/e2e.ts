@@ -212,7 +212,12 @@ export function startProcess(
       : [];
   return startChild(SELF, [role, system, ...extraArgs], {
     cpu: role === 'server' ? 0 : 1,
-    execArgv: ['--max-old-space-size=8192', ...prof],
+    // BENCH_E2E_NODE_ARGS: extra node flags for every process (experiments, e.g. GC sizes).
+    execArgv: [
+      '--max-old-space-size=8192',
+      ...prof,
+      ...(process.env.BENCH_E2E_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
     name: `${system} ${role}`,
   });
 }

@@ -124,6 +124,7 @@ export const BAR_ROWS = [
   'metrics overhead',
   'circuit breaker',
   'end-to-end push',
+  'cost of reliability',
   'latency',
   'memory per connection',
   'sustained memory',

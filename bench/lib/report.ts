@@ -17,6 +17,8 @@ export const BARS: Record<BarRow, string> = {
     'state check ≤ 1 ns; success ≤ +60 ns; failure path O(1) at any window size; fast-fail ≤ 50 ns via tryAcquire()',
   'end-to-end push':
     '≥ 1.0× raw ws in every configuration (full reliability layer, metrics on); ≥ 2× Socket.IO with recovery; stretch ≥ 3× raw ws',
+  'cost of reliability':
+    'at 100 B × 100 connections ≥ 0.5× raw ws with the same batching (msg/s) and ≤ 2× its server CPU per message; ≥ 1.0× raw ws as applications run it with either producer (64 or 1 message per connection per turn)',
   latency: 'p99 ≤ 1.5× raw ws and ≤ 0.5× Socket.IO + recovery at 10k msg/s over 100 connections',
   'memory per connection': '≤ 1.3× raw ws heap per idle connection; ≤ 0.4× Socket.IO',
   'sustained memory': 'flat: RSS bounded by the outbox bounds, not by time or message count',

@@ -115,7 +115,7 @@ export class Outbox {
         if (t0 >= 0) this.events.emit('sendTiming', { durationMs: performance.now() - t0 });
         if (this.events.has('send'))
           this.events.emit('send', { sid, seq: r.seq, bytes: message.bytes });
-        return { status: 'stored', seq: r.seq, dropped: r.dropped };
+        return r; // the store's own answer: no second object per send
       case 'duplicate':
         if (message.id !== undefined && this.events.has('duplicateSend'))
           this.events.emit('duplicateSend', { sid, id: message.id, seq: r.seq });

@@ -10,6 +10,8 @@ import { outboxFor, recordLoss, type SessionState } from './session-state.js';
 import type { AppendResult, NewMessage, StoredMessage } from './store.js';
 
 const FULL: AppendResult = { status: 'full' };
+/** `dropped` of an append that evicted nothing (almost all): shared, never written to. */
+const NO_DROPS: readonly StoredMessage[] = Object.freeze([]);
 
 export function appendMessage(
   s: SessionState,
@@ -32,11 +34,11 @@ export function appendMessage(
   if (!fits && overflow !== 'drop-oldest') return FULL;
 
   if (superseded !== undefined) outbox.remove(superseded);
-  const dropped: StoredMessage[] = [];
+  let dropped: StoredMessage[] | undefined;
   while (outbox.count >= maxMessages || outbox.bytes + message.bytes > maxBytes) {
     const evicted = outbox.shift();
     if (evicted === undefined) break;
-    dropped.push(evicted);
+    (dropped ??= []).push(evicted);
     recordLoss(s, evicted);
   }
   const stored: StoredMessage = {
@@ -56,7 +58,8 @@ export function appendMessage(
   }
   if (message.key !== undefined) stored.key = message.key;
   outbox.push(stored);
+  const lost = dropped ?? NO_DROPS;
   return superseded === undefined
-    ? { status: 'stored', seq: stored.seq, dropped }
-    : { status: 'stored', seq: stored.seq, dropped, superseded };
+    ? { status: 'stored', seq: stored.seq, dropped: lost }
+    : { status: 'stored', seq: stored.seq, dropped: lost, superseded };
 }

@@ -124,7 +124,7 @@ export interface SessionRecord {
 export type AppendResult =
   /** Stored with a new seq. `dropped`: messages evicted by drop-oldest to make room (losses).
    *  `superseded`: the unacked message with the same key that this one replaced (not a loss). */
-  | { status: 'stored'; seq: number; dropped: StoredMessage[]; superseded?: StoredMessage }
+  | { status: 'stored'; seq: number; dropped: readonly StoredMessage[]; superseded?: StoredMessage }
   /** A message with the same outbound id was stored within the dedup window. */
   | { status: 'duplicate'; seq: number }
   /** The outbox is full and the policy is not drop-oldest (or the one message is larger than
