@@ -127,12 +127,18 @@ export interface PeerServerOptions {
    * Socket.IO `pingInterval`. Default: each system's own (rws 25 s, raw ws none, Socket.IO 25 s).
    */
   heartbeatMs?: number;
+  /**
+   * rws `maxConnections` (default 10 000, an admission limit a deployment raises to hold
+   * more): the fleet benchmarks hold 15 000. Raw ws and Socket.IO have no such limit.
+   */
+  maxConnections?: number;
 }
 
 async function rwsServer(noHello = false, o: PeerServerOptions = {}): Promise<PeerServer> {
   const { server, url } = await startResilientWs({
     ...(noHello ? { helloTimeout: 60_000 } : {}),
     ...(o.heartbeatMs === undefined ? {} : { heartbeatInterval: o.heartbeatMs }),
+    ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),
   });
   const acks = new AckWaiter();
   let target = '';
@@ -456,7 +462,11 @@ export async function serverChild(
       idle: (a: { ms: number }) => idleWindow(srv, a.ms),
       broadcast: async (a: { data: unknown }) => {
         const r = await srv.broadcast(a.data);
-        return { t0: String(r.t0), reached: r.reached };
+        // Written: rws flushes each turn's frames in a setImmediate; after two, every
+        // system has handed its frames to the sockets.
+        await tick();
+        await tick();
+        return { t0: String(r.t0), written: String(process.hrtime.bigint()), reached: r.reached };
       },
       push: async (o: PushOptions) => {
         const r = await sustainedPush(srv, o);
