@@ -204,6 +204,11 @@ async function main(): Promise<void> {
         r.received.length > 0 ? `${Math.min(...r.received)} / ${r.clients}` : '—',
         r.duplicates,
         r.writtenMs.length > 0 ? quantile(r.writtenMs, 0.5) : NaN,
+        s === 'resilient-ws'
+          ? '—'
+          : (quantile(get('resilient-ws', n).writtenMs, 0.5) / quantile(r.writtenMs, 0.5)).toFixed(
+              2,
+            ),
         r.connectRate,
         s === 'resilient-ws' ? '—' : (p(get('resilient-ws', n), 0.5) / p(r, 0.5)).toFixed(2),
         s === 'resilient-ws' ? '—' : (p(get('resilient-ws', n), 0.99) / p(r, 0.99)).toFixed(2),
@@ -229,7 +234,9 @@ async function main(): Promise<void> {
       `the message; the latency is the latest arrival over every client minus the server's reading (CLOCK_MONOTONIC, shared by the ` +
       `processes of one machine). A pause of max(200 ms, n / 15 ms) after each broadcast lets its after-work (the SDK's acks) settle. ` +
       `Every client checks it gets each broadcast exactly once (count and duplicates per client). Context column: the time until the ` +
-      `server had handed every frame to its sockets (read after two setImmediate turns following the call; rws flushes in one). ` +
+      `server had handed every frame to its sockets (read in a setImmediate queued when the call returned: rws flushes the turn's frames ` +
+      `in a setImmediate queued during the call, which runs just before it), and its ratio: the server's share of the fan-out, without ` +
+      `the clients' work. ` +
       `p50 and p99 over the ${BROADCASTS} ` +
       `broadcasts (p99 of 20 is close to the largest). The VM has 2 cores shared with other work: figures are noisy. Wall time: ` +
       `${seconds.toFixed(0)} s.`,
@@ -243,6 +250,7 @@ async function main(): Promise<void> {
         'received (fewest) / clients',
         'duplicates',
         'server wrote all, p50 ms',
+        'rws / this, server wrote all (p50)',
         'connect conn/s',
         'rws / this p50',
         'rws / this p99',

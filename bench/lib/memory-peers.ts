@@ -462,9 +462,9 @@ export async function serverChild(
       idle: (a: { ms: number }) => idleWindow(srv, a.ms),
       broadcast: async (a: { data: unknown }) => {
         const r = await srv.broadcast(a.data);
-        // Written: rws flushes each turn's frames in a setImmediate; after two, every
-        // system has handed its frames to the sockets.
-        await tick();
+        // Written: rws flushes a turn's frames in a setImmediate queued during the call, so
+        // one queued now runs right after it (the same check phase, before any more I/O);
+        // raw ws and Socket.IO have written by then too.
         await tick();
         return { t0: String(r.t0), written: String(process.hrtime.bigint()), reached: r.reached };
       },
