@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     );
     // Quick mode gates on delivery only: one run of 20 broadcasts per system on a shared
     // 2-core VM, with every client on one core, moves p99 by 3× between runs (raw ws at 1k
-    // read 87–196 ms); the ratios are in the table, and the bars are checked in full mode.
+    // read 19–196 ms across runs); the ratios are in the table, and the bars are checked in full mode.
     if (QUICK) continue;
     for (const [q, name] of [
       [0.5, 'p50'],
