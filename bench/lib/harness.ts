@@ -130,6 +130,8 @@ export const BAR_ROWS = [
   'sustained memory',
   'resume',
   'multi-node (Redis)',
+  'connections per node',
+  'broadcast fan-out',
   'end-to-end push with Redis',
   'dashboard snapshot',
   'mcp tool calls',

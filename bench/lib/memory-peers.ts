@@ -9,6 +9,7 @@
  * The bench files run as parent, server child and client child (argv switch), over
  * bench/lib/child.ts.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Socket as SioServerSocket } from 'socket.io';
 import { io as sioConnect, type Socket as SioClientSocket } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -17,11 +18,13 @@ import { serveRpc } from './child.js';
 import { heapAfterGc } from './harness.js';
 import {
   SIO_CLIENT,
+  SIO_RECOVERY_MS,
   SYSTEMS,
   WS_CLIENT,
   startResilientWs,
   startSocketIo,
   startWs,
+  startWsHeartbeat,
   type System,
 } from './systems.js';
 
@@ -90,6 +93,13 @@ interface PeerServer {
   acked(): number;
   /** Resolves at the next ack. */
   nextAck(): Promise<void>;
+  /**
+   * One broadcast of `data` to every client, the system's own way (rws `server.broadcast`,
+   * raw ws a loop over `wss.clients`, Socket.IO `io.emit`); `t0` is process.hrtime.bigint()
+   * just before the call (CLOCK_MONOTONIC, comparable across processes), `reached` what the
+   * system says it reached (rws: sessions given a seq; others: clients at the call).
+   */
+  broadcast(data: unknown): Promise<{ t0: bigint; reached: number }>;
   /** Figures sampled alongside memory during a sustained push. */
   sampleExtra(): Record<string, number>;
 }
@@ -109,8 +119,27 @@ class AckWaiter {
   }
 }
 
-async function rwsServer(noHello = false): Promise<PeerServer> {
-  const { server, url } = await startResilientWs(noHello ? { helloTimeout: 60_000 } : {});
+/** What a server child may be asked to change from its system's defaults. */
+export interface PeerServerOptions {
+  /**
+   * Every system's heartbeat at this interval (ms): rws `heartbeatInterval`, raw ws the
+   * README's protocol-ping loop (`startWsHeartbeat`; without it raw ws pings nobody),
+   * Socket.IO `pingInterval`. Default: each system's own (rws 25 s, raw ws none, Socket.IO 25 s).
+   */
+  heartbeatMs?: number;
+  /**
+   * rws `maxConnections` (default 10 000, an admission limit a deployment raises to hold
+   * more): the fleet benchmarks hold 15 000. Raw ws and Socket.IO have no such limit.
+   */
+  maxConnections?: number;
+}
+
+async function rwsServer(noHello = false, o: PeerServerOptions = {}): Promise<PeerServer> {
+  const { server, url } = await startResilientWs({
+    ...(noHello ? { helloTimeout: 60_000 } : {}),
+    ...(o.heartbeatMs === undefined ? {} : { heartbeatInterval: o.heartbeatMs }),
+    ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),
+  });
   const acks = new AckWaiter();
   let target = '';
   let drops = 0;
@@ -157,6 +186,11 @@ async function rwsServer(noHello = false): Promise<PeerServer> {
     },
     acked: () => acks.acked,
     nextAck: () => acks.next(),
+    async broadcast(data) {
+      const t0 = process.hrtime.bigint();
+      const reached = await server.broadcast(data);
+      return { t0, reached };
+    },
     sampleExtra() {
       // Read inside a 1 s timer: the default (memory) dead-letter store answers at once.
       const dlq = server.dlq.stats();
@@ -174,8 +208,9 @@ async function rwsServer(noHello = false): Promise<PeerServer> {
   };
 }
 
-async function wsServer(): Promise<PeerServer> {
+async function wsServer(o: PeerServerOptions = {}): Promise<PeerServer> {
   const { wss, url } = await startWs();
+  if (o.heartbeatMs !== undefined) startWsHeartbeat(wss, o.heartbeatMs);
   const acks = new AckWaiter();
   let target: WebSocket | undefined;
   wss.on('connection', (ws) => {
@@ -202,12 +237,25 @@ async function wsServer(): Promise<PeerServer> {
     },
     acked: () => acks.acked,
     nextAck: () => acks.next(),
+    broadcast(data) {
+      const t0 = process.hrtime.bigint();
+      const text = JSON.stringify(data);
+      let reached = 0;
+      for (const c of wss.clients) {
+        c.send(text);
+        reached++;
+      }
+      return Promise.resolve({ t0, reached });
+    },
     sampleExtra: () => ({ bufferedAmount: target?.bufferedAmount ?? 0 }),
   };
 }
 
-async function sioServer(): Promise<PeerServer> {
-  const { io, url, storedPackets, recoverySessions } = await startSocketIo();
+async function sioServer(o: PeerServerOptions = {}): Promise<PeerServer> {
+  const { io, url, storedPackets, recoverySessions } = await startSocketIo(
+    SIO_RECOVERY_MS,
+    o.heartbeatMs,
+  );
   const acks = new AckWaiter();
   let target: SioServerSocket | undefined;
   io.on('connection', (socket) => {
@@ -232,20 +280,29 @@ async function sioServer(): Promise<PeerServer> {
     },
     acked: () => acks.acked,
     nextAck: () => acks.next(),
+    broadcast(data) {
+      const t0 = process.hrtime.bigint();
+      const reached = io.of('/').sockets.size;
+      io.emit('m', data);
+      return Promise.resolve({ t0, reached });
+    },
     sampleExtra: () => ({ storedPackets: storedPackets() }),
   };
 }
 
-export function startPeerServer(kind: ServerKind): Promise<PeerServer> {
+export function startPeerServer(
+  kind: ServerKind,
+  options: PeerServerOptions = {},
+): Promise<PeerServer> {
   switch (kind) {
     case 'resilient-ws':
-      return rwsServer();
+      return rwsServer(false, options);
     case 'resilient-ws-no-hello':
-      return rwsServer(true);
+      return rwsServer(true, options);
     case 'ws':
-      return wsServer();
+      return wsServer(options);
     case 'socket.io':
-      return sioServer();
+      return sioServer(options);
   }
 }
 
@@ -358,13 +415,59 @@ async function sustainedPush(srv: PeerServer, o: PushOptions): Promise<PushResul
   };
 }
 
-/** Server child: one system's server, answering `counts`, `measure` and `push`. */
-export async function serverChild(kind: ServerKind): Promise<void> {
-  const srv = await startPeerServer(kind);
+/** Server CPU and event-loop delay over a window in which the parent sends nothing. */
+export interface IdleWindow {
+  wallMs: number;
+  /** User + system CPU of the server process over the window, µs. */
+  cpuUs: number;
+  /** Event-loop delay (perf_hooks monitorEventLoopDelay, 10 ms resolution), ms. */
+  eldP50Ms: number;
+  eldP99Ms: number;
+  eldMaxMs: number;
+  counts: ServerCounts;
+}
+
+async function idleWindow(srv: PeerServer, ms: number): Promise<IdleWindow> {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(ms);
+  const cpu = process.cpuUsage(c0);
+  const wallMs = performance.now() - t0;
+  h.disable();
+  return {
+    wallMs,
+    cpuUs: cpu.user + cpu.system,
+    eldP50Ms: h.percentile(50) / 1e6,
+    eldP99Ms: h.percentile(99) / 1e6,
+    eldMaxMs: h.max / 1e6,
+    counts: await srv.counts(),
+  };
+}
+
+/**
+ * Server child: one system's server, answering `counts`, `measure` (memory after GC), `push`
+ * (sustained memory), `idle` (CPU and event-loop delay over a window) and `broadcast`.
+ */
+export async function serverChild(
+  kind: ServerKind,
+  options: PeerServerOptions = {},
+): Promise<void> {
+  const srv = await startPeerServer(kind, options);
   serveRpc(
     {
       counts: () => srv.counts(),
       measure: async () => ({ ...readMemoryAfterGc(), counts: await srv.counts() }),
+      idle: (a: { ms: number }) => idleWindow(srv, a.ms),
+      broadcast: async (a: { data: unknown }) => {
+        const r = await srv.broadcast(a.data);
+        // Written: rws flushes a turn's frames in a setImmediate queued during the call, so
+        // one queued now runs right after it (the same check phase, before any more I/O);
+        // raw ws and Socket.IO have written by then too.
+        await tick();
+        return { t0: String(r.t0), written: String(process.hrtime.bigint()), reached: r.reached };
+      },
       push: async (o: PushOptions) => {
         const r = await sustainedPush(srv, o);
         return { ...r, counts: await srv.counts() };

@@ -22,6 +22,10 @@ export const BARS: Record<BarRow, string> = {
   latency: 'p99 ≤ 1.5× raw ws and ≤ 0.5× Socket.IO + recovery at 10k msg/s over 100 connections',
   'memory per connection': '≤ 1.3× raw ws heap per idle connection; ≤ 0.4× Socket.IO',
   'sustained memory': 'flat: RSS bounded by the outbox bounds, not by time or message count',
+  'connections per node':
+    'every session welcomed at 15k; heap per connection ≤ 1.3× raw ws; heartbeat CPU per connection ≤ 1.0× raw ws protocol pings at the same interval, in every run (100k modelled from the slopes)',
+  'broadcast fan-out':
+    'time from broadcast() until the last client has it, p50 and p99 over 20 broadcasts at 1k and 15k sessions: ≤ 1.5× a raw ws loop; ≤ 0.5× Socket.IO with recovery (io.emit)',
   resume:
     '0 lost, 0 duplicated, 0 reordered over 1000 drops within the window; recovered:false with the right reason outside it, 100 %',
   'multi-node (Redis)':

@@ -88,6 +88,31 @@ export async function startWs(): Promise<RawWs> {
   return { wss, url: `ws://127.0.0.1:${port}/`, port };
 }
 
+/**
+ * Raw ws's heartbeat as its README writes it ("How to detect and close broken connections"):
+ * one timer; every `intervalMs` each client that did not answer the previous ping is
+ * terminated, and every other one gets a WebSocket protocol ping (its `pong` marks it alive).
+ * The baseline of the heartbeat CPU figure (bench/connections.bench.ts). Returns the stop.
+ */
+export function startWsHeartbeat(wss: WebSocketServer, intervalMs: number): () => void {
+  const alive = new WeakMap<object, boolean>();
+  wss.on('connection', (ws) => {
+    alive.set(ws, true);
+    ws.on('pong', () => alive.set(ws, true));
+  });
+  const timer = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
 export interface SocketIo {
   io: SioServer;
   url: string;
@@ -99,13 +124,21 @@ export interface SocketIo {
   close(): Promise<void>;
 }
 
-/** Socket.IO with connection-state recovery; `recoveryMs` only for the outside-window trials. */
-export async function startSocketIo(recoveryMs = SIO_RECOVERY_MS): Promise<SocketIo> {
+/**
+ * Socket.IO with connection-state recovery; `recoveryMs` only for the outside-window trials,
+ * `pingIntervalMs` (engine.io's heartbeat, default 25 s) only where the heartbeat is measured
+ * (bench/connections.bench.ts runs every system's heartbeat at the same interval).
+ */
+export async function startSocketIo(
+  recoveryMs = SIO_RECOVERY_MS,
+  pingIntervalMs?: number,
+): Promise<SocketIo> {
   const { Server } = await import('socket.io');
   const http = createHttpServer();
   const io = new Server(http, {
     connectionStateRecovery: { maxDisconnectionDuration: recoveryMs },
     transports: ['websocket'],
+    ...(pingIntervalMs === undefined ? {} : { pingInterval: pingIntervalMs }),
   });
   const adapter = io.of('/').adapter as unknown as {
     constructor: { name: string };

@@ -60,14 +60,41 @@ describe('startHeartbeat', () => {
     expect(t.closed).toBeUndefined();
   });
 
-  it('pings after an interval in which the server sent nothing', async () => {
+  it('pings at the last tick before an interval in which the server sent nothing is up', async () => {
     const { h, elapse } = setup();
     const { t } = await h.session();
-    await elapse(875);
+    await elapse(750);
     expect(pings(t)).toBe(0);
     await elapse(125);
     expect(pings(t)).toBe(1);
     expect(t.messages.at(-1)).toBe('{"t":"ping"}');
+  });
+
+  it('pings before a peer that pings after an interval of its own silence (the SDK): it only answers', async () => {
+    const { h, elapse } = setup();
+    const { t } = await h.session();
+    // The peer answers each ping and pings once it has sent nothing for an interval, counted
+    // from its last frame, as the SDK does; it never gets to ping, so each interval costs
+    // one exchange, at the server's tick.
+    let lastOut = h.clock.now();
+    let answered = 0;
+    let peerPings = 0;
+    await elapse(10_000, () => {
+      const now = h.clock.now();
+      if (pings(t) > answered) {
+        answered = pings(t);
+        t.peerSends({ t: 'pong' });
+        lastOut = now;
+      } else if (now - lastOut >= 1000) {
+        t.peerSends({ t: 'ping' });
+        peerPings++;
+        lastOut = now;
+      }
+    });
+    expect(peerPings).toBe(0);
+    // One ping every interval − tick (875 ms): at most interval / (interval − tick) per interval.
+    expect(pings(t)).toBe(Math.floor(10_000 / 875));
+    expect(t.closed).toBeUndefined();
   });
 
   it('does not ping while the server keeps sending', async () => {
