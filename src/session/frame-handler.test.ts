@@ -2,6 +2,7 @@
  * Incoming frames through a Hub with fake transports: the hello handshake, frames held until
  * welcome, protocol errors and their limit, acks, heartbeats and bye.
  */
+import type { Connection } from './connection.js';
 import { describe, expect, it } from 'vitest';
 import { HubHarness, TEST_HUB_OPTIONS } from './test-support/hub-harness.js';
 
@@ -317,6 +318,20 @@ describe('acks, heartbeats and bye', () => {
     t.peerSends({ t: 'ping' }, { t: 'pong' }, { t: 'ping' });
     await h.settle();
     expect(t.take()).toEqual([{ t: 'pong' }, { t: 'pong' }]);
+  });
+
+  it('a pong alone in its message (the fast path) counts as traffic and gets nothing', async () => {
+    const h = new HubHarness();
+    const { t } = await h.session();
+    t.take();
+    const conn = (t as unknown as { handlers: Connection }).handlers;
+    h.clock.advance(5000);
+    const before = conn.lastReceivedAt;
+    t.peerSendsRaw('{"t":"pong"}');
+    await h.settle();
+    expect(conn.lastReceivedAt).toBe(before + 5000);
+    expect(t.take()).toEqual([]);
+    expect(t.closed).toBeUndefined();
   });
 
   it('bye forgets the session, dead-letters leftovers, closes 1000, and a resume then starts over', async () => {

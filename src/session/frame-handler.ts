@@ -6,6 +6,7 @@
 import {
   CloseCode,
   decodeClientMessage,
+  encodeFrame,
   ErrorCode,
   NackCode,
   type ClientFrame,
@@ -41,6 +42,9 @@ export interface FrameContext {
   detach(sid: string): void;
 }
 
+/** A pong alone in its message, encoded as the SDK encodes it. */
+const PONG = encodeFrame({ t: 'pong' });
+
 const MAX_EARLY_FRAMES = 1000;
 /** What frames held before welcome may add up to (characters). */
 const MAX_EARLY_CHARS = 4 * 1024 * 1024;
@@ -60,6 +64,9 @@ export class FrameHandler {
   onMessage(conn: Connection, text: string): void {
     if (conn.state === 'closed') return;
     conn.lastReceivedAt = this.ctx.clock.now();
+    // The heartbeat's answer, as the SDK writes it: nothing to decode, nothing to do (the
+    // time above is all a pong is for). Any other spelling goes through the decoder.
+    if (text === PONG && conn.state === 'open') return;
     const decoded = decodeClientMessage(text, this.ctx.limits.maxDepth);
     // Each frame's share of the message, for the byte bounds on what waits (close enough:
     // frames of one message are usually alike, and the bound is what matters).
