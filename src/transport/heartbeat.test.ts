@@ -50,6 +50,20 @@ describe('startHeartbeat', () => {
     for (const c of clients) expect(pings(c.t)).toBe(1);
   });
 
+  it('writes at most pingsPerTurn pings in one turn; the rest of the tick follow in the next turns', async () => {
+    const h = new HubHarness();
+    startHeartbeat(h.hub, h.clock, { ...OPTIONS, pingsPerTurn: 10 });
+    const clients = await Promise.all(Array.from({ length: 25 }, () => h.session()));
+    for (const c of clients) c.t.take();
+    // Every connection's ping is due at the tick of 875 ms; the tick of 1000 ms comes while
+    // they are still being written (no turn between): it pings nobody twice.
+    h.clock.advance(1000);
+    h.hub.scheduler.run(); // the turn's writes reach the transports
+    expect(clients.filter((c) => pings(c.t) === 1)).toHaveLength(10);
+    await h.settle();
+    for (const c of clients) expect(pings(c.t)).toBe(1);
+  });
+
   it('cancelling the handle stops it', async () => {
     const { h, timer, elapse } = setup();
     const { t } = await h.session();

@@ -23,7 +23,19 @@ export interface HeartbeatOptions {
   intervalMs: number;
   timeoutMs: number;
   helloTimeoutMs: number;
+  /**
+   * Most pings written in one event-loop turn (default PINGS_PER_TURN): the rest of a tick's
+   * pings follow in the next turns, so I/O is served between them.
+   */
+  pingsPerTurn?: number;
 }
+
+/**
+ * Connections that connected together are pinged together, tick after tick: at 15k sessions
+ * one tick's pings held the event loop for tens of ms (bench/connections.bench.ts, event-loop
+ * delay while idle). A turn of 500 pings is a few ms.
+ */
+export const PINGS_PER_TURN = 500;
 
 /** The ping frame, encoded once. */
 const PING = encodeFrame({ t: 'ping' });
@@ -48,8 +60,19 @@ export function startHeartbeat(
   const tick = heartbeatTick(o);
   // Ping at the last tick before the interval is up (see the header).
   const pingAfter = Math.max(0, o.intervalMs - tick);
+  const perTurn = Math.max(1, o.pingsPerTurn ?? PINGS_PER_TURN);
+  /** A tick's pings are still being written: the next tick pings nobody (no ping twice). */
+  let writing = false;
+  /** Writes due[from…] a turn at a time (a closed connection ignores its write). */
+  const ping = (due: Connection[], from: number): void => {
+    const end = Math.min(due.length, from + perTurn);
+    for (let i = from; i < end; i++) due[i]!.write(PING);
+    writing = end < due.length;
+    if (writing) setImmediate(ping, due, end);
+  };
   return clock.every(tick, () => {
     const now = clock.now();
+    let due: Connection[] | undefined;
     for (const conn of ctx.connections) {
       if (conn.state === 'hello') {
         if (now - conn.openedAt >= o.helloTimeoutMs) {
@@ -76,7 +99,8 @@ export function startHeartbeat(
         conn.close(CloseCode.HeartbeatTimeout, 'heartbeat timeout');
         continue;
       }
-      if (now - conn.lastSentAt >= pingAfter) conn.write(PING);
+      if (!writing && now - conn.lastSentAt >= pingAfter) (due ??= []).push(conn);
     }
+    if (due !== undefined) ping(due, 0);
   });
 }
