@@ -286,24 +286,24 @@ for (const res of results) {
       '—',
     ]);
   if (res.producer === 'burst') continue; // the burst rows are reported, not checked
-  // The stream producer is the row "end-to-end push"; one message per turn is the producer
-  // the row "cost of reliability" adds (docs/performance.md "Bars").
-  const row = res.producer === 'single' ? ('cost of reliability' as const) : undefined;
-  checks.push(
-    {
-      ...least(
-        `resilient-ws / raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
-        vsWs.rate.median,
-        1.0,
-      ),
-      ...(row === undefined ? {} : { row }),
-    },
-    least(
-      `resilient-ws / Socket.IO + recovery delivered msg/s, ${res.label} (median of paired rounds)`,
-      vsSio.rate.median,
-      2.0,
-    ),
+  // The stream producer is the row "end-to-end push" (≥ 1× raw ws, ≥ 2× Socket.IO); one
+  // message per turn is the producer the row "cost of reliability" adds, with its bar
+  // against raw ws only (docs/performance.md "Bars"); its Socket.IO ratio is reported above.
+  const vsWsCheck = least(
+    `resilient-ws / raw ws delivered msg/s, ${res.label} (median of paired rounds)`,
+    vsWs.rate.median,
+    1.0,
   );
+  if (res.producer === 'single') checks.push({ ...vsWsCheck, row: 'cost of reliability' });
+  else
+    checks.push(
+      vsWsCheck,
+      least(
+        `resilient-ws / Socket.IO + recovery delivered msg/s, ${res.label} (median of paired rounds)`,
+        vsSio.rate.median,
+        2.0,
+      ),
+    );
   // The cost of reliability (docs/performance.md "Bars"): at 100 B × 100 connections.
   if (res.label === '100 B × 100 conns')
     checks.push(

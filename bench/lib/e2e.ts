@@ -874,8 +874,11 @@ async function connectSdk(url: string, n: number): Promise<void> {
   await Promise.all(Array.from({ length: n }, one));
 }
 
-/** ws-batched's client: a WebSocket message is newline-joined frames; each is decoded. */
-async function connectWsBatched(url: string, n: number): Promise<void> {
+/**
+ * Raw ws's client: one message per WebSocket message, or with `batched` (ws-batched's client)
+ * newline-joined messages, each line decoded.
+ */
+async function connectWs(url: string, n: number, batched = false): Promise<void> {
   const { default: WebSocket } = await import('ws');
   const { AckBatcher } = await import('../../client/ack-batcher.js');
   const { systemClock } = await import('../../client/clock.js');
@@ -895,39 +898,14 @@ async function connectWsBatched(url: string, n: number): Promise<void> {
         resolve();
       });
       ws.on('close', (code) => problem(C.problems, `ws connection closed: ${code}`));
-      ws.on('message', (data: Buffer) => {
-        for (const line of data.toString('utf8').split('\n')) {
-          received(l, JSON.parse(line) as Payload);
-          l.acks.processed(l.count);
-        }
-      });
-    });
-  await Promise.all(Array.from({ length: n }, one));
-}
-
-async function connectWs(url: string, n: number): Promise<void> {
-  const { default: WebSocket } = await import('ws');
-  const { AckBatcher } = await import('../../client/ack-batcher.js');
-  const { systemClock } = await import('../../client/clock.js');
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, WS_CLIENT);
-      const l = new ClientLink();
-      l.acks = new AckBatcher(
-        systemClock,
-        ACK_DELAY_MS,
-        (count) => ws.send(`{"a":${count}}`),
-        ACK_MAX_UNACKED,
-      );
-      ws.on('error', reject);
-      ws.on('open', () => {
-        C.links.push(l);
-        resolve();
-      });
-      ws.on('close', (code) => problem(C.problems, `ws connection closed: ${code}`));
-      ws.on('message', (data: Buffer) => {
-        received(l, JSON.parse(data.toString('utf8')) as Payload);
+      const handle = (text: string): void => {
+        received(l, JSON.parse(text) as Payload);
         l.acks.processed(l.count);
+      };
+      ws.on('message', (data: Buffer) => {
+        const text = data.toString('utf8');
+        if (!batched) handle(text);
+        else for (const line of text.split('\n')) handle(line);
       });
     });
   await Promise.all(Array.from({ length: n }, one));
@@ -1009,7 +987,7 @@ function clientMain(system: E2eSystem): void {
     'resilient-ws-lite': connectResilientWs,
     'resilient-ws-redis': connectResilientWs,
     ws: connectWs,
-    'ws-batched': connectWsBatched,
+    'ws-batched': (url: string, n: number) => connectWs(url, n, true),
     'socket.io': connectSocketIo,
     'socket.io-redis': connectSocketIo,
   }[system];

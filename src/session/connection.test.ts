@@ -9,8 +9,9 @@ import { FlushScheduler } from './flush-scheduler.js';
 import { FakeTransport } from './test-support/fake-transport.js';
 
 /**
- * `gapMs`: the time between two turns' check phases, as the scheduler reads it: 10 ms by
- * default (a loop with time to spare), under SATURATED_GAP_MS for a saturated loop.
+ * `gapMs`: the event loop's idle time between two turns' check phases, as the scheduler reads
+ * it: 10 ms by default (a loop with time to spare), under SATURATED_IDLE_MS for a saturated
+ * loop.
  */
 function setup(limits: Partial<WriterLimits> = {}, gapMs = 10) {
   const turns: (() => void)[] = [];
@@ -135,7 +136,7 @@ describe('Connection batching', () => {
   });
 
   it('in a saturated loop, a connection written every turn sends two turns in one write (autocorking)', () => {
-    const { conn, transport, endTurn } = setup({}, 0.1);
+    const { conn, transport, endTurn } = setup({}, 0);
     for (let i = 1; i <= 8; i++) {
       conn.write(frame(i));
       endTurn();
@@ -153,7 +154,7 @@ describe('Connection batching', () => {
   });
 
   it('a held batch is held once: it leaves at the next turn even with nothing added', () => {
-    const { conn, transport, endTurn } = setup({}, 0.1);
+    const { conn, transport, endTurn } = setup({}, 0);
     conn.write(frame(1));
     endTurn();
     conn.write(frame(2));
@@ -172,7 +173,7 @@ describe('Connection batching', () => {
       idle.endTurn();
     }
     expect(idle.transport.messages).toEqual([1, 2, 3, 4].map(frame));
-    const busy = setup({ maxBatchFrames: 4 }, 0.1);
+    const busy = setup({ maxBatchFrames: 4 }, 0);
     busy.conn.write(frame(1));
     busy.endTurn();
     busy.conn.write(frame(2));

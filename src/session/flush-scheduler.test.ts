@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FlushScheduler, RUN_MASK, SATURATED_GAP_MS, type Flushable } from './flush-scheduler.js';
+import { FlushScheduler, RUN_MASK, SATURATED_IDLE_MS, type Flushable } from './flush-scheduler.js';
 
 function controlled() {
   const turns: (() => void)[] = [];
@@ -74,21 +74,21 @@ describe('FlushScheduler', () => {
     expect(log).toEqual(['a']);
   });
 
-  it('knows a saturated loop: runs starting within SATURATED_GAP_MS of the previous one', () => {
-    let now = 0;
+  it('knows a saturated loop: less than SATURATED_IDLE_MS of idle time since the previous run', () => {
+    let idle = 0;
     const turns: (() => void)[] = [];
     const scheduler = new FlushScheduler(
       (fn) => turns.push(fn),
-      () => now,
+      () => idle,
     );
     const runAt = (t: number): void => {
-      now = t;
+      idle = t;
       scheduler.mark({ flush: () => undefined });
       turns.shift()!();
     };
     runAt(100);
     expect(scheduler.saturated).toBe(false); // the first run has no previous one
-    runAt(100 + SATURATED_GAP_MS / 2);
+    runAt(100 + SATURATED_IDLE_MS / 2);
     expect(scheduler.saturated).toBe(true);
     expect(scheduler.streaming(scheduler.runs)).toBe(true);
     expect(scheduler.streaming(scheduler.runs - 1)).toBe(true);
