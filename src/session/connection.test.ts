@@ -82,6 +82,21 @@ describe('Connection batching', () => {
     expect(transport.messages).toEqual([[4, 5, 6].map(frame).join('\n'), frame(7), frame(8)]);
   });
 
+  it('two frames every turn (one at once, one queued) count as a joined turn: then one write per turn', () => {
+    const { conn, transport, endTurn } = setup();
+    for (let turn = 0; turn < 5; turn++) {
+      conn.write(frame(2 * turn));
+      conn.write(frame(2 * turn + 1));
+      endTurn();
+    }
+    // The first turn: one at once, one at its end; then each turn's two leave together.
+    expect(transport.messages).toEqual([
+      frame(0),
+      frame(1),
+      ...[1, 2, 3, 4].map((t) => `${frame(2 * t)}\n${frame(2 * t + 1)}`),
+    ]);
+  });
+
   it('one frame per turn is written at once every turn, and nothing is left for the flush', () => {
     const { conn, transport, endTurn } = setup();
     for (let i = 1; i <= 3; i++) {

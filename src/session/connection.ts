@@ -10,17 +10,19 @@ import type { Transport, TransportHandlers } from './transport-port.js';
 export type ConnectionState = 'hello' | 'handshaking' | 'open' | 'closed';
 
 /**
- * Connection.mode: three flags, and above them the scheduler run of the last write
+ * Connection.mode: four flags, and above them the scheduler run of the last write
  * (`FlushScheduler.runs`, masked to RUN_MASK: a small integer kept in the object itself).
  */
 /** A flush is due in this turn's check phase. */
 const MARKED = 1;
-/** The last flush joined frames (under load): batch from the first frame. */
+/** The last turn brought two frames or more (under load): batch from the first frame. */
 const LOADED = 2;
 /** The pending frames were held back one loop iteration already (autocorking). */
 const HELD = 4;
-const FLAGS = 7;
-const RUN_SHIFT = 3;
+/** A frame of this turn was written at once: it counts toward the turn's frames. */
+const WROTE = 8;
+const FLAGS = 15;
+const RUN_SHIFT = 4;
 
 export interface WriterLimits {
   /** bufferedAmount above which stored messages stop being written (default 1 MiB). */
@@ -136,11 +138,11 @@ export class Connection implements TransportHandlers {
 
   /**
    * Write one encoded frame. An idle connection (nothing queued, no flush due in this turn,
-   * not congested, and its last flush did not have to join frames) writes it at once: a
-   * message produced as an event happens leaves without waiting for the end of the turn, as
-   * with a bare socket. Every later frame of the turn is queued and leaves with the rest of the
-   * turn's batch in the check phase; a connection whose flush joined frames (under load)
-   * batches from its first frame until a turn brings it at most one.
+   * not congested, not streaming, and its last turn had at most one frame) writes it at once:
+   * a message produced as an event happens leaves without waiting for the end of the turn, as
+   * with a bare socket. Every later frame of the turn is queued and leaves with the rest of
+   * the turn's batch in the check phase; a connection whose last turn had two frames or more
+   * (under load) batches from its first frame until a turn brings it at most one.
    */
   write(text: string): void {
     if (this.state === 'closed') return;
@@ -150,7 +152,7 @@ export class Connection implements TransportHandlers {
       // The flush still comes in this turn's check phase: it checks the socket's bounds, and
       // the frames written after this one in this turn wait for it.
       // This write belongs to the run to come (the check phase of this loop iteration).
-      this.mode = MARKED | (((scheduler.runs + 1) & RUN_MASK) << RUN_SHIFT);
+      this.mode = MARKED | WROTE | (((scheduler.runs + 1) & RUN_MASK) << RUN_SHIFT);
       scheduler.mark(this);
       this.transport.send(text, false);
       this.lastSentAt = this.owner.now();
@@ -201,7 +203,9 @@ export class Connection implements TransportHandlers {
     this.pendingChars = 0;
     const n = frames === undefined ? 0 : frames.length;
     const lastWrite = n > 0 ? this.owner.scheduler.runs : this.mode >>> RUN_SHIFT;
-    this.mode = (n > 1 ? LOADED : 0) | (lastWrite << RUN_SHIFT);
+    // The turn's frames: the queued ones and the one written at once, if any.
+    const turnFrames = n + ((this.mode & WROTE) === 0 ? 0 : 1);
+    this.mode = (turnFrames > 1 ? LOADED : 0) | (lastWrite << RUN_SHIFT);
     if (this.state === 'closed') return;
     if (n > 0) this.sendBatches(frames!);
     if (!check) return;

@@ -111,4 +111,24 @@ describe('FlushScheduler', () => {
     expect(scheduler.streaming(0)).toBe(true);
     expect(scheduler.streaming(RUN_MASK)).toBe(false);
   });
+
+  it('an item that throws does not strand the items after it: they flush at the next run', () => {
+    const turns: (() => void)[] = [];
+    const scheduler = new FlushScheduler(
+      (fn) => turns.push(fn),
+      () => 0,
+    );
+    const log: string[] = [];
+    scheduler.mark({
+      flush: () => {
+        throw new Error('boom');
+      },
+    });
+    scheduler.mark(item(log, 'b'));
+    expect(() => turns.shift()!()).toThrow('boom');
+    expect(log).toEqual([]);
+    expect(turns).toHaveLength(1);
+    turns.shift()!();
+    expect(log).toEqual(['b']);
+  });
 });

@@ -23,8 +23,11 @@ export type Defer = (fn: () => void) => void;
 /** Less idle time than this (ms) between two runs means a saturated loop. */
 export const SATURATED_IDLE_MS = 0.05;
 
-/** `runs` wraps here, so that it (and what connections store of it) stays a small integer. */
-export const RUN_MASK = 0x7ffffff;
+/**
+ * `runs` wraps here, so that it (and what connections store of it above four flag bits)
+ * stays a small integer (≤ 2^30 − 1).
+ */
+export const RUN_MASK = 0x3ffffff;
 
 export class FlushScheduler {
   private dirty: Flushable[] = [];
@@ -69,6 +72,14 @@ export class FlushScheduler {
     this.scheduled = false;
     const items = this.dirty;
     this.dirty = [];
-    for (const item of items) item.flush();
+    for (let i = 0; i < items.length; i++) {
+      try {
+        items[i]!.flush();
+      } catch (error) {
+        // The items after it stay due (each thinks it is marked): flush them next turn.
+        for (let j = i + 1; j < items.length; j++) this.mark(items[j]!);
+        throw error;
+      }
+    }
   };
 }

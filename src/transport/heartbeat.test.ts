@@ -64,6 +64,17 @@ describe('startHeartbeat', () => {
     for (const c of clients) expect(pings(c.t)).toBe(1);
   });
 
+  it('cancelling it also stops the pings of a tick still being written', async () => {
+    const h = new HubHarness();
+    const timer = startHeartbeat(h.hub, h.clock, { ...OPTIONS, pingsPerTurn: 10 });
+    const clients = await Promise.all(Array.from({ length: 25 }, () => h.session()));
+    for (const c of clients) c.t.take();
+    h.clock.advance(875); // every connection's ping is due: 10 now, the rest in later turns
+    timer.cancel();
+    await h.settle();
+    expect(clients.filter((c) => pings(c.t) === 1)).toHaveLength(10);
+  });
+
   it('cancelling the handle stops it', async () => {
     const { h, timer, elapse } = setup();
     const { t } = await h.session();

@@ -63,14 +63,16 @@ export function startHeartbeat(
   const perTurn = Math.max(1, o.pingsPerTurn ?? PINGS_PER_TURN);
   /** A tick's pings are still being written: the next tick pings nobody (no ping twice). */
   let writing = false;
+  let stopped = false;
   /** Writes due[from…] a turn at a time (a closed connection ignores its write). */
   const ping = (due: Connection[], from: number): void => {
+    if (stopped) return;
     const end = Math.min(due.length, from + perTurn);
     for (let i = from; i < end; i++) due[i]!.write(PING);
     writing = end < due.length;
     if (writing) setImmediate(ping, due, end);
   };
-  return clock.every(tick, () => {
+  const timer = clock.every(tick, () => {
     const now = clock.now();
     let due: Connection[] | undefined;
     for (const conn of ctx.connections) {
@@ -103,4 +105,10 @@ export function startHeartbeat(
     }
     if (due !== undefined) ping(due, 0);
   });
+  return {
+    cancel: () => {
+      stopped = true; // the rest of a tick's pings too
+      timer.cancel();
+    },
+  };
 }
