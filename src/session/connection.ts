@@ -78,7 +78,7 @@ export class Connection implements TransportHandlers {
   /** This turn's frames; none (no array) between turns, as on most idle connections. */
   private pending: string[] | undefined = undefined;
   private pendingChars = 0;
-  /** Flags (MARKED, LOADED, HELD) and the run of the last write, see above. */
+  /** Flags (MARKED, LOADED, HELD, WROTE) and the run of the last write, see above. */
   private mode = 0;
 
   constructor(
@@ -150,8 +150,8 @@ export class Connection implements TransportHandlers {
     const scheduler = this.owner.scheduler;
     if ((mode & FLAGS) === 0 && !this.congested && !scheduler.streaming(mode >>> RUN_SHIFT)) {
       // The flush still comes in this turn's check phase: it checks the socket's bounds, and
-      // the frames written after this one in this turn wait for it.
-      // This write belongs to the run to come (the check phase of this loop iteration).
+      // the frames written after this one in this turn wait for it. This write belongs to the
+      // run to come (the check phase of this loop iteration).
       this.mode = MARKED | WROTE | (((scheduler.runs + 1) & RUN_MASK) << RUN_SHIFT);
       scheduler.mark(this);
       this.transport.send(text, false);
@@ -170,7 +170,7 @@ export class Connection implements TransportHandlers {
 
   /**
    * The scheduler's call in the check phase. A connection streaming in a saturated loop (it
-   * wrote in the previous run, and runs follow each other closely) holds a small batch for
+   * wrote in the previous run, and the loop did not wait for I/O since) holds a small batch for
    * one more loop iteration, once, so that two iterations' frames leave in one write: with
    * one message per connection per turn this halves the write system calls, at the cost of
    * one loop iteration of latency only while the loop is saturated.
